@@ -1,0 +1,67 @@
+/**
+ * One error class for the whole project. Every failure a user can see carries a stable
+ * `code` (tests assert codes, never wording), a message that says what is wrong, and,
+ * where we know it, a `fix` that says what to do about it.
+ */
+export type SignetErrorCode =
+  // metadata model / crypto (src/tuf)
+  | 'MALFORMED_METADATA' // bytes are not the expected JSON shape; message names the field
+  | 'CANONICAL_JSON' // value cannot be encoded in notary's canonical JSON (floats, control bytes)
+  | 'BAD_SIGNATURE' // a signature failed to verify / threshold not met
+  | 'THRESHOLD' // fewer valid signatures than the role threshold
+  | 'UNKNOWN_KEY' // signature by a key that the role does not list
+  | 'INVALID_KEY' // unusable or unsupported public/private key
+  | 'INVALID_KEY_ID' // a key's content does not hash to the ID it is listed under
+  | 'EXPIRED' // metadata (or certificate) past its expiry: freeze attack
+  | 'ROLLBACK' // version lower than one already trusted
+  | 'CERTIFICATE' // root certificate invalid: CN/GUN mismatch, CA, SHA-1, expired…
+  | 'ROOT_ROTATION' // new root not signed by the previous root's threshold
+  | 'MIX_AND_MATCH' // hash/length of a role does not match what its parent lists
+  | 'ENDLESS_DATA' // download larger than the limit
+  | 'INVALID_ROLE' // role name not valid / not a direct child / path outside delegation
+  | 'INVALID_GUN'
+  // key files and passphrases (src/keys)
+  | 'KEY_FILE' // a key file cannot be read/parsed
+  | 'BAD_PASSPHRASE' // passphrase does not decrypt the key
+  | 'PASSPHRASE_REQUIRED' // no TTY and no env variable: message names the variable
+  | 'KEY_NOT_FOUND'
+  // network / remote trust server / registry
+  | 'NETWORK'
+  | 'HTTP'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'REPOSITORY_NOT_FOUND'
+  | 'SERVER_REJECTED'
+  | 'REGISTRY'
+  // client / verification outcome
+  | 'NOT_SIGNED' // the tag has no trust data
+  | 'DIGEST_MISMATCH' // registry serves a manifest whose digest differs from the signed one
+  | 'UNTRUSTED_ROOT' // no pin and no TOFU: message shows the key IDs and the pin command
+  | 'PIN_MISMATCH'
+  | 'NOT_INITIALIZED'
+  | 'USAGE' // bad command line / configuration
+  | 'CONFLICT'
+  | 'STORAGE'
+  | 'INTERNAL';
+
+export class SignetError extends Error {
+  readonly code: SignetErrorCode;
+  readonly fix: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: SignetErrorCode,
+    message: string,
+    options: { fix?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SignetError';
+    this.code = code;
+    this.fix = options.fix;
+    this.details = options.details;
+  }
+}
+
+export function isSignetError(err: unknown, code?: SignetErrorCode): err is SignetError {
+  return err instanceof SignetError && (code === undefined || err.code === code);
+}
