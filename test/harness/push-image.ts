@@ -1,0 +1,399 @@
+/**
+ * Test harness: build tiny deterministic images by hand (no Docker daemon) and push them to a
+ * registry started with `startRegistry()`.
+ *
+ * - pushImage: a 1-layer image in an OCI layout (hand-written ustar tar + node:zlib gzip), copied
+ *   with `skopeo copy --dest-tls-verify=false` as Docker schema 2 (default, like `docker push`) or OCI.
+ * - pushMultiArchIndex: per-platform images under an OCI image index, `skopeo copy --all`
+ *   (optionally converted to a Docker manifest list).
+ * - pushImages: many tags fast, straight over the registry HTTP API (shared layer, one config per tag).
+ *
+ * Every function checks the digest of the bytes the registry serves, and reports it.
+ * A missing skopeo binary throws (the calling test fails); it never skips.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { envWithoutRegistryVars } from './registry.js';
+
+export interface PushedImage {
+  gun: string; // host/name
+  name: string;
+  tag: string;
+  digest: string; // sha256:… as served
+  size: number;
+  mediaType: string;
+}
+
+export const SKOPEO_BINARY = '/usr/bin/skopeo';
+
+export const MT = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+} as const;
+
+const ACCEPT_ALL = [MT.dockerManifest, MT.dockerList, MT.ociManifest, MT.ociIndex].join(', ');
+
+function sha256hex(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+// ------------------------------------------------------------------ deterministic tar + gzip
+
+function octal(n: number, width: number): string {
+  // width includes the trailing NUL
+  return n.toString(8).padStart(width - 1, '0') + '\0';
+}
+
+/** A ustar archive of regular files: owner 0:0, mode 0644, mtime 0, sorted by name. */
+export function ustar(files: { name: string; content: Buffer }[]): Buffer {
+  const parts: Buffer[] = [];
+  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const f of sorted) {
+    if (Buffer.byteLength(f.name) > 100) throw new Error(`tar member name too long: ${f.name}`);
+    const h = Buffer.alloc(512, 0);
+    h.write(f.name, 0, 100, 'utf8');
+    h.write(octal(0o644, 8), 100, 8, 'ascii');
+    h.write(octal(0, 8), 108, 8, 'ascii');
+    h.write(octal(0, 8), 116, 8, 'ascii');
+    h.write(octal(f.content.length, 12), 124, 12, 'ascii');
+    h.write(octal(0, 12), 136, 12, 'ascii');
+    h.write('        ', 148, 8, 'ascii'); // checksum placeholder: 8 spaces
+    h.write('0', 156, 1, 'ascii'); // regular file
+    h.write('ustar\0', 257, 6, 'ascii');
+    h.write('00', 263, 2, 'ascii');
+    h.write('root', 265, 32, 'ascii');
+    h.write('root', 297, 32, 'ascii');
+    let sum = 0;
+    for (const byte of h) sum += byte;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+    parts.push(h, f.content);
+    const pad = (512 - (f.content.length % 512)) % 512;
+    if (pad) parts.push(Buffer.alloc(pad, 0));
+  }
+  parts.push(Buffer.alloc(1024, 0)); // two zero blocks end the archive
+  return Buffer.concat(parts);
+}
+
+interface Blob {
+  digest: string;
+  size: number;
+  bytes: Buffer;
+}
+function blob(bytes: Buffer): Blob {
+  return { digest: `sha256:${sha256hex(bytes)}`, size: bytes.length, bytes };
+}
+
+interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+function parsePlatform(p: string): Platform {
+  const [os, architecture, variant] = p.split('/');
+  if (!os || !architecture) throw new Error(`platform must be os/arch[/variant], got ${JSON.stringify(p)}`);
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+interface BuiltImage {
+  layer: Blob;
+  config: Blob;
+  manifest: Blob; // OCI manifest
+  platform: Platform;
+}
+
+function buildImage(label: string, platform: Platform, layerText?: string): BuiltImage {
+  const tar = ustar([{ name: 'hello.txt', content: Buffer.from(layerText ?? `hello from ${label}\n`) }]);
+  const diffId = `sha256:${sha256hex(tar)}`;
+  const layer = blob(gzipSync(tar, { level: 9 }));
+  const cfg: Record<string, unknown> = {
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant ? { variant: platform.variant } : {}),
+    created: '1970-01-01T00:00:00Z',
+    config: { Cmd: ['/hello'], Labels: { 'signet.test.ref': label } },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+    history: [{ created: '1970-01-01T00:00:00Z', created_by: `signet test harness ${label}` }],
+  };
+  const config = blob(Buffer.from(JSON.stringify(cfg)));
+  const manifest = blob(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        config: { mediaType: MT.ociConfig, digest: config.digest, size: config.size },
+        layers: [{ mediaType: MT.ociLayer, digest: layer.digest, size: layer.size }],
+      }),
+    ),
+  );
+  return { layer, config, manifest, platform };
+}
+
+async function writeLayout(dir: string, blobs: Blob[], top: { mediaType: string; blob: Blob; tag: string }): Promise<void> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  for (const b of blobs) await writeFile(join(dir, 'blobs', 'sha256', b.digest.slice(7)), b.bytes);
+  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n');
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: top.mediaType,
+          digest: top.blob.digest,
+          size: top.blob.size,
+          annotations: { 'org.opencontainers.image.ref.name': top.tag },
+        },
+      ],
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ processes and HTTP
+
+function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: envWithoutRegistryVars(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', (e) => reject(new Error(`cannot run ${cmd}: ${e.message}`)));
+    child.once('close', (code) => {
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${stderr}${stdout}`));
+    });
+  });
+}
+
+function checkSkopeo(): void {
+  if (!existsSync(SKOPEO_BINARY)) {
+    throw new Error(`${SKOPEO_BINARY} is missing: install the Debian package skopeo (apt-get install skopeo)`);
+  }
+}
+
+function checkRef(name: string, tag: string): void {
+  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(name)) {
+    throw new Error(`pushImage: invalid repository name ${JSON.stringify(name)}`);
+  }
+  if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw new Error(`pushImage: invalid tag ${JSON.stringify(tag)}`);
+}
+
+/** GET what the registry serves for name:ref and check its digest against `expected` (if given). */
+export async function servedManifest(
+  registryHost: string,
+  name: string,
+  ref: string,
+  expected?: string,
+): Promise<{ digest: string; size: number; mediaType: string; bytes: Buffer }> {
+  const res = await fetch(`http://${registryHost}/v2/${name}/manifests/${ref}`, { headers: { Accept: ACCEPT_ALL } });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200) {
+    throw new Error(`GET ${registryHost}/${name}:${ref} → ${res.status}: ${bytes.toString('utf8').slice(0, 300)}`);
+  }
+  const digest = `sha256:${sha256hex(bytes)}`;
+  const header = res.headers.get('docker-content-digest');
+  if (header && header !== digest) throw new Error(`registry header digest ${header} != body digest ${digest}`);
+  if (expected && expected !== digest) {
+    throw new Error(`registry serves ${digest} for ${name}:${ref}, expected ${expected}`);
+  }
+  const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string };
+  const mediaType = parsed.mediaType ?? res.headers.get('content-type') ?? '';
+  return { digest, size: bytes.length, mediaType, bytes };
+}
+
+async function skopeoCopy(layout: string, registryHost: string, name: string, tag: string, extra: string[]): Promise<string> {
+  const digestFile = join(layout, '..', 'pushed.digest');
+  await run(SKOPEO_BINARY, [
+    'copy',
+    '--quiet',
+    '--insecure-policy',
+    '--dest-tls-verify=false',
+    '--retry-times',
+    '2',
+    ...extra,
+    '--digestfile',
+    digestFile,
+    `oci:${layout}:${tag}`,
+    `docker://${registryHost}/${name}:${tag}`,
+  ]);
+  return (await readFile(digestFile, 'utf8')).trim();
+}
+
+// ------------------------------------------------------------------ public API
+
+export async function pushImage(
+  registryHost: string,
+  name: string,
+  tag: string,
+  opts: { format?: 'v2s2' | 'oci' } = {},
+): Promise<PushedImage> {
+  checkSkopeo();
+  checkRef(name, tag);
+  const format = opts.format ?? 'v2s2';
+  const work = await mkdtemp(join(tmpdir(), 'signet-img-'));
+  try {
+    const img = buildImage(`${name}:${tag}`, { os: 'linux', architecture: 'amd64' });
+    const layout = join(work, 'oci');
+    await writeLayout(layout, [img.layer, img.config, img.manifest], {
+      mediaType: MT.ociManifest,
+      blob: img.manifest,
+      tag,
+    });
+    const pushed = await skopeoCopy(layout, registryHost, name, tag, ['--format', format]);
+    const served = await servedManifest(registryHost, name, tag, pushed);
+    return { gun: `${registryHost}/${name}`, name, tag, digest: served.digest, size: served.size, mediaType: served.mediaType };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function pushMultiArchIndex(
+  registryHost: string,
+  name: string,
+  tag: string,
+  opts: { platforms?: string[]; format?: 'oci' | 'v2s2-list' } = {},
+): Promise<PushedImage> {
+  checkSkopeo();
+  checkRef(name, tag);
+  const platforms = (opts.platforms ?? ['linux/amd64', 'linux/arm64']).map(parsePlatform);
+  if (platforms.length === 0) throw new Error('pushMultiArchIndex: at least one platform is needed');
+  const format = opts.format ?? 'oci';
+  const work = await mkdtemp(join(tmpdir(), 'signet-idx-'));
+  try {
+    const images = platforms.map((p) =>
+      buildImage(`${name}:${tag} ${p.os}/${p.architecture}${p.variant ? '/' + p.variant : ''}`, p),
+    );
+    const index = blob(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MT.ociIndex,
+          manifests: images.map((i) => ({
+            mediaType: MT.ociManifest,
+            digest: i.manifest.digest,
+            size: i.manifest.size,
+            platform: i.platform,
+          })),
+        }),
+      ),
+    );
+    const layout = join(work, 'oci');
+    await writeLayout(layout, [...images.flatMap((i) => [i.layer, i.config, i.manifest]), index], {
+      mediaType: MT.ociIndex,
+      blob: index,
+      tag,
+    });
+    const extra = ['--all', ...(format === 'v2s2-list' ? ['--format', 'v2s2'] : [])];
+    const pushed = await skopeoCopy(layout, registryHost, name, tag, extra);
+    const served = await servedManifest(registryHost, name, tag, pushed);
+    const want = format === 'oci' ? MT.ociIndex : MT.dockerList;
+    if (served.mediaType !== want) {
+      throw new Error(`pushMultiArchIndex: registry serves ${served.mediaType} for ${name}:${tag}, expected ${want}`);
+    }
+    return { gun: `${registryHost}/${name}`, name, tag, digest: served.digest, size: served.size, mediaType: served.mediaType };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function ensureBlob(registryHost: string, name: string, b: Blob): Promise<void> {
+  const base = `http://${registryHost}/v2/${name}/blobs/`;
+  const head = await fetch(base + b.digest, { method: 'HEAD' });
+  await head.arrayBuffer();
+  if (head.status === 200) return;
+  const start = await fetch(`${base}uploads/`, { method: 'POST', headers: { 'Content-Length': '0' } });
+  await start.arrayBuffer();
+  const location = start.headers.get('location');
+  if (start.status !== 202 || !location) throw new Error(`blob upload start for ${name} → ${start.status}`);
+  const url = new URL(location, `http://${registryHost}/`);
+  url.searchParams.set('digest', b.digest);
+  const put = await fetch(url, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: b.bytes,
+  });
+  const text = await put.text();
+  if (put.status !== 201) throw new Error(`blob upload ${b.digest} to ${name} → ${put.status}: ${text.slice(0, 300)}`);
+}
+
+async function putManifest(registryHost: string, name: string, tag: string, m: Blob, mediaType: string): Promise<void> {
+  const res = await fetch(`http://${registryHost}/v2/${name}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': mediaType },
+    body: m.bytes,
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`manifest PUT ${name}:${tag} → ${res.status}: ${text.slice(0, 300)}`);
+  const header = res.headers.get('docker-content-digest');
+  if (header !== m.digest) throw new Error(`registry stored ${name}:${tag} as ${header}, expected ${m.digest}`);
+}
+
+/**
+ * Many tags, fast: one shared layer, one small config per tag (so every tag has its own manifest
+ * digest), Docker schema 2 manifests PUT straight to the registry. The first and last tags are read
+ * back to check that the registry serves exactly those bytes.
+ */
+export async function pushImages(registryHost: string, name: string, tags: string[]): Promise<PushedImage[]> {
+  for (const t of tags) checkRef(name, t);
+  const tar = ustar([{ name: 'hello.txt', content: Buffer.from(`hello from ${name}\n`) }]);
+  const diffId = `sha256:${sha256hex(tar)}`;
+  const layer = blob(gzipSync(tar, { level: 9 }));
+  await ensureBlob(registryHost, name, layer);
+
+  const results: PushedImage[] = new Array(tags.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= tags.length) return;
+      const tag = tags[i]!;
+      const config = blob(
+        Buffer.from(
+          JSON.stringify({
+            architecture: 'amd64',
+            os: 'linux',
+            created: '1970-01-01T00:00:00Z',
+            config: { Cmd: ['/hello'], Labels: { 'signet.test.ref': `${name}:${tag}` } },
+            rootfs: { type: 'layers', diff_ids: [diffId] },
+          }),
+        ),
+      );
+      await ensureBlob(registryHost, name, config);
+      const manifest = blob(
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MT.dockerManifest,
+            config: { mediaType: MT.dockerConfig, size: config.size, digest: config.digest },
+            layers: [{ mediaType: MT.dockerLayer, size: layer.size, digest: layer.digest }],
+          }),
+        ),
+      );
+      await putManifest(registryHost, name, tag, manifest, MT.dockerManifest);
+      results[i] = {
+        gun: `${registryHost}/${name}`,
+        name,
+        tag,
+        digest: manifest.digest,
+        size: manifest.size,
+        mediaType: MT.dockerManifest,
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, tags.length) }, worker));
+  for (const r of [results[0], results[results.length - 1]]) {
+    if (r) await servedManifest(registryHost, name, r.tag, r.digest);
+  }
+  return results;
+}

@@ -1,0 +1,183 @@
+/**
+ * Test harness: a real Debian `docker-registry` (distribution 2.8) on 127.0.0.1, on a free port,
+ * with filesystem storage in a temp dir and deletes enabled. Plain HTTP, no auth.
+ *
+ * A missing binary throws (the calling test fails); it never skips.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestRegistry {
+  host: string; // 127.0.0.1:PORT
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export const REGISTRY_BINARY = '/usr/bin/docker-registry';
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
+/** A port that was free a moment ago: listen on 0, read the port, close. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  if (!port) throw new Error('could not allocate a free TCP port on 127.0.0.1');
+  return port;
+}
+
+/** The environment without REGISTRY_* variables: docker-registry reads each of them as config. */
+export function envWithoutRegistryVars(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.toUpperCase().startsWith('REGISTRY_')) env[k] = v;
+  }
+  return env;
+}
+
+function configYaml(dataDir: string, port: number): string {
+  return [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  formatter: text',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${JSON.stringify(dataDir)}`,
+    '  delete:',
+    '    enabled: true',
+    '  cache:',
+    '    blobdescriptor: inmemory',
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '  secret: signet-test-registry-secret',
+    '  headers:',
+    '    X-Content-Type-Options: [nosniff]',
+    '',
+  ].join('\n');
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attempt(dir: string, port: number): Promise<{ child: ChildProcess } | { retry: string }> {
+  const cfgFile = join(dir, 'config.yml');
+  const logFile = join(dir, 'registry.log');
+  await writeFile(cfgFile, configYaml(join(dir, 'data'), port));
+  const logFd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(REGISTRY_BINARY, ['serve', cfgFile], {
+      env: envWithoutRegistryVars(),
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let spawnError: Error | undefined;
+  child.once('error', (e) => {
+    spawnError = e;
+  });
+
+  const url = `http://127.0.0.1:${port}/v2/`;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (spawnError) throw new Error(`cannot start ${REGISTRY_BINARY}: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const log = tail(logFile);
+      if (/address already in use/i.test(log)) return { retry: log };
+      throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}) during start-up; log:\n${log}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return { child };
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await killChild(child);
+  throw new Error(`docker-registry did not answer GET ${url} within 20 s; log:\n${tail(logFile)}`);
+}
+
+export async function startRegistry(opts: { dir?: string } = {}): Promise<TestRegistry> {
+  if (!existsSync(REGISTRY_BINARY)) {
+    throw new Error(
+      `${REGISTRY_BINARY} is missing: install the Debian package docker-registry (apt-get install docker-registry)`,
+    );
+  }
+  installExitHook();
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'signet-registry-')));
+  await mkdir(join(dir, 'data'), { recursive: true });
+
+  let lastLog = '';
+  for (let i = 0; i < 5; i++) {
+    const port = await freePort();
+    const r = await attempt(dir, port);
+    if ('retry' in r) {
+      lastLog = r.retry;
+      continue;
+    }
+    const child = r.child;
+    let stopped = false;
+    return {
+      host: `127.0.0.1:${port}`,
+      dir,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await killChild(child);
+        if (ownDir) await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  throw new Error(`docker-registry could not bind a free port after 5 attempts; last log:\n${lastLog}`);
+}
