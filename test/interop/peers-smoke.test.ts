@@ -1,0 +1,87 @@
+// Proves the peer harness: real notary-signer + notary-server, the real notary CLI, the real
+// docker 28 CLI (trust inspect against the HTTPS server), and the fake Docker engine.
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerCli } from '../harness/docker-cli.js';
+import { startFakeDockerd, type FakeDockerd } from '../harness/fake-dockerd.js';
+import { notaryCli } from '../harness/notary-cli.js';
+import { startNotaryPeers, type NotaryPeers } from '../harness/notary-peers.js';
+import { freePort } from '../harness/ports.js';
+
+describe('reference peers harness', () => {
+  let peers: NotaryPeers;
+  let dockerd: FakeDockerd;
+  let dir: string;
+  let gun: string;
+  const hex = createHash('sha256').update('signet smoke target').digest('hex');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'signet-smoke-'));
+    // A GUN on a loopback "registry" (nothing listens there: trust inspect only talks to notary).
+    gun = `127.0.0.1:${await freePort()}/smoke/app`;
+    [peers, dockerd] = await Promise.all([
+      startNotaryPeers({ http: true }),
+      startFakeDockerd({
+        dir,
+        resolvePush: async () => ({ digest: `sha256:${hex}`, size: 123 }),
+      }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([peers?.stop(), dockerd?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('notary init/addhash/publish/list over HTTPS', async () => {
+    const notary = notaryCli({ server: peers.url, caFile: peers.caFile, trustDir: path.join(dir, 'notary-trust') });
+    const init = await notary.run(['init', gun]);
+    expect(init.code, init.stderr).toBe(0);
+    const add = await notary.run(['addhash', gun, 'v1', '123', '--sha256', hex]);
+    expect(add.code, add.stderr).toBe(0);
+    const pub = await notary.run(['publish', gun]);
+    expect(pub.code, pub.stderr).toBe(0);
+    const list = await notary.run(['list', gun]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`v1\\s+${hex}\\s+123\\s+targets`));
+  });
+
+  it('docker trust inspect reads what notary published', async () => {
+    const docker = dockerCli({ trustServer: peers.url, dir: path.join(dir, 'docker') });
+    const r = await docker.run(['trust', 'inspect', `${gun}:v1`]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Array<{
+      Name: string;
+      SignedTags: Array<{ SignedTag: string; Digest: string }>;
+    }>;
+    expect(out[0]?.Name).toBe(`${gun}:v1`);
+    expect(out[0]?.SignedTags).toEqual([expect.objectContaining({ SignedTag: 'v1', Digest: hex })]);
+  });
+
+  it('the plain-HTTP server works for the notary CLI', async () => {
+    expect(peers.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const notary = notaryCli({ server: peers.httpUrl!, trustDir: path.join(dir, 'notary-http') });
+    const init = await notary.run(['init', gun]);
+    expect(init.code, init.stderr).toBe(0);
+    const pub = await notary.run(['publish', gun]);
+    expect(pub.code, pub.stderr).toBe(0);
+    const list = await notary.run(['list', gun]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('No targets present');
+  });
+
+  it('the fake dockerd answers docker version through DOCKER_HOST', async () => {
+    const docker = dockerCli({
+      trustServer: peers.url,
+      dockerHost: dockerd.dockerHost,
+      dir: path.join(dir, 'docker-engine'),
+    });
+    const r = await docker.run(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\S+ 1\.\d+$/);
+    expect(dockerd.requests.some((l) => /^(HEAD|GET) \/_ping /.test(l))).toBe(true);
+  });
+});
