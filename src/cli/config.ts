@@ -1,0 +1,151 @@
+/**
+ * The ONLY place that reads `process.env` (style.md habit 4). Every command turns its global flags plus
+ * the environment into one `GlobalConfig` here and passes plain values down to the library.
+ *
+ * Docker's rules are followed where they exist (reference §5.2):
+ *  - trust dir: `--trust-dir`, else `$DOCKER_CONFIG/trust`, else `~/.docker/trust`;
+ *  - trust server: `--server`, else `DOCKER_CONTENT_TRUST_SERVER`, else `https://notary.docker.io` for
+ *    docker.io GUNs, else `https://<registry host[:port]>`;
+ *  - TLS CA: `--tls-ca`, else `$DOCKER_CONFIG/tls/<server host[:port]>/ca.crt` when it exists.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SignetError } from '../errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The global flags as commander hands them over (all optional). */
+export interface GlobalFlags {
+  server?: string;
+  tlsCa?: string;
+  trustDir?: string;
+  insecureRegistry?: string[];
+  tofu?: boolean;
+  json?: boolean;
+  timeout?: string | number;
+}
+
+export interface GlobalConfig {
+  trustDir: string;
+  /** `$DOCKER_CONFIG` or `~/.docker`: registry credentials (`config.json`) and `tls/<host>/` CAs. */
+  dockerConfigDir: string;
+  /** Explicit server (flag or DOCKER_CONTENT_TRUST_SERVER), if any; else derived per image with `serverFor`. */
+  serverOverride: string | undefined;
+  /** `--tls-ca` file, if given. */
+  tlsCaFile: string | undefined;
+  insecureRegistries: string[];
+  tofu: boolean;
+  json: boolean;
+  timeoutMs: number;
+  /** Passphrase variables only (NOTARY_*_PASSPHRASE, DOCKER_CONTENT_TRUST_*_PASSPHRASE), for the key retriever. */
+  passphraseEnv: Record<string, string>;
+  /** Trust-server basic auth from `NOTARY_AUTH` (base64 `user:pass`), as the notary CLI reads it. */
+  notaryAuth: { username: string; password: string } | undefined;
+  /** stdin and stderr are terminals: prompts and progress bars are allowed. */
+  isTTY: boolean;
+  stdoutIsTTY: boolean;
+  /** Trust server URL for an image whose registry host is `registryHost` (`docker.io` for Docker Hub). */
+  serverFor(registryHost: string): string;
+  /** CA bundle (PEM) to trust for `serverUrl`, or undefined for the system roots. */
+  caFor(serverUrl: string): Buffer | undefined;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const HUB_NOTARY = 'https://notary.docker.io';
+
+/** Snapshot of the process environment, for other CLI modules (server config, verify, pin). */
+export function readEnv(): Env {
+  return { ...process.env };
+}
+
+function checkServerUrl(url: string, where: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new SignetError('USAGE', `${where} is not a URL: ${url}`, {
+      fix: 'give the trust server as https://host[:port]',
+    });
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    throw new SignetError('USAGE', `${where} must be an https:// URL, got ${url}`);
+  }
+  // A trailing slash makes notary-server answer 301 and breaks publish (reference §6 pitfall 11).
+  return url.replace(/\/+$/, '');
+}
+
+function parseTimeout(v: string | number | undefined, env: Env): number {
+  const raw = v ?? env.SIGNET_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_MS;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new SignetError('USAGE', `timeout must be a positive number of milliseconds, got ${String(raw)}`);
+  return n;
+}
+
+function parseNotaryAuth(v: string | undefined): GlobalConfig['notaryAuth'] {
+  if (v === undefined || v === '') return undefined;
+  const decoded = Buffer.from(v, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) throw new SignetError('USAGE', 'NOTARY_AUTH must be base64 of "username:password"');
+  return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
+}
+
+export function resolveGlobalConfig(flags: GlobalFlags, env: Env = process.env, tty?: { stdin: boolean; stderr: boolean; stdout: boolean }): GlobalConfig {
+  const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir();
+  const dockerConfigDir = env.DOCKER_CONFIG !== undefined && env.DOCKER_CONFIG !== '' ? env.DOCKER_CONFIG : path.join(home, '.docker');
+  const trustDir = path.resolve(flags.trustDir ?? path.join(dockerConfigDir, 'trust'));
+
+  let serverOverride: string | undefined;
+  if (flags.server !== undefined && flags.server !== '') serverOverride = checkServerUrl(flags.server, '--server');
+  else if (env.DOCKER_CONTENT_TRUST_SERVER !== undefined && env.DOCKER_CONTENT_TRUST_SERVER !== '') {
+    serverOverride = checkServerUrl(env.DOCKER_CONTENT_TRUST_SERVER, 'DOCKER_CONTENT_TRUST_SERVER');
+  }
+
+  const passphraseEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (/^(NOTARY|DOCKER_CONTENT_TRUST)_[A-Z_]*PASSPHRASE$/.test(k)) passphraseEnv[k] = v;
+  }
+
+  const tlsCaFile = flags.tlsCa !== undefined && flags.tlsCa !== '' ? path.resolve(flags.tlsCa) : undefined;
+  const isTTY = tty ? tty.stdin && tty.stderr : Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
+  const stdoutIsTTY = tty ? tty.stdout : Boolean(process.stdout.isTTY);
+
+  return {
+    trustDir,
+    dockerConfigDir,
+    serverOverride,
+    tlsCaFile,
+    insecureRegistries: flags.insecureRegistry ?? [],
+    tofu: flags.tofu === true,
+    json: flags.json === true,
+    timeoutMs: parseTimeout(flags.timeout, env),
+    passphraseEnv,
+    notaryAuth: parseNotaryAuth(env.NOTARY_AUTH),
+    isTTY,
+    stdoutIsTTY,
+    serverFor(registryHost: string): string {
+      if (serverOverride !== undefined) return serverOverride;
+      if (registryHost === 'docker.io' || registryHost === 'index.docker.io' || registryHost === 'registry-1.docker.io') return HUB_NOTARY;
+      return `https://${registryHost}`;
+    },
+    caFor(serverUrl: string): Buffer | undefined {
+      if (tlsCaFile !== undefined) {
+        try {
+          return readFileSync(tlsCaFile);
+        } catch (e) {
+          throw new SignetError('USAGE', `cannot read the --tls-ca file ${tlsCaFile}`, { cause: e, fix: 'check the path and permissions' });
+        }
+      }
+      let host: string;
+      try {
+        host = new URL(serverUrl).host;
+      } catch {
+        return undefined;
+      }
+      const f = path.join(dockerConfigDir, 'tls', host, 'ca.crt');
+      return existsSync(f) ? readFileSync(f) : undefined;
+    },
+  };
+}
