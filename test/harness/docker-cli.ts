@@ -1,7 +1,7 @@
 // The real docker 28 CLI (/usr/local/bin/docker) for interop tests, isolated in its own
 // DOCKER_CONFIG. It never prompts (passphrases via env, stdin closed) and has a timeout.
 import { mkdirSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TEST_PASSPHRASES } from './notary-cli.js';
 import { childEnv, requireBinary, run } from './proc.js';
@@ -17,6 +17,11 @@ export interface DockerCli {
   ): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Trust `caFile` for the trust server at host:port ($DOCKER_CONFIG/tls/<host:port>/ca.crt). */
   installCA(serverHostPort: string, caFile: string): Promise<void>;
+  /**
+   * Store registry credentials in config.json (like `docker login`, without contacting anything).
+   * `docker trust sign` on a new repo names its signer `targets/<username>`, so it needs this.
+   */
+  setAuth(registryHostPort: string, username: string, password?: string): Promise<void>;
 }
 
 /**
@@ -59,6 +64,20 @@ export function dockerCli(opts: {
       const d = path.join(configDir, 'tls', serverHostPort);
       await mkdir(d, { recursive: true });
       await copyFile(caFile, path.join(d, 'ca.crt'));
+    },
+    async setAuth(registryHostPort, username, password = 'test-password') {
+      const file = path.join(configDir, 'config.json');
+      let cfg: { auths?: Record<string, { auth: string }> } & Record<string, unknown> = {};
+      try {
+        cfg = JSON.parse(await readFile(file, 'utf8')) as typeof cfg;
+      } catch {
+        // no config yet
+      }
+      cfg.auths = {
+        ...cfg.auths,
+        [registryHostPort]: { auth: Buffer.from(`${username}:${password}`).toString('base64') },
+      };
+      await writeFile(file, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
     },
   };
 }

@@ -10,6 +10,7 @@ import { startFakeDockerd, type FakeDockerd } from '../harness/fake-dockerd.js';
 import { notaryCli } from '../harness/notary-cli.js';
 import { startNotaryPeers, type NotaryPeers } from '../harness/notary-peers.js';
 import { freePort } from '../harness/ports.js';
+import { requireBinary, run } from '../harness/proc.js';
 
 describe('reference peers harness', () => {
   let peers: NotaryPeers;
@@ -83,5 +84,47 @@ describe('reference peers harness', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\S+ 1\.\d+$/);
     expect(dockerd.requests.some((l) => /^(HEAD|GET) \/_ping /.test(l))).toBe(true);
+  });
+
+  it('docker trust sign of a new tag pushes through the fake dockerd, and DCT pull resolves it', async () => {
+    const docker = dockerCli({
+      trustServer: peers.url,
+      dockerHost: dockerd.dockerHost,
+      dir: path.join(dir, 'docker-sign'),
+    });
+    const signGun = gun.replace(/app$/, 'signed');
+    await docker.setAuth(signGun.split('/')[0]!, 'alice');
+    const sign = await docker.run(['trust', 'sign', `${signGun}:v2`]);
+    expect(sign.code, sign.stderr + sign.stdout).toBe(0);
+    expect(dockerd.requests).toContain(`POST /v1.50/images/${signGun}/push?tag=v2 -> 200`);
+
+    const inspect = await docker.run(['trust', 'inspect', `${signGun}:v2`]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toContain(hex);
+    expect(inspect.stdout).toContain('"alice"');
+
+    const pull = await docker.run(['pull', `${signGun}:v2`], { contentTrust: true });
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.stdout).toContain(`@sha256:${hex}`);
+    expect(dockerd.requests.some((l) => l.startsWith('POST /v1.50/images/create?fromImage='))).toBe(true);
+    expect(dockerd.requests.some((l) => /\/tag\?repo=.* -> 201$/.test(l))).toBe(true);
+  });
+});
+
+describe('harness helpers', () => {
+  it('requireBinary names the package to install', async () => {
+    await expect(requireBinary('/nonexistent/notary-x', 'notary')).rejects.toThrow(
+      /install the Debian package "notary"/,
+    );
+  });
+
+  it('run closes stdin and enforces its timeout', async () => {
+    const cat = await run('/bin/cat', []);
+    expect(cat.code).toBe(0);
+    const slow = await run('/bin/sleep', ['5'], { timeoutMs: 200 });
+    expect(slow.code).toBeNull();
+    expect(slow.stderr).toContain('timeout');
+    const echo = await run('/bin/cat', [], { input: 'hi' });
+    expect(echo.stdout).toBe('hi');
   });
 });
