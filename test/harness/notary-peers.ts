@@ -112,6 +112,7 @@ export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<N
         env,
         logDir,
         ready: () => portOpen(port),
+        listenPort: port,
       });
     });
     procs.push(signer.proc);
@@ -153,6 +154,7 @@ export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<N
           env,
           logDir,
           ready: () => httpOk(`${base}/_notary_server/health`, withTls ? caPem : undefined),
+          listenPort: port,
         });
       });
 

@@ -1,4 +1,5 @@
 // Free TCP ports on 127.0.0.1 for peers started by tests.
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
 
 /**
@@ -37,4 +38,43 @@ export async function portOpen(port: number, host = '127.0.0.1'): Promise<boolea
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
   });
+}
+
+/**
+ * True when process `pid` itself holds a listening TCP socket on `port` (Linux /proc). Used to
+ * make sure a peer that looks ready is ours, not another test's process that grabbed the same
+ * port between freePort() and our bind.
+ */
+export async function pidListensOn(pid: number, port: number): Promise<boolean> {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = await readFile(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (f.length > 9 && f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) return true;
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  return false;
 }

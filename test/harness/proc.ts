@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { pidListensOn } from './ports.js';
 
 export interface Proc {
   pid: number;
@@ -49,7 +50,9 @@ export function tailFile(file: string, lines = 25): string {
 /**
  * Spawn `cmd args` with stdout+stderr appended to `<logDir>/<name>.log` and stdin closed, then
  * poll `ready()` every 75 ms until it returns true (resolves), the child exits (rejects with
- * the log tail) or `timeoutMs` (default 20 s) passes (kills the child, rejects).
+ * the log tail) or `timeoutMs` (default 20 s) passes (kills the child, rejects). With
+ * `listenPort`, readiness also needs the child itself to hold a listening socket on that port,
+ * so a port grabbed by another process in the meantime is never mistaken for ours.
  */
 export async function startProc(opts: {
   name: string;
@@ -60,6 +63,8 @@ export async function startProc(opts: {
   logDir: string;
   ready: () => Promise<boolean>;
   timeoutMs?: number;
+  /** Also require that the child itself listens on this TCP port (not another process). */
+  listenPort?: number;
 }): Promise<Proc> {
   installExitHook();
   mkdirSync(opts.logDir, { recursive: true });
@@ -120,7 +125,9 @@ export async function startProc(opts: {
     }
     let ok = false;
     try {
-      ok = await opts.ready();
+      ok =
+        (opts.listenPort === undefined || (await pidListensOn(child.pid ?? -1, opts.listenPort))) &&
+        (await opts.ready());
     } catch {
       ok = false;
     }
