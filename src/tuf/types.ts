@@ -16,7 +16,7 @@ export type SignatureMethod = 'ecdsa' | 'rsapss' | 'rsapkcs1v15' | 'eddsa' | 'py
 export interface KeyJson {
   keytype: KeyType;
   keyval: { private: null; public: string };
-  [extra: string]: JsonValue;
+  [extra: string]: unknown;
 }
 
 /** A public key with both of notary's IDs (reference §3.8). */
@@ -39,7 +39,7 @@ export interface Signature {
 export interface RoleKeys {
   keyids: string[];
   threshold: number;
-  [extra: string]: JsonValue;
+  [extra: string]: unknown;
 }
 
 export interface Hashes {
@@ -52,7 +52,7 @@ export interface FileMeta {
   custom?: JsonValue;
   hashes: Hashes;
   length: number;
-  [extra: string]: JsonValue | undefined;
+  [extra: string]: unknown;
 }
 
 export interface DelegationRole {
@@ -60,19 +60,19 @@ export interface DelegationRole {
   name: string;
   paths?: string[];
   threshold: number;
-  [extra: string]: JsonValue | undefined;
+  [extra: string]: unknown;
 }
 
 export interface Delegations {
   keys: Record<string, KeyJson> | null;
   roles: DelegationRole[] | null;
-  [extra: string]: JsonValue | undefined;
+  [extra: string]: unknown;
 }
 
 interface SignedCommon {
   expires: string; // RFC 3339
   version: number;
-  [extra: string]: JsonValue | undefined;
+  [extra: string]: unknown;
 }
 
 export interface RootSigned extends SignedCommon {

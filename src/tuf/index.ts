@@ -1,0 +1,49 @@
+/** Public API of src/tuf (docs/architecture.md). Other folders import only from here. */
+export * from './types.js';
+export { canonicalJson, canonicalString, compareUtf8, htmlEscapeJson, isJsonObject, parseJsonBytes } from './canonical-json.js';
+export type { JsonObject, JsonValue } from './canonical-json.js';
+export {
+  isKeyType,
+  isX509KeyType,
+  keyJson,
+  keyObjectFromPublicKey,
+  pemBlocks,
+  pemEncode,
+  publicKeyFromJson,
+  publicKeyFromSpki,
+  publicKeyToJson,
+  tufKeyId,
+} from './public-key.js';
+export {
+  addYears,
+  checkFileMeta,
+  defaultExpires,
+  fileMeta,
+  formatExpires,
+  newRoot,
+  newSnapshot,
+  newTargets,
+  newTimestamp,
+  parseMetadata,
+  parseRoot,
+  parseSnapshot,
+  parseTargets,
+  parseTimestamp,
+  serializeEnvelope,
+  signMetadata,
+} from './metadata.js';
+export { checkHashes, checkSignedStructure, expectedType, parseRfc3339 } from './structure.js';
+export { checkExpiry, checkVersion, delegationRoleKeys, rootRoleKeys, verifyRole, verifySignature, verifyThreshold } from './verify.js';
+export type { RoleKeySet } from './verify.js';
+export { localSigner } from './sign.js';
+export {
+  BASE_ROLES,
+  findDelegation,
+  isBaseRole,
+  isDelegationRole,
+  isDirectChild,
+  isValidRoleName,
+  parentRole,
+  pathAllowed,
+  restrictPaths,
+} from './delegations.js';

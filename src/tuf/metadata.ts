@@ -1,0 +1,216 @@
+/**
+ * Metadata files: parse (with structural checks), serialise to notary's exact file bytes, sign,
+ * and the file-meta (length + hashes) that snapshot and timestamp list (reference §3.1–§3.7).
+ *
+ * File bytes = `{"signed":` + HTML-escaped canonical(signed) + `,"signatures":[…]}` — Go json.Marshal of
+ * N:tuf/data Signed, no whitespace, no trailing newline. Signatures cover canonical(signed); snapshot
+ * and timestamp hash the exact file bytes.
+ */
+import crypto from 'node:crypto';
+import { SignetError } from '../errors.js';
+import { canonicalJson, canonicalString, htmlEscapeJson, parseJsonBytes, type JsonValue } from './canonical-json.js';
+import { Checker, checkSignedStructure } from './structure.js';
+import type {
+  AnySigned,
+  FileMeta,
+  KeyJson,
+  Metadata,
+  PublicKey,
+  RoleKeys,
+  RoleName,
+  RootSigned,
+  Signature,
+  Signer,
+  SnapshotSigned,
+  TargetsSigned,
+  TimestampSigned,
+} from './types.js';
+
+/** Go encoding/json string encoding (HTML-safe): what json.Marshal writes for the signature fields. */
+function goJsonString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&' || c === 0x2028 || c === 0x2029) {
+      out += '\\u' + c.toString(16).padStart(4, '0');
+    } else out += ch;
+  }
+  return out + '"';
+}
+
+/** The exact bytes notary writes for a metadata file (reference §3.1). */
+export function serializeEnvelope(signed: AnySigned, signatures: readonly Signature[]): Buffer {
+  const body = htmlEscapeJson(canonicalString(signed as unknown as JsonValue));
+  const sigs = signatures
+    .map((s) => `{"keyid":${goJsonString(s.keyid)},"method":${goJsonString(s.method)},"sig":${goJsonString(s.sig)}}`)
+    .join(',');
+  return Buffer.from(`{"signed":${body},"signatures":[${sigs}]}`, 'utf8');
+}
+
+function parseSignatures(c: Checker, v: JsonValue | undefined): Signature[] {
+  if (v === null || v === undefined) return [];
+  return c.array(v, 'signatures').map((sv, i) => {
+    const p = `signatures[${i}]`;
+    const so = c.object(sv, p);
+    const keyid = c.string(so['keyid'], `${p}.keyid`);
+    const method = c.string(so['method'], `${p}.method`).toLowerCase();
+    const sig = c.string(so['sig'], `${p}.sig`);
+    c.base64(sig, `${p}.sig`);
+    return { keyid, method, sig };
+  });
+}
+
+/**
+ * Parse a metadata file of `role`. Validates the shape (MALFORMED_METADATA names the field, INVALID_ROLE
+ * for a bad role name); does NOT verify signatures. Keeps the exact bytes.
+ */
+export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
+  const what = `${role}.json`;
+  const doc = parseJsonBytes(bytes, what);
+  const c = new Checker(what);
+  const top = c.object(doc, '(top level)');
+  const signed = c.object(top['signed'], 'signed');
+  checkSignedStructure(role, signed, what);
+  const signatures = parseSignatures(c, top['signatures']);
+  let signedBytes: Buffer;
+  try {
+    signedBytes = canonicalJson(signed);
+  } catch (cause) {
+    throw new SignetError('MALFORMED_METADATA', `${what}: signed cannot be canonically encoded: ${(cause as Error).message}`, {
+      cause,
+      fix: 'metadata may hold only integers and strings without control characters',
+    });
+  }
+  return { role, signed: signed as unknown as AnySigned, signatures, bytes: Buffer.from(bytes), signedBytes };
+}
+
+export function parseRoot(bytes: Buffer): Metadata<RootSigned> {
+  return parseMetadata('root', bytes) as Metadata<RootSigned>;
+}
+export function parseTargets(role: RoleName, bytes: Buffer): Metadata<TargetsSigned> {
+  if (role !== 'targets' && !role.startsWith('targets/')) {
+    throw new SignetError('INVALID_ROLE', `${role} is not a targets role`, { fix: 'use targets or targets/<name>' });
+  }
+  return parseMetadata(role, bytes) as Metadata<TargetsSigned>;
+}
+export function parseSnapshot(bytes: Buffer): Metadata<SnapshotSigned> {
+  return parseMetadata('snapshot', bytes) as Metadata<SnapshotSigned>;
+}
+export function parseTimestamp(bytes: Buffer): Metadata<TimestampSigned> {
+  return parseMetadata('timestamp', bytes) as Metadata<TimestampSigned>;
+}
+
+/**
+ * Sign `signed` with every signer (new signatures first, as N:tuf/signed/sign.go does), then append the
+ * `keep` signatures whose keys did not just sign. Checks the structure first so we never sign
+ * something notary would refuse to load.
+ */
+export async function signMetadata<T extends AnySigned>(
+  role: RoleName,
+  signed: T,
+  signers: readonly Signer[],
+  keep: readonly Signature[] = [],
+): Promise<Metadata<T>> {
+  checkSignedStructure(role, signed as unknown as JsonValue, `${role}.json`);
+  const signedBytes = canonicalJson(signed as unknown as JsonValue);
+  const signatures: Signature[] = [];
+  const seen = new Set<string>();
+  for (const s of signers) {
+    if (seen.has(s.publicKey.id)) continue;
+    seen.add(s.publicKey.id);
+    const { method, sig } = await s.sign(signedBytes);
+    signatures.push({ keyid: s.publicKey.id, method, sig: sig.toString('base64') });
+  }
+  for (const k of keep) {
+    if (seen.has(k.keyid)) continue;
+    seen.add(k.keyid);
+    signatures.push({ keyid: k.keyid, method: k.method, sig: k.sig });
+  }
+  return { role, signed, signatures, bytes: serializeEnvelope(signed, signatures), signedBytes };
+}
+
+/** Length and base64 hashes of exact file bytes, as snapshot/timestamp list them. */
+export function fileMeta(bytes: Buffer, algs: readonly ('sha256' | 'sha512')[] = ['sha256', 'sha512']): FileMeta {
+  const hashes: Record<string, string> = {};
+  for (const a of algs) hashes[a] = crypto.createHash(a).update(bytes).digest('base64');
+  return { hashes, length: bytes.length };
+}
+
+/**
+ * Check bytes against the length and hashes a parent lists (N:tuf/data/types.go CheckHashes): every
+ * supported hash present must match, at least one must be present. Throws MIX_AND_MATCH.
+ */
+export function checkFileMeta(bytes: Buffer, expected: FileMeta, what: string): void {
+  const fail = (why: string): never => {
+    throw new SignetError('MIX_AND_MATCH', `${what} does not match the metadata that lists it: ${why}`, {
+      fix: 'the server is serving an inconsistent set of files (or an attacker is mixing versions); retry later or report it to the server operator',
+    });
+  };
+  if (bytes.length !== expected.length) fail(`length is ${bytes.length}, expected ${expected.length}`);
+  let checked = 0;
+  for (const alg of ['sha256', 'sha512'] as const) {
+    const want = expected.hashes[alg];
+    if (want === undefined) continue;
+    const got = crypto.createHash(alg).update(bytes).digest();
+    const exp = Buffer.from(want, 'base64');
+    if (exp.length !== got.length || !crypto.timingSafeEqual(exp, got)) fail(`${alg} differs`);
+    checked++;
+  }
+  if (checked === 0) fail('no sha256 or sha512 hash is listed');
+}
+
+/** RFC 3339 in UTC with 'Z', fraction trimmed of trailing zeros and omitted when zero (Go RFC3339Nano). */
+export function formatExpires(date: Date): string {
+  const iso = date.toISOString(); // 2026-11-25T20:07:23.120Z
+  return iso.replace(/\.(\d*?)0*Z$/, (_m, f: string) => (f === '' ? 'Z' : `.${f}Z`));
+}
+
+/** Go time.AddDate(years, 0, 0) in UTC (Feb 29 normalises to Mar 1). */
+export function addYears(d: Date, years: number): Date {
+  const r = new Date(d.getTime());
+  r.setUTCFullYear(r.getUTCFullYear() + years);
+  return r;
+}
+
+/** notary's default expiries (reference §3.11): root 10y, targets/delegations/snapshot 3y, timestamp 14d. */
+export function defaultExpires(role: RoleName, now: Date): Date {
+  if (role === 'root') return addYears(now, 10);
+  if (role === 'timestamp') return new Date(now.getTime() + 14 * 24 * 3600 * 1000);
+  return addYears(now, 3);
+}
+
+function expiresString(expires: Date | string): string {
+  return typeof expires === 'string' ? expires : formatExpires(expires);
+}
+
+/** A fresh root body; `keys` as PublicKeys or key JSON by ID. consistent_snapshot is always false. */
+export function newRoot(
+  keys: readonly PublicKey[] | Record<string, KeyJson>,
+  roles: Record<'root' | 'targets' | 'snapshot' | 'timestamp', RoleKeys>,
+  expires: Date | string,
+  version = 1,
+): RootSigned {
+  const keyMap: Record<string, KeyJson> = {};
+  if (Array.isArray(keys)) {
+    for (const k of keys as readonly PublicKey[]) keyMap[k.id] = { keytype: k.keytype, keyval: { private: null, public: k.public } };
+  } else Object.assign(keyMap, keys);
+  return { _type: 'Root', consistent_snapshot: false, expires: expiresString(expires), keys: keyMap, roles: { ...roles }, version };
+}
+
+/** A fresh targets (or delegation) body: delegations `{"keys":{},"roles":[]}`, no targets. */
+export function newTargets(expires: Date | string, version = 1): TargetsSigned {
+  return { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: expiresString(expires), targets: {}, version };
+}
+
+export function newSnapshot(meta: Record<string, FileMeta>, expires: Date | string, version = 1): SnapshotSigned {
+  const s: SnapshotSigned = { _type: 'Snapshot', expires: expiresString(expires), meta: { ...meta }, version };
+  return s;
+}
+
+export function newTimestamp(snapshot: FileMeta, expires: Date | string, version = 1): TimestampSigned {
+  return { _type: 'Timestamp', expires: expiresString(expires), meta: { snapshot }, version };
+}

@@ -1,0 +1,215 @@
+/**
+ * Structural checks applied to every metadata file on load (reference §3.3–§3.7, §3.12;
+ * N:tuf/data/{root,targets,snapshot,timestamp}.go isValid*Structure). Each failure names the
+ * exact field, e.g. `targets.json: signed.delegations.roles[0].threshold must be an integer ≥ 1`.
+ * The checks never change the value: parsed objects keep unknown fields, null vs {} and key order.
+ */
+import { SignetError } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './canonical-json.js';
+import { isDirectChild, isValidRoleName } from './delegations.js';
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parse an RFC 3339 timestamp as Go's time.Time UnmarshalJSON accepts it; undefined if invalid. */
+export function parseRfc3339(s: string): Date | undefined {
+  const m = RFC3339.exec(s);
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, sec] = m.map((x) => (x === undefined ? NaN : Number(x)));
+  if ((mo as number) < 1 || (mo as number) > 12 || (d as number) < 1 || (d as number) > 31) return undefined;
+  if ((h as number) > 23 || (mi as number) > 59 || (sec as number) > 59) return undefined;
+  const t = Date.parse(s.replace(/(\.\d{3})\d+/, '$1').toUpperCase());
+  if (Number.isNaN(t) || y === undefined) return undefined;
+  return new Date(t);
+}
+
+export class Checker {
+  constructor(readonly what: string) {}
+
+  fail(path: string, rule: string, fix?: string): never {
+    throw new SignetError('MALFORMED_METADATA', `${this.what}: ${path} ${rule}`, {
+      fix: fix ?? 'the file was not produced by a notary-compatible tool or was corrupted; re-publish it',
+      details: { field: path },
+    });
+  }
+
+  object(v: JsonValue | undefined, path: string): JsonObject {
+    if (!isJsonObject(v)) this.fail(path, 'must be a JSON object');
+    return v;
+  }
+
+  objectOrNull(v: JsonValue | undefined, path: string): JsonObject | null {
+    if (v === null || v === undefined) return null;
+    return this.object(v, path);
+  }
+
+  array(v: JsonValue | undefined, path: string): JsonValue[] {
+    if (!Array.isArray(v)) this.fail(path, 'must be a JSON array');
+    return v;
+  }
+
+  string(v: JsonValue | undefined, path: string): string {
+    if (typeof v !== 'string') this.fail(path, 'must be a string');
+    return v;
+  }
+
+  int(v: JsonValue | undefined, path: string, min: number): number {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      this.fail(path, `must be an integer ≥ ${min}`);
+    }
+    return v;
+  }
+
+  base64(v: JsonValue | undefined, path: string): Buffer {
+    const s = this.string(v, path);
+    if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) this.fail(path, 'must be standard padded base64');
+    return Buffer.from(s, 'base64');
+  }
+
+  stringList(v: JsonValue | undefined, path: string): string[] {
+    if (v === null || v === undefined) return [];
+    const a = this.array(v, path);
+    a.forEach((x, i) => this.string(x, `${path}[${i}]`));
+    return a as string[];
+  }
+}
+
+const TYPE_OF_ROLE: Record<string, string> = { root: 'Root', targets: 'Targets', snapshot: 'Snapshot', timestamp: 'Timestamp' };
+
+export function expectedType(role: string): string {
+  const t = TYPE_OF_ROLE[role] ?? (isValidRoleName(role) && role.startsWith('targets/') ? 'Targets' : undefined);
+  if (t === undefined) {
+    throw new SignetError('INVALID_ROLE', `${JSON.stringify(role)} is not a valid role name`, {
+      fix: 'use root, targets, snapshot, timestamp or a delegation targets/<name> (lowercase a-z, 0-9, -, _, /)',
+    });
+  }
+  return t;
+}
+
+function checkCommon(c: Checker, s: JsonObject, role: string): void {
+  const want = expectedType(role);
+  const got = c.string(s['_type'], 'signed._type');
+  if (got !== want) c.fail('signed._type', `is ${JSON.stringify(got)} but must be ${JSON.stringify(want)} for role ${role}`);
+  c.int(s['version'], 'signed.version', 1);
+  const exp = c.string(s['expires'], 'signed.expires');
+  if (parseRfc3339(exp) === undefined) c.fail('signed.expires', `${JSON.stringify(exp)} is not an RFC 3339 timestamp`);
+}
+
+function checkKeys(c: Checker, v: JsonValue | undefined, path: string): JsonObject | null {
+  const keys = c.objectOrNull(v, path);
+  if (keys === null) return null;
+  for (const [id, k] of Object.entries(keys)) {
+    const p = `${path}[${JSON.stringify(id)}]`;
+    const ko = c.object(k, p);
+    c.string(ko['keytype'], `${p}.keytype`);
+    const kv = c.object(ko['keyval'], `${p}.keyval`);
+    c.base64(kv['public'], `${p}.keyval.public`);
+    if (kv['private'] !== null && kv['private'] !== undefined) {
+      c.fail(`${p}.keyval.private`, 'must be null: metadata must never carry a private key');
+    }
+  }
+  return keys;
+}
+
+/** Go's CheckValidHashStructures: sha256 is 32 bytes, sha512 64, and at least one of them is present. */
+export function checkHashes(c: Checker, v: JsonValue | undefined, path: string, requireSha256: boolean): void {
+  const h = c.object(v, path);
+  let supported = 0;
+  for (const [alg, val] of Object.entries(h)) {
+    const bytes = c.base64(val, `${path}.${alg}`);
+    if (alg === 'sha256' || alg === 'sha512') {
+      supported++;
+      const want = alg === 'sha256' ? 32 : 64;
+      if (bytes.length !== want) c.fail(`${path}.${alg}`, `must decode to ${want} bytes, got ${bytes.length}`);
+    }
+  }
+  if (requireSha256 && h['sha256'] === undefined) c.fail(`${path}.sha256`, 'is required');
+  if (supported === 0) c.fail(path, 'must hold a sha256 or sha512 hash');
+}
+
+function checkFileMeta(c: Checker, v: JsonValue | undefined, path: string, requireSha256: boolean): void {
+  const fm = c.object(v, path);
+  c.int(fm['length'], `${path}.length`, 0);
+  checkHashes(c, fm['hashes'], `${path}.hashes`, requireSha256);
+}
+
+function checkRoot(c: Checker, s: JsonObject): void {
+  const cs = s['consistent_snapshot'];
+  if (cs !== undefined && typeof cs !== 'boolean') c.fail('signed.consistent_snapshot', 'must be a boolean');
+  const keys = checkKeys(c, s['keys'], 'signed.keys') ?? {};
+  const roles = c.object(s['roles'], 'signed.roles');
+  for (const r of ['root', 'targets', 'snapshot', 'timestamp']) {
+    const p = `signed.roles.${r}`;
+    if (roles[r] === undefined) c.fail(p, 'is missing; root must define root, targets, snapshot and timestamp');
+  }
+  for (const [r, rv] of Object.entries(roles)) {
+    const p = `signed.roles.${r}`;
+    const ro = c.object(rv, p);
+    c.int(ro['threshold'], `${p}.threshold`, 1);
+    const ids = c.stringList(ro['keyids'], `${p}.keyids`);
+    ids.forEach((id, i) => {
+      if (keys[id] === undefined) c.fail(`${p}.keyids[${i}]`, `lists key ${id} which is not in signed.keys`);
+    });
+  }
+}
+
+function checkTargets(c: Checker, s: JsonObject, role: string): void {
+  const targets = c.object(s['targets'], 'signed.targets');
+  for (const [name, fm] of Object.entries(targets)) {
+    checkFileMeta(c, fm, `signed.targets[${JSON.stringify(name)}]`, false);
+  }
+  if (s['delegations'] === undefined) return; // Go reads it as {keys:null, roles:null}
+  const d = c.object(s['delegations'], 'signed.delegations');
+  const keys = checkKeys(c, d['keys'], 'signed.delegations.keys') ?? {};
+  if (d['roles'] === null || d['roles'] === undefined) return;
+  const roles = c.array(d['roles'], 'signed.delegations.roles');
+  roles.forEach((rv, i) => {
+    const p = `signed.delegations.roles[${i}]`;
+    const r = c.object(rv, p);
+    const name = c.string(r['name'], `${p}.name`);
+    if (!isValidRoleName(name) || !name.startsWith('targets/')) {
+      c.fail(`${p}.name`, `${JSON.stringify(name)} is not a valid delegation role name`);
+    }
+    if (!isDirectChild(role, name)) c.fail(`${p}.name`, `${JSON.stringify(name)} is not a direct child of ${role}`);
+    c.int(r['threshold'], `${p}.threshold`, 1);
+    const ids = c.stringList(r['keyids'], `${p}.keyids`);
+    ids.forEach((id, j) => {
+      if (keys[id] === undefined) c.fail(`${p}.keyids[${j}]`, `lists key ${id} which is not in signed.delegations.keys`);
+    });
+    c.stringList(r['paths'], `${p}.paths`);
+  });
+}
+
+function checkSnapshot(c: Checker, s: JsonObject): void {
+  const meta = c.object(s['meta'], 'signed.meta');
+  for (const r of ['root', 'targets']) {
+    if (meta[r] === undefined) c.fail(`signed.meta.${r}`, 'is missing; snapshot must list root and targets');
+  }
+  for (const [name, fm] of Object.entries(meta)) {
+    checkFileMeta(c, fm, `signed.meta[${JSON.stringify(name)}]`, name === 'root' || name === 'targets');
+  }
+}
+
+function checkTimestamp(c: Checker, s: JsonObject): void {
+  const meta = c.object(s['meta'], 'signed.meta');
+  if (meta['snapshot'] === undefined) c.fail('signed.meta.snapshot', 'is missing');
+  for (const [name, fm] of Object.entries(meta)) {
+    checkFileMeta(c, fm, `signed.meta[${JSON.stringify(name)}]`, name === 'snapshot');
+  }
+}
+
+/** Validate the `signed` body of `role`; throws MALFORMED_METADATA naming the field. */
+export function checkSignedStructure(role: string, signed: JsonValue | undefined, what: string): void {
+  const c = new Checker(what);
+  const s = c.object(signed, 'signed');
+  checkCommon(c, s, role);
+  switch (expectedType(role)) {
+    case 'Root':
+      return checkRoot(c, s);
+    case 'Targets':
+      return checkTargets(c, s, role);
+    case 'Snapshot':
+      return checkSnapshot(c, s);
+    default:
+      return checkTimestamp(c, s);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Signature verification (reference §3.8, §3.9; N:tuf/signed/verify.go, verifiers.go).
+ *  - ecdsa: SHA-256 over the canonical bytes, raw r||s (IEEE P1363), never DER
+ *  - rsapss: PSS, SHA-256, MGF1-SHA-256, salt 32; rsapkcs1v15 (verify only); modulus ≥ 2048
+ *  - eddsa: pure Ed25519
+ * Threshold counts distinct valid key IDs; signatures by keys outside the role are ignored; a listed
+ * key whose content hashes to another ID is a hard INVALID_KEY_ID.
+ */
+import crypto from 'node:crypto';
+import { SignetError } from '../errors.js';
+import { keyObjectFromPublicKey, publicKeyFromJson } from './public-key.js';
+import { findDelegation } from './delegations.js';
+import { parseRfc3339 } from './structure.js';
+import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, TargetsSigned } from './types.js';
+
+const MIN_RSA_BITS = 2048;
+
+/** True when `sigBytes` is a valid `method` signature of `data` by `pk`. Never throws for bad input. */
+export function verifySignature(pk: PublicKey, method: string, data: Buffer, sigBytes: Buffer): boolean {
+  let key: crypto.KeyObject;
+  try {
+    key = keyObjectFromPublicKey(pk);
+  } catch {
+    return false;
+  }
+  const kind = key.asymmetricKeyType;
+  try {
+    switch (method.toLowerCase()) {
+      case 'ecdsa': {
+        if (kind !== 'ec' || (pk.keytype !== 'ecdsa' && pk.keytype !== 'ecdsa-x509')) return false;
+        const curveBits = key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 384 : key.asymmetricKeyDetails?.namedCurve === 'secp521r1' ? 521 : 256;
+        if (sigBytes.length !== 2 * Math.ceil(curveBits / 8)) return false;
+        return crypto.verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sigBytes);
+      }
+      case 'rsapss':
+      case 'rsapkcs1v15':
+      case 'pycrypto-pkcs#1 pss': {
+        if (kind !== 'rsa' || (pk.keytype !== 'rsa' && pk.keytype !== 'rsa-x509')) return false;
+        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return false;
+        if (method === 'rsapkcs1v15') {
+          return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PADDING }, sigBytes);
+        }
+        const saltLength = method === 'rsapss' ? 32 : crypto.constants.RSA_PSS_SALTLEN_AUTO;
+        return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength }, sigBytes);
+      }
+      case 'eddsa':
+        if (kind !== 'ed25519' || pk.keytype !== 'ed25519') return false;
+        return crypto.verify(null, data, key, sigBytes);
+      default:
+        return false;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Require `threshold` distinct keys among `keyids` to have valid signatures over md.signedBytes.
+ * `keys` maps the listed key ID to the key. Throws INVALID_KEY_ID when a signature's listed key hashes
+ * to another ID, THRESHOLD when too few signatures are valid (details: valid and invalid key IDs).
+ */
+export function verifyThreshold(md: Metadata, keys: Record<string, PublicKey>, keyids: readonly string[], threshold: number): void {
+  if (!Number.isInteger(threshold) || threshold < 1) {
+    throw new SignetError('THRESHOLD', `${md.role}: threshold ${threshold} is invalid; it must be at least 1`);
+  }
+  const allowed = new Set(keyids);
+  const valid = new Set<string>();
+  const invalid: string[] = [];
+  for (const sig of md.signatures) {
+    if (!allowed.has(sig.keyid)) continue; // unknown keys are ignored
+    const pk = keys[sig.keyid];
+    if (pk === undefined) continue;
+    if (pk.id !== sig.keyid) {
+      throw new SignetError('INVALID_KEY_ID', `${md.role}: key listed as ${sig.keyid} actually has ID ${pk.id}`, {
+        fix: 'the metadata that lists this key is corrupt or forged; re-create it with notary-compatible tooling',
+      });
+    }
+    if (valid.has(sig.keyid)) continue;
+    if (verifySignature(pk, sig.method, md.signedBytes, Buffer.from(sig.sig, 'base64'))) valid.add(sig.keyid);
+    else invalid.push(sig.keyid);
+  }
+  if (valid.size < threshold) {
+    const why = invalid.length > 0 ? `; signatures that failed to verify: ${invalid.join(', ')}` : '';
+    throw new SignetError(
+      'THRESHOLD',
+      `${md.role}: ${valid.size} valid signature(s) from the role's keys, ${threshold} required${why}`,
+      {
+        fix: 'the metadata was modified after signing or signed with the wrong key; re-sign it with the role key(s)',
+        details: { role: md.role, valid: [...valid], invalid, threshold },
+      },
+    );
+  }
+}
+
+/** EXPIRED when md.signed.expires < now. */
+export function checkExpiry(md: Metadata, now: Date): void {
+  const exp = parseRfc3339(md.signed.expires);
+  if (exp === undefined || exp.getTime() < now.getTime()) {
+    throw new SignetError('EXPIRED', `${md.role} expired at ${md.signed.expires}`, {
+      fix: `the ${md.role} owner must re-sign it (server-managed timestamps are re-signed by the server); a stale copy may also mean a freeze attack`,
+      details: { role: md.role, expires: md.signed.expires },
+    });
+  }
+}
+
+/** ROLLBACK when md.signed.version < minVersion. */
+export function checkVersion(md: Metadata, minVersion: number): void {
+  if (md.signed.version < minVersion) {
+    throw new SignetError('ROLLBACK', `${md.role} version ${md.signed.version} is older than the trusted version ${minVersion}`, {
+      fix: 'the server is serving old metadata (possible rollback attack); do not trust it',
+      details: { role: md.role, version: md.signed.version, minVersion },
+    });
+  }
+}
+
+export interface RoleKeySet {
+  keys: Record<string, PublicKey>;
+  keyids: string[];
+  threshold: number;
+}
+
+function keysFor(role: string, keyJsons: Record<string, KeyJson> | null | undefined, keyids: readonly string[]): Record<string, PublicKey> {
+  const keys: Record<string, PublicKey> = {};
+  for (const id of keyids) {
+    const kj = keyJsons?.[id];
+    if (kj === undefined) continue;
+    try {
+      keys[id] = publicKeyFromJson(kj);
+    } catch (cause) {
+      // an undecodable key can never verify anything; skip it like Go does for unparsable keys
+      if (!(cause instanceof SignetError)) throw cause;
+    }
+  }
+  void role;
+  return keys;
+}
+
+/** The keys, key IDs and threshold root assigns to a base role. INVALID_ROLE if root has no such role. */
+export function rootRoleKeys(root: RootSigned, role: string): RoleKeySet {
+  const r = root.roles[role];
+  if (r === undefined) throw new SignetError('INVALID_ROLE', `root does not define the ${role} role`);
+  const keyids = [...(r.keyids ?? [])];
+  return { keys: keysFor(role, root.keys, keyids), keyids, threshold: r.threshold };
+}
+
+/** The keys, key IDs and threshold a targets body assigns to its delegation `role`. */
+export function delegationRoleKeys(parent: TargetsSigned, role: string): RoleKeySet {
+  const d = findDelegation(parent, role);
+  if (d === undefined) throw new SignetError('INVALID_ROLE', `${role} is not delegated by its parent`);
+  const keyids = [...(d.keyids ?? [])];
+  return { keys: keysFor(role, parent.delegations.keys, keyids), keyids, threshold: d.threshold };
+}
+
+/** Convenience: verify md against a role key set. */
+export function verifyRole(md: Metadata<AnySigned>, set: RoleKeySet): void {
+  verifyThreshold(md, set.keys, set.keyids, set.threshold);
+}
