@@ -1,0 +1,163 @@
+/**
+ * PostgreSQL backend: one `pg` Pool shared by reads and publishes, so several stateless servers
+ * can share one database. `withGun` runs `fn` in a real transaction that first takes
+ * `pg_advisory_xact_lock(namespace, hashtext(gun))`; the lock is released by COMMIT/ROLLBACK.
+ * An in-process per-GUN mutex in front of it keeps waiting publishes from pinning pool clients.
+ */
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { SignetError } from '../errors.js';
+import { migrateToLatestOrThrow } from './migrate.js';
+import { applyRows, checkBatch, deleteGunRows, MetaQueries, prepareRows, type Db } from './queries.js';
+import type { DatabaseSchema } from './schema/index.js';
+import { KyselyServerKeyStore } from './server-keys.js';
+import { StoreBase } from './store-base.js';
+import type { MetaStore, MetaTx, MetaUpdate, StoredMeta } from './types.js';
+import { isRetryable, isUniqueViolation, storageError, conflict, type StoreLogger } from './util.js';
+
+/** First key of the two-int4 advisory lock: 'SIGN' in ASCII, so other users of the database don't collide. */
+const LOCK_NAMESPACE = 0x5349474e;
+const TX_ATTEMPTS = 4;
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+export async function openPostgresStore(url: string, logger: StoreLogger, poolSize = 10): Promise<MetaStore> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client losing its connection emits 'error' on the pool; without a listener it would
+  // crash the process. The next query gets a fresh client.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'PostgreSQL idle client error'));
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrateToLatestOrThrow(db, 'postgres');
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    const inner = err instanceof SignetError && err.cause !== undefined ? err.cause : err;
+    throw new SignetError(
+      'STORAGE',
+      `cannot open PostgreSQL database ${redactUrl(url)}: ${inner instanceof Error ? inner.message : String(inner)}`,
+      { cause: err, fix: 'check the database URL, that PostgreSQL is running, and the credentials' },
+    );
+  }
+  return new PostgresStore(db, logger);
+}
+
+class PostgresStore extends StoreBase {
+  readonly keys: KyselyServerKeyStore;
+
+  constructor(
+    private readonly db: Db,
+    logger: StoreLogger,
+  ) {
+    super(db, logger);
+    this.keys = new KyselyServerKeyStore(db, db);
+  }
+
+  /** Runs `body` in a transaction holding the GUN's advisory lock; retries transient failures. */
+  private async lockedTx<T>(gun: string, what: string, body: (trx: Db) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}::int4, hashtext(${gun}))`.execute(trx);
+          return body(trx);
+        });
+      } catch (err) {
+        if (err instanceof SignetError) throw err;
+        if (isUniqueViolation(err)) {
+          throw new SignetError('CONFLICT', `${what}: another writer stored the same version first`, { cause: err });
+        }
+        if (isRetryable(err)) {
+          if (attempt < TX_ATTEMPTS) {
+            this.logger.warn({ code: (err as { code?: unknown }).code, attempt, what }, 'PostgreSQL transaction retried');
+            await new Promise((r) => setTimeout(r, 10 * attempt));
+            continue;
+          }
+          throw new SignetError('CONFLICT', `${what}: gave up after ${attempt} attempts`, { cause: err });
+        }
+        throw storageError(err, what);
+      }
+    }
+  }
+
+  async withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.locks.run(gun, () =>
+      this.lockedTx(gun, `publishing ${gun}`, async (trx) => {
+        const tx = new PostgresTx(trx, this.queries, gun);
+        try {
+          return await fn(tx);
+        } finally {
+          tx.open = false;
+        }
+      }),
+    );
+  }
+
+  async deleteGun(gun: string): Promise<boolean> {
+    this.assertOpen();
+    return this.locks.run(gun, () => this.lockedTx(gun, `deleting ${gun}`, (trx) => deleteGunRows(trx, gun, Date.now())));
+  }
+
+  protected async closeHandles(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+class PostgresTx implements MetaTx {
+  open = true;
+
+  constructor(
+    private readonly trx: Db,
+    private readonly queries: MetaQueries,
+    private readonly gun: string,
+  ) {}
+
+  private assertOpen(): void {
+    if (!this.open) throw new SignetError('INTERNAL', 'metadata transaction used after withGun finished');
+  }
+
+  private async read<T>(what: string, q: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    try {
+      return await q();
+    } catch (err) {
+      throw storageError(err, what);
+    }
+  }
+
+  getLatest(gun: string, role: string): Promise<StoredMeta | null> {
+    return this.read(`reading ${gun} ${role}`, () => this.queries.getLatest(this.trx, gun, role));
+  }
+
+  getByVersion(gun: string, role: string, version: number): Promise<StoredMeta | null> {
+    return this.read(`reading ${gun} ${role}`, () => this.queries.getByVersion(this.trx, gun, role, version));
+  }
+
+  getByChecksum(gun: string, role: string, sha256hex: string): Promise<StoredMeta | null> {
+    return this.read(`reading ${gun} ${role}`, () => this.queries.getByChecksum(this.trx, gun, role, sha256hex));
+  }
+
+  async updateMany(gun: string, updates: MetaUpdate[]): Promise<void> {
+    this.assertOpen();
+    if (gun !== this.gun) throw new SignetError('INTERNAL', `transaction for ${this.gun} cannot write ${gun}`);
+    checkBatch(updates);
+    const rows = prepareRows(updates, Date.now());
+    try {
+      await applyRows(this.trx, gun, rows);
+    } catch (err) {
+      if (err instanceof SignetError) throw err;
+      if (isUniqueViolation(err)) {
+        const r = rows[0]!;
+        throw conflict(r.role, r.version, 'another writer stored the same version first');
+      }
+      throw storageError(err, `storing metadata of ${gun}`);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { sql } from 'kysely';
+import { SignetError } from '../errors.js';
+import { countGuns, MetaQueries, queryChanges, type Db } from './queries.js';
+import type { ChangeRecord, MetaStore, MetaTx, MetaUpdate, ServerKeyStore, StoredMeta } from './types.js';
+import { KeyedMutex, storageError, type StoreLogger } from './util.js';
+
+/** What both backends share: reads through `reader`, the per-GUN in-process lock, bookkeeping. */
+export abstract class StoreBase implements MetaStore {
+  protected readonly locks = new KeyedMutex();
+  protected readonly queries: MetaQueries;
+  protected closed = false;
+  abstract readonly keys: ServerKeyStore;
+
+  constructor(
+    protected readonly reader: Db,
+    protected readonly logger: StoreLogger,
+  ) {
+    this.queries = new MetaQueries(reader);
+  }
+
+  abstract withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T>;
+  abstract deleteGun(gun: string): Promise<boolean>;
+  protected abstract closeHandles(): Promise<void>;
+
+  protected assertOpen(): void {
+    if (this.closed) throw new SignetError('INTERNAL', 'the metadata store is closed');
+  }
+
+  async getLatest(gun: string, role: string): Promise<StoredMeta | null> {
+    try {
+      return await this.queries.getLatest(this.reader, gun, role);
+    } catch (err) {
+      throw storageError(err, `reading ${gun} ${role}`);
+    }
+  }
+
+  async getByVersion(gun: string, role: string, version: number): Promise<StoredMeta | null> {
+    try {
+      return await this.queries.getByVersion(this.reader, gun, role, version);
+    } catch (err) {
+      throw storageError(err, `reading ${gun} ${role} version ${version}`);
+    }
+  }
+
+  async getByChecksum(gun: string, role: string, sha256hex: string): Promise<StoredMeta | null> {
+    try {
+      return await this.queries.getByChecksum(this.reader, gun, role, sha256hex);
+    } catch (err) {
+      throw storageError(err, `reading ${gun} ${role} by checksum`);
+    }
+  }
+
+  updateMany(gun: string, updates: MetaUpdate[]): Promise<void> {
+    return this.withGun(gun, (tx) => tx.updateMany(gun, updates));
+  }
+
+  async getChanges(opts: { changeId: string; records: number; gun?: string }): Promise<ChangeRecord[]> {
+    try {
+      return await queryChanges(this.reader, opts);
+    } catch (err) {
+      throw storageError(err, 'reading the changefeed');
+    }
+  }
+
+  async countGuns(): Promise<number> {
+    try {
+      return await countGuns(this.reader);
+    } catch (err) {
+      throw storageError(err, 'counting GUNs');
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    try {
+      await sql`select 1`.execute(this.reader);
+    } catch (err) {
+      throw storageError(err, 'database health check');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.closeHandles();
+  }
+}

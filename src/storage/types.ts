@@ -1,0 +1,157 @@
+/**
+ * The storage contract of the trust server (reference/notary-v1.md §2.1, §1.8, §1.9, §2.5).
+ * Every backend (SQLite, PostgreSQL) implements exactly these interfaces and runs the same
+ * contract suite (`test/storage/contract.ts`). Bytes are the truth: `data` is stored and returned
+ * verbatim, never re-serialised.
+ */
+
+/** One stored TUF file: a row (gun, role, version) with the exact bytes that were published. */
+export interface StoredMeta {
+  gun: string;
+  role: string;
+  version: number;
+  /** lowercase hex sha256 of `data` */
+  sha256: string;
+  data: Buffer;
+  /** when the row was written, millisecond precision */
+  createdAt: Date;
+}
+
+/** One file of a publish. The sha256 is computed by the store. */
+export interface MetaUpdate {
+  role: string;
+  /** integer in [0, 2^31-1] (notary stores it as an SQL integer) */
+  version: number;
+  data: Buffer;
+}
+
+/** A changefeed entry as notary-server returns it (§1.9); the server renames fields for the wire. */
+export interface ChangeRecord {
+  /** monotonically increasing integer, as a decimal string */
+  id: string;
+  /** Go RFC3339Nano in UTC, e.g. `2026-01-02T03:04:05.12Z` (trailing zeros of the fraction dropped) */
+  createdAt: string;
+  gun: string;
+  /** timestamp version for 'update'; 0 for 'deletion' */
+  version: number;
+  /** hex sha256 of the timestamp bytes for 'update'; '' for 'deletion' */
+  sha256: string;
+  category: 'update' | 'deletion';
+}
+
+/** A server-held private key (timestamp / snapshot). `privateKey` is already encrypted by the signer. */
+export interface ServerKeyRow {
+  /** TUF key id */
+  id: string;
+  gun: string;
+  role: 'timestamp' | 'snapshot';
+  /** 'ecdsa' | 'ed25519' | … as the signer names it */
+  algorithm: string;
+  /** key JSON or base64, opaque to the store */
+  publicKey: string;
+  /** ciphertext, opaque to the store */
+  privateKey: Buffer;
+  /** millisecond precision */
+  createdAt: Date;
+  /** null until the key first signs (notary-signer "active" keys, §2.5) */
+  lastUsed: Date | null;
+}
+
+export interface MetaReader {
+  /** The row of `role` in `gun` with the highest version, or null if the role has no rows. */
+  getLatest(gun: string, role: string): Promise<StoredMeta | null>;
+  /** The row with exactly this version, or null. */
+  getByVersion(gun: string, role: string, version: number): Promise<StoredMeta | null>;
+  /**
+   * A row of `role` in `gun` whose bytes hash to `sha256hex` (compared lowercase), or null.
+   * If several versions have identical bytes (impossible for signed TUF files, whose version is
+   * inside the bytes), the highest version is returned.
+   */
+  getByChecksum(gun: string, role: string, sha256hex: string): Promise<StoredMeta | null>;
+}
+
+export interface MetaTx extends MetaReader {
+  /**
+   * All-or-nothing: every update's version must be strictly greater than every stored version of
+   * that role and must not repeat (same role, same version) within the call; otherwise throws
+   * SignetError('CONFLICT') with details `{role, version}` and writes nothing (the whole enclosing
+   * `withGun` is then rolled back when the error propagates). A timestamp update also appends a
+   * changefeed 'update' record (its version and the sha256 of its bytes). An empty list is a no-op.
+   * `gun` must be the GUN the transaction was opened for, else SignetError('INTERNAL').
+   * Reads made through the same `tx` after this call see these rows.
+   * A version outside [0, 2^31-1] or non-integer throws SignetError('USAGE').
+   */
+  updateMany(gun: string, updates: MetaUpdate[]): Promise<void>;
+}
+
+export interface MetaStore extends MetaReader {
+  /**
+   * Runs `fn` in one transaction holding an exclusive lock on `gun` (in-process mutex per GUN,
+   * plus on PostgreSQL `pg_advisory_xact_lock` on a hash of the GUN so several servers sharing a
+   * database serialise too). Concurrent `withGun` calls on one GUN never interleave: the reads
+   * inside see every write committed before the lock was taken. Different GUNs do not wait for
+   * each other. If `fn` throws, nothing written through `tx` is kept and the error propagates
+   * unchanged. Writes become visible to other readers only when `fn` has resolved and the commit
+   * succeeded. On PostgreSQL, serialisation failures / deadlocks re-run `fn` (up to 3 times);
+   * on SQLite, a busy database (another process writing) retries the commit. If it still fails:
+   * SignetError('CONFLICT'). Any other database failure: SignetError('STORAGE').
+   * Do not call `withGun` for the same GUN from inside `fn` (it would wait for itself).
+   */
+  withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T>;
+  /** Same as `withGun(gun, tx => tx.updateMany(gun, updates))`. */
+  updateMany(gun: string, updates: MetaUpdate[]): Promise<void>;
+  /**
+   * Hard-deletes every TUF row whose GUN equals `gun` exactly (no prefix matching: deleting `a/b`
+   * leaves `a/b2`) and, if any row existed, appends a changefeed 'deletion' record (version 0,
+   * sha256 ''). Server-held keys are NOT deleted (§1.8). Takes the same per-GUN lock as `withGun`.
+   * Returns whether anything was deleted.
+   */
+  deleteGun(gun: string): Promise<boolean>;
+  /**
+   * notary's changefeed query (§1.9, `N:server/storage/sqldb.go` GetChanges):
+   * - `changeId` '' = from the beginning; a negative id (e.g. '-1') = from the latest, going backwards;
+   *   any other id is excluded from the result (strictly after it, or strictly before it backwards);
+   * - `records` < 0 = go backwards taking |records|; 0 = 100;
+   * - `gun` undefined or '' = all GUNs, else exactly that GUN;
+   * - the result is always oldest first.
+   * A `changeId` that is not a decimal integer throws SignetError('USAGE') with details
+   * `{param: 'change_id'}`.
+   */
+  getChanges(opts: { changeId: string; records: number; gun?: string }): Promise<ChangeRecord[]>;
+  /** Server-held keys (signer); rows are stored as given (already encrypted). */
+  keys: ServerKeyStore;
+  /** Number of distinct GUNs having at least one TUF row (for metrics). */
+  countGuns(): Promise<number>;
+  /** Resolves if the database answers a trivial query; else SignetError('STORAGE'). */
+  ping(): Promise<void>;
+  /** Closes the database handles; the store must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+export interface ServerKeyStore {
+  /** Stores a new key. An existing id throws SignetError('CONFLICT') and changes nothing. */
+  insert(row: ServerKeyRow): Promise<void>;
+  /** The key with this id, or null. */
+  get(id: string): Promise<ServerKeyRow | null>;
+  /**
+   * The newest key (by createdAt, then id) for gun+role+algorithm whose `lastUsed` is null, or null
+   * (notary-signer hands out a created-but-unused key again instead of creating another one).
+   */
+  findUnused(gun: string, role: string, algorithm: string): Promise<ServerKeyRow | null>;
+  /** Every key of gun+role, oldest first (by createdAt, then id). */
+  listFor(gun: string, role: string): Promise<ServerKeyRow[]>;
+  /** Sets lastUsed = `at`. An unknown id throws SignetError('KEY_NOT_FOUND'). */
+  markUsed(id: string, at: Date): Promise<void>;
+}
+
+/** Options of `openStore`; config arrives as arguments, nothing is read from the environment. */
+export interface OpenStoreOptions {
+  /** `postgres://…` / `postgresql://…` for PostgreSQL; `sqlite:<path>` for an explicit SQLite file */
+  database?: string;
+  /** directory holding the SQLite file `signet.db` (created if missing); used when `database` is unset */
+  dataDir?: string;
+  /** receives retries and other recoverable trouble */
+  logger?: { warn(o: object, msg: string): void };
+  /** PostgreSQL pool size (default 10) */
+  poolSize?: number;
+}
