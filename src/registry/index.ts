@@ -1,0 +1,19 @@
+/** OCI distribution client: reference normalisation, manifest digest/size, registry auth. */
+export {
+  parseImageReference,
+  familiarString,
+  referenceString,
+  checkDigest,
+  DOCKER_HUB,
+  type ImageReference,
+} from './reference.js';
+export {
+  RegistryClient,
+  registryBaseUrl,
+  isLoopbackRegistry,
+  MEDIA_TYPES,
+  DEFAULT_MAX_MANIFEST_BYTES,
+  type RegistryClientOptions,
+  type ResolvedManifest,
+} from './client.js';
+export { parseWwwAuthenticate, credentialHostKey, type Challenge, type Credential } from './auth.js';
