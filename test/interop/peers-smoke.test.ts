@@ -62,6 +62,27 @@ describe('reference peers harness', () => {
     expect(out[0]?.SignedTags).toEqual([expect.objectContaining({ SignedTag: 'v1', Digest: hex })]);
   });
 
+  it('docker verifies the trust server with installCA for a non-loopback GUN', async () => {
+    const hubGun = 'docker.io/signet-smoke/app';
+    const notary = notaryCli({ server: peers.url, caFile: peers.caFile, trustDir: path.join(dir, 'notary-hub') });
+    for (const args of [
+      ['init', hubGun],
+      ['addhash', hubGun, 'v1', '123', '--sha256', hex],
+      ['publish', hubGun],
+    ]) {
+      const r = await notary.run(args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const docker = dockerCli({ trustServer: peers.url, dir: path.join(dir, 'docker-hub') });
+    const noCa = await docker.run(['trust', 'inspect', `${hubGun}:v1`]);
+    expect(noCa.code).not.toBe(0);
+    expect(noCa.stderr).toContain('cannot access'); // inspect hides the x509 error
+    await docker.installCA(new URL(peers.url).host, peers.caFile);
+    const withCa = await docker.run(['trust', 'inspect', `${hubGun}:v1`]);
+    expect(withCa.code, withCa.stderr).toBe(0);
+    expect(withCa.stdout).toContain(hex);
+  });
+
   it('the plain-HTTP server works for the notary CLI', async () => {
     expect(peers.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const notary = notaryCli({ server: peers.httpUrl!, trustDir: path.join(dir, 'notary-http') });
@@ -102,6 +123,10 @@ describe('reference peers harness', () => {
     expect(inspect.code, inspect.stderr).toBe(0);
     expect(inspect.stdout).toContain(hex);
     expect(inspect.stdout).toContain('"alice"');
+
+    const push = await docker.run(['push', `${signGun}:v3`], { contentTrust: true });
+    expect(push.code, push.stderr + push.stdout).toBe(0);
+    expect(push.stdout).toContain('Successfully signed');
 
     const pull = await docker.run(['pull', `${signGun}:v2`], { contentTrust: true });
     expect(pull.code, pull.stderr).toBe(0);
