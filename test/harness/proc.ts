@@ -20,8 +20,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // 'exit' handlers must be synchronous: SIGKILL whatever is still running.
-  process.on('exit', () => {
+  const killAll = (): void => {
     for (const child of live) {
       try {
         child.kill('SIGKILL');
@@ -29,7 +28,17 @@ function installExitHook(): void {
         // already gone
       }
     }
-  });
+  };
+  // 'exit' handlers must be synchronous: SIGKILL whatever is still running.
+  process.on('exit', killAll);
+  // A signal that would terminate us skips 'exit': kill the children, then let the signal take
+  // its normal course (re-raised when nobody else handles it).
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAll();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
