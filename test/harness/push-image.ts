@@ -312,7 +312,7 @@ async function ensureBlob(registryHost: string, name: string, b: Blob): Promise<
   const head = await fetch(base + b.digest, { method: 'HEAD' });
   await head.arrayBuffer();
   if (head.status === 200) return;
-  const start = await fetch(`${base}uploads/`, { method: 'POST', headers: { 'Content-Length': '0' } });
+  const start = await fetch(`${base}uploads/`, { method: 'POST', body: '' });
   await start.arrayBuffer();
   const location = start.headers.get('location');
   if (start.status !== 202 || !location) throw new Error(`blob upload start for ${name} → ${start.status}`);
