@@ -1,0 +1,33 @@
+/**
+ * src/keys public API: private keys, notary's key file format, passphrase retrievers and the
+ * trust-directory key store. See docs/architecture.md and reference §4.1–§4.3.
+ */
+export type { PrivateKey, PrivateKeyType } from './private-key.js';
+export { generatePrivateKey, privateKeyFromKeyObject } from './private-key.js';
+export type { KeyFileMeta, Pbes2Info } from './pkcs8.js';
+export {
+  decodeKeyPem,
+  encodeKeyPem,
+  inspectKeyPem,
+  publicKeyPem,
+  describePbes2,
+  toNotaryPkcs8,
+  fromPkcs8,
+  NOTARY_PBKDF2_ITERATIONS,
+} from './pkcs8.js';
+export type { PemBlock } from './pem.js';
+export { encodePem, decodePemBlocks } from './pem.js';
+export type { PassphraseRequest, PassphraseRetriever, PromptIo } from './passphrase.js';
+export {
+  envPassphraseRetriever,
+  promptPassphraseRetriever,
+  constantPassphraseRetriever,
+  passphraseEnvVars,
+  passphraseFromEnv,
+  readPassphraseFile,
+  MIN_NEW_PASSPHRASE_LENGTH,
+} from './passphrase.js';
+export type { KeyListEntry, StoredPrivateKey } from './keystore.js';
+export { TrustDirKeyStore, keyFileGun } from './keystore.js';
+export { writeBackup, restoreBackup, readBackup } from './backup.js';
+export { writeFileAtomic, ensurePrivateDir } from './fsutil.js';

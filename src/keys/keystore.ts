@@ -1,0 +1,320 @@
+/**
+ * The trust directory's private keys, as notary 0.7 and Docker keep them (reference §4.1/§4.2):
+ * `<trustDir>/private/<canonicalKeyID>.key`, PEM with `role` (+ `gun` for targets/snapshot/timestamp).
+ * Legacy (pre-0.4) layouts `private/root_keys/<id>_root.key` and
+ * `private/tuf_keys/<gun>/<id>_<role>.key` are read too (never migrated or deleted here).
+ */
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { SignetError, isSignetError } from '../errors.js';
+import { writeFileAtomic } from './fsutil.js';
+import type { PassphraseRetriever } from './passphrase.js';
+import { decodeKeyPem, encodeKeyPem, findKeyBlock, isEncryptedBlock, metaOf, type KeyFileMeta } from './pkcs8.js';
+import type { PrivateKey } from './private-key.js';
+
+export interface KeyListEntry {
+  id: string;
+  role: string;
+  gun?: string;
+  /** absolute path of the key file */
+  file: string;
+}
+
+export type StoredPrivateKey = PrivateKey & { role: string; gun?: string };
+
+const PRIVATE_DIR = 'private';
+const ROOT_KEYS_DIR = 'root_keys';
+const NON_ROOT_KEYS_DIR = 'tuf_keys';
+const KEY_EXT = '.key';
+const MAX_ATTEMPTS = 3;
+const DEFAULT_IMPORT_ROLE = 'delegation';
+const GUN_ROLES = new Set(['targets', 'snapshot', 'timestamp']);
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** notary's AddKey rule: only targets, snapshot and timestamp keys carry a gun. */
+export function keyFileGun(role: string, gun: string | undefined): string | undefined {
+  return GUN_ROLES.has(role) && gun ? gun : undefined;
+}
+
+function checkId(id: string): void {
+  if (!ID_RE.test(id)) throw new SignetError('KEY_NOT_FOUND', `invalid key ID ${JSON.stringify(id)}`);
+}
+
+function withMeta(key: PrivateKey, role: string, gun: string | undefined): StoredPrivateKey {
+  const out: StoredPrivateKey = { keytype: key.keytype, keyObject: key.keyObject, publicKey: key.publicKey, role };
+  if (gun !== undefined) out.gun = gun;
+  Object.defineProperty(out, 'toJSON', {
+    enumerable: false,
+    value: () => ({ keytype: key.keytype, id: key.publicKey.id, role, ...(gun ? { gun } : {}) }),
+  });
+  return out;
+}
+
+async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new SignetError('KEY_FILE', `cannot read ${dir}`, { cause: err });
+  }
+}
+
+export class TrustDirKeyStore {
+  readonly trustDir: string;
+  readonly privateDir: string;
+  private readonly retriever: PassphraseRetriever;
+  private readonly cache = new Map<string, StoredPrivateKey>();
+
+  constructor(trustDir: string, retriever: PassphraseRetriever) {
+    this.trustDir = path.resolve(trustDir);
+    this.privateDir = path.join(this.trustDir, PRIVATE_DIR);
+    this.retriever = retriever;
+  }
+
+  /** Path the key with this canonical ID is (or would be) stored at. */
+  keyPath(id: string): string {
+    checkId(id);
+    return path.join(this.privateDir, id + KEY_EXT);
+  }
+
+  /** Every key file, from its PEM headers only (no decryption). Unparseable files are skipped. */
+  async list(): Promise<KeyListEntry[]> {
+    const found = new Map<string, KeyListEntry>();
+    const consider = async (file: string, id: string, fallbackRole: string, fallbackGun: string | undefined): Promise<void> => {
+      if (found.has(id) || !ID_RE.test(id)) return;
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+        const meta = metaOf(findKeyBlock(text));
+        const role = meta.role || fallbackRole;
+        const gun = meta.gun ?? fallbackGun;
+        const entry: KeyListEntry = { id, role, file };
+        if (gun) entry.gun = gun;
+        found.set(id, entry);
+      } catch {
+        // notary logs and skips files it cannot parse; so do we
+      }
+    };
+
+    for (const d of await listDir(this.privateDir)) {
+      if (d.isFile() && d.name.endsWith(KEY_EXT)) {
+        await consider(path.join(this.privateDir, d.name), d.name.slice(0, -KEY_EXT.length), '', undefined);
+      }
+    }
+    const legacyName = (name: string): { id: string; role: string } => {
+      const base = name.slice(0, -KEY_EXT.length);
+      const us = base.indexOf('_');
+      return us < 0 ? { id: base, role: '' } : { id: base.slice(0, us), role: base.slice(us + 1) };
+    };
+    const rootDir = path.join(this.privateDir, ROOT_KEYS_DIR);
+    for (const d of await listDir(rootDir)) {
+      if (d.isFile() && d.name.endsWith(KEY_EXT)) {
+        const { id, role } = legacyName(d.name);
+        await consider(path.join(rootDir, d.name), id, role || 'root', undefined);
+      }
+    }
+    const walk = async (dir: string, gunParts: string[]): Promise<void> => {
+      for (const d of await listDir(dir)) {
+        const p = path.join(dir, d.name);
+        if (d.isDirectory()) await walk(p, [...gunParts, d.name]);
+        else if (d.isFile() && d.name.endsWith(KEY_EXT)) {
+          const { id, role } = legacyName(d.name);
+          await consider(p, id, role, gunParts.length > 0 ? gunParts.join('/') : undefined);
+        }
+      }
+    };
+    await walk(path.join(this.privateDir, NON_ROOT_KEYS_DIR), []);
+    return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private async entry(id: string): Promise<KeyListEntry> {
+    checkId(id);
+    const e = (await this.list()).find((x) => x.id === id);
+    if (e === undefined) {
+      throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${this.privateDir}`);
+    }
+    return e;
+  }
+
+  /** Decrypts a key: as-is when unencrypted, else with the retriever (up to 3 attempts). */
+  async get(id: string): Promise<StoredPrivateKey> {
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    const e = await this.entry(id);
+    const text = await readFile(e.file, 'utf8').catch((err: unknown) => {
+      throw new SignetError('KEY_FILE', `cannot read ${e.file}`, { cause: err });
+    });
+    const key = await this.decryptWithRetriever(text, id, e.role);
+    if (key.publicKey.canonicalId !== id) {
+      throw new SignetError('KEY_FILE', `key file ${e.file} holds key ${key.publicKey.canonicalId}, not ${id}`);
+    }
+    const stored = withMeta(key, e.role, e.gun);
+    this.cache.set(id, stored);
+    return stored;
+  }
+
+  private async decryptWithRetriever(text: string, keyId: string, alias: string): Promise<PrivateKey> {
+    const block = findKeyBlock(text);
+    if (!isEncryptedBlock(block)) return decodeKeyPem(text, undefined).key;
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const passphrase = await this.retriever({ keyId, alias, createNew: false, attempt });
+      try {
+        return decodeKeyPem(text, passphrase).key;
+      } catch (err) {
+        if (!isSignetError(err, 'BAD_PASSPHRASE') && !isSignetError(err, 'PASSPHRASE_REQUIRED')) throw err;
+        lastErr = err;
+      }
+    }
+    throw new SignetError('BAD_PASSPHRASE', `wrong passphrase for the ${alias || 'private'} key ${keyId.slice(0, 7)}`, {
+      cause: lastErr,
+    });
+  }
+
+  /**
+   * Encrypts `key` with a new passphrase from the retriever (createNew) and writes
+   * `private/<canonicalId>.key`. The gun is kept only for targets/snapshot/timestamp keys.
+   */
+  async add(key: PrivateKey, meta: { role: string; gun?: string }): Promise<string> {
+    if (!meta.role) throw new SignetError('KEY_FILE', 'a key file needs a role');
+    const id = key.publicKey.canonicalId;
+    const gun = keyFileGun(meta.role, meta.gun);
+    const passphrase = await this.retriever({ keyId: id, alias: meta.role, createNew: true, attempt: 0 });
+    return this.write(key, meta.role, gun, passphrase);
+  }
+
+  private async write(key: PrivateKey, role: string, gun: string | undefined, passphrase: string): Promise<string> {
+    const id = key.publicKey.canonicalId;
+    const file = this.keyPath(id);
+    const pem = encodeKeyPem(key, gun ? { role, gun } : { role }, passphrase);
+    await writeFileAtomic(file, pem);
+    this.cache.set(id, withMeta(key, role, gun));
+    return file;
+  }
+
+  /** Deletes the key file (flat and any legacy copy). */
+  async remove(id: string): Promise<void> {
+    checkId(id);
+    const all = await this.list();
+    const e = all.find((x) => x.id === id);
+    if (e === undefined) throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${this.privateDir}`);
+    await rm(e.file).catch((err: unknown) => {
+      throw new SignetError('KEY_FILE', `cannot delete ${e.file}`, { cause: err });
+    });
+    this.cache.delete(id);
+    // a legacy copy may be shadowed by the flat file; remove it too
+    const again = (await this.list()).find((x) => x.id === id);
+    if (again !== undefined) await this.remove(id);
+  }
+
+  /**
+   * notary `key export` format: the key re-encrypted with `passphrase` (unencrypted `PRIVATE KEY`
+   * when empty) carrying `path: <id>` plus its role/gun headers.
+   */
+  async exportKey(id: string, passphrase: string): Promise<string> {
+    const key = await this.get(id);
+    const meta: KeyFileMeta = { role: key.role, path: id };
+    if (key.gun) meta.gun = key.gun;
+    return encodeKeyPem(key, meta, passphrase);
+  }
+
+  /**
+   * Imports a private key PEM. Encrypted keys are decrypted (opts.passphrase, else the retriever)
+   * and stored under the same passphrase; unencrypted ones are encrypted with a new passphrase.
+   * Role: the PEM `role` header, else opts.role, else "delegation". Gun: header, else a legacy
+   * `path`, else opts.gun; required for targets/snapshot/timestamp, dropped for other roles.
+   */
+  async importPem(
+    pem: string,
+    opts: { role?: string; gun?: string; passphrase?: string } = {},
+  ): Promise<{ id: string; role: string }> {
+    const block = findKeyBlock(pem);
+    const meta = metaOf(block);
+    const role = meta.role || opts.role || DEFAULT_IMPORT_ROLE;
+    let gun = meta.gun;
+    if (!gun && meta.path && meta.path.includes('/')) {
+      // legacy export path "tuf_keys/<gun>/<id>_<role>"
+      const dir = path.posix.dirname(meta.path);
+      if (dir.startsWith(NON_ROOT_KEYS_DIR)) {
+        const g = dir.slice(NON_ROOT_KEYS_DIR.length).replace(/^\/+|\/+$/g, '');
+        if (g) gun = g;
+      }
+    }
+    gun = gun || opts.gun || undefined;
+    if (GUN_ROLES.has(role) && !gun) {
+      throw new SignetError('KEY_FILE', `a ${role} key needs a gun: the PEM has no "gun" header and none was given`, {
+        fix: 'pass the repository (GUN) the key belongs to',
+      });
+    }
+    if (!GUN_ROLES.has(role)) gun = undefined;
+    if (role.includes('\n') || role.includes('\r')) throw new SignetError('KEY_FILE', 'invalid role header');
+
+    const encrypted = isEncryptedBlock(block);
+    let key: PrivateKey;
+    let passphrase: string;
+    const label = meta.path ? path.posix.basename(meta.path).split('_')[0] ?? 'imported key' : 'imported key';
+    if (!encrypted) {
+      key = decodeKeyPem(pem, undefined).key;
+      passphrase = await this.retriever({ keyId: key.publicKey.canonicalId, alias: role, createNew: true, attempt: 0 });
+    } else if (opts.passphrase !== undefined && opts.passphrase !== '') {
+      key = decodeKeyPem(pem, opts.passphrase).key;
+      passphrase = opts.passphrase;
+    } else {
+      let got: { key: PrivateKey; pass: string } | undefined;
+      let lastErr: unknown;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS && got === undefined; attempt++) {
+        const pass = await this.retriever({ keyId: label, alias: role, createNew: false, attempt });
+        try {
+          got = { key: decodeKeyPem(pem, pass).key, pass };
+        } catch (err) {
+          if (!isSignetError(err, 'BAD_PASSPHRASE') && !isSignetError(err, 'PASSPHRASE_REQUIRED')) throw err;
+          lastErr = err;
+        }
+      }
+      if (got === undefined) {
+        throw new SignetError('BAD_PASSPHRASE', `wrong passphrase for the imported ${role} key`, { cause: lastErr });
+      }
+      key = got.key;
+      passphrase = got.pass;
+    }
+    await this.write(key, role, gun, passphrase);
+    return { id: key.publicKey.canonicalId, role };
+  }
+
+  /**
+   * Imports a key file, refusing files that group or others may read or write (as
+   * `docker trust key load` does), then as importPem.
+   */
+  async importFile(
+    file: string,
+    opts: { role?: string; gun?: string; passphrase?: string } = {},
+  ): Promise<{ id: string; role: string }> {
+    let text: string;
+    try {
+      const st = await stat(file);
+      if (!st.isFile()) throw new SignetError('KEY_FILE', `${file} is not a regular file`);
+      if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+        throw new SignetError(
+          'KEY_FILE',
+          `private key file ${file} must not be readable or writable by group or others (mode ${(st.mode & 0o777).toString(8)})`,
+          { fix: `chmod 600 ${file}` },
+        );
+      }
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (isSignetError(err)) throw err;
+      throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: err });
+    }
+    return this.importPem(text, opts);
+  }
+
+  /** Raw key files, relative to the trust dir (POSIX separators), for backups. */
+  async keyFiles(): Promise<Array<{ id: string; file: string; pem: string }>> {
+    const out: Array<{ id: string; file: string; pem: string }> = [];
+    for (const e of await this.list()) {
+      const pem = await readFile(e.file, 'utf8');
+      out.push({ id: e.id, file: path.relative(this.trustDir, e.file).split(path.sep).join('/'), pem });
+    }
+    return out;
+  }
+}
