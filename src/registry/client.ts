@@ -544,6 +544,12 @@ function networkError(registry: string, url: string, e: unknown): SignetError {
   });
 }
 
+/** Stop reading a body and close its connection; the resulting abort error is expected. */
+function abort(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
   try {
     await body.dump({ limit: 64 * 1024 });
@@ -568,7 +574,7 @@ async function readLimited(
       details: { limit },
     });
   if (what !== null && contentLength !== undefined && Number(contentLength) > limit) {
-    body.destroy();
+    abort(body);
     throw tooBig(`Content-Length ${contentLength}`);
   }
   const chunks: Buffer[] = [];
@@ -577,7 +583,7 @@ async function readLimited(
     const b = chunk as Buffer;
     total += b.length;
     if (total > limit) {
-      body.destroy();
+      abort(body);
       if (what === null) {
         chunks.push(b.subarray(0, b.length - (total - limit)));
         break;

@@ -1,0 +1,232 @@
+/**
+ * RegistryClient against small in-test HTTP servers that misbehave: wrong digests, endless or
+ * oversized bodies, non-JSON, 5xx, redirects.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isSignetError, type SignetErrorCode } from '../../src/errors.js';
+import { RegistryClient } from '../../src/registry/index.js';
+
+const MT = 'application/vnd.docker.distribution.manifest.v2+json';
+const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const GOOD = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: {}, layers: [] }));
+const OTHER = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { x: 1 }, layers: [] }));
+
+async function expectCode(p: Promise<unknown>, code: SignetErrorCode): Promise<Error> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isSignetError(err, code), `expected ${code}, got ${String(err)}`).toBe(true);
+  return err as Error;
+}
+
+describe('RegistryClient vs a hostile registry', () => {
+  let server: Server;
+  let host: string;
+  const stats = { endlessWritten: 0, endlessClosed: false, flakyHits: 0, brokenHits: 0 };
+
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const url = req.url ?? '';
+      const send = (body: Buffer, headers: Record<string, string> = {}): void => {
+        res.writeHead(200, { 'Content-Type': MT, 'Content-Length': String(body.length), ...headers });
+        res.end(body);
+      };
+      switch (url) {
+        case '/v2/evil/manifests/good':
+          return send(GOOD, { 'Docker-Content-Digest': sha(GOOD) });
+        case '/v2/evil/manifests/mismatch':
+          return send(GOOD, { 'Docker-Content-Digest': sha(OTHER) });
+        case `/v2/evil/manifests/${sha(GOOD)}`:
+          return send(OTHER); // wrong bytes for the digest asked for, no header
+        case `/v2/evil/manifests/${sha(OTHER)}`:
+          return send(GOOD, { 'Docker-Content-Digest': sha(OTHER) }); // header agrees with request, bytes do not
+        case '/v2/evil/manifests/badheader':
+          return send(GOOD, { 'Docker-Content-Digest': 'sha256:nothex' });
+        case '/v2/evil/manifests/notjson':
+          return send(Buffer.from('<html>hello</html>'), { 'Content-Type': 'text/html' });
+        case '/v2/evil/manifests/bigcl':
+          res.writeHead(200, { 'Content-Type': MT, 'Content-Length': String(100 * 1024 * 1024) });
+          res.write(Buffer.alloc(1024, 0x20));
+          return; // never finishes
+        case '/v2/evil/manifests/endless': {
+          res.writeHead(200, { 'Content-Type': MT }); // chunked, no length
+          const chunk = Buffer.alloc(64 * 1024, 0x20);
+          const pump = (): void => {
+            while (!res.destroyed && stats.endlessWritten < 512 * 1024 * 1024) {
+              stats.endlessWritten += chunk.length;
+              if (!res.write(chunk)) return void res.once('drain', pump);
+            }
+          };
+          res.on('close', () => (stats.endlessClosed = true));
+          return pump();
+        }
+        case '/v2/evil/manifests/exact1000':
+          return send(Buffer.concat([Buffer.from('{"a":"'), Buffer.alloc(1000 - 8, 0x61), Buffer.from('"}')]));
+        case '/v2/evil/manifests/flaky':
+          if (++stats.flakyHits === 1) {
+            res.writeHead(503);
+            return void res.end('busy');
+          }
+          return send(GOOD);
+        case '/v2/evil/manifests/broken':
+          stats.brokenHits++;
+          res.writeHead(500, { 'Content-Type': 'application/json' });
+          return void res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'boom' }] }));
+        case '/v2/evil/manifests/moved':
+          res.writeHead(307, { Location: '/v2/evil/manifests/good' });
+          return void res.end();
+        case '/v2/evil/manifests/loop':
+          res.writeHead(302, { Location: '/v2/evil/manifests/loop' });
+          return void res.end();
+        case '/v2/evil/manifests/oci-no-mediatype':
+          return send(Buffer.from('{"schemaVersion":2,"config":{},"layers":[]}'), {
+            'Content-Type': 'application/vnd.oci.image.manifest.v1+json',
+          });
+        default:
+          res.writeHead(404, { 'Content-Type': 'application/json' });
+          return void res.end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('accepts an honest response', async () => {
+    const c = new RegistryClient();
+    try {
+      const m = await c.resolve(`${host}/evil:good`);
+      expect(m.digest).toBe(sha(GOOD));
+      expect(m.size).toBe(GOOD.length);
+      expect(m.mediaType).toBe(MT);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('Docker-Content-Digest differing from the body → DIGEST_MISMATCH', async () => {
+    const c = new RegistryClient();
+    try {
+      const e = await expectCode(c.resolve(`${host}/evil:mismatch`), 'DIGEST_MISMATCH');
+      expect(e.message).toContain(sha(GOOD));
+      expect(e.message).toContain(sha(OTHER));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('digest reference whose bytes hash to something else → DIGEST_MISMATCH', async () => {
+    const c = new RegistryClient();
+    try {
+      await expectCode(c.resolve(`${host}/evil@${sha(GOOD)}`), 'DIGEST_MISMATCH');
+      await expectCode(c.fetchByDigest(`${host}/evil`, sha(GOOD)), 'DIGEST_MISMATCH');
+      await expectCode(c.fetchByDigest(`${host}/evil:anything`, sha(OTHER)), 'DIGEST_MISMATCH');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('an invalid Docker-Content-Digest header → REGISTRY', async () => {
+    const c = new RegistryClient();
+    try {
+      await expectCode(c.resolve(`${host}/evil:badheader`), 'REGISTRY');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a non-JSON manifest → REGISTRY', async () => {
+    const c = new RegistryClient();
+    try {
+      await expectCode(c.resolve(`${host}/evil:notjson`), 'REGISTRY');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a Content-Length over the limit → ENDLESS_DATA without reading it', async () => {
+    const c = new RegistryClient({ timeoutMs: 5000 });
+    try {
+      const t0 = Date.now();
+      const e = await expectCode(c.resolve(`${host}/evil:bigcl`), 'ENDLESS_DATA');
+      expect(e.message).toMatch(/4194304/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('an endless chunked body → ENDLESS_DATA, and reading stops', async () => {
+    const c = new RegistryClient({ timeoutMs: 5000 });
+    try {
+      await expectCode(c.resolve(`${host}/evil:endless`), 'ENDLESS_DATA');
+      for (let i = 0; i < 50 && !stats.endlessClosed; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(stats.endlessClosed).toBe(true);
+      expect(stats.endlessWritten).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('maxManifestBytes is inclusive', async () => {
+    const ok = new RegistryClient({ maxManifestBytes: 1000 });
+    const tight = new RegistryClient({ maxManifestBytes: 999 });
+    try {
+      expect((await ok.resolve(`${host}/evil:exact1000`)).size).toBe(1000);
+      await expectCode(tight.resolve(`${host}/evil:exact1000`), 'ENDLESS_DATA');
+    } finally {
+      await ok.close();
+      await tight.close();
+    }
+  });
+
+  it('retries a 503, gives up on a persistent 500 with REGISTRY', async () => {
+    const c = new RegistryClient({ retries: 2 });
+    try {
+      expect((await c.resolve(`${host}/evil:flaky`)).digest).toBe(sha(GOOD));
+      expect(stats.flakyHits).toBe(2);
+      const e = await expectCode(c.resolve(`${host}/evil:broken`), 'REGISTRY');
+      expect(e.message).toMatch(/500.*boom/);
+      expect(stats.brokenHits).toBe(3);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('follows a redirect; a redirect loop → REGISTRY', async () => {
+    const c = new RegistryClient();
+    try {
+      expect((await c.resolve(`${host}/evil:moved`)).digest).toBe(sha(GOOD));
+      await expectCode(c.resolve(`${host}/evil:loop`), 'REGISTRY');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('takes the media type from Content-Type when the manifest has none', async () => {
+    const c = new RegistryClient();
+    try {
+      expect((await c.resolve(`${host}/evil:oci-no-mediatype`)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('unknown tag → NOT_FOUND', async () => {
+    const c = new RegistryClient();
+    try {
+      const e = await expectCode(c.resolve(`${host}/evil:nope`), 'NOT_FOUND');
+      expect(e.message).toBe(`manifest unknown: ${host}/evil:nope is not in ${host}`);
+    } finally {
+      await c.close();
+    }
+  });
+});
