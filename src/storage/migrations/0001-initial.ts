@@ -32,7 +32,8 @@ export function migration(dialect: 'sqlite' | 'postgres'): Migration {
       await db.schema
         .createIndex('tuf_files_gun_role_sha256')
         .on('tuf_files')
-        .columns(['gun', 'role', 'sha256'])
+        // version last: a checksum GET is one seek, ordered, without touching other versions
+        .columns(['gun', 'role', 'sha256', 'version'])
         .execute();
 
       await db.schema

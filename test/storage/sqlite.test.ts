@@ -1,0 +1,96 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openStore, SQLITE_FILE } from '../../src/storage/index.js';
+import { storeContract, type StoreFixture } from './contract.js';
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'signet-sqlite-'));
+}
+
+storeContract('SQLite', async (): Promise<StoreFixture> => {
+  const dir = tempDir();
+  return {
+    open: () => openStore({ dataDir: dir }),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('SQLite backend', () => {
+  it('creates <dataDir>/signet.db in WAL mode, creating the directory if needed', async () => {
+    const dir = path.join(tempDir(), 'nested', 'data');
+    const s = await openStore({ dataDir: dir });
+    try {
+      await s.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
+      const file = path.join(dir, SQLITE_FILE);
+      expect(existsSync(file)).toBe(true);
+      const raw = new Database(file, { readonly: true });
+      try {
+        expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+        const migrations = raw.prepare('select name from kysely_migration order by name').all();
+        expect(migrations).toEqual([{ name: '0001-initial' }]);
+        const idx = raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'tuf_files'").all();
+        expect(idx.map((r) => (r as { name: string }).name).sort()).toEqual([
+          'tuf_files_gun_role_sha256',
+          'tuf_files_gun_role_version',
+        ]);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('uses the indexes for the role GETs (no table scan)', async () => {
+    const dir = tempDir();
+    const s = await openStore({ dataDir: dir });
+    await s.close();
+    const raw = new Database(path.join(dir, SQLITE_FILE), { readonly: true });
+    try {
+      const plan = (q: string): string =>
+        raw
+          .prepare(`explain query plan ${q}`)
+          .all()
+          .map((r) => (r as { detail: string }).detail)
+          .join('; ');
+      expect(plan("select data from tuf_files where gun = 'g' and role = 'r' order by version desc limit 1")).toMatch(
+        /USING INDEX tuf_files_gun_role_version/,
+      );
+      expect(plan("select data from tuf_files where gun = 'g' and role = 'r' and sha256 = 'x' order by version desc limit 1")).toMatch(
+        /USING INDEX tuf_files_gun_role_sha256/,
+      );
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('accepts an explicit sqlite:<file> database', async () => {
+    const file = path.join(tempDir(), 'explicit.db');
+    const s = await openStore({ database: `sqlite:${file}` });
+    await s.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
+    await s.close();
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it('refuses a missing configuration or an unknown URL scheme with USAGE', async () => {
+    await expect(openStore({})).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(openStore({ database: 'mysql://x/y' })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('reports an unusable data directory as STORAGE', async () => {
+    const file = path.join(tempDir(), 'not-a-dir');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, 'x');
+    await expect(openStore({ dataDir: file })).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+
+  it('reports a file that is not a database as STORAGE', async () => {
+    const dir = tempDir();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, SQLITE_FILE), 'this is not an sqlite file, just text '.repeat(200));
+    await expect(openStore({ dataDir: dir })).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+});
