@@ -147,9 +147,13 @@ export class DockerCredentialStore {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0) {
-        throw new SignetError('USAGE', `the "auth" entry for ${key} in ${this.configFile()} is not base64 of "username:password"`, {
-          fix: `Run "docker login ${key}" again, or fix the entry by hand.`,
-        });
+        throw new SignetError(
+          'USAGE',
+          `the "auth" entry for ${key} in ${this.configFile()} is not base64 of "username:password"`,
+          {
+            fix: `Run "docker login ${key}" again, or fix the entry by hand.`,
+          },
+        );
       }
       return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     }
@@ -199,9 +203,13 @@ export class DockerCredentialStore {
   /** Ask `docker-credential-<helper> get` (server URL on stdin, JSON {Username, Secret} on stdout). */
   private fromHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
     if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
-      throw new SignetError('USAGE', `credential helper name ${JSON.stringify(helper)} in ${this.configFile()} is not valid`, {
-        fix: 'Use the helper suffix only, e.g. "pass" for docker-credential-pass.',
-      });
+      throw new SignetError(
+        'USAGE',
+        `credential helper name ${JSON.stringify(helper)} in ${this.configFile()} is not valid`,
+        {
+          fix: 'Use the helper suffix only, e.g. "pass" for docker-credential-pass.',
+        },
+      );
     }
     const program = `docker-credential-${helper}`;
     const timeoutMs = this.opts.helperTimeoutMs ?? 10_000;
@@ -227,9 +235,13 @@ export class DockerCredentialStore {
         if (code !== 0) {
           if (/credentials not found/i.test(text)) return resolve(undefined);
           return reject(
-            new SignetError('UNAUTHORIZED', `credential helper ${program} failed for ${serverUrl}: ${text || `exit ${code}`}`, {
-              fix: `Run "docker login" for this registry, or check ${program}.`,
-            }),
+            new SignetError(
+              'UNAUTHORIZED',
+              `credential helper ${program} failed for ${serverUrl}: ${text || `exit ${code}`}`,
+              {
+                fix: `Run "docker login" for this registry, or check ${program}.`,
+              },
+            ),
           );
         }
         try {

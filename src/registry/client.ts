@@ -169,8 +169,13 @@ export class RegistryClient {
 
   // ---------------------------------------------------------------- manifests
 
-  private async fetchManifest(ref: ImageReference, reference: string, expected: string | undefined): Promise<ResolvedManifest> {
-    if (this.closed) throw new SignetError('USAGE', 'RegistryClient is closed', { fix: 'Create a new RegistryClient.' });
+  private async fetchManifest(
+    ref: ImageReference,
+    reference: string,
+    expected: string | undefined,
+  ): Promise<ResolvedManifest> {
+    if (this.closed)
+      throw new SignetError('USAGE', 'RegistryClient is closed', { fix: 'Create a new RegistryClient.' });
     const base = registryBaseUrl(ref.registry, this.insecure);
     const url = `${base}/v2/${ref.repository}/manifests/${reference}`;
     const shown = expected !== undefined ? `${ref.name}@${reference}` : `${ref.name}:${reference}`;
@@ -269,7 +274,10 @@ export class RegistryClient {
       return new SignetError(
         'UNAUTHORIZED',
         `registry ${ref.registry} denied pull access to ${ref.repository} (HTTP ${res.status}${summary ? `: ${summary}` : ''})`,
-        { fix: `Log in with "docker login ${ref.registry}" (or pass credentials), and check you may pull ${ref.repository}.`, details },
+        {
+          fix: `Log in with "docker login ${ref.registry}" (or pass credentials), and check you may pull ${ref.repository}.`,
+          details,
+        },
       );
     }
     if (res.status === 429) {
@@ -324,9 +332,13 @@ export class RegistryClient {
       return `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
     }
     if (challenge.scheme !== 'bearer') {
-      throw new SignetError('UNAUTHORIZED', `registry ${ref.registry} asks for unsupported authentication "${challenge.scheme}"`, {
-        fix: 'Only Bearer token and Basic authentication are supported.',
-      });
+      throw new SignetError(
+        'UNAUTHORIZED',
+        `registry ${ref.registry} asks for unsupported authentication "${challenge.scheme}"`,
+        {
+          fix: 'Only Bearer token and Basic authentication are supported.',
+        },
+      );
     }
     const realm = challenge.params['realm'];
     if (!realm) {
@@ -357,9 +369,13 @@ export class RegistryClient {
       realmUrl = new URL(realm);
       if (realmUrl.protocol !== 'https:' && realmUrl.protocol !== 'http:') throw new Error('not http(s)');
     } catch {
-      throw new SignetError('REGISTRY', `registry ${ref.registry} names an invalid token realm ${JSON.stringify(realm)}`, {
-        fix: 'The registry is misconfigured; contact its operator.',
-      });
+      throw new SignetError(
+        'REGISTRY',
+        `registry ${ref.registry} names an invalid token realm ${JSON.stringify(realm)}`,
+        {
+          fix: 'The registry is misconfigured; contact its operator.',
+        },
+      );
     }
     let res: RawResponse;
     if (cred && 'identityToken' in cred) {
@@ -387,7 +403,12 @@ export class RegistryClient {
       }
       res = await this.get(realmUrl.toString(), headers, ref.registry);
     }
-    const body = await readLimited(res.body, MAX_TOKEN_BYTES, header(res.headers, 'content-length'), `token from ${realmUrl.origin}`);
+    const body = await readLimited(
+      res.body,
+      MAX_TOKEN_BYTES,
+      header(res.headers, 'content-length'),
+      `token from ${realmUrl.origin}`,
+    );
     if (res.status === 401 || res.status === 403) {
       throw new SignetError(
         'UNAUTHORIZED',
@@ -401,10 +422,14 @@ export class RegistryClient {
       );
     }
     if (res.status !== 200) {
-      throw new SignetError('REGISTRY', `token server ${realmUrl.origin} for ${ref.registry} answered HTTP ${res.status}`, {
-        fix: 'Retry later; if it persists, contact the registry operator.',
-        details: { registry: ref.registry, realm, status: res.status },
-      });
+      throw new SignetError(
+        'REGISTRY',
+        `token server ${realmUrl.origin} for ${ref.registry} answered HTTP ${res.status}`,
+        {
+          fix: 'Retry later; if it persists, contact the registry operator.',
+          details: { registry: ref.registry, realm, status: res.status },
+        },
+      );
     }
     let j: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
@@ -522,7 +547,12 @@ function errorCode(e: unknown): string | undefined {
 function isTlsError(e: unknown): boolean {
   const code = errorCode(e) ?? '';
   const msg = e instanceof Error ? e.message : String(e);
-  return code === 'EPROTO' || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /SSL|certificate|TLS/i.test(msg) && !/timeout/i.test(msg);
+  return (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    (/SSL|certificate|TLS/i.test(msg) && !/timeout/i.test(msg))
+  );
 }
 
 function networkError(registry: string, url: string, e: unknown): SignetError {

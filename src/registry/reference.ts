@@ -113,7 +113,11 @@ export function parseImageReference(ref: string, opts: { defaultTag?: string } =
   }
   if (/\s/.test(ref)) throw usage(ref, 'references cannot contain white space');
   if (HEX64.test(ref)) {
-    throw usage(ref, 'cannot specify 64-byte hexadecimal strings as a repository name', 'To refer to an image by digest, write NAME@sha256:<hex>.');
+    throw usage(
+      ref,
+      'cannot specify 64-byte hexadecimal strings as a repository name',
+      'To refer to an image by digest, write NAME@sha256:<hex>.',
+    );
   }
 
   const parts = splitTagDigest(ref);
@@ -132,13 +136,18 @@ export function parseImageReference(ref: string, opts: { defaultTag?: string } =
   } else {
     registry = first;
     repository = parts.name.slice(slash + 1);
-    if (!DOMAIN.test(registry)) throw usage(ref, `registry host ${JSON.stringify(registry)} is not a valid host[:port]`);
+    if (!DOMAIN.test(registry))
+      throw usage(ref, `registry host ${JSON.stringify(registry)} is not a valid host[:port]`);
   }
   if (registry === LEGACY_DOCKER_HUB) registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = OFFICIAL_PREFIX + repository;
 
   if (repository.toLowerCase() !== repository) {
-    throw usage(ref, `repository name (${repository}) must be lowercase`, `Use ${JSON.stringify(repository.toLowerCase())}.`);
+    throw usage(
+      ref,
+      `repository name (${repository}) must be lowercase`,
+      `Use ${JSON.stringify(repository.toLowerCase())}.`,
+    );
   }
   const components = repository.split('/');
   for (const c of components) {
@@ -152,12 +161,18 @@ export function parseImageReference(ref: string, opts: { defaultTag?: string } =
   }
   const name = `${registry}/${repository}`;
   if (name.length > NAME_TOTAL_LENGTH_MAX) {
-    throw usage(ref, `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters (it has ${name.length})`);
+    throw usage(
+      ref,
+      `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters (it has ${name.length})`,
+    );
   }
 
   let tag = parts.tag;
   if (tag !== undefined && !TAG.test(tag)) {
-    throw usage(ref, `tag ${JSON.stringify(tag)} is invalid: at most 128 characters of [A-Za-z0-9_.-], not starting with "." or "-"`);
+    throw usage(
+      ref,
+      `tag ${JSON.stringify(tag)} is invalid: at most 128 characters of [A-Za-z0-9_.-], not starting with "." or "-"`,
+    );
   }
   const digest = parts.digest === undefined ? undefined : checkDigest(parts.digest, ref);
   if (tag === undefined && digest === undefined && opts.defaultTag !== undefined) {

@@ -139,7 +139,11 @@ function buildImage(label: string, platform: Platform, layerText?: string): Buil
   return { layer, config, manifest, platform };
 }
 
-async function writeLayout(dir: string, blobs: Blob[], top: { mediaType: string; blob: Blob; tag: string }): Promise<void> {
+async function writeLayout(
+  dir: string,
+  blobs: Blob[],
+  top: { mediaType: string; blob: Blob; tag: string },
+): Promise<void> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   for (const b of blobs) await writeFile(join(dir, 'blobs', 'sha256', b.digest.slice(7)), b.bytes);
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n');
@@ -212,7 +216,13 @@ export async function servedManifest(
   return { digest, size: bytes.length, mediaType, bytes };
 }
 
-async function skopeoCopy(layout: string, registryHost: string, name: string, tag: string, extra: string[]): Promise<string> {
+async function skopeoCopy(
+  layout: string,
+  registryHost: string,
+  name: string,
+  tag: string,
+  extra: string[],
+): Promise<string> {
   const digestFile = join(layout, '..', 'pushed.digest');
   await run(SKOPEO_BINARY, [
     'copy',
@@ -252,7 +262,14 @@ export async function pushImage(
     });
     const pushed = await skopeoCopy(layout, registryHost, name, tag, ['--format', format]);
     const served = await servedManifest(registryHost, name, tag, pushed);
-    return { gun: `${registryHost}/${name}`, name, tag, digest: served.digest, size: served.size, mediaType: served.mediaType };
+    return {
+      gun: `${registryHost}/${name}`,
+      name,
+      tag,
+      digest: served.digest,
+      size: served.size,
+      mediaType: served.mediaType,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -301,7 +318,14 @@ export async function pushMultiArchIndex(
     if (served.mediaType !== want) {
       throw new Error(`pushMultiArchIndex: registry serves ${served.mediaType} for ${name}:${tag}, expected ${want}`);
     }
-    return { gun: `${registryHost}/${name}`, name, tag, digest: served.digest, size: served.size, mediaType: served.mediaType };
+    return {
+      gun: `${registryHost}/${name}`,
+      name,
+      tag,
+      digest: served.digest,
+      size: served.size,
+      mediaType: served.mediaType,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -11,10 +11,14 @@ const exec = promisify(execFile);
 
 /** `skopeo inspect --raw | sha256sum`, independently of our client. */
 async function skopeoRaw(host: string, ref: string): Promise<{ digest: string; size: number }> {
-  const { stdout } = await exec('/usr/bin/skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/${ref}`], {
-    encoding: 'buffer',
-    maxBuffer: 8 << 20,
-  });
+  const { stdout } = await exec(
+    '/usr/bin/skopeo',
+    ['inspect', '--raw', '--tls-verify=false', `docker://${host}/${ref}`],
+    {
+      encoding: 'buffer',
+      maxBuffer: 8 << 20,
+    },
+  );
   return { digest: `sha256:${createHash('sha256').update(stdout).digest('hex')}`, size: stdout.length };
 }
 

@@ -8,10 +8,14 @@ import { pushImage, pushImages, pushMultiArchIndex, ustar } from '../harness/pus
 const exec = promisify(execFile);
 
 async function skopeoRawDigest(host: string, ref: string): Promise<string> {
-  const { stdout } = await exec('/usr/bin/skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/${ref}`], {
-    encoding: 'buffer',
-    maxBuffer: 1 << 20,
-  });
+  const { stdout } = await exec(
+    '/usr/bin/skopeo',
+    ['inspect', '--raw', '--tls-verify=false', `docker://${host}/${ref}`],
+    {
+      encoding: 'buffer',
+      maxBuffer: 1 << 20,
+    },
+  );
   return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
 }
 
@@ -56,7 +60,10 @@ describe('test harness: registry + push', () => {
     const a = await pushMultiArchIndex(reg.host, 'multi/idx', 'oci');
     expect(a.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(await skopeoRawDigest(reg.host, 'multi/idx:oci')).toBe(a.digest);
-    const b = await pushMultiArchIndex(reg.host, 'multi/idx', 'list', { format: 'v2s2-list', platforms: ['linux/amd64', 'linux/arm/v7'] });
+    const b = await pushMultiArchIndex(reg.host, 'multi/idx', 'list', {
+      format: 'v2s2-list',
+      platforms: ['linux/amd64', 'linux/arm/v7'],
+    });
     expect(b.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
     expect(await skopeoRawDigest(reg.host, 'multi/idx:list')).toBe(b.digest);
   });

@@ -214,7 +214,9 @@ describe('RegistryClient vs a hostile registry', () => {
   it('takes the media type from Content-Type when the manifest has none', async () => {
     const c = new RegistryClient();
     try {
-      expect((await c.resolve(`${host}/evil:oci-no-mediatype`)).mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+      expect((await c.resolve(`${host}/evil:oci-no-mediatype`)).mediaType).toBe(
+        'application/vnd.oci.image.manifest.v1+json',
+      );
     } finally {
       await c.close();
     }

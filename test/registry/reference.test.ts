@@ -21,17 +21,36 @@ describe('parseImageReference: valid references', () => {
     ['user/app', { registry: 'docker.io', repository: 'user/app', familiar: 'user/app' }],
     ['docker.io/library/a/b', { registry: 'docker.io', repository: 'library/a/b', familiar: 'library/a/b' }],
     ['localhost/app', { registry: 'localhost', repository: 'app', familiar: 'localhost/app' }],
-    ['localhost:5000/team/app:v2', { registry: 'localhost:5000', repository: 'team/app', tag: 'v2', familiar: 'localhost:5000/team/app' }],
+    [
+      'localhost:5000/team/app:v2',
+      { registry: 'localhost:5000', repository: 'team/app', tag: 'v2', familiar: 'localhost:5000/team/app' },
+    ],
     ['127.0.0.1:5000/a', { registry: '127.0.0.1:5000', repository: 'a', familiar: '127.0.0.1:5000/a' }],
-    ['registry.example.com/a.b/c_d/e__f/g-h--i', { registry: 'registry.example.com', repository: 'a.b/c_d/e__f/g-h--i', familiar: 'registry.example.com/a.b/c_d/e__f/g-h--i' }],
+    [
+      'registry.example.com/a.b/c_d/e__f/g-h--i',
+      {
+        registry: 'registry.example.com',
+        repository: 'a.b/c_d/e__f/g-h--i',
+        familiar: 'registry.example.com/a.b/c_d/e__f/g-h--i',
+      },
+    ],
     ['Example.COM/app', { registry: 'Example.COM', repository: 'app', familiar: 'Example.COM/app' }],
     ['Upper/app', { registry: 'Upper', repository: 'app', familiar: 'Upper/app' }],
     ['[::1]:5000/app:t', { registry: '[::1]:5000', repository: 'app', tag: 't', familiar: '[::1]:5000/app' }],
     [`hello@${D}`, { registry: 'docker.io', repository: 'library/hello', digest: D, familiar: 'hello' }],
     [`hello:1@${D}`, { registry: 'docker.io', repository: 'library/hello', tag: '1', digest: D, familiar: 'hello' }],
-    [`localhost:5000/app@${D}`, { registry: 'localhost:5000', repository: 'app', digest: D, familiar: 'localhost:5000/app' }],
-    ['hello:_weird.Tag-1', { registry: 'docker.io', repository: 'library/hello', tag: '_weird.Tag-1', familiar: 'hello' }],
-    [`hello:${'a'.repeat(128)}`, { registry: 'docker.io', repository: 'library/hello', tag: 'a'.repeat(128), familiar: 'hello' }],
+    [
+      `localhost:5000/app@${D}`,
+      { registry: 'localhost:5000', repository: 'app', digest: D, familiar: 'localhost:5000/app' },
+    ],
+    [
+      'hello:_weird.Tag-1',
+      { registry: 'docker.io', repository: 'library/hello', tag: '_weird.Tag-1', familiar: 'hello' },
+    ],
+    [
+      `hello:${'a'.repeat(128)}`,
+      { registry: 'docker.io', repository: 'library/hello', tag: 'a'.repeat(128), familiar: 'hello' },
+    ],
     ['localhost:5000', { registry: 'docker.io', repository: 'library/localhost', tag: '5000', familiar: 'localhost' }],
   ];
   for (const [input, want] of cases) {
