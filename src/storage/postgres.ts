@@ -19,6 +19,11 @@ import { isRetryable, isUniqueViolation, storageError, conflict, type StoreLogge
 const LOCK_NAMESPACE = 0x5349474e;
 const TX_ATTEMPTS = 4;
 
+/** Carries an error thrown by the caller's `fn` through the rollback, so it is rethrown unchanged. */
+class FromCaller {
+  constructor(readonly error: unknown) {}
+}
+
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -69,6 +74,7 @@ class PostgresStore extends StoreBase {
           return body(trx);
         });
       } catch (err) {
+        if (err instanceof FromCaller) throw err.error;
         if (err instanceof SignetError) throw err;
         if (isUniqueViolation(err)) {
           throw new SignetError('CONFLICT', `${what}: another writer stored the same version first`, { cause: err });
@@ -93,6 +99,8 @@ class PostgresStore extends StoreBase {
         const tx = new PostgresTx(trx, this.queries, gun);
         try {
           return await fn(tx);
+        } catch (err) {
+          throw new FromCaller(err);
         } finally {
           tx.open = false;
         }

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { openStore } from '../../src/storage/index.js';
+import { startPostgres } from '../harness/postgres.js';
+import { storeContract, type StoreFixture } from './contract.js';
+
+// Keeps this file's cluster up between the per-test databases.
+let anchor: Awaited<ReturnType<typeof startPostgres>> | undefined;
+beforeAll(async () => {
+  anchor = await startPostgres();
+});
+afterAll(async () => {
+  await anchor?.stop();
+});
+
+storeContract('PostgreSQL', async (): Promise<StoreFixture> => {
+  const db = await startPostgres();
+  return { open: () => openStore({ database: db.url }), dispose: () => db.stop() };
+});
+
+describe('PostgreSQL backend', () => {
+  it('migrates once when several servers open a fresh database at the same time', async () => {
+    const db = await startPostgres();
+    try {
+      const stores = await Promise.all([1, 2, 3].map(() => openStore({ database: db.url })));
+      await stores[0]!.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
+      expect((await stores[2]!.getLatest('g', 'root'))!.data.toString()).toBe('r');
+      await Promise.all(stores.map((s) => s.close()));
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query('select name from kysely_migration order by name');
+        expect(rows).toEqual([{ name: '0001-initial' }]);
+        const types = await client.query(
+          "select column_name, data_type from information_schema.columns where table_name = 'tuf_files' order by column_name",
+        );
+        expect(types.rows).toContainEqual({ column_name: 'data', data_type: 'bytea' });
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await db.stop();
+    }
+  });
+
+  it('uses the indexes for the role GETs', async () => {
+    const db = await startPostgres();
+    try {
+      const s = await openStore({ database: db.url });
+      await s.close();
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await client.query('set enable_seqscan = off');
+        const plan = async (q: string): Promise<string> =>
+          (await client.query(`explain ${q}`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+        expect(await plan("select data from tuf_files where gun = 'g' and role = 'r' order by version desc limit 1")).toMatch(
+          /tuf_files_gun_role_version/,
+        );
+        expect(
+          await plan("select data from tuf_files where gun = 'g' and role = 'r' and sha256 = 'x' order by version desc limit 1"),
+        ).toMatch(/tuf_files_gun_role_sha256/);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await db.stop();
+    }
+  });
+
+  it('reports an unreachable server as STORAGE without showing the password', async () => {
+    const err = await openStore({ database: 'postgres://signet:hunter2@127.0.0.1:1/nowhere' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STORAGE' });
+    expect((err as Error).message).not.toContain('hunter2');
+  });
+
+  it('serialises publishes of one GUN across many stores sharing the database', async () => {
+    const db = await startPostgres();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openStore({ database: db.url })));
+    try {
+      await stores[0]!.updateMany('g', [{ role: 'targets', version: 1, data: Buffer.from('t1') }]);
+      // With the advisory lock every read-then-write sees the previous one: all succeed, in turn.
+      await Promise.all(
+        stores.map((s, i) =>
+          s.withGun('g', async (tx) => {
+            const cur = (await tx.getLatest('g', 'targets'))!.version;
+            await new Promise((r) => setTimeout(r, 30));
+            await tx.updateMany('g', [{ role: 'targets', version: cur + 1, data: Buffer.from(`s${i}`) }]);
+          }),
+        ),
+      );
+      expect((await stores[1]!.getLatest('g', 'targets'))!.version).toBe(5);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await db.stop();
+    }
+  });
+});
