@@ -47,3 +47,13 @@ export {
   pathAllowed,
   restrictPaths,
 } from './delegations.js';
+export {
+  certificateInfo,
+  certificateProblem,
+  certificatePublicKey,
+  createRootCertificate,
+  matchCNToGun,
+  parseCertificateBundle,
+  validateRootCertificates,
+} from './x509.js';
+export type { CertificateInfo } from './x509.js';

@@ -8,7 +8,7 @@
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { keyObjectFromPublicKey, publicKeyFromJson } from './public-key.js';
+import { keyObjectFromPublicKey, publicKeyFromJson, tufKeyId } from './public-key.js';
 import { findDelegation } from './delegations.js';
 import { parseRfc3339 } from './structure.js';
 import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, TargetsSigned } from './types.js';
@@ -119,7 +119,7 @@ export interface RoleKeySet {
   threshold: number;
 }
 
-function keysFor(role: string, keyJsons: Record<string, KeyJson> | null | undefined, keyids: readonly string[]): Record<string, PublicKey> {
+function keysFor(keyJsons: Record<string, KeyJson> | null | undefined, keyids: readonly string[]): Record<string, PublicKey> {
   const keys: Record<string, PublicKey> = {};
   for (const id of keyids) {
     const kj = keyJsons?.[id];
@@ -127,11 +127,13 @@ function keysFor(role: string, keyJsons: Record<string, KeyJson> | null | undefi
     try {
       keys[id] = publicKeyFromJson(kj);
     } catch (cause) {
-      // an undecodable key can never verify anything; skip it like Go does for unparsable keys
       if (!(cause instanceof SignetError)) throw cause;
+      // Go computes the ID without decoding the key: keep the ID check (INVALID_KEY_ID) first; an
+      // undecodable key then simply verifies nothing.
+      const id2 = tufKeyId(kj.keytype, kj.keyval.public);
+      keys[id] = { keytype: kj.keytype, public: kj.keyval.public, id: id2, canonicalId: id2 };
     }
   }
-  void role;
   return keys;
 }
 
@@ -140,7 +142,7 @@ export function rootRoleKeys(root: RootSigned, role: string): RoleKeySet {
   const r = root.roles[role];
   if (r === undefined) throw new SignetError('INVALID_ROLE', `root does not define the ${role} role`);
   const keyids = [...(r.keyids ?? [])];
-  return { keys: keysFor(role, root.keys, keyids), keyids, threshold: r.threshold };
+  return { keys: keysFor(root.keys, keyids), keyids, threshold: r.threshold };
 }
 
 /** The keys, key IDs and threshold a targets body assigns to its delegation `role`. */
@@ -148,7 +150,7 @@ export function delegationRoleKeys(parent: TargetsSigned, role: string): RoleKey
   const d = findDelegation(parent, role);
   if (d === undefined) throw new SignetError('INVALID_ROLE', `${role} is not delegated by its parent`);
   const keyids = [...(d.keyids ?? [])];
-  return { keys: keysFor(role, parent.delegations.keys, keyids), keyids, threshold: d.threshold };
+  return { keys: keysFor(parent.delegations.keys, keyids), keyids, threshold: d.threshold };
 }
 
 /** Convenience: verify md against a role key set. */
