@@ -4,7 +4,7 @@
  * `pg_advisory_xact_lock(namespace, hashtext(gun))`; the lock is released by COMMIT/ROLLBACK.
  * An in-process per-GUN mutex in front of it keeps waiting publishes from pinning pool clients.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { SignetError } from '../errors.js';
 import { migrateToLatestOrThrow } from './migrate.js';
@@ -34,12 +34,40 @@ function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Wraps the pool so the registered hot queries (role GETs) run as named prepared statements: pg
+ * parses and plans each once per connection instead of once per request. Only a fixed set of SQL
+ * texts is named, so the per-connection statement cache cannot grow without bound.
+ */
+function preparingPool(pool: pg.Pool, hot: Map<string, string>): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let w = wrapped.get(client);
+      if (w === undefined) {
+        const query = (text: unknown, values?: ReadonlyArray<unknown>): unknown => {
+          const name = typeof text === 'string' ? hot.get(text) : undefined;
+          if (name !== undefined) return client.query({ name, text: text as string, values: values as unknown[] });
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- passes Kysely's two call shapes through
+          return (client.query as (...a: any[]) => unknown)(text, values);
+        };
+        w = { query, release: (destroy?: boolean) => client.release(destroy) } as unknown as PostgresPoolClient;
+        wrapped.set(client, w);
+      }
+      return w;
+    },
+    end: () => pool.end(),
+  };
+}
+
 export async function openPostgresStore(url: string, logger: StoreLogger, poolSize = 10): Promise<MetaStore> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client losing its connection emits 'error' on the pool; without a listener it would
   // crash the process. The next query gets a fresh client.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'PostgreSQL idle client error'));
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  const hot = new Map<string, string>();
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: preparingPool(pool, hot) }) });
   try {
     await migrateToLatestOrThrow(db, 'postgres');
   } catch (err) {
@@ -51,7 +79,9 @@ export async function openPostgresStore(url: string, logger: StoreLogger, poolSi
       { cause: err, fix: 'check the database URL, that PostgreSQL is running, and the credentials' },
     );
   }
-  return new PostgresStore(db, logger);
+  const store = new PostgresStore(db, logger);
+  store.hotSql.forEach((text, i) => hot.set(text, `signet_hot_${i}`));
+  return store;
 }
 
 class PostgresStore extends StoreBase {
@@ -63,6 +93,10 @@ class PostgresStore extends StoreBase {
   ) {
     super(db, logger);
     this.keys = new KyselyServerKeyStore(db, db);
+  }
+
+  get hotSql(): string[] {
+    return this.queries.hotSql;
   }
 
   /** Runs `body` in a transaction holding the GUN's advisory lock; retries transient failures. */

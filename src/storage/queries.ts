@@ -15,17 +15,20 @@ const SENTINEL = '\u0000signet-param:';
 const slot = (name: string): string => SENTINEL + name;
 
 /** Turns a compiled query whose parameters include `slot(name)` values into a reusable template. */
-function template<R>(compiled: CompiledQuery<R>): (args: Record<string, unknown>) => CompiledQuery<R> {
+type Template<R> = ((args: Record<string, unknown>) => CompiledQuery<R>) & { sql: string };
+
+function template<R>(compiled: CompiledQuery<R>): Template<R> {
   const names = compiled.parameters.map((p) =>
     typeof p === 'string' && p.startsWith(SENTINEL) ? p.slice(SENTINEL.length) : undefined,
   );
-  return (args) => ({
+  const fill = (args: Record<string, unknown>): CompiledQuery<R> => ({
     ...compiled,
     parameters: compiled.parameters.map((p, i) => {
       const name = names[i];
       return name === undefined ? p : args[name];
     }),
   });
+  return Object.assign(fill, { sql: compiled.sql });
 }
 
 interface MetaRow {
@@ -52,9 +55,9 @@ const META_COLUMNS = ['gun', 'role', 'version', 'sha256', 'data', 'created_at'] 
 
 /** Precompiled role lookups for one Kysely instance (any connection of the same dialect). */
 export class MetaQueries {
-  readonly #latest: (a: Record<string, unknown>) => CompiledQuery<MetaRow>;
-  readonly #byVersion: (a: Record<string, unknown>) => CompiledQuery<MetaRow>;
-  readonly #byChecksum: (a: Record<string, unknown>) => CompiledQuery<MetaRow>;
+  readonly #latest: Template<MetaRow>;
+  readonly #byVersion: Template<MetaRow>;
+  readonly #byChecksum: Template<MetaRow>;
 
   constructor(db: Db) {
     this.#latest = template(
@@ -87,6 +90,11 @@ export class MetaQueries {
         .limit(1)
         .compile(),
     );
+  }
+
+  /** SQL text of the hot queries (PostgreSQL turns these into named prepared statements). */
+  get hotSql(): string[] {
+    return [this.#latest.sql, this.#byVersion.sql, this.#byChecksum.sql];
   }
 
   async getLatest(db: Db, gun: string, role: string): Promise<StoredMeta | null> {
