@@ -128,6 +128,7 @@ export class RegistryClient {
   private readonly insecure: string[];
   private readonly challenges = new Map<string, Challenge>(); // base URL → last challenge
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly pendingTokens = new Map<string, Promise<CachedToken>>();
   private closed = false;
 
   constructor(opts: RegistryClientOptions = {}) {
@@ -306,7 +307,7 @@ export class RegistryClient {
     headers: Record<string, string>,
   ): Promise<RawResponse> {
     const known = this.challenges.get(base);
-    let auth = known ? await this.authorization(ref, known, false) : undefined;
+    let auth = known ? await this.authorization(ref, known, undefined) : undefined;
     let res = await this.get(url, auth ? { ...headers, Authorization: auth } : headers, ref.registry);
     if (res.status !== 401) return res;
 
@@ -315,12 +316,20 @@ export class RegistryClient {
     if (!challenge) return res; // 401 without a usable challenge: reported by the caller
     await drain(res.body);
     this.challenges.set(base, challenge);
-    auth = await this.authorization(ref, challenge, true);
+    auth = await this.authorization(ref, challenge, auth ?? '');
     res = await this.get(url, { ...headers, Authorization: auth }, ref.registry);
     return res;
   }
 
-  private async authorization(ref: ImageReference, challenge: Challenge, fresh: boolean): Promise<string> {
+  /**
+   * The Authorization header for a challenge. `rejected` is the header a 401 just refused ('' if none
+   * was sent): a cached token equal to it is not reused. Concurrent fetches of one token are shared.
+   */
+  private async authorization(
+    ref: ImageReference,
+    challenge: Challenge,
+    rejected: string | undefined,
+  ): Promise<string> {
     const cred = await this.creds.get(ref.registry);
     if (challenge.scheme === 'basic') {
       if (!cred || !('username' in cred)) {
@@ -350,10 +359,19 @@ export class RegistryClient {
     const scope = this.scopeFor(ref);
     const key = `${realm}\n${service}\n${scope}\n${identityKey(cred)}`;
     const cached = this.tokens.get(key);
-    if (cached && !fresh && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
-    if (cached && fresh && cached.expiresAt > Date.now()) this.tokens.delete(key);
-    const t = await this.fetchToken(ref, realm, service, scope, cred);
-    this.tokens.set(key, t);
+    if (cached && cached.expiresAt > Date.now() && `Bearer ${cached.token}` !== rejected)
+      return `Bearer ${cached.token}`;
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = this.fetchToken(ref, realm, service, scope, cred)
+        .then((t) => {
+          this.tokens.set(key, t);
+          return t;
+        })
+        .finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    const t = await pending;
     return `Bearer ${t.token}`;
   }
 

@@ -177,6 +177,18 @@ describe('registry auth', () => {
     }
   });
 
+  it('concurrent resolves share one token request', async () => {
+    tokenRequests.length = 0;
+    const c = new RegistryClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } });
+    try {
+      const all = await Promise.all(Array.from({ length: 10 }, (_, i) => c.resolve(`${host}/private/app:${i}`)));
+      expect(all.every((m) => m.digest === DIGEST)).toBe(true);
+      expect(tokenRequests).toHaveLength(1);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a revoked token is replaced after a fresh challenge', async () => {
     tokenRequests.length = 0;
     const c = new RegistryClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } });
