@@ -105,7 +105,7 @@ export function resolveGlobalConfig(flags: GlobalFlags, env: Env = process.env, 
   const passphraseEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
-    if (/^(NOTARY|DOCKER_CONTENT_TRUST)_[A-Z_]*PASSPHRASE$/.test(k)) passphraseEnv[k] = v;
+    if (/^(NOTARY|DOCKER_CONTENT_TRUST|SIGNET)_[A-Z_]*PASSPHRASE(_FILE)?$/.test(k)) passphraseEnv[k] = v;
   }
 
   const tlsCaFile = flags.tlsCa !== undefined && flags.tlsCa !== '' ? path.resolve(flags.tlsCa) : undefined;

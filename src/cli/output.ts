@@ -1,0 +1,123 @@
+/**
+ * CLI output: exit codes a pipeline can act on (docs/client.md), error printing, JSON, tables and
+ * a small TTY progress bar. Commands write through an `Output` so tests can capture it.
+ */
+import { SignetError, type SignetErrorCode } from '../errors.js';
+
+export const EXIT = {
+  OK: 0,
+  GENERAL: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  VERIFICATION: 4,
+  AUTH: 5,
+  NETWORK: 6,
+  PASSPHRASE: 7,
+} as const;
+
+const BY_CODE: Partial<Record<SignetErrorCode, number>> = {
+  USAGE: EXIT.USAGE,
+  INVALID_GUN: EXIT.USAGE,
+  NOT_SIGNED: EXIT.NOT_FOUND,
+  NOT_FOUND: EXIT.NOT_FOUND,
+  REPOSITORY_NOT_FOUND: EXIT.NOT_FOUND,
+  NOT_INITIALIZED: EXIT.NOT_FOUND,
+  BAD_SIGNATURE: EXIT.VERIFICATION,
+  THRESHOLD: EXIT.VERIFICATION,
+  UNKNOWN_KEY: EXIT.VERIFICATION,
+  INVALID_KEY_ID: EXIT.VERIFICATION,
+  EXPIRED: EXIT.VERIFICATION,
+  ROLLBACK: EXIT.VERIFICATION,
+  CERTIFICATE: EXIT.VERIFICATION,
+  ROOT_ROTATION: EXIT.VERIFICATION,
+  MIX_AND_MATCH: EXIT.VERIFICATION,
+  ENDLESS_DATA: EXIT.VERIFICATION,
+  MALFORMED_METADATA: EXIT.VERIFICATION,
+  DIGEST_MISMATCH: EXIT.VERIFICATION,
+  UNTRUSTED_ROOT: EXIT.VERIFICATION,
+  PIN_MISMATCH: EXIT.VERIFICATION,
+  UNAUTHORIZED: EXIT.AUTH,
+  NETWORK: EXIT.NETWORK,
+  HTTP: EXIT.NETWORK,
+  REGISTRY: EXIT.NETWORK,
+  PASSPHRASE_REQUIRED: EXIT.PASSPHRASE,
+  BAD_PASSPHRASE: EXIT.PASSPHRASE,
+};
+
+/** The process exit code for an error (1 for anything unexpected). */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof SignetError) return BY_CODE[err.code] ?? EXIT.GENERAL;
+  return EXIT.GENERAL;
+}
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  /** stderr is a terminal (progress bars, colours) */
+  readonly isTTY: boolean;
+}
+
+export function processOutput(isTTY = Boolean(process.stderr.isTTY)): Output {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    isTTY,
+  };
+}
+
+/** `Error: <message>` and, when known, `  fix: <what to do>`; JSON `{"error":{code,message,fix}}` with --json. */
+export function formatError(err: unknown, json = false): string {
+  const e =
+    err instanceof SignetError
+      ? err
+      : new SignetError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+  if (json) {
+    return `${JSON.stringify({ error: { code: e.code, message: e.message, ...(e.fix ? { fix: e.fix } : {}) } })}\n`;
+  }
+  let s = `Error: ${e.message}\n`;
+  if (e.fix) s += `  fix: ${e.fix}\n`;
+  if (e.code === 'INTERNAL' && err instanceof Error && err.stack && !(err instanceof SignetError)) {
+    s += '  (unexpected error; please report it)\n';
+  }
+  return s;
+}
+
+export function printJson(o: Output, value: unknown): void {
+  o.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A left-aligned table with columns separated by 3 spaces (docker's tabwriter look). */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+      .join('')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+/**
+ * A one-line progress bar on stderr, only on a TTY (a pipe gets nothing, so logs stay clean).
+ * `tick(label)` after each item; `done()` clears the line.
+ */
+export function progressBar(o: Output, total: number, title: string): { tick(label?: string): void; done(): void } {
+  let n = 0;
+  const width = 24;
+  const draw = (label: string): void => {
+    const filled = total === 0 ? width : Math.round((n / total) * width);
+    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+    o.err(`\r\x1b[2K${title} [${bar}] ${n}/${total} ${label}`.slice(0, 200));
+  };
+  if (!o.isTTY || total < 2) return { tick: () => undefined, done: () => undefined };
+  draw('');
+  return {
+    tick(label = '') {
+      n++;
+      draw(label);
+    },
+    done() {
+      o.err('\r\x1b[2K');
+    },
+  };
+}
