@@ -1,0 +1,369 @@
+/**
+ * One trusted collection (GUN) over a trust dir shared with notary and Docker: initialise, stage
+ * changes, publish (reference §4.6, §4.7; N:client/client.go).
+ */
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { SignetError, isSignetError } from '../errors.js';
+import { generatePrivateKey, type PrivateKey, type TrustDirKeyStore } from '../keys/index.js';
+import type { NotaryRemote } from '../remote/index.js';
+import {
+  certificatePublicKey,
+  createRootCertificate,
+  defaultExpires,
+  formatExpires,
+  localSigner,
+  newRoot,
+  newSnapshot,
+  newTargets,
+  fileMeta,
+  parseRoot,
+  parseSnapshot,
+  parseTargets,
+  publicKeyFromJson,
+  publicKeyToJson,
+  signMetadata,
+  type FileMeta,
+  type KeyJson,
+  type Metadata,
+  type PublicKey,
+  type RootSigned,
+  type Signer,
+  type SnapshotSigned,
+  type TargetsSigned,
+} from '../tuf/index.js';
+import { Changelist, delegationPayload, targetPayload, type Change } from './changelist.js';
+import { writeFileAtomic } from './fsutil.js';
+import { gunDir, metadataDir, roleCachePath } from './paths.js';
+import type { RepoView } from './view.js';
+import { WorkingRepo, type KeySource } from './working.js';
+
+/** Verified reads of the repository (the updater's `Updater` for this GUN). */
+export interface TrustedReader {
+  refresh(opts: { forWrite?: boolean }): Promise<{
+    root: Metadata<RootSigned>;
+    targets: Metadata<TargetsSigned>;
+    snapshot?: Metadata<SnapshotSigned> | undefined;
+    delegations: Map<string, Metadata<TargetsSigned>>;
+  }>;
+}
+
+/** Where root pins live (the updater's PinStore satisfies it). */
+export interface RootPins {
+  setCerts(gun: string, certKeyIds: string[]): Promise<void>;
+  remove(gun: string): Promise<boolean>;
+}
+
+export interface RepositoryOptions {
+  gun: string;
+  trustDir: string;
+  remote: NotaryRemote;
+  keyStore: TrustDirKeyStore;
+  /** verified reads; its cache is the trust dir's tuf/<gun>/metadata */
+  reader: TrustedReader;
+  pins: RootPins;
+  now?: () => Date;
+}
+
+export interface TrustedView extends RepoView {
+  snapshot: Metadata<SnapshotSigned> | undefined;
+}
+
+export interface InitResult {
+  rootKeyId: string;
+  rootCertKeyId: string;
+  targetsKeyId: string;
+  snapshotKeyId: string | undefined;
+  serverManagedSnapshot: boolean;
+}
+
+export interface PublishResult {
+  /** roles uploaded, in upload order */
+  roles: string[];
+  initial: boolean;
+  changes: number;
+}
+
+export class Repository {
+  readonly gun: string;
+  readonly trustDir: string;
+  readonly remote: NotaryRemote;
+  readonly keyStore: TrustDirKeyStore;
+  readonly changelist: Changelist;
+  private readonly pins: RootPins;
+  private readonly reader: TrustedReader;
+  private readonly now: () => Date;
+
+  constructor(opts: RepositoryOptions) {
+    gunDir(opts.trustDir, opts.gun); // validates the GUN
+    this.gun = opts.gun;
+    this.trustDir = opts.trustDir;
+    this.remote = opts.remote;
+    this.keyStore = opts.keyStore;
+    this.pins = opts.pins;
+    this.reader = opts.reader;
+    this.now = opts.now ?? (() => new Date());
+    this.changelist = new Changelist(opts.trustDir, opts.gun);
+  }
+
+  // ---- keys ---------------------------------------------------------------------------------
+
+  /** The trust dir's private keys as a signing source (decrypted on first use). */
+  keySource(): KeySource {
+    const store = this.keyStore;
+    let ids: Set<string> | undefined;
+    const held = async (): Promise<Set<string>> => {
+      ids ??= new Set((await store.list()).map((k) => k.id));
+      return ids;
+    };
+    return {
+      has: async (canonicalId) => (await held()).has(canonicalId),
+      signer: async (pk: PublicKey): Promise<Signer | undefined> => {
+        if (!(await held()).has(pk.canonicalId)) return undefined;
+        const key = await store.get(pk.canonicalId);
+        return localSigner(key.keyObject, pk);
+      },
+    };
+  }
+
+  /** Canonical IDs of all local private keys. */
+  async localKeyIds(): Promise<Set<string>> {
+    return new Set((await this.keyStore.list()).map((k) => k.id));
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  /** Verified current metadata from the server (REPOSITORY_NOT_FOUND when it has none). */
+  async read(opts: { forWrite?: boolean } = {}): Promise<TrustedView> {
+    const t = await this.reader.refresh({ forWrite: opts.forWrite === true });
+    return { root: t.root, targets: t.targets, delegations: t.delegations, snapshot: t.snapshot };
+  }
+
+  /** Does the server hold trust data for this GUN? */
+  async existsRemotely(): Promise<boolean> {
+    try {
+      await this.remote.getRole(this.gun, 'root', { maxBytes: 100 * 1024 * 1024 });
+      return true;
+    } catch (e) {
+      if (isSignetError(e, 'NOT_FOUND') || isSignetError(e, 'REPOSITORY_NOT_FOUND')) return false;
+      throw e;
+    }
+  }
+
+  /** The unpublished local state written by `init` (root, targets, maybe snapshot), if any. */
+  async localState(): Promise<TrustedView | undefined> {
+    const read = async (role: string): Promise<Buffer | undefined> => {
+      try {
+        return await readFile(roleCachePath(this.trustDir, this.gun, role));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    };
+    const rootBytes = await read('root');
+    const targetsBytes = await read('targets');
+    if (rootBytes === undefined || targetsBytes === undefined) return undefined;
+    const snapBytes = await read('snapshot');
+    return {
+      root: parseRoot(rootBytes),
+      targets: parseTargets('targets', targetsBytes),
+      delegations: new Map(),
+      snapshot: snapBytes ? parseSnapshot(snapBytes) : undefined,
+    };
+  }
+
+  // ---- init ---------------------------------------------------------------------------------
+
+  /**
+   * Create the repository locally (N:client/client.go Initialize): root key (reuse `rootKeyId`, or the
+   * first local root key, or a new one), a self-signed certificate CN=GUN, a targets key, a local
+   * snapshot key unless server-managed, and the server's timestamp key. Writes root v1, targets v1
+   * (and snapshot v1) to the cache and pins the root. Nothing is uploaded: publish() does that.
+   */
+  async init(opts: { rootKeyId?: string; serverManagedSnapshot?: boolean } = {}): Promise<InitResult> {
+    const serverManagedSnapshot = opts.serverManagedSnapshot !== false;
+    const now = this.now();
+    const rootKey = await this.rootKey(opts.rootKeyId);
+    const certPem = await createRootCertificate(this.gun, rootKey.keyObject, now);
+    const rootPub = certificatePublicKey(certPem);
+    const targetsKey = generatePrivateKey('ecdsa');
+    const timestampPub = await this.remote.getServerKey(this.gun, 'timestamp');
+    let snapshotKey: PrivateKey | undefined;
+    let snapshotPub: PublicKey;
+    if (serverManagedSnapshot) snapshotPub = await this.remote.getServerKey(this.gun, 'snapshot');
+    else {
+      snapshotKey = generatePrivateKey('ecdsa');
+      snapshotPub = snapshotKey.publicKey;
+    }
+    // keys are written only after the server answered, so a failed init leaves no stray files
+    await this.keyStore.add(targetsKey, { role: 'targets', gun: this.gun });
+    if (snapshotKey) await this.keyStore.add(snapshotKey, { role: 'snapshot', gun: this.gun });
+
+    const role = (k: PublicKey): { keyids: string[]; threshold: number } => ({ keyids: [k.id], threshold: 1 });
+    const rootSigned = newRoot(
+      [rootPub, targetsKey.publicKey, snapshotPub, timestampPub],
+      { root: role(rootPub), targets: role(targetsKey.publicKey), snapshot: role(snapshotPub), timestamp: role(timestampPub) },
+      formatExpires(defaultExpires('root', now)),
+    );
+    const root = await signMetadata('root', rootSigned, [localSigner(rootKey.keyObject, rootPub)]);
+    const targets = await signMetadata('targets', newTargets(formatExpires(defaultExpires('targets', now))), [
+      localSigner(targetsKey.keyObject, targetsKey.publicKey),
+    ]);
+
+    await rm(metadataDir(this.trustDir, this.gun), { recursive: true, force: true });
+    await mkdir(metadataDir(this.trustDir, this.gun), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'root'), root.bytes);
+    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'targets'), targets.bytes);
+    if (snapshotKey) {
+      const snap = await signMetadata(
+        'snapshot',
+        newSnapshot({ root: fileMeta(root.bytes), targets: fileMeta(targets.bytes) }, formatExpires(defaultExpires('snapshot', now))),
+        [localSigner(snapshotKey.keyObject, snapshotKey.publicKey)],
+      );
+      await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'snapshot'), snap.bytes);
+    }
+    // A repository we create is pinned from the start by its root certificate's key ID.
+    await this.pins.setCerts(this.gun, [rootPub.id]);
+    return {
+      rootKeyId: rootKey.publicKey.canonicalId,
+      rootCertKeyId: rootPub.id,
+      targetsKeyId: targetsKey.publicKey.canonicalId,
+      snapshotKeyId: snapshotKey?.publicKey.canonicalId,
+      serverManagedSnapshot,
+    };
+  }
+
+  /** The given root key, else the first local root key by ID (as Docker does), else a new one. */
+  private async rootKey(id?: string): Promise<PrivateKey> {
+    if (id !== undefined) return this.keyStore.get(id);
+    const roots = (await this.keyStore.list()).filter((k) => k.role === 'root').sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (roots[0] !== undefined) return this.keyStore.get(roots[0].id);
+    const key = generatePrivateKey('ecdsa');
+    await this.keyStore.add(key, { role: 'root' });
+    return key;
+  }
+
+  /** Pin this GUN to the given root certificate key IDs. */
+  async pinRoot(certKeyIds: string[]): Promise<void> {
+    await this.pins.setCerts(this.gun, certKeyIds);
+  }
+
+  // ---- staging ------------------------------------------------------------------------------
+
+  async stage(changes: Change[]): Promise<void> {
+    await this.changelist.add(changes);
+  }
+
+  async pending(): Promise<Change[]> {
+    return (await this.changelist.list()).map((c) => c.change);
+  }
+
+  /** Stage a target into each role (default `targets`), one change per role like notary's AddTarget. */
+  async stageTarget(name: string, meta: FileMeta, roles: string[] = ['targets']): Promise<void> {
+    const data = targetPayload(meta);
+    await this.stage(roles.map((role) => ({ action: 'create', role, type: 'target', path: name, data })));
+  }
+
+  async stageRemoveTarget(name: string, roles: string[] = ['targets']): Promise<void> {
+    await this.stage(roles.map((role) => ({ action: 'delete', role, type: 'target', path: name, data: null })));
+  }
+
+  /** Docker's addStagedSigner: `targets/<name>` and `targets/releases` with the keys, paths [""]. */
+  async stageAddSigner(name: string, keys: PublicKey[]): Promise<void> {
+    const addKeys: KeyJson[] = keys.map((k) => publicKeyToJson(k));
+    const changes: Change[] = [];
+    for (const role of [`targets/${name}`, 'targets/releases']) {
+      changes.push({ action: 'create', role, type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: addKeys }) });
+      changes.push({ action: 'create', role, type: 'delegation', path: '', data: delegationPayload({ add_paths: [''] }) });
+    }
+    await this.stage(changes);
+  }
+
+  async stageRemoveSigner(name: string, keyIds: string[], alsoDeleteReleases: boolean): Promise<void> {
+    const changes: Change[] = [];
+    if (alsoDeleteReleases) changes.push({ action: 'delete', role: 'targets/releases', type: 'delegation', path: '', data: null });
+    else if (keyIds.length > 0) {
+      changes.push({ action: 'update', role: 'targets/releases', type: 'delegation', path: '', data: delegationPayload({ remove_keys: keyIds }) });
+    }
+    changes.push({ action: 'delete', role: `targets/${name}`, type: 'delegation', path: '', data: null });
+    await this.stage(changes);
+  }
+
+  // ---- publish ------------------------------------------------------------------------------
+
+  /**
+   * Publish the staged changes (reference §4.6): fetch for write, apply every change, re-sign each
+   * dirty role at version+1, sign the snapshot if we hold its key, upload everything in one POST,
+   * then clear the published changes. `extra` changes are applied after the staged ones without
+   * being written to the changelist (sign, revoke, signer and key rotation publish at once and leave
+   * the user's staged changes alone with `includeStaged: false`).
+   */
+  async publish(opts: { extra?: Change[]; includeStaged?: boolean } = {}): Promise<PublishResult> {
+    const extra = opts.extra ?? [];
+    const staged = opts.includeStaged === false ? [] : await this.changelist.list();
+    let view: TrustedView;
+    let initial = false;
+    try {
+      view = await this.read({ forWrite: true });
+    } catch (e) {
+      if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
+      const local = await this.localState();
+      if (local === undefined) {
+        throw new SignetError('NOT_INITIALIZED', `${this.gun} has no trust data on the server and was not initialised here`, {
+          fix: `run \`signet init ${this.gun}\` first`,
+        });
+      }
+      view = local;
+      initial = true;
+    }
+    const work = new WorkingRepo({ gun: this.gun, ...view }, this.keySource());
+    for (const { change } of staged) await work.apply(change);
+    for (const c of extra) await work.apply(c);
+
+    const now = this.now();
+    const parts: { role: string; bytes: Buffer }[] = [];
+    const files = new Map<string, Buffer>();
+    if (work.dirty.has('root')) {
+      const root = await work.signRoot(now);
+      parts.push({ role: 'root', bytes: root.bytes });
+      files.set('root', root.bytes);
+    } else if (initial) {
+      parts.push({ role: 'root', bytes: view.root.bytes });
+    }
+    if (initial) work.dirty.add('targets');
+    // shallowest first, so a reader of the request sees parents before children
+    const dirtyTargets = [...work.dirty].filter((r) => r !== 'root').sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+    for (const role of dirtyTargets) {
+      // A delegation deleted earlier may still have versions on the server, and a new upload must be
+      // above all of them (reference §2.1): start after whatever the server still serves.
+      const floor = work.isNewRole(role) && !initial ? await this.serverVersion(role) : 0;
+      const md = await work.signTargets(role, now, floor);
+      parts.push({ role, bytes: md.bytes });
+      files.set(role, md.bytes);
+    }
+    const snapshot = await work.signSnapshot(files, now);
+    if (snapshot) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
+    if (parts.length === 0 && staged.length === 0 && extra.length === 0) return { roles: [], initial, changes: 0 };
+
+    await this.remote.publish(this.gun, parts);
+    await this.changelist.clear(staged.map((s) => s.file));
+    return { roles: parts.map((p) => p.role), initial, changes: staged.length + extra.length };
+  }
+
+  private async serverVersion(role: string): Promise<number> {
+    try {
+      const bytes = await this.remote.getRole(this.gun, role, { maxBytes: 100 * 1024 * 1024 });
+      return parseTargets(role, bytes).signed.version;
+    } catch {
+      return 0;
+    }
+  }
+
+  // ---- delete -------------------------------------------------------------------------------
+
+  /** Forget the local metadata cache and staged changes (keys are kept); `remote` also deletes on the server. */
+  async delete(opts: { remote?: boolean } = {}): Promise<void> {
+    if (opts.remote) await this.remote.deleteRepository(this.gun);
+    await rm(gunDir(this.trustDir, this.gun), { recursive: true, force: true });
+    await this.pins.remove(this.gun);
+  }
+}

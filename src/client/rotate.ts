@@ -1,0 +1,61 @@
+/**
+ * Key rotation (reference §4.7; N:client/client.go RotateKey): root (local), targets (local),
+ * snapshot (local or server), timestamp (server only). The new root lists the new key and is
+ * published at once; a root rotation is signed by the old and the new root keys.
+ */
+import { SignetError } from '../errors.js';
+import { generatePrivateKey } from '../keys/index.js';
+import { certificatePublicKey, createRootCertificate, publicKeyToJson, type PublicKey } from '../tuf/index.js';
+import type { Change } from './changelist.js';
+import type { PublishResult, Repository } from './repository.js';
+
+export type RotatableRole = 'root' | 'targets' | 'snapshot' | 'timestamp';
+
+export interface RotateResult extends PublishResult {
+  role: RotatableRole;
+  serverManaged: boolean;
+  /** TUF key ID listed in root */
+  keyId: string;
+  /** canonical ID (the private key file name, for local keys) */
+  canonicalId: string;
+}
+
+export async function rotateKey(repo: Repository, role: string, opts: { serverManaged?: boolean; now?: Date } = {}): Promise<RotateResult> {
+  if (role !== 'root' && role !== 'targets' && role !== 'snapshot' && role !== 'timestamp') {
+    throw new SignetError('USAGE', `cannot rotate ${role}: only root, targets, snapshot and timestamp keys rotate`, {
+      fix: 'delegation (signer) keys are replaced with `signet signer remove` and `signet signer add`',
+    });
+  }
+  const serverManaged = opts.serverManaged ?? role === 'timestamp';
+  if (role === 'timestamp' && !serverManaged) throw new SignetError('USAGE', 'the timestamp key is always held by the server');
+  if ((role === 'root' || role === 'targets') && serverManaged) {
+    throw new SignetError('USAGE', `the ${role} key cannot be held by the server`, { fix: 'rotate it without --server-managed' });
+  }
+  // must exist on the server: RotateKey publishes immediately
+  const before = await repo.read({ forWrite: true });
+
+  let pub: PublicKey;
+  if (serverManaged) {
+    pub = await repo.remote.rotateServerKey(repo.gun, role as 'snapshot' | 'timestamp');
+  } else if (role === 'root') {
+    const key = generatePrivateKey('ecdsa');
+    const cert = await createRootCertificate(repo.gun, key.keyObject, opts.now ?? new Date());
+    pub = certificatePublicKey(cert);
+    await repo.keyStore.add(key, { role: 'root' });
+  } else {
+    const key = generatePrivateKey('ecdsa');
+    pub = key.publicKey;
+    await repo.keyStore.add(key, { role, gun: repo.gun });
+  }
+  const change: Change = {
+    action: 'create',
+    role: 'root',
+    type: 'role',
+    path: role,
+    data: Buffer.from(JSON.stringify({ keys: [publicKeyToJson(pub)], role })),
+  };
+  const res = await repo.publish({ extra: [change], includeStaged: false });
+  // keep the pin valid for both the old and the new root certificate
+  if (role === 'root') await repo.pinRoot([...(before.root.signed.roles.root?.keyids ?? []), pub.id]);
+  return { ...res, role, serverManaged, keyId: pub.id, canonicalId: pub.canonicalId };
+}

@@ -1,0 +1,149 @@
+/**
+ * `docker trust sign` / `revoke` semantics over a Repository (reference §5.4; C:cli/trust/trust_push.go,
+ * C:cli/command/trust/revoke.go). Digests and sizes always come from the registry, never from the user.
+ */
+import { SignetError, isSignetError } from '../errors.js';
+import { isDirectChild, pathAllowed, publicKeyFromJson, type FileMeta } from '../tuf/index.js';
+import type { Change } from './changelist.js';
+import { targetPayload } from './changelist.js';
+import type { PublishResult, Repository, TrustedView } from './repository.js';
+import { RELEASES_ROLE, allTargetsByName, isReleasedRole, walkRoles, type RepoView } from './view.js';
+
+export interface ResolvedTag {
+  tag: string;
+  /** sha256:<hex> */
+  digest: string;
+  size: number;
+}
+
+/** Docker's target: only sha256 (the manifest digest bytes) and the manifest size. */
+export function targetMetaFor(digest: string, size: number): FileMeta {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (m === null) throw new SignetError('USAGE', `only sha256 digests can be signed, got ${digest}`);
+  return { hashes: { sha256: Buffer.from(m[1] as string, 'hex').toString('base64') }, length: size };
+}
+
+/** Every delegation role listed anywhere in the tree, with its paths and key canonical IDs. */
+export function delegationRoles(repo: RepoView): { name: string; paths: string[] | undefined; keyIds: string[] }[] {
+  const out: { name: string; paths: string[] | undefined; keyIds: string[] }[] = [];
+  walkRoles(repo, (_role, md) => {
+    const keys = md.signed.delegations?.keys ?? {};
+    for (const d of md.signed.delegations?.roles ?? []) {
+      out.push({
+        name: d.name,
+        paths: d.paths,
+        keyIds: d.keyids.map((id) => (keys[id] ? publicKeyFromJson(keys[id]).canonicalId : id)),
+      });
+    }
+  });
+  return out;
+}
+
+/**
+ * Docker's GetSignableRoles: with no delegations, `targets`; otherwise every direct child of `targets`
+ * whose paths allow `tag` and that lists one of our keys. Signet addition: when no delegation is
+ * signable but we hold the targets key (the repository admin), sign into `targets`.
+ */
+export function signableRoles(repo: RepoView, localKeyIds: Set<string>, tag: string): string[] {
+  const holdsTargets = (repo.root.signed.roles.targets?.keyids ?? []).some((id) => {
+    const k = repo.root.signed.keys[id];
+    return k !== undefined && localKeyIds.has(publicKeyFromJson(k).canonicalId);
+  });
+  const dels = delegationRoles(repo);
+  if (dels.length === 0) {
+    if (!holdsTargets) throw noKeys(repo, 'targets');
+    return ['targets'];
+  }
+  const roles = dels
+    .filter((d) => isDirectChild('targets', d.name) && pathAllowed(d.paths, tag) && d.keyIds.some((id) => localKeyIds.has(id)))
+    .map((d) => d.name);
+  if (roles.length === 0 && holdsTargets) return ['targets'];
+  if (roles.length === 0) {
+    throw new SignetError('KEY_NOT_FOUND', 'no valid signing keys for delegation roles', {
+      fix: 'load a signer key with `signet key load`, and add it with `signet signer add` (needs the repository key)',
+    });
+  }
+  return roles;
+}
+
+function noKeys(repo: RepoView, role: string): SignetError {
+  const ids = (repo.root.signed.roles[role]?.keyids ?? []).map((id) => {
+    const k = repo.root.signed.keys[id];
+    return k ? publicKeyFromJson(k).canonicalId : id;
+  });
+  return new SignetError('KEY_NOT_FOUND', `no private key for the ${role} role in the trust dir`, {
+    fix: `import one of these keys: ${ids.join(', ')}`,
+  });
+}
+
+/** Read the repository for writing; initialise it (server-managed snapshot) when it does not exist. */
+export async function readOrInit(repo: Repository): Promise<{ view: TrustedView; created: boolean }> {
+  try {
+    return { view: await repo.read({ forWrite: true }), created: false };
+  } catch (e) {
+    if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
+  }
+  const local = await repo.localState();
+  if (local !== undefined) return { view: local, created: true };
+  await repo.init({ serverManagedSnapshot: true });
+  const fresh = await repo.localState();
+  if (fresh === undefined) throw new SignetError('INTERNAL', 'init wrote no metadata');
+  return { view: fresh, created: true };
+}
+
+/** Sign the given tags (already resolved through the registry) into every signable role; one publish. */
+export async function signTags(repo: Repository, tags: ResolvedTag[]): Promise<PublishResult & { roles: string[]; signedInto: Record<string, string[]> }> {
+  const { view } = await readOrInit(repo);
+  const local = await repo.localKeyIds();
+  const changes: Change[] = [];
+  const signedInto: Record<string, string[]> = {};
+  for (const t of tags) {
+    const roles = signableRoles(view, local, t.tag);
+    signedInto[t.tag] = roles;
+    const data = targetPayload(targetMetaFor(t.digest, t.size));
+    for (const role of roles) changes.push({ action: 'create', role, type: 'target', path: t.tag, data });
+  }
+  const res = await repo.publish({ extra: changes, includeStaged: false });
+  return { ...res, signedInto };
+}
+
+/**
+ * Remove trust for `tag` (or every released tag when undefined) from every role we can sign that
+ * holds it. Unlike Docker, a tag signed straight into `targets` is removed too when we hold that key.
+ */
+export async function revokeTags(repo: Repository, tag: string | undefined): Promise<PublishResult & { removed: { tag: string; role: string }[] }> {
+  const view = await repo.read({ forWrite: true });
+  const local = await repo.localKeyIds();
+  const hits = allTargetsByName(view, tag ?? '');
+  const released = new Set(hits.filter((h) => isReleasedRole(h.role)).map((h) => h.name));
+  if (released.size === 0) {
+    throw new SignetError('NOT_SIGNED', tag ? `${repo.gun}:${tag} is not signed` : `${repo.gun} has no signed tags to remove`, {
+      fix: tag ? 'check the tag with `signet inspect`' : undefined,
+    });
+  }
+  const canSign = (role: string): boolean => {
+    if (role === 'targets') {
+      return (view.root.signed.roles.targets?.keyids ?? []).some((id) => {
+        const k = view.root.signed.keys[id];
+        return k !== undefined && local.has(publicKeyFromJson(k).canonicalId);
+      });
+    }
+    return delegationRoles(view).some((d) => d.name === role && d.keyIds.some((id) => local.has(id)));
+  };
+  const removed: { tag: string; role: string }[] = [];
+  const changes: Change[] = [];
+  for (const h of hits) {
+    if (!released.has(h.name) || !canSign(h.role)) continue;
+    removed.push({ tag: h.name, role: h.role });
+    changes.push({ action: 'delete', role: h.role, type: 'target', path: h.name, data: null });
+  }
+  if (changes.length === 0) {
+    throw new SignetError('KEY_NOT_FOUND', `no key in the trust dir can remove ${tag ?? 'the tags'} from ${repo.gun}`, {
+      fix: 'load the signer key that signed it, or the repository key',
+    });
+  }
+  const res = await repo.publish({ extra: changes, includeStaged: false });
+  return { ...res, removed };
+}
+
+export { RELEASES_ROLE };
