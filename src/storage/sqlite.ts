@@ -64,6 +64,34 @@ function openConnection(file: string, readOnly: boolean): Database.Database {
   return db;
 }
 
+/**
+ * Kysely takes no migration lock on SQLite, so two processes starting on one fresh file could both
+ * create the tables. Run the migrator inside BEGIN IMMEDIATE (SQLite DDL is transactional): the
+ * second process waits, then finds nothing to do. Busy beyond the timeout is retried.
+ */
+async function migrateExclusively(writer: Db, logger: StoreLogger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sql`begin immediate`.execute(writer);
+    } catch (err) {
+      if (isRetryable(err) && attempt < COMMIT_ATTEMPTS) {
+        logger.warn({ attempt }, 'SQLite database busy while migrating, retrying');
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+        continue;
+      }
+      throw err;
+    }
+    try {
+      await migrateToLatestOrThrow(writer, 'sqlite');
+      await sql`commit`.execute(writer);
+      return;
+    } catch (err) {
+      await sql`rollback`.execute(writer).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
 export async function openSqliteStore(file: string, logger: StoreLogger): Promise<MetaStore> {
   let wdb: Database.Database | undefined;
   let rdb: Database.Database | undefined;
@@ -78,7 +106,7 @@ export async function openSqliteStore(file: string, logger: StoreLogger): Promis
   }
   const writer = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: withStatementCache(wdb) }) });
   try {
-    await migrateToLatestOrThrow(writer, 'sqlite');
+    await migrateExclusively(writer, logger);
     rdb = openConnection(file, true);
   } catch (err) {
     await writer.destroy();

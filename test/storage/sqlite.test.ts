@@ -94,3 +94,22 @@ describe('SQLite backend', () => {
     await expect(openStore({ dataDir: dir })).rejects.toMatchObject({ code: 'STORAGE' });
   });
 });
+
+describe('SQLite migrations', () => {
+  it('migrate once when two stores open one fresh file at the same time', async () => {
+    const dir = tempDir();
+    const stores = await Promise.all([openStore({ dataDir: dir }), openStore({ dataDir: dir })]);
+    try {
+      await stores[0].updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
+      expect((await stores[1].getLatest('g', 'root'))!.version).toBe(1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+    const raw = new Database(path.join(dir, SQLITE_FILE), { readonly: true });
+    try {
+      expect(raw.prepare('select name from kysely_migration').all()).toEqual([{ name: '0001-initial' }]);
+    } finally {
+      raw.close();
+    }
+  });
+});
