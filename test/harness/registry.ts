@@ -20,21 +20,21 @@ export interface TestRegistry {
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  });
-}
+/**
+ * docker-registry runs under a tiny /bin/sh watchdog that holds the read end of a pipe from this
+ * process: when the pipe closes (stop(), or this test process dying for any reason), the watchdog
+ * stops the registry. So a crashed or killed test worker never leaves a registry behind.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$1" serve "$2" </dev/null &',
+  'p=$!',
+  '{ read _ <&3; kill -TERM "$p" 2>/dev/null; } &',
+  'w=$!',
+  'wait "$p"; s=$?',
+  'kill "$w" 2>/dev/null',
+  'exit $s',
+].join('\n');
 
 /** A port that was free a moment ago: listen on 0, read the port, close. */
 export async function freePort(): Promise<number> {
@@ -95,8 +95,8 @@ function tail(file: string, lines = 20): string {
 async function killChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  child.stdin?.end(); // the watchdog stops the registry, then exits with its status
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   try {
     await exited;
   } finally {
@@ -111,15 +111,13 @@ async function attempt(dir: string, port: number): Promise<{ child: ChildProcess
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(REGISTRY_BINARY, ['serve', cfgFile], {
+    child = spawn('/bin/sh', ['-c', WATCHDOG, 'signet-registry-watchdog', REGISTRY_BINARY, cfgFile], {
       env: envWithoutRegistryVars(),
-      stdio: ['ignore', logFd, logFd],
+      stdio: ['pipe', logFd, logFd],
     });
   } finally {
     closeSync(logFd);
   }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
   let spawnError: Error | undefined;
   child.once('error', (e) => {
     spawnError = e;
@@ -153,7 +151,6 @@ export async function startRegistry(opts: { dir?: string } = {}): Promise<TestRe
       `${REGISTRY_BINARY} is missing: install the Debian package docker-registry (apt-get install docker-registry)`,
     );
   }
-  installExitHook();
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'signet-registry-')));
   await mkdir(join(dir, 'data'), { recursive: true });
