@@ -11,6 +11,7 @@ import {
 } from '../../src/tuf/index.js';
 
 // strings of whole code points (no lone surrogates) without control characters
+// eslint-disable-next-line no-control-regex
 const text = fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => !/[\u0000-\u001f]/.test(s));
 const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
   value: fc.oneof(

@@ -51,7 +51,10 @@ function roleOf(name: string): string {
   return name;
 }
 
-for (const [capture, spec] of Object.entries(captures) as [keyof typeof captures, (typeof captures)[keyof typeof captures]][]) {
+for (const [capture, spec] of Object.entries(captures) as [
+  keyof typeof captures,
+  (typeof captures)[keyof typeof captures],
+][]) {
   describe(`${capture} capture`, () => {
     for (const [name, file] of Object.entries(spec.files)) {
       it(`parses ${file} and re-serialises it byte for byte`, () => {

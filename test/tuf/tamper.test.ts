@@ -20,7 +20,7 @@ function load(role: string, bytes: Buffer): void {
     const parent = parseTargets('targets', vector('notary', 'targets.json')).signed as TargetsSigned;
     verifyRole(md, delegationRoleKeys(parent, role));
   } else {
-    verifyRole(md, rootRoleKeys(role === 'root' ? md.signed as typeof root : root, role));
+    verifyRole(md, rootRoleKeys(role === 'root' ? (md.signed as typeof root) : root, role));
   }
 }
 
@@ -97,10 +97,21 @@ describe('single-byte changes inside signed', () => {
         const b = bytes[i] ?? 0;
         const c = String.fromCharCode(b);
         // stay in the same character class so most changes still parse and reach signature checks
-        const repl = /[0-8]/.test(c) ? b + 1 : c === '9' ? 0x30 : /[a-yA-Y]/.test(c) ? b + 1 : /[zZ]/.test(c) ? b - 1 : 0x78;
+        const repl = /[0-8]/.test(c)
+          ? b + 1
+          : c === '9'
+            ? 0x30
+            : /[a-yA-Y]/.test(c)
+              ? b + 1
+              : /[zZ]/.test(c)
+                ? b - 1
+                : 0x78;
         const t = Buffer.from(bytes);
         t[i] = repl;
-        expect(codeOf(() => load(role, t)), `byte ${i} (${c})`).not.toBe('none');
+        expect(
+          codeOf(() => load(role, t)),
+          `byte ${i} (${c})`,
+        ).not.toBe('none');
         checked++;
       }
       expect(checked).toBe(end - start);

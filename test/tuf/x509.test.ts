@@ -1,0 +1,295 @@
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isSignetError } from '../../src/errors.js';
+import * as der from '../../src/tuf/der.js';
+import {
+  certificateInfo,
+  certificatePublicKey,
+  createRootCertificate,
+  keyJson,
+  matchCNToGun,
+  newRoot,
+  parseCertificateBundle,
+  parseRoot,
+  pemEncode,
+  publicKeyFromJson,
+  publicKeyFromSpki,
+  rootRoleKeys,
+  validateRootCertificates,
+  verifyThreshold,
+  type PublicKey,
+  type RootSigned,
+} from '../../src/tuf/index.js';
+import { vector } from './helpers.js';
+
+const NOW = new Date('2026-11-25T20:00:00.123Z');
+const DAY = 24 * 3600 * 1000;
+const GUN = 'example.com/org/app';
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return 'none';
+  } catch (err) {
+    return isSignetError(err) ? err.code : 'other';
+  }
+}
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A hand-built self-signed certificate with chosen CN, CA flag, validity and hash (for the refusal cases). */
+function makeCert(opts: {
+  cn: string;
+  ca?: boolean;
+  notBefore?: Date;
+  notAfter?: Date;
+  sha1?: boolean;
+  key?: crypto.KeyObject;
+}): string {
+  const key = opts.key ?? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const alg = der.seq(der.oid(opts.sha1 === true ? '1.2.840.10045.4.1' : '1.2.840.10045.4.3.2'));
+  const name = der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.tlv(0x0c, Buffer.from(opts.cn)))));
+  const bc = opts.ca === true ? der.seq(der.tlv(0x01, Buffer.from([0xff]))) : der.seq();
+  const exts = der.seq(der.seq(der.oid('2.5.29.19'), der.boolTrue(), der.octetString(bc)));
+  const nb = opts.notBefore ?? NOW;
+  const tbs = der.seq(
+    der.explicit(0, der.uint(Buffer.from([2]))),
+    der.uint(crypto.randomBytes(8)),
+    alg,
+    name,
+    der.seq(der.time(nb), der.time(opts.notAfter ?? new Date(nb.getTime() + 365 * DAY))),
+    name,
+    crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }),
+    der.explicit(3, exts),
+  );
+  const sig = crypto.sign(opts.sha1 === true ? 'sha1' : 'sha256', tbs, key);
+  return pemEncode('CERTIFICATE', der.seq(tbs, alg, der.bitString(sig)));
+}
+
+/** A root whose root role is exactly these keys (other roles reuse the first key; only root matters here). */
+function rootWith(keys: PublicKey[]): RootSigned {
+  const ids = keys.map((k) => k.id);
+  const role = { keyids: ids, threshold: 1 };
+  return newRoot(
+    keys,
+    { root: role, targets: role, snapshot: role, timestamp: role },
+    new Date(NOW.getTime() + 3650 * DAY),
+  );
+}
+
+function x509Key(pem: string): PublicKey {
+  return certificatePublicKey(pem);
+}
+
+describe('createRootCertificate', () => {
+  it('writes Go pem.Encode bytes: 64-column base64, LF, trailing newline', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = await createRootCertificate(GUN, privateKey, NOW);
+    const lines = pem.split('\n');
+    expect(lines[0]).toBe('-----BEGIN CERTIFICATE-----');
+    expect(lines.at(-2)).toBe('-----END CERTIFICATE-----');
+    expect(lines.at(-1)).toBe('');
+    expect(pem).not.toContain('\r');
+    const body = lines.slice(1, -2);
+    expect(body.slice(0, -1).every((l) => l.length === 64)).toBe(true);
+    expect((body.at(-1) ?? '').length).toBeLessThanOrEqual(64);
+    const blocks = parseCertificateBundle(pem);
+    expect(pemEncode('CERTIFICATE', blocks[0]?.der ?? Buffer.alloc(0))).toBe(pem);
+  });
+
+  it('has CN=gun, CA=false, 3650 days from now (whole seconds), a fresh serial each time', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const a = certificateInfo(
+      parseCertificateBundle(await createRootCertificate(GUN, privateKey, NOW))[0]?.der ?? Buffer.alloc(0),
+    );
+    expect(a.commonName).toBe(GUN);
+    expect(a.isCA).toBe(false);
+    expect(a.notBefore.toISOString()).toBe('2026-11-25T20:00:00.000Z');
+    expect(a.notAfter.getTime() - a.notBefore.getTime()).toBe(3650 * DAY);
+    expect(a.weakSignature).toBeUndefined();
+    const pem1 = await createRootCertificate(GUN, privateKey, NOW);
+    const pem2 = await createRootCertificate(GUN, privateKey, NOW);
+    expect(new crypto.X509Certificate(pem1).serialNumber).not.toBe(new crypto.X509Certificate(pem2).serialNumber);
+  });
+
+  it.skipIf(!hasOpenssl())(
+    'parses with openssl x509 -text showing CN, CA:FALSE, Code Signing and a 10-year validity',
+    async () => {
+      const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const pem = await createRootCertificate(GUN, privateKey, NOW);
+      const text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: pem }).toString();
+      expect(text).toContain(`Subject: CN = ${GUN}`);
+      expect(text).toContain(`Issuer: CN = ${GUN}`);
+      expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+      expect(text).toMatch(/Extended Key Usage:\s+Code Signing/);
+      expect(text).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+      expect(text).toContain('Signature Algorithm: ecdsa-with-SHA256');
+      expect(text).toContain('Not Before: Nov 25 20:00:00 2026 GMT');
+      expect(text).toContain('Not After : Nov 22 20:00:00 2036 GMT');
+      // self-signature is valid
+      const cert = new crypto.X509Certificate(pem);
+      expect(cert.verify(cert.publicKey)).toBe(true);
+    },
+  );
+
+  it('signs RSA root certificates with sha256WithRSAEncryption', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = await createRootCertificate(GUN, privateKey, NOW);
+    const cert = new crypto.X509Certificate(pem);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(x509Key(pem).keytype).toBe('rsa-x509');
+  });
+
+  it('refuses ed25519 keys (notary cannot make certificates for them)', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ed25519');
+    await expect(createRootCertificate(GUN, privateKey, NOW)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+  });
+});
+
+describe('validateRootCertificates', () => {
+  it('accepts our certificate for its GUN and returns the key under the same ID', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = x509Key(await createRootCertificate(GUN, privateKey, NOW));
+    const valid = validateRootCertificates(rootWith([key]), GUN, NOW, true);
+    expect(valid.map((k) => k.id)).toEqual([key.id]);
+  });
+
+  it('refuses a certificate made for another GUN', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = x509Key(await createRootCertificate('example.com/org/other', privateKey, NOW));
+    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+  });
+
+  it('refuses a CA:TRUE certificate', () => {
+    const key = x509Key(makeCert({ cn: GUN, ca: true }));
+    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+  });
+
+  it('refuses an expired certificate, and accepts it when expiry is not checked', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = x509Key(await createRootCertificate(GUN, privateKey, new Date(NOW.getTime() - 3651 * DAY)));
+    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(validateRootCertificates(rootWith([key]), GUN, NOW, false)).toHaveLength(1);
+  });
+
+  it('refuses a certificate valid only from more than one day ahead; accepts one valid from within a day', () => {
+    const later = x509Key(makeCert({ cn: GUN, notBefore: new Date(NOW.getTime() + 2 * DAY) }));
+    expect(code(() => validateRootCertificates(rootWith([later]), GUN, NOW, true))).toBe('CERTIFICATE');
+    const soon = x509Key(makeCert({ cn: GUN, notBefore: new Date(NOW.getTime() + 12 * 3600 * 1000) }));
+    expect(validateRootCertificates(rootWith([soon]), GUN, NOW, true)).toHaveLength(1);
+  });
+
+  it('refuses a SHA-1 signed certificate', () => {
+    const key = x509Key(makeCert({ cn: GUN, sha1: true }));
+    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
+  });
+
+  it('refuses an RSA certificate under 2048 bits', () => {
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const alg = der.seq(der.oid('1.2.840.113549.1.1.11'), der.derNull());
+    const name = der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.tlv(0x0c, Buffer.from(GUN)))));
+    const tbs = der.seq(
+      der.explicit(0, der.uint(Buffer.from([2]))),
+      der.uint(Buffer.from([7])),
+      alg,
+      name,
+      der.seq(der.time(NOW), der.time(new Date(NOW.getTime() + DAY * 30))),
+      name,
+      crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }),
+    );
+    const pem = pemEncode('CERTIFICATE', der.seq(tbs, alg, der.bitString(crypto.sign('sha256', tbs, privateKey))));
+    const key = x509Key(pem);
+    expect(key.keytype).toBe('rsa-x509');
+    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
+  });
+
+  it('accepts a prefix* wildcard CN that prefixes the GUN and refuses one that does not', () => {
+    const good = x509Key(makeCert({ cn: 'example.com/org/*' }));
+    expect(validateRootCertificates(rootWith([good]), GUN, NOW, true)).toHaveLength(1);
+    const bad = x509Key(makeCert({ cn: 'example.com/other/*' }));
+    expect(code(() => validateRootCertificates(rootWith([bad]), GUN, NOW, true))).toBe('CERTIFICATE');
+  });
+
+  it('refuses a root whose root role key is a bare ecdsa key', () => {
+    const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const bare = publicKeyFromSpki(publicKey.export({ format: 'der', type: 'spki' }));
+    expect(code(() => validateRootCertificates(rootWith([bare]), GUN, NOW, true))).toBe('CERTIFICATE');
+  });
+
+  it('refuses a bundle holding a non-CERTIFICATE PEM block', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem =
+      (await createRootCertificate(GUN, privateKey, NOW)) +
+      pemEncode('PUBLIC KEY', crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
+    const key = publicKeyFromJson(keyJson('ecdsa-x509', Buffer.from(pem).toString('base64')));
+    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+  });
+
+  it('keeps a valid CA intermediate after the leaf and drops an expired one from the re-derived key', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const leaf = await createRootCertificate(GUN, privateKey, NOW);
+    const ca = makeCert({ cn: 'Some CA', ca: true });
+    const expiredCa = makeCert({
+      cn: 'Old CA',
+      ca: true,
+      notBefore: new Date(NOW.getTime() - 400 * DAY),
+      notAfter: new Date(NOW.getTime() - DAY),
+    });
+    const withCa = x509Key(leaf + ca);
+    expect(validateRootCertificates(rootWith([withCa]), GUN, NOW, true)[0]?.id).toBe(withCa.id);
+    const withExpired = x509Key(leaf + ca + expiredCa);
+    expect(validateRootCertificates(rootWith([withExpired]), GUN, NOW, true)[0]?.id).toBe(withCa.id);
+  });
+
+  it('re-derives the key ID from Go-formatted PEM, so CRLF PEM gets a different ID', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = await createRootCertificate(GUN, privateKey, NOW);
+    const crlf = x509Key(pem.replace(/\n/g, '\r\n'));
+    const [derived] = validateRootCertificates(rootWith([crlf]), GUN, NOW, true);
+    expect(derived?.id).toBe(x509Key(pem).id);
+    expect(derived?.id).not.toBe(crlf.id);
+  });
+
+  it('refuses a bundle with two leaf certificates', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = (await createRootCertificate(GUN, privateKey, NOW)) + makeCert({ cn: GUN });
+    expect(code(() => validateRootCertificates(rootWith([x509Key(pem)]), GUN, NOW, true))).toBe('CERTIFICATE');
+  });
+
+  for (const [capture, gun] of [
+    ['notary', '127.0.0.1:5000/library/hello'],
+    ['docker', '127.0.0.1:5000/library/dockerhello'],
+  ] as const) {
+    it(`accepts the ${capture} capture's root certificate, re-deriving the listed key ID, and verifies root with it`, () => {
+      const root = parseRoot(vector(capture, 'root.json'));
+      const listed = rootRoleKeys(root.signed, 'root').keyids;
+      const valid = validateRootCertificates(root.signed, gun, NOW, true);
+      expect(valid.map((k) => k.id)).toEqual(listed);
+      verifyThreshold(root, Object.fromEntries(valid.map((k) => [k.id, k])), listed, 1);
+      expect(code(() => validateRootCertificates(root.signed, `${gun}2`, NOW, true))).toBe('CERTIFICATE');
+    });
+  }
+});
+
+describe('matchCNToGun', () => {
+  it.each([
+    ['a/b', 'a/b', true],
+    ['a/b', 'a/bc', false],
+    ['a/*', 'a/b', true],
+    ['a/b*', 'a/bc', true],
+    ['a/b**', 'a/bc', true],
+    ['b/*', 'a/b', false],
+    ['*', 'anything', true],
+    ['a/b', 'A/B', false],
+  ])('CN %s vs GUN %s → %s', (cn, gun, ok) => {
+    expect(matchCNToGun(cn, gun)).toBe(ok);
+  });
+});
