@@ -34,7 +34,12 @@ interface BackupEntry {
 
 function deriveKey(passphrase: string, salt: Buffer, logN: number, r: number, p: number): Buffer {
   const N = 2 ** logN;
-  return crypto.scryptSync(Buffer.from(passphrase, 'utf8'), salt, 32, { N, r, p, maxmem: 256 * N * r + 32 * 1024 * 1024 });
+  return crypto.scryptSync(Buffer.from(passphrase, 'utf8'), salt, 32, {
+    N,
+    r,
+    p,
+    maxmem: 256 * N * r + 32 * 1024 * 1024,
+  });
 }
 
 /** An encrypted archive of every key file in `store`. */
@@ -85,7 +90,17 @@ export function readBackup(archive: Buffer, passphrase: string): BackupEntry[] {
   if (version !== VERSION || kdf !== KDF_SCRYPT) {
     throw new SignetError('KEY_FILE', `unsupported key backup version ${String(version)}/${String(kdf)}`);
   }
-  if (logN === undefined || r === undefined || p === undefined || logN < 10 || logN > 20 || r < 1 || r > 32 || p < 1 || p > 16) {
+  if (
+    logN === undefined ||
+    r === undefined ||
+    p === undefined ||
+    logN < 10 ||
+    logN > 20 ||
+    r < 1 ||
+    r > 32 ||
+    p < 1 ||
+    p > 16
+  ) {
     throw new SignetError('KEY_FILE', 'key backup has out-of-range scrypt parameters');
   }
   const header = archive.subarray(0, HEADER_LEN);
@@ -101,7 +116,9 @@ export function readBackup(archive: Buffer, passphrase: string): BackupEntry[] {
     decipher.setAuthTag(tag);
     plain = Buffer.concat([decipher.update(ct), decipher.final()]);
   } catch (err) {
-    throw new SignetError('BAD_PASSPHRASE', 'wrong passphrase for the key backup (or the archive is corrupted)', { cause: err });
+    throw new SignetError('BAD_PASSPHRASE', 'wrong passphrase for the key backup (or the archive is corrupted)', {
+      cause: err,
+    });
   } finally {
     key.fill(0);
   }

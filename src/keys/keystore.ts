@@ -80,7 +80,12 @@ export class TrustDirKeyStore {
   /** Every key file, from its PEM headers only (no decryption). Unparseable files are skipped. */
   async list(): Promise<KeyListEntry[]> {
     const found = new Map<string, KeyListEntry>();
-    const consider = async (file: string, id: string, fallbackRole: string, fallbackGun: string | undefined): Promise<void> => {
+    const consider = async (
+      file: string,
+      id: string,
+      fallbackRole: string,
+      fallbackGun: string | undefined,
+    ): Promise<void> => {
       if (found.has(id) || !ID_RE.test(id)) return;
       let text: string;
       try {
@@ -252,7 +257,7 @@ export class TrustDirKeyStore {
     const encrypted = isEncryptedBlock(block);
     let key: PrivateKey;
     let passphrase: string;
-    const label = meta.path ? path.posix.basename(meta.path).split('_')[0] ?? 'imported key' : 'imported key';
+    const label = meta.path ? (path.posix.basename(meta.path).split('_')[0] ?? 'imported key') : 'imported key';
     if (!encrypted) {
       key = decodeKeyPem(pem, undefined).key;
       passphrase = await this.retriever({ keyId: key.publicKey.canonicalId, alias: role, createNew: true, attempt: 0 });

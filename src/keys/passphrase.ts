@@ -115,7 +115,10 @@ export function envPassphraseRetriever(
 export function constantPassphraseRetriever(passphrase: string): PassphraseRetriever {
   return async (req) => {
     if (req.attempt > 0 && !req.createNew) {
-      throw new SignetError('BAD_PASSPHRASE', `the passphrase does not decrypt the ${req.alias} key ${shortId(req.keyId)}`);
+      throw new SignetError(
+        'BAD_PASSPHRASE',
+        `the passphrase does not decrypt the ${req.alias} key ${shortId(req.keyId)}`,
+      );
     }
     return passphrase;
   };
@@ -222,13 +225,15 @@ export function promptPassphraseRetriever(io: PromptIo): PassphraseRetriever {
     return v.trim();
   };
   return async (req) => {
-    if (!io.isTTY) throw requiredError(req.alias, req.keyId, 'standard input is not a terminal, so there is no passphrase');
+    if (!io.isTTY)
+      throw requiredError(req.alias, req.keyId, 'standard input is not a terminal, so there is no passphrase');
     const withId = req.keyId ? ` with ID ${shortId(req.keyId)}` : '';
     if (req.attempt === 0) {
       const cached = cache.get(req.alias);
       if (cached !== undefined) return cached;
     } else if (!req.createNew) {
-      if (req.attempt > 3) throw new SignetError('BAD_PASSPHRASE', `too many passphrase attempts for the ${req.alias} key`);
+      if (req.attempt > 3)
+        throw new SignetError('BAD_PASSPHRASE', `too many passphrase attempts for the ${req.alias} key`);
       say('Passphrase incorrect. Please retry.\n');
     }
     if (!req.createNew) {

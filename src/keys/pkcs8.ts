@@ -117,7 +117,8 @@ function ed25519NotaryBytes(ko: crypto.KeyObject): Buffer {
 }
 
 function ed25519FromNotaryBytes(raw: Buffer): crypto.KeyObject {
-  if (raw.length !== 96) throw new SignetError('INVALID_KEY', `malformed ed25519 private key (${raw.length} bytes, want 96)`);
+  if (raw.length !== 96)
+    throw new SignetError('INVALID_KEY', `malformed ed25519 private key (${raw.length} bytes, want 96)`);
   const pub = raw.subarray(0, 32);
   const seed = raw.subarray(32, 64);
   const ko = crypto.createPrivateKey({
@@ -293,9 +294,13 @@ function decryptWithNode(der: Buffer, passphrase: string): PrivateKey {
   try {
     ko = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase });
   } catch (err) {
-    throw new SignetError('BAD_PASSPHRASE', 'the passphrase does not decrypt this private key (or its encryption is unsupported)', {
-      cause: err,
-    });
+    throw new SignetError(
+      'BAD_PASSPHRASE',
+      'the passphrase does not decrypt this private key (or its encryption is unsupported)',
+      {
+        cause: err,
+      },
+    );
   }
   return privateKeyFromKeyObject(ko);
 }
@@ -309,7 +314,10 @@ export function evpBytesToKeyMd5(passphrase: Buffer, salt: Buffer, keyLen: numbe
   let prev = Buffer.alloc(0);
   let len = 0;
   while (len < keyLen) {
-    prev = crypto.createHash('md5').update(Buffer.concat([prev, passphrase, salt])).digest();
+    prev = crypto
+      .createHash('md5')
+      .update(Buffer.concat([prev, passphrase, salt]))
+      .digest();
     parts.push(prev);
     len += prev.length;
   }
@@ -377,9 +385,13 @@ export function findKeyBlock(pem: string): PemBlock {
   const block = blocks.find((b) => KEY_TYPES.has(b.type));
   if (block === undefined) {
     const seen = blocks.map((b) => b.type).join(', ');
-    throw new SignetError('KEY_FILE', seen ? `no supported private key PEM block (found ${seen})` : 'no PEM private key found', {
-      fix: 'expected ENCRYPTED PRIVATE KEY, PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or ED25519 PRIVATE KEY',
-    });
+    throw new SignetError(
+      'KEY_FILE',
+      seen ? `no supported private key PEM block (found ${seen})` : 'no PEM private key found',
+      {
+        fix: 'expected ENCRYPTED PRIVATE KEY, PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or ED25519 PRIVATE KEY',
+      },
+    );
   }
   return block;
 }
@@ -415,7 +427,10 @@ export function decodeKeyPem(
   const meta = metaOf(block);
   const encrypted = isEncryptedBlock(block);
   if (encrypted && (passphrase === undefined || passphrase === '')) {
-    throw new SignetError('PASSPHRASE_REQUIRED', `the ${meta.role || 'private'} key is encrypted and no passphrase was given`);
+    throw new SignetError(
+      'PASSPHRASE_REQUIRED',
+      `the ${meta.role || 'private'} key is encrypted and no passphrase was given`,
+    );
   }
   let key: PrivateKey;
   if (block.type === 'ENCRYPTED PRIVATE KEY') {
@@ -442,7 +457,12 @@ export function decodeKeyPem(
  * notary's key file bytes: `ENCRYPTED PRIVATE KEY` (or `PRIVATE KEY` for an empty passphrase) with
  * the `gun`/`path`/`role` headers that are set, sorted as Go's pem.Encode writes them.
  */
-export function encodeKeyPem(key: PrivateKey, meta: KeyFileMeta, passphrase: string, fixed?: { salt?: Buffer; iv?: Buffer }): string {
+export function encodeKeyPem(
+  key: PrivateKey,
+  meta: KeyFileMeta,
+  passphrase: string,
+  fixed?: { salt?: Buffer; iv?: Buffer },
+): string {
   const inner = toNotaryPkcs8(key);
   const headers: Record<string, string> = {};
   if (meta.role) headers['role'] = meta.role;
@@ -481,4 +501,3 @@ export function publicKeyPem(key: PrivateKey | PublicKey, role?: string): string
       throw new SignetError('INVALID_KEY', `unsupported public key type ${String(pk.keytype)}`);
   }
 }
-

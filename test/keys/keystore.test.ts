@@ -1,5 +1,14 @@
 import * as crypto from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +33,10 @@ function tmp(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `signet-${prefix}-`));
 }
 
-function recording(pass: (r: PassphraseRequest) => string): { retriever: PassphraseRetriever; calls: PassphraseRequest[] } {
+function recording(pass: (r: PassphraseRequest) => string): {
+  retriever: PassphraseRetriever;
+  calls: PassphraseRequest[];
+} {
   const calls: PassphraseRequest[] = [];
   return {
     calls,
@@ -65,7 +77,11 @@ describe('TrustDirKeyStore', () => {
     expect(statSync(f1).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(dir, 'private')).mode & 0o777).toBe(0o700);
     expect(readFileSync(f1, 'utf8').startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----\nrole: root\n\n')).toBe(true);
-    expect(readFileSync(f2, 'utf8').startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----\ngun: example.com/app\nrole: targets\n\n')).toBe(true);
+    expect(
+      readFileSync(f2, 'utf8').startsWith(
+        '-----BEGIN ENCRYPTED PRIVATE KEY-----\ngun: example.com/app\nrole: targets\n\n',
+      ),
+    ).toBe(true);
     expect(readdirSync(path.join(dir, 'private')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
     // a fresh store: list comes from headers (no retriever calls), get decrypts
@@ -77,7 +93,11 @@ describe('TrustDirKeyStore', () => {
       [
         { id: root.publicKey.id, role: 'root', file: f1 },
         { id: targets.publicKey.id, role: 'targets', gun: 'example.com/app', file: f2 },
-        { id: deleg.publicKey.id, role: 'targets/releases', file: path.join(dir, 'private', `${deleg.publicKey.id}.key`) },
+        {
+          id: deleg.publicKey.id,
+          role: 'targets/releases',
+          file: path.join(dir, 'private', `${deleg.publicKey.id}.key`),
+        },
       ].sort((a, b) => (a.id < b.id ? -1 : 1)),
     );
     const got = await fresh.get(targets.publicKey.id);
@@ -112,7 +132,9 @@ describe('TrustDirKeyStore', () => {
     const k = generatePrivateKey();
     await new TrustDirKeyStore(dir, constantPassphraseRetriever('pw-pw-pw')).add(k, { role: 'targets', gun: 'a/b' });
     const s = new TrustDirKeyStore(dir, envPassphraseRetriever({}));
-    await expect(s.get(k.publicKey.id)).rejects.toThrow(/NOTARY_TARGETS_PASSPHRASE or DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE/);
+    await expect(s.get(k.publicKey.id)).rejects.toThrow(
+      /NOTARY_TARGETS_PASSPHRASE or DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE/,
+    );
   });
 
   it('a file whose key does not match its name is refused', async () => {
@@ -131,7 +153,11 @@ describe('TrustDirKeyStore', () => {
     const k = generatePrivateKey();
     await s.add(k, { role: 'targets', gun: 'g/h' });
     const exported = await s.exportKey(k.publicKey.id, 'export-pass');
-    expect(exported.startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----\ngun: g/h\npath: ' + k.publicKey.id + '\nrole: targets\n\n')).toBe(true);
+    expect(
+      exported.startsWith(
+        '-----BEGIN ENCRYPTED PRIVATE KEY-----\ngun: g/h\npath: ' + k.publicKey.id + '\nrole: targets\n\n',
+      ),
+    ).toBe(true);
     expect(decodeKeyPem(exported, 'export-pass').key.publicKey.id).toBe(k.publicKey.id);
     const plain = await s.exportKey(k.publicKey.id, '');
     expect(inspectKeyPem(plain)).toMatchObject({ encrypted: false, type: 'PRIVATE KEY' });
@@ -146,7 +172,11 @@ describe('TrustDirKeyStore', () => {
     const targets = generatePrivateKey();
     mkdirSync(path.join(dir, 'private/root_keys'), { recursive: true, mode: 0o700 });
     mkdirSync(path.join(dir, 'private/tuf_keys/docker.io/library/foo'), { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, `private/root_keys/${root.publicKey.id}_root.key`), encodeKeyPem(root, { role: '' }, 'legacy-pw'), { mode: 0o600 });
+    writeFileSync(
+      path.join(dir, `private/root_keys/${root.publicKey.id}_root.key`),
+      encodeKeyPem(root, { role: '' }, 'legacy-pw'),
+      { mode: 0o600 },
+    );
     writeFileSync(
       path.join(dir, `private/tuf_keys/docker.io/library/foo/${targets.publicKey.id}_targets.key`),
       encodeKeyPem(targets, { role: '' }, 'legacy-pw'),
@@ -155,7 +185,10 @@ describe('TrustDirKeyStore', () => {
     const s = new TrustDirKeyStore(dir, constantPassphraseRetriever('legacy-pw'));
     const list = await s.list();
     expect(list.find((e) => e.id === root.publicKey.id)).toMatchObject({ role: 'root' });
-    expect(list.find((e) => e.id === targets.publicKey.id)).toMatchObject({ role: 'targets', gun: 'docker.io/library/foo' });
+    expect(list.find((e) => e.id === targets.publicKey.id)).toMatchObject({
+      role: 'targets',
+      gun: 'docker.io/library/foo',
+    });
     expect((await s.get(targets.publicKey.id)).role).toBe('targets');
   });
 
@@ -172,7 +205,10 @@ describe('TrustDirKeyStore', () => {
     expect(decodeKeyPem(text, 'new-pass-123').key.publicKey.id).toBe(res.id);
 
     // no role anywhere → "delegation" (notary's default import role)
-    const k2 = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const k2 = crypto
+      .generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     expect((await s.importPem(k2)).role).toBe('delegation');
     // targets key without gun → refused loudly
     const k3 = encodeKeyPem(generatePrivateKey(), { role: 'targets' }, '');
@@ -199,7 +235,9 @@ describe('TrustDirKeyStore', () => {
       ['alice', false, 0],
       ['alice', false, 1],
     ]);
-    expect(await codeOf(new TrustDirKeyStore(tmp('x'), constantPassphraseRetriever('nope')).importPem(pem))).toBe('BAD_PASSPHRASE');
+    expect(await codeOf(new TrustDirKeyStore(tmp('x'), constantPassphraseRetriever('nope')).importPem(pem))).toBe(
+      'BAD_PASSPHRASE',
+    );
     expect(await codeOf(viaOpts.importPem(pem, { passphrase: 'nope' }))).toBe('BAD_PASSPHRASE');
   });
 
@@ -221,7 +259,13 @@ describe('TrustDirKeyStore', () => {
       const m = /-([0-9a-f]{64})\.key$/.exec(name);
       if (m) copyFileSync(path.join(VEC, 'docker/keys', name), path.join(dir, 'private', `${m[1]}.key`));
     }
-    const s = new TrustDirKeyStore(dir, envPassphraseRetriever({ DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'docker-root-pass', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'docker-repo-pass' }));
+    const s = new TrustDirKeyStore(
+      dir,
+      envPassphraseRetriever({
+        DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'docker-root-pass',
+        DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'docker-repo-pass',
+      }),
+    );
     const list = await s.list();
     expect(list.map((e) => e.role).sort()).toEqual(['alice', 'bob', 'root', 'targets']);
     for (const e of list) expect((await s.get(e.id)).publicKey.id).toBe(e.id);
@@ -252,7 +296,9 @@ describe('(h) backup and restore', () => {
     }
     expect(statSync(path.join(target, 'private')).mode & 0o777).toBe(0o700);
     const restored = new TrustDirKeyStore(target, constantPassphraseRetriever('key-pass'));
-    expect(await restored.list()).toEqual((await s.list()).map((e) => ({ ...e, file: path.join(target, path.relative(dir, e.file)) })));
+    expect(await restored.list()).toEqual(
+      (await s.list()).map((e) => ({ ...e, file: path.join(target, path.relative(dir, e.file)) })),
+    );
     for (const k of keys) expect((await restored.get(k.publicKey.id)).publicKey).toEqual(k.publicKey);
 
     // idempotent into the same dir; wrong passphrase; tampering; conflicting file

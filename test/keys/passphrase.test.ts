@@ -43,9 +43,13 @@ describe('envPassphraseRetriever', () => {
   });
 
   it('docker variables alone: ROOT for root, REPOSITORY for everything else', async () => {
-    const r = envPassphraseRetriever({ DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'droot', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'drepo' });
+    const r = envPassphraseRetriever({
+      DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'droot',
+      DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'drepo',
+    });
     expect(await r({ keyId: ID, alias: 'root', createNew: true, attempt: 0 })).toBe('droot');
-    for (const a of ['targets', 'snapshot', 'bob']) expect(await r({ keyId: ID, alias: a, createNew: false, attempt: 0 })).toBe('drepo');
+    for (const a of ['targets', 'snapshot', 'bob'])
+      expect(await r({ keyId: ID, alias: a, createNew: false, attempt: 0 })).toBe('drepo');
   });
 
   it('(g) nothing set, no fallback → PASSPHRASE_REQUIRED naming the variables, immediately', async () => {
@@ -84,7 +88,9 @@ describe('envPassphraseRetriever', () => {
     const r = envPassphraseRetriever({ DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE: f });
     expect(await r({ keyId: ID, alias: 'targets', createNew: false, attempt: 0 })).toBe('from file pass');
     const missing = envPassphraseRetriever({ NOTARY_ROOT_PASSPHRASE_FILE: path.join(dir, 'nope') });
-    expect((await code(missing({ keyId: ID, alias: 'root', createNew: false, attempt: 0 }))).code).toBe('PASSPHRASE_REQUIRED');
+    expect((await code(missing({ keyId: ID, alias: 'root', createNew: false, attempt: 0 }))).code).toBe(
+      'PASSPHRASE_REQUIRED',
+    );
   });
 
   it('falls back when the alias has no variable', async () => {

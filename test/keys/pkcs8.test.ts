@@ -19,7 +19,14 @@ import {
   type PrivateKey,
 } from '../../src/keys/index.js';
 import { encryptPkcs8 } from '../../src/keys/pkcs8.js';
-import { EncryptedPrivateKeyInfo, Pbes2Params, Pbkdf2Params, PrivateKeyInfo, parseOctetStringDer, parseOidDer } from '../../src/keys/asn1.js';
+import {
+  EncryptedPrivateKeyInfo,
+  Pbes2Params,
+  Pbkdf2Params,
+  PrivateKeyInfo,
+  parseOctetStringDer,
+  parseOidDer,
+} from '../../src/keys/asn1.js';
 import { localSigner, publicKeyFromSpki, verifySignature } from '../../src/tuf/index.js';
 
 const VEC = path.resolve(import.meta.dirname, '../fixtures/vectors');
@@ -92,7 +99,10 @@ describe('(a) real notary/docker key files', () => {
   });
 
   it('openssl EC PRIVATE KEY (bob.key) reads unencrypted and matches bob.pub and the bob-<id> key', () => {
-    const { key, encrypted, meta } = decodeKeyPem(readFileSync(path.join(VEC, 'docker/keys/bob.key'), 'utf8'), undefined);
+    const { key, encrypted, meta } = decodeKeyPem(
+      readFileSync(path.join(VEC, 'docker/keys/bob.key'), 'utf8'),
+      undefined,
+    );
     expect(encrypted).toBe(false);
     expect(meta.role).toBe('');
     expect(key.publicKey.id).toBe('9ffc71f6ed107c854d51bf2f4d90e10c47aecb3647acfc691d53f629fc3d8aa1');
@@ -125,9 +135,18 @@ describe('(c) wrong passphrase', () => {
   });
   it('garbage → KEY_FILE', () => {
     expectCode(() => decodeKeyPem('hello', 'x'), 'KEY_FILE');
-    expectCode(() => decodeKeyPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', undefined), 'KEY_FILE');
-    expectCode(() => decodeKeyPem('-----BEGIN PRIVATE KEY-----\nAA!A\n-----END PRIVATE KEY-----\n', undefined), 'KEY_FILE');
-    expectCode(() => decodeKeyPem('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', undefined), 'KEY_FILE');
+    expectCode(
+      () => decodeKeyPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', undefined),
+      'KEY_FILE',
+    );
+    expectCode(
+      () => decodeKeyPem('-----BEGIN PRIVATE KEY-----\nAA!A\n-----END PRIVATE KEY-----\n', undefined),
+      'KEY_FILE',
+    );
+    expectCode(
+      () => decodeKeyPem('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', undefined),
+      'KEY_FILE',
+    );
   });
 });
 
@@ -230,7 +249,11 @@ describe('(d) structure matches notary', () => {
 
 describe('PEM layout (Go pem.Encode)', () => {
   it('sorted headers, blank line, 64 columns, LF, trailing newline', () => {
-    const pem = encodeKeyPem(generatePrivateKey(), { role: 'targets', gun: 'docker.io/library/foo', path: 'abc' }, 'pw');
+    const pem = encodeKeyPem(
+      generatePrivateKey(),
+      { role: 'targets', gun: 'docker.io/library/foo', path: 'abc' },
+      'pw',
+    );
     const lines = pem.split('\n');
     expect(lines[0]).toBe('-----BEGIN ENCRYPTED PRIVATE KEY-----');
     expect(lines.slice(1, 5)).toEqual(['gun: docker.io/library/foo', 'path: abc', 'role: targets', '']);
@@ -276,11 +299,15 @@ describe('round trips and other formats', () => {
   it('property: any passphrase round-trips; any other passphrase fails', () => {
     const k = generatePrivateKey();
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }), fc.string({ minLength: 1, maxLength: 10 }), (pass, other) => {
-        const pem = encodeKeyPem(k, { role: 'root' }, pass);
-        expect(decodeKeyPem(pem, pass).key.publicKey.id).toBe(k.publicKey.id);
-        if (other !== pass) expectCode(() => decodeKeyPem(pem, other), 'BAD_PASSPHRASE');
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }),
+        fc.string({ minLength: 1, maxLength: 10 }),
+        (pass, other) => {
+          const pem = encodeKeyPem(k, { role: 'root' }, pass);
+          expect(decodeKeyPem(pem, pass).key.publicKey.id).toBe(k.publicKey.id);
+          if (other !== pass) expectCode(() => decodeKeyPem(pem, other), 'BAD_PASSPHRASE');
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -303,12 +330,16 @@ describe('round trips and other formats', () => {
     const plain = path.join(dir, 'k.pem');
     const ko = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     writeFileSync(plain, ko.export({ format: 'pem', type: 'sec1' }));
-    const out = execFileSync('openssl', ['ec', '-in', plain, '-aes256', '-passout', 'pass:legacy-pw'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const out = execFileSync('openssl', ['ec', '-in', plain, '-aes256', '-passout', 'pass:legacy-pw'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
     expect(out).toContain('Proc-Type: 4,ENCRYPTED');
     expect(out).toContain('DEK-Info: AES-256-CBC,');
     const d = decodeKeyPem(out, 'legacy-pw');
     expect(d.encrypted).toBe(true);
-    expect(d.key.publicKey.public).toBe(crypto.createPublicKey(ko).export({ format: 'der', type: 'spki' }).toString('base64'));
+    expect(d.key.publicKey.public).toBe(
+      crypto.createPublicKey(ko).export({ format: 'der', type: 'spki' }).toString('base64'),
+    );
     expectCode(() => decodeKeyPem(out, 'wrong'), 'BAD_PASSPHRASE');
   });
 
@@ -322,7 +353,9 @@ describe('round trips and other formats', () => {
     expect(d.meta.role).toBe('root');
 
     const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    const withParams = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n' + ec.export({ format: 'pem', type: 'sec1' }).toString();
+    const withParams =
+      '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n' +
+      ec.export({ format: 'pem', type: 'sec1' }).toString();
     expect(decodeKeyPem(withParams, undefined).key.keytype).toBe('ecdsa');
   });
 
@@ -349,15 +382,32 @@ describe('(b) openssl reads what we write', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'signet-openssl-'));
     const k = generatePrivateKey();
     const pem = encodeKeyPem(k, { role: 'targets', gun: 'example.com/app' }, 'open sesame');
-    const stripped = pem.split('\n').filter((l) => !/^[a-z]+: /.test(l) && l !== '' ).join('\n') + '\n';
+    const stripped =
+      pem
+        .split('\n')
+        .filter((l) => !/^[a-z]+: /.test(l) && l !== '')
+        .join('\n') + '\n';
     const file = path.join(dir, 'k.pem');
     writeFileSync(file, stripped, { mode: 0o600 });
-    const out = execFileSync('openssl', ['pkcs8', '-in', file, '-passin', 'pass:open sesame'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const out = execFileSync('openssl', ['pkcs8', '-in', file, '-passin', 'pass:open sesame'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString();
     expect(out).toContain('-----BEGIN PRIVATE KEY-----');
     const back = crypto.createPrivateKey(out);
-    expect(crypto.createPublicKey(back).export({ format: 'der', type: 'spki' }).toString('base64')).toBe(k.publicKey.public);
+    expect(crypto.createPublicKey(back).export({ format: 'der', type: 'spki' }).toString('base64')).toBe(
+      k.publicKey.public,
+    );
     // and the public key id via openssl's SPKI
-    const spki = execFileSync('openssl', ['pkey', '-in', file, '-passin', 'pass:open sesame', '-pubout', '-outform', 'DER']);
+    const spki = execFileSync('openssl', [
+      'pkey',
+      '-in',
+      file,
+      '-passin',
+      'pass:open sesame',
+      '-pubout',
+      '-outform',
+      'DER',
+    ]);
     expect(spki.toString('base64')).toBe(k.publicKey.public);
     expect(() =>
       execFileSync('openssl', ['pkcs8', '-in', file, '-passin', 'pass:wrong'], { stdio: ['ignore', 'pipe', 'pipe'] }),
