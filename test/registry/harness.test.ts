@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { pushImage, pushImages, pushMultiArchIndex, ustar } from '../harness/push-image.js';
 
@@ -76,5 +79,27 @@ describe('test harness: registry + push', () => {
     expect(new Set(out.map((o) => o.digest)).size).toBe(50);
     expect(await skopeoRawDigest(reg.host, 'bulk/many:t17')).toBe(out[17]!.digest);
     expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('keeps data across restarts in a caller-owned dir, and ignores REGISTRY_* env vars', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'signet-reg-keep-'));
+    vi.stubEnv('REGISTRY_HTTP_ADDR', '127.0.0.1:1'); // would move the registry if it leaked through
+    vi.stubEnv('REGISTRY_STORAGE_DELETE_ENABLED', 'false');
+    try {
+      const a = await startRegistry({ dir });
+      const pushed = await pushImage(a.host, 'keep/me', 'v1');
+      await a.stop();
+      const b = await startRegistry({ dir });
+      try {
+        expect(await skopeoRawDigest(b.host, 'keep/me:v1')).toBe(pushed.digest);
+        const del = await fetch(`http://${b.host}/v2/keep/me/manifests/${pushed.digest}`, { method: 'DELETE' });
+        expect(del.status).toBe(202); // delete enabled
+      } finally {
+        await b.stop();
+      }
+    } finally {
+      vi.unstubAllEnvs();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
