@@ -150,14 +150,14 @@ export class RegistryClient {
 
   /** Resolve a tag (default 'latest') or digest reference to the manifest the registry serves. */
   async resolve(ref: ImageReference | string): Promise<ResolvedManifest> {
-    const r = typeof ref === 'string' ? parseImageReference(ref, { defaultTag: 'latest' }) : ref;
+    const r = typeof ref === 'string' ? parseImageReference(ref, { defaultTag: 'latest' }) : revalidate(ref);
     if (r.digest !== undefined) return this.fetchManifest(r, r.digest, r.digest);
     return this.fetchManifest(r, r.tag ?? 'latest', undefined);
   }
 
   /** Fetch the manifest with this digest from the reference's repository; the bytes must hash to it. */
   async fetchByDigest(ref: ImageReference | string, digest: string): Promise<ResolvedManifest> {
-    const r = typeof ref === 'string' ? parseImageReference(ref) : ref;
+    const r = typeof ref === 'string' ? parseImageReference(ref) : revalidate(ref);
     checkDigest(digest);
     return this.fetchManifest(r, digest, digest);
   }
@@ -543,6 +543,21 @@ export class RegistryClient {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** A caller-built ImageReference goes into URLs: check it with the same rules as a parsed one. */
+function revalidate(ref: ImageReference): ImageReference {
+  if (
+    typeof ref !== 'object' ||
+    ref === null ||
+    typeof ref.registry !== 'string' ||
+    typeof ref.repository !== 'string'
+  ) {
+    throw new SignetError('USAGE', 'image reference must have a registry and a repository', {
+      fix: 'Build references with parseImageReference().',
+    });
+  }
+  return parseImageReference(referenceString(ref));
+}
 
 function backoff(attempt: number): number {
   return 150 * 2 ** attempt;

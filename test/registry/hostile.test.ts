@@ -232,3 +232,29 @@ describe('RegistryClient vs a hostile registry', () => {
     }
   });
 });
+
+describe('RegistryClient input checks', () => {
+  it('rejects a hand-built ImageReference that would escape the URL path', async () => {
+    const c = new RegistryClient();
+    try {
+      const bad = {
+        registry: '127.0.0.1:1',
+        repository: '../../etc',
+        tag: 'x',
+        name: '127.0.0.1:1/../../etc',
+        familiar: '',
+      };
+      await expect(c.resolve(bad)).rejects.toMatchObject({ code: 'USAGE' });
+      const badTag = { registry: '127.0.0.1:1', repository: 'a', tag: 'x/../y', name: '127.0.0.1:1/a', familiar: '' };
+      await expect(c.resolve(badTag)).rejects.toMatchObject({ code: 'USAGE' });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a closed client refuses work', async () => {
+    const c = new RegistryClient();
+    await c.close();
+    await expect(c.resolve('127.0.0.1:1/a:b')).rejects.toMatchObject({ code: 'USAGE' });
+  });
+});
