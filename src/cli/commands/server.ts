@@ -1,0 +1,187 @@
+/**
+ * `signet server`: the trust server. Flags > environment (SIGNET_*) > JSON config file > defaults;
+ * see docs/server.md. This adapter only resolves configuration and calls `startServer`.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { SignetError } from '../../errors.js';
+import { startServer, type ServerConfig, type ServerOptions } from '../../server/index.js';
+import { readEnv, type Env } from '../config.js';
+import { exitCodeFor, formatError } from '../output.js';
+
+export interface ServerFlags {
+  listen?: string;
+  dataDir?: string;
+  database?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+  config?: string;
+  signerPassphraseFile?: string;
+  logLevel?: string;
+}
+
+const ConfigFile = z
+  .object({
+    listen: z.string().optional(),
+    dataDir: z.string().optional(),
+    database: z.string().optional(),
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    insecureHttp: z.boolean().optional(),
+    signerPassphraseFile: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    limits: z
+      .object({
+        bodyLimit: z.number().int().positive().optional(),
+        roleSizeLimit: z.number().int().positive().optional(),
+        maxParts: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    cache: z
+      .object({
+        maxAgeCurrent: z.number().int().min(0).max(31_536_000).optional(),
+        maxAgeConsistent: z.number().int().min(0).max(31_536_000).optional(),
+        ttlMs: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+type ConfigFile = z.infer<typeof ConfigFile>;
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+function readConfigFile(file: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new SignetError('USAGE', `cannot read the config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const r = ConfigFile.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new SignetError('USAGE', `config file ${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`, {
+      fix: 'see docs/server.md for the config file fields',
+    });
+  }
+  return r.data;
+}
+
+/** Flags > env > config file > defaults; relative paths in the config file are relative to it. */
+export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.homedir()): ServerConfig {
+  const configPath = flags.config ?? env.SIGNET_CONFIG;
+  const file: ConfigFile = configPath ? readConfigFile(configPath) : {};
+  const rel = (p: string | undefined): string | undefined => (p === undefined || configPath === undefined ? p : path.resolve(path.dirname(configPath), p));
+  const pick = <T>(...vals: (T | undefined)[]): T | undefined => vals.find((v) => v !== undefined && v !== '');
+
+  const listen = pick(flags.listen, env.SIGNET_LISTEN, file.listen) ?? '127.0.0.1:4443';
+  const dataDir = path.resolve(pick(flags.dataDir, env.SIGNET_DATA_DIR, rel(file.dataDir)) ?? path.join(home, '.signet', 'server'));
+  const database = pick(flags.database, env.SIGNET_DATABASE, file.database);
+  const tlsCert = pick(flags.tlsCert, env.SIGNET_TLS_CERT, rel(file.tlsCert));
+  const tlsKey = pick(flags.tlsKey, env.SIGNET_TLS_KEY, rel(file.tlsKey));
+  const insecureHttp = flags.insecureHttp === true || truthy(env.SIGNET_INSECURE_HTTP) || file.insecureHttp === true;
+
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new SignetError('USAGE', '--tls-cert and --tls-key must be given together');
+  }
+  if (insecureHttp && tlsCert !== undefined) {
+    throw new SignetError('USAGE', '--insecure-http cannot be combined with --tls-cert/--tls-key');
+  }
+  const tls: ServerConfig['tls'] = insecureHttp
+    ? { mode: 'insecure-http' }
+    : tlsCert !== undefined && tlsKey !== undefined
+      ? { mode: 'files', certFile: tlsCert, keyFile: tlsKey }
+      : { mode: 'auto' };
+
+  let signerPassphrase = env.SIGNET_SIGNER_PASSPHRASE;
+  const passFile = pick(flags.signerPassphraseFile, env.SIGNET_SIGNER_PASSPHRASE_FILE, rel(file.signerPassphraseFile));
+  if (passFile !== undefined) {
+    try {
+      signerPassphrase = readFileSync(passFile, 'utf8').trim();
+    } catch (cause) {
+      throw new SignetError('USAGE', `cannot read the signer passphrase file ${passFile}`, { cause });
+    }
+  }
+
+  const options: Partial<ServerOptions> = {
+    ...(file.limits?.bodyLimit !== undefined ? { bodyLimit: file.limits.bodyLimit } : {}),
+    ...(file.limits?.roleSizeLimit !== undefined ? { roleSizeLimit: file.limits.roleSizeLimit } : {}),
+    ...(file.limits?.maxParts !== undefined ? { maxParts: file.limits.maxParts } : {}),
+    ...(file.cache?.maxAgeCurrent !== undefined ? { maxAgeCurrent: file.cache.maxAgeCurrent } : {}),
+    ...(file.cache?.maxAgeConsistent !== undefined ? { maxAgeConsistent: file.cache.maxAgeConsistent } : {}),
+    ...(file.cache?.ttlMs !== undefined ? { cacheTtlMs: file.cache.ttlMs } : {}),
+  };
+  const bodyLimitEnv = env.SIGNET_BODY_LIMIT;
+  if (bodyLimitEnv !== undefined && bodyLimitEnv !== '') {
+    const n = Number(bodyLimitEnv);
+    if (!Number.isInteger(n) || n <= 0) throw new SignetError('USAGE', 'SIGNET_BODY_LIMIT must be a positive integer (bytes)');
+    options.bodyLimit = n;
+  }
+
+  return {
+    listen,
+    dataDir,
+    database,
+    tls,
+    signerPassphrase,
+    logLevel: pick(flags.logLevel, env.SIGNET_LOG_LEVEL, file.logLevel) ?? 'info',
+    options,
+  };
+}
+
+/** What to tell the user so that notary and docker trust this server. */
+export function clientInstructions(url: string, caFile: string | undefined): string {
+  const u = new URL(url);
+  const hostPort = `${u.hostname === '0.0.0.0' || u.hostname === '[::]' ? '127.0.0.1' : u.hostname}:${u.port}`;
+  const server = `${u.protocol}//${hostPort}`;
+  const lines = [`Signet trust server at ${server}`];
+  if (caFile !== undefined) {
+    lines.push(
+      '',
+      'notary CLI:',
+      `  notary -s ${server} --tlscacert ${caFile} -d ~/.notary <command>`,
+      `  or in ~/.notary/config.json: {"remote_server":{"url":"${server}","root_ca":"${caFile}"}}`,
+      '',
+      'docker (trust server CA + server URL):',
+      `  mkdir -p ~/.docker/tls/${hostPort} && cp ${caFile} ~/.docker/tls/${hostPort}/ca.crt`,
+      `  export DOCKER_CONTENT_TRUST_SERVER=${server}`,
+      '  export DOCKER_CONTENT_TRUST=1',
+    );
+  } else if (u.protocol === 'http:') {
+    lines.push('', 'plain HTTP: notary accepts it (-s http://…); docker requires https (put a TLS proxy in front).');
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('run the trust server (Notary v1 API, compatible with notary 0.7 and docker trust)')
+    .option('--listen <host:port>', 'address to listen on (env SIGNET_LISTEN; default 127.0.0.1:4443)')
+    .option('--data-dir <dir>', 'data directory: SQLite database, TLS material, signer passphrase (env SIGNET_DATA_DIR; default ~/.signet/server)')
+    .option('--database <url>', 'postgres://user:pass@host:5432/db instead of SQLite (env SIGNET_DATABASE)')
+    .option('--tls-cert <file>', 'TLS certificate chain (PEM) instead of the generated local CA (env SIGNET_TLS_CERT)')
+    .option('--tls-key <file>', 'TLS private key (PEM) for --tls-cert (env SIGNET_TLS_KEY)')
+    .option('--insecure-http', 'serve plain HTTP, for use behind a TLS-terminating proxy (env SIGNET_INSECURE_HTTP=1)')
+    .option('--signer-passphrase-file <file>', 'file holding the passphrase that encrypts server keys (env SIGNET_SIGNER_PASSPHRASE[_FILE])')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env SIGNET_LOG_LEVEL; default info)')
+    .option('--config <file>', 'JSON config file (env SIGNET_CONFIG); flags and env override it')
+    .action(async (flags: ServerFlags) => {
+      try {
+        const config = resolveServerConfig(flags, readEnv());
+        const running = await startServer(config);
+        process.stderr.write(clientInstructions(running.url, running.caFile));
+      } catch (err) {
+        process.stderr.write(formatError(err) + '\n');
+        process.exitCode = exitCodeFor(err);
+      }
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * Immutable files (by checksum / by version) kept in memory, LRU-bounded. They never change, but a
+ * GUN deletion removes them, so entries are dropped per GUN and (shared database) expire after ttl.
+ */
+import type { CachedFile } from './current.js';
+
+interface Entry {
+  file: CachedFile;
+  at: number;
+}
+
+export class FileCache {
+  readonly #map = new Map<string, Entry>();
+  readonly #max: number;
+  readonly #ttlMs: number;
+
+  constructor(max: number, ttlMs: number) {
+    this.#max = max;
+    this.#ttlMs = ttlMs;
+  }
+
+  static key(gun: string, kind: 'sha' | 'ver', role: string, id: string): string {
+    return `${gun}\u0000${kind}\u0000${role}\u0000${id}`;
+  }
+
+  get(key: string, now: number): CachedFile | undefined {
+    const e = this.#map.get(key);
+    if (e === undefined) return undefined;
+    if (this.#ttlMs > 0 && now - e.at >= this.#ttlMs) {
+      this.#map.delete(key);
+      return undefined;
+    }
+    return e.file;
+  }
+
+  set(key: string, file: CachedFile, now: number): void {
+    if (this.#max <= 0) return;
+    this.#map.delete(key);
+    this.#map.set(key, { file, at: now });
+    while (this.#map.size > this.#max) {
+      const oldest = this.#map.keys().next().value;
+      if (oldest === undefined) break;
+      this.#map.delete(oldest);
+    }
+  }
+
+  dropGun(gun: string): void {
+    const prefix = `${gun}\u0000`;
+    for (const k of this.#map.keys()) if (k.startsWith(prefix)) this.#map.delete(k);
+  }
+
+  clear(): void {
+    this.#map.clear();
+  }
+}

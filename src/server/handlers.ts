@@ -1,0 +1,262 @@
+/**
+ * Route handlers, transport-agnostic: each takes the matched route and returns status, headers and
+ * body (the Fastify adapter and the fast GET path both send them). Thin: storage, validation and
+ * signing live in their own modules.
+ */
+import type { Readable } from 'node:stream';
+import type { MetaStore } from '../storage/index.js';
+import type { ServerKeyRole, ServerSigner } from '../signer/index.js';
+import { isValidRoleName, parseRoot, type PublicKey } from '../tuf/index.js';
+import { isSignetError } from '../errors.js';
+import { lastModified, toCached, type CachedFile, type CurrentState, type RepoCache } from './current.js';
+import { HttpError } from './errors.js';
+import { FileCache } from './file-cache.js';
+import type { ServerMetrics } from './metrics.js';
+import { readUpload } from './multipart.js';
+import type { ServerOptions } from './options.js';
+import { publish, refreshTimestamp } from './publish.js';
+import type { CacheHeaders, RouteMatch } from './routes.js';
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+export interface Logger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}
+
+export interface HandlerContext {
+  store: MetaStore;
+  signer: ServerSigner;
+  now: () => Date;
+  opts: ServerOptions;
+  cache: RepoCache;
+  files: FileCache;
+  metrics: ServerMetrics;
+  cacheHeaders: CacheHeaders;
+  log: Logger;
+  /** GUN → time (ms) before which no re-sign is attempted again */
+  resignCooldown: Map<string, number>;
+  /** GUN → re-sign in progress */
+  resigning: Map<string, Promise<void>>;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const NOT_FOUND_DETAIL = {};
+
+export function metadataReply(file: CachedFile, cache: Record<string, string>): Reply {
+  return { status: 200, headers: { 'content-type': TEXT, 'last-modified': file.lastModified, ...cache }, body: file.bytes };
+}
+
+/** Whether a cached current timestamp/snapshot must be re-signed before it is served. */
+export function needsResign(ctx: HandlerContext, gun: string, state: CurrentState, nowMs: number): boolean {
+  if (state.timestampExpires - nowMs >= ctx.opts.resignWindowMs && state.snapshotExpires >= nowMs) return false;
+  return (ctx.resignCooldown.get(gun) ?? 0) <= nowMs;
+}
+
+async function resign(ctx: HandlerContext, gun: string): Promise<void> {
+  let p = ctx.resigning.get(gun);
+  if (p === undefined) {
+    p = (async () => {
+      try {
+        const used = await refreshTimestamp(ctx, gun, ctx.opts.resignWindowMs);
+        if (used === null) {
+          ctx.resignCooldown.set(gun, Date.now() + ctx.opts.resignCooldownMs);
+          return;
+        }
+        ctx.cache.invalidate(gun);
+        ctx.metrics.resigns.inc({ role: 'timestamp' });
+        ctx.log.info({ gun }, 're-signed expiring timestamp');
+        await ctx.signer.markUsed(used, ctx.now()).catch(() => undefined);
+      } catch (err) {
+        ctx.resignCooldown.set(gun, Date.now() + ctx.opts.resignCooldownMs);
+        ctx.log.warn({ gun, err: (err as Error)?.message }, 'could not re-sign expiring timestamp; serving the stored one');
+      }
+    })().finally(() => ctx.resigning.delete(gun));
+    ctx.resigning.set(gun, p);
+  }
+  return p;
+}
+
+export async function getCurrent(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const gun = m.gun as string;
+  const role = m.params[0] as string;
+  if (!isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  if (role === 'timestamp' || role === 'snapshot') {
+    const state = await ctx.cache.state(gun);
+    if (state !== null && needsResign(ctx, gun, state, ctx.now().getTime())) await resign(ctx, gun);
+  }
+  const file = await ctx.cache.current(gun, role);
+  if (file === null) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  return metadataReply(file, ctx.cacheHeaders.current);
+}
+
+export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const gun = m.gun as string;
+  const [role, checksum] = m.params as [string, string];
+  // Only sha256 is stored; notary compares lowercase hex case-sensitively (§1.1)
+  if (checksum.length !== 64 || /[A-F]/.test(checksum) || !isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  const key = FileCache.key(gun, 'sha', role, checksum);
+  const now = Date.now();
+  let file = ctx.files.get(key, now);
+  if (file === undefined) {
+    const row = await ctx.store.getByChecksum(gun, role, checksum);
+    if (row === null) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+    file = toCached(row);
+    ctx.files.set(key, file, now);
+  }
+  return metadataReply(file, ctx.cacheHeaders.consistent);
+}
+
+export async function getByVersion(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const gun = m.gun as string;
+  const [v, role] = m.params as [string, string];
+  const version = Number(v);
+  if (!Number.isSafeInteger(version) || version > 2 ** 31 - 1 || !isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  const key = FileCache.key(gun, 'ver', role, String(version));
+  const now = Date.now();
+  let file = ctx.files.get(key, now);
+  if (file === undefined) {
+    const row = await ctx.store.getByVersion(gun, role, version);
+    if (row === null) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+    file = toCached(row);
+    ctx.files.set(key, file, now);
+  }
+  return metadataReply(file, ctx.cacheHeaders.consistent);
+}
+
+/** Go encoding/json of notary's PublicKey struct: keytype, then keyval {public, private}. */
+export function keyBody(pk: PublicKey): string {
+  return JSON.stringify({ keytype: pk.keytype, keyval: { public: pk.public, private: null } });
+}
+
+async function currentRoot(ctx: HandlerContext, gun: string) {
+  const f = await ctx.cache.current(gun, 'root');
+  if (f === null) return undefined;
+  try {
+    return parseRoot(f.bytes).signed;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function getKey(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const gun = m.gun as string;
+  const role = m.params[0] as ServerKeyRole;
+  const pk = await ctx.signer.getOrCreateKey(gun, role, await currentRoot(ctx, gun));
+  return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk) };
+}
+
+export async function rotateKey(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const gun = m.gun as string;
+  const role = m.params[0] as ServerKeyRole;
+  const pk = await ctx.signer.rotateKey(gun, role);
+  ctx.log.info({ gun, role, keyId: pk.id }, 'created a new server key (pending until a root lists it)');
+  return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk) };
+}
+
+export async function deleteGun(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const gun = m.gun as string;
+  try {
+    const deleted = await ctx.store.deleteGun(gun);
+    if (deleted) ctx.log.info({ gun }, 'deleted all trust data of the GUN');
+  } finally {
+    ctx.cache.invalidate(gun);
+    ctx.files.dropGun(gun);
+  }
+  return { status: 200, headers: {}, body: '' };
+}
+
+export async function publishHandler(
+  ctx: HandlerContext,
+  m: RouteMatch,
+  req: { stream: Readable; headers: Record<string, string | string[] | undefined> },
+): Promise<Reply> {
+  const gun = m.gun as string;
+  let outcome = 'rejected';
+  try {
+    const uploaded = await readUpload(req.stream, req.headers, {
+      bodyLimit: ctx.opts.bodyLimit,
+      roleLimit: ctx.opts.roleSizeLimit,
+      maxParts: ctx.opts.maxParts,
+    });
+    const root = await ctx.cache.current(gun, 'root');
+    let result;
+    try {
+      result = await publish(ctx, gun, uploaded, root?.bytes);
+    } finally {
+      ctx.cache.invalidate(gun);
+    }
+    outcome = 'ok';
+    ctx.log.info({ gun, stored: result.stored }, 'published');
+    await ctx.signer.markUsed(result.usedKeys, ctx.now()).catch((err: unknown) => ctx.log.warn({ err: (err as Error)?.message }, 'markUsed failed'));
+    return { status: 200, headers: {}, body: '' };
+  } catch (err) {
+    if (isSignetError(err, 'CONFLICT')) outcome = 'conflict';
+    throw err;
+  } finally {
+    ctx.metrics.publishes.inc({ outcome });
+  }
+}
+
+function int32(s: string): number | undefined {
+  if (!/^-?\d{1,10}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n >= -(2 ** 31) && n <= 2 ** 31 - 1 ? n : undefined;
+}
+
+/** Go RFC3339Nano in UTC (trailing zero fraction digits dropped). */
+function rfc3339Nano(s: string): string {
+  return s;
+}
+
+export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+  const q = new URLSearchParams(m.query);
+  const recordsRaw = q.get('records') ?? '';
+  const records = int32(recordsRaw);
+  if (records === undefined) throw new HttpError('INVALID_PARAMETERS', `invalid records parameter: ${recordsRaw.slice(0, 50)}`);
+  const changeId = q.get('change_id') ?? '';
+  if (changeId !== '' && !/^-?\d{1,19}$/.test(changeId)) {
+    throw new HttpError('INVALID_PARAMETERS', `did not recognize parameters: change_id=${changeId.slice(0, 50)}`);
+  }
+  let rows;
+  try {
+    rows = await ctx.store.getChanges({ changeId, records, ...(m.gun !== undefined ? { gun: m.gun } : {}) });
+  } catch (err) {
+    if (isSignetError(err, 'USAGE')) throw new HttpError('INVALID_PARAMETERS', `did not recognize parameters: change_id=${changeId.slice(0, 50)}`);
+    throw err;
+  }
+  const body = JSON.stringify({
+    count: rows.length,
+    records: rows.map((r) => ({
+      ID: r.id,
+      CreatedAt: rfc3339Nano(r.createdAt),
+      GUN: r.gun,
+      Version: r.version,
+      SHA256: r.sha256,
+      Category: r.category,
+    })),
+  });
+  return { status: 200, headers: { 'content-type': TEXT }, body };
+}
+
+export async function health(ctx: HandlerContext): Promise<Reply> {
+  const problems: Record<string, string> = {};
+  try {
+    await ctx.store.ping();
+  } catch (err) {
+    problems['DB operational'] = (err as Error)?.message ?? 'database unavailable';
+  }
+  const ok = Object.keys(problems).length === 0;
+  return { status: ok ? 200 : 503, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(ok ? {} : problems) };
+}
+
+export async function metrics(ctx: HandlerContext): Promise<Reply> {
+  return { status: 200, headers: { 'content-type': ctx.metrics.registry.contentType }, body: await ctx.metrics.registry.metrics() };
+}
+
+export { lastModified };

@@ -1,0 +1,39 @@
+/** Tunables of the trust server, with named defaults (style Habit 6: limits live in the config type). */
+export interface ServerOptions {
+  /** whole publish body, bytes (default 100 MiB) */
+  bodyLimit: number;
+  /** one uploaded metadata file, bytes (default 50 MiB) */
+  roleSizeLimit: number;
+  /** parts in one publish (default 1000) */
+  maxParts: number;
+  /** Cache-Control max-age of current metadata, seconds (notary default 300) */
+  maxAgeCurrent: number;
+  /** Cache-Control max-age of by-checksum / by-version metadata, seconds (notary default 30 days) */
+  maxAgeConsistent: number;
+  /** how long a cached "current" view may be served without re-reading storage; 0 = until this process writes */
+  cacheTtlMs: number;
+  /** GUNs kept in the current-metadata cache */
+  cacheMaxGuns: number;
+  /** immutable (by checksum / version) files kept in memory */
+  cacheMaxFiles: number;
+  /** a timestamp expiring within this window is re-signed when read (default 1 day) */
+  resignWindowMs: number;
+  /** after a re-sign attempt that could not help (no key), wait this long before trying again */
+  resignCooldownMs: number;
+  /** log successful reads at this level ('debug' keeps the GET path cheap) */
+  readLogLevel: 'info' | 'debug' | 'trace';
+}
+
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+  bodyLimit: 100 * 1024 * 1024,
+  roleSizeLimit: 50 * 1024 * 1024,
+  maxParts: 1000,
+  maxAgeCurrent: 300,
+  maxAgeConsistent: 2_592_000,
+  cacheTtlMs: 0,
+  cacheMaxGuns: 10_000,
+  cacheMaxFiles: 20_000,
+  resignWindowMs: 24 * 60 * 60 * 1000,
+  resignCooldownMs: 60_000,
+  readLogLevel: 'debug',
+};

@@ -1,0 +1,138 @@
+/**
+ * The atomic update (reference §1.6, §2.2–§2.3): in one per-GUN transaction, load the current
+ * files, validate, sign the snapshot (when the server holds its key) and the timestamp, and store
+ * everything with one `updateMany`. Either all of it is stored or nothing is.
+ */
+import type { MetaReader, MetaStore, MetaUpdate } from '../storage/index.js';
+import type { ServerSigner } from '../signer/index.js';
+import { parseRoot, signMetadata, type RootSigned, type Signer } from '../tuf/index.js';
+import {
+  missingSnapshotKey,
+  missingTimestampKey,
+  nextTimestamp,
+  refreshedSnapshot,
+  requiredStoredRoles,
+  validateUpdate,
+  type StoredRepo,
+} from '../validation/index.js';
+import { readCurrentRole, resolveCurrent } from './current.js';
+
+export interface PublishResult {
+  stored: { role: string; version: number }[];
+  usedKeys: string[];
+}
+
+async function loadStored(reader: MetaReader, gun: string, roles: string[]): Promise<StoredRepo> {
+  const state = await resolveCurrent(reader, gun);
+  const stored: StoredRepo = { targets: new Map() };
+  if (state === null) {
+    // no timestamp yet: nothing is current (a root without timestamp cannot exist through us)
+    return stored;
+  }
+  for (const role of roles) {
+    const f = await readCurrentRole(reader, gun, state, role);
+    if (f === null) continue;
+    if (role === 'root') stored.root = f.bytes;
+    else if (role === 'snapshot') stored.snapshot = f.bytes;
+    else if (role === 'timestamp') stored.timestamp = f.bytes;
+    else stored.targets?.set(role, f.bytes);
+  }
+  return stored;
+}
+
+/** Resolve signers before the transaction (the signer may read the key table). */
+async function prefetchSigners(signer: ServerSigner, gun: string, roots: RootSigned[]): Promise<void> {
+  for (const r of roots) {
+    await signer.signerFor(gun, 'timestamp', r).catch(() => null);
+    await signer.signerFor(gun, 'snapshot', r).catch(() => null);
+  }
+}
+
+export async function publish(
+  deps: { store: MetaStore; signer: ServerSigner; now: () => Date },
+  gun: string,
+  uploaded: Map<string, Buffer>,
+  currentRoot: Buffer | undefined,
+): Promise<PublishResult> {
+  const roots: RootSigned[] = [];
+  for (const b of [uploaded.get('root'), currentRoot]) {
+    if (b === undefined) continue;
+    try {
+      roots.push(parseRoot(b).signed);
+    } catch {
+      // validation reports it
+    }
+  }
+  await prefetchSigners(deps.signer, gun, roots);
+
+  return deps.store.withGun(gun, async (tx) => {
+    const now = deps.now();
+    const stored = await loadStored(tx, gun, requiredStoredRoles(uploaded.keys()));
+    const plan = validateUpdate({ gun, stored, uploaded, now });
+    const updates: MetaUpdate[] = plan.accepted.map((a) => ({ role: a.role, version: a.version, data: a.data }));
+    const usedKeys: string[] = [];
+    let snapshotBytes = plan.snapshotBytes;
+    if (plan.snapshotToSign !== undefined) {
+      const s = await deps.signer.signerFor(gun, 'snapshot', plan.root.signed);
+      if (s === null) throw missingSnapshotKey();
+      const md = await signMetadata('snapshot', plan.snapshotToSign, [s]);
+      snapshotBytes = md.bytes;
+      usedKeys.push(s.publicKey.id);
+      updates.push({ role: 'snapshot', version: md.signed.version, data: md.bytes });
+    }
+    const t = await deps.signer.signerFor(gun, 'timestamp', plan.root.signed);
+    if (t === null) throw missingTimestampKey();
+    const ts = await signMetadata('timestamp', nextTimestamp(plan.previousTimestamp, snapshotBytes as Buffer, now), [t]);
+    usedKeys.push(t.publicKey.id);
+    updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
+    await tx.updateMany(gun, updates);
+    return { stored: updates.map((u) => ({ role: u.role, version: u.version })), usedKeys };
+  });
+}
+
+/**
+ * Re-sign on read (§2.3): a timestamp close to expiry gets version + 1 with a fresh expiry; an
+ * expired snapshot is re-dated too when the server holds its key. Returns the keys used, or null
+ * when nothing had to change (another request did it first) — never throws for missing keys.
+ */
+export async function refreshTimestamp(
+  deps: { store: MetaStore; signer: ServerSigner; now: () => Date },
+  gun: string,
+  windowMs: number,
+): Promise<string[] | null> {
+  // read the root and resolve its signers outside the transaction
+  const pre = await resolveCurrent(deps.store, gun);
+  if (pre === null) return null;
+  const rootFile = await readCurrentRole(deps.store, gun, pre, 'root');
+  if (rootFile === null) return null;
+  const root = parseRoot(rootFile.bytes).signed;
+  const tsSigner: Signer | null = await deps.signer.signerFor(gun, 'timestamp', root);
+  const snSigner: Signer | null = await deps.signer.signerFor(gun, 'snapshot', root);
+  if (tsSigner === null) return null;
+
+  return deps.store.withGun(gun, async (tx) => {
+    const now = deps.now();
+    const state = await resolveCurrent(tx, gun);
+    if (state === null || state.snapshot === null) return null;
+    const snapshotExpired = state.snapshotExpires < now.getTime();
+    const timestampStale = state.timestampExpires - now.getTime() < windowMs;
+    const canRefreshSnapshot = snapshotExpired && snSigner !== null;
+    if (!timestampStale && !canRefreshSnapshot) return null;
+    const used: string[] = [];
+    const updates: MetaUpdate[] = [];
+    let snapshotBytes = state.snapshot.bytes;
+    if (canRefreshSnapshot && snSigner !== null) {
+      const prev = JSON.parse(state.snapshot.bytes.toString('utf8')).signed;
+      const md = await signMetadata('snapshot', refreshedSnapshot(prev, now), [snSigner]);
+      snapshotBytes = md.bytes;
+      used.push(snSigner.publicKey.id);
+      updates.push({ role: 'snapshot', version: md.signed.version, data: md.bytes });
+    }
+    const prevTs = JSON.parse(state.timestamp.bytes.toString('utf8')).signed;
+    const ts = await signMetadata('timestamp', nextTimestamp(prevTs, snapshotBytes, now), [tsSigner]);
+    used.push(tsSigner.publicKey.id);
+    updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
+    await tx.updateMany(gun, updates);
+    return used;
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The one route table of the trust server (reference §1.1, notary's `RootHandler`). Routes are tried
+ * in order; the first match wins. `{gun}` may contain `/` (not `*`); `{role}` is
+ * `root|targets(/…)*|snapshot|timestamp`. Each route names its metrics label, cache policy and
+ * body limit. Anything unmatched is 404 METADATA_NOT_FOUND (route 13).
+ */
+import { gunProblem, normalisePath } from './gun.js';
+
+export type RouteName =
+  | 'ping'
+  | 'publish'
+  | 'get_by_checksum'
+  | 'get_by_version'
+  | 'get_current'
+  | 'get_key'
+  | 'rotate_key'
+  | 'delete_gun'
+  | 'changefeed_gun'
+  | 'changefeed_all'
+  | 'health'
+  | 'metrics'
+  | 'not_found';
+
+/** §1.4: "current" = max-age 300 + must-revalidate; "consistent" = 30 days; set on 200 only. */
+export type CachePolicy = 'current' | 'consistent' | 'none';
+
+export interface RouteDef {
+  name: RouteName;
+  method: 'GET' | 'POST' | 'DELETE';
+  pattern: RegExp;
+  cache: CachePolicy;
+  /** whether capture group 1 is a GUN (checked, 400 INVALID_GUN) */
+  hasGun: boolean;
+  /** request body allowed (bytes); 0 = any body is ignored and must be small */
+  body: 'publish' | 'none';
+}
+
+const ROLE = 'root|targets(?:/[^/\\s]+)*|snapshot|timestamp';
+const GUN = '([^*]+)';
+
+export const ROUTES: readonly RouteDef[] = [
+  { name: 'ping', method: 'GET', pattern: /^\/v2$/, cache: 'none', hasGun: false, body: 'none' },
+  { name: 'publish', method: 'POST', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf$`), cache: 'none', hasGun: true, body: 'publish' },
+  {
+    name: 'get_by_checksum',
+    method: 'GET',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(${ROLE})\\.([0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})\\.json$`),
+    cache: 'consistent',
+    hasGun: true,
+    body: 'none',
+  },
+  {
+    name: 'get_by_version',
+    method: 'GET',
+    pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/([1-9]*[0-9]+)\\.(${ROLE})\\.json$`),
+    cache: 'consistent',
+    hasGun: true,
+    body: 'none',
+  },
+  { name: 'get_current', method: 'GET', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(${ROLE})\\.json$`), cache: 'current', hasGun: true, body: 'none' },
+  { name: 'get_key', method: 'GET', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(snapshot|timestamp)\\.key$`), cache: 'none', hasGun: true, body: 'none' },
+  { name: 'rotate_key', method: 'POST', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf/(snapshot|timestamp)\\.key$`), cache: 'none', hasGun: true, body: 'none' },
+  { name: 'delete_gun', method: 'DELETE', pattern: new RegExp(`^/v2/${GUN}/_trust/tuf$`), cache: 'none', hasGun: true, body: 'none' },
+  { name: 'changefeed_gun', method: 'GET', pattern: new RegExp(`^/v2/${GUN}/_trust/changefeed$`), cache: 'none', hasGun: true, body: 'none' },
+  { name: 'changefeed_all', method: 'GET', pattern: /^\/v2\/_trust\/changefeed$/, cache: 'none', hasGun: false, body: 'none' },
+  { name: 'health', method: 'GET', pattern: /^\/_notary_server\/health$/, cache: 'none', hasGun: false, body: 'none' },
+  { name: 'metrics', method: 'GET', pattern: /^\/metrics$/, cache: 'none', hasGun: false, body: 'none' },
+];
+
+export interface RouteMatch {
+  route: RouteDef | null; // null = not found (route 13)
+  /** regex groups after the GUN */
+  params: string[];
+  gun: string | undefined;
+  /** set when the GUN was refused */
+  gunError: string | undefined;
+  path: string;
+  query: string;
+}
+
+const NOT_FOUND: Omit<RouteMatch, 'path' | 'query'> = { route: null, params: [], gun: undefined, gunError: undefined };
+
+/** Matches method + raw URL (path and query) against the table, after cleaning the path. */
+export function matchRoute(method: string, url: string): RouteMatch {
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q + 1);
+  const path = normalisePath(rawPath);
+  if (path === null) return { ...NOT_FOUND, path: rawPath, query, gunError: 'path is not valid percent-encoding' };
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const m = route.pattern.exec(path);
+    if (m === null) continue;
+    const groups = m.slice(1).map((g) => g ?? '');
+    if (!route.hasGun) return { route, params: groups, gun: undefined, gunError: undefined, path, query };
+    const gun = groups[0] ?? '';
+    return { route, params: groups.slice(1), gun, gunError: gunProblem(gun) ?? undefined, path, query };
+  }
+  return { ...NOT_FOUND, path, query };
+}
+
+export interface CacheHeaders {
+  current: Record<string, string>;
+  consistent: Record<string, string>;
+}
+
+/** §1.4 headers for a max-age in seconds (0 = no caching at all). */
+export function cacheHeaders(maxAgeCurrent: number, maxAgeConsistent: number): CacheHeaders {
+  const mk = (s: number, revalidate: boolean): Record<string, string> =>
+    s === 0
+      ? { 'cache-control': 'max-age=0, no-cache, no-store', pragma: 'no-cache' }
+      : { 'cache-control': `public, max-age=${s}, s-maxage=${s}${revalidate ? ', must-revalidate' : ''}` };
+  return { current: mk(maxAgeCurrent, true), consistent: mk(maxAgeConsistent, false) };
+}

@@ -1,0 +1,181 @@
+/**
+ * `startServer(config)`: opens storage, the signer and TLS, builds the app and listens. Handles
+ * SIGTERM/SIGINT with a graceful shutdown (stop accepting, finish in-flight requests, close the
+ * database). Everything arrives in `config`; nothing here reads the environment.
+ */
+import crypto from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { SignetError } from '../errors.js';
+import { openStore, type MetaStore } from '../storage/index.js';
+import { LocalServerSigner } from '../signer/index.js';
+import { buildApp, type SignetApp } from './app.js';
+import type { ServerOptions } from './options.js';
+import { ensureTls } from './tls.js';
+
+export type TlsConfig = { mode: 'auto' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'insecure-http' };
+
+export interface ServerConfig {
+  /** HOST:PORT (default 127.0.0.1:4443); port 0 = any free port */
+  listen: string;
+  /** holds signet.db (SQLite), tls/, signer.passphrase */
+  dataDir: string;
+  /** postgres://… (default: SQLite in dataDir) */
+  database?: string | undefined;
+  tls: TlsConfig;
+  /** passphrase that encrypts server-held keys; else read/created in <dataDir>/signer.passphrase */
+  signerPassphrase?: string | undefined;
+  logLevel?: string;
+  /** a ready logger (tests); overrides logLevel */
+  logger?: Logger;
+  options?: Partial<ServerOptions>;
+  /** install SIGTERM/SIGINT handlers (default true) */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  /** CA certificate clients must trust (auto TLS), else undefined */
+  caFile: string | undefined;
+  tlsState: 'created' | 'renewed' | 'existing' | 'files' | 'none';
+  signet: SignetApp;
+  store: MetaStore;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Fields never to be logged (pino redact). */
+export const REDACT = [
+  'passphrase',
+  '*.passphrase',
+  'signerPassphrase',
+  '*.signerPassphrase',
+  'privateKey',
+  '*.privateKey',
+  'key',
+  '*.key',
+  'req.headers.authorization',
+  'headers.authorization',
+];
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
+  if (m === null) throw new SignetError('USAGE', `--listen must be HOST:PORT, got ${JSON.stringify(listen)}`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new SignetError('USAGE', `port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string)), port };
+}
+
+/** The signer passphrase: given, or read from / created in <dataDir>/signer.passphrase (0600). */
+export async function signerPassphrase(dataDir: string, given: string | undefined, log: Logger): Promise<string> {
+  if (given !== undefined && given !== '') return given;
+  const file = path.join(dataDir, 'signer.passphrase');
+  try {
+    const p = (await readFile(file, 'utf8')).trim();
+    if (p !== '') return p;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const p = crypto.randomBytes(32).toString('base64url');
+  await writeFile(file, p + '\n', { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST') return;
+    throw err;
+  });
+  await chmod(file, 0o600);
+  log.warn(
+    { file },
+    'created a random signer passphrase (encrypts the server-held timestamp/snapshot keys); back it up, or set SIGNET_SIGNER_PASSPHRASE / --signer-passphrase-file',
+  );
+  return (await readFile(file, 'utf8')).trim();
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const logger =
+    config.logger ??
+    pino({ level: config.logLevel ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'signet-server' } });
+  const { host, port } = parseListen(config.listen);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore({
+    ...(config.database ? { database: config.database } : {}),
+    dataDir: config.dataDir,
+    logger: { warn: (o, msg) => logger.warn(o, msg) },
+  });
+  try {
+    const passphrase = await signerPassphrase(config.dataDir, config.signerPassphrase, logger);
+    const signer = new LocalServerSigner({ keys: store.keys, passphrase });
+
+    let tlsState: RunningServer['tlsState'] = 'none';
+    let caFile: string | undefined;
+    let tls: { cert: string; key: string } | undefined;
+    if (config.tls.mode === 'auto') {
+      const m = await ensureTls(config.dataDir);
+      tls = { cert: m.cert, key: m.key };
+      caFile = m.caFile;
+      tlsState = m.state;
+      if (m.state !== 'existing') logger.info({ caFile, state: m.state }, 'TLS certificate authority and server certificate ready');
+    } else if (config.tls.mode === 'files') {
+      tls = { cert: await readFile(config.tls.certFile, 'utf8'), key: await readFile(config.tls.keyFile, 'utf8') };
+      tlsState = 'files';
+    } else {
+      logger.warn('serving plain HTTP (--insecure-http): put a TLS-terminating proxy in front; docker refuses http trust servers');
+    }
+
+    const isPg = /^postgres(ql)?:\/\//i.test(config.database ?? '');
+    const signet = buildApp({
+      store,
+      signer,
+      logger,
+      processMetrics: true,
+      // several servers may share a PostgreSQL database: cached "current" views live briefly
+      options: { ...(isPg ? { cacheTtlMs: 1000 } : {}), ...config.options },
+      createServer: (handler) =>
+        tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createHttpServer(handler),
+    });
+    const app = signet.app;
+    app.server.keepAliveTimeout = 65_000;
+    app.server.requestTimeout = 120_000;
+    app.server.headersTimeout = 30_000;
+    await app.listen({ host, port });
+    const addr = app.server.address() as AddressInfo;
+    const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `${tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
+    logger.info({ url, dataDir: config.dataDir, database: isPg ? 'postgresql' : 'sqlite' }, 'signet trust server listening');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        await app.close();
+        await store.close();
+      })();
+      return closing;
+    };
+    if (config.handleSignals !== false) {
+      const onSignal = (sig: NodeJS.Signals): void => {
+        logger.info({ signal: sig }, 'shutting down');
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        const force = setTimeout(() => process.exit(1), 10_000);
+        force.unref();
+        close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    }
+    return { url, host: addr.address, port: addr.port, caFile, tlsState, signet, store, logger, close };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The built-in signer: ECDSA P-256 keys generated in-process, stored through the storage layer's
+ * key table with the private part encrypted (KeyCipher), decrypted keys kept in memory.
+ * Mirrors notary-signer's behaviour (reference §1.7, §2.5): `Create` hands out an existing unused
+ * key of the same gun/role/algorithm; a key becomes "used" once it has signed.
+ */
+import crypto from 'node:crypto';
+import { SignetError } from '../errors.js';
+import type { ServerKeyRow, ServerKeyStore } from '../storage/index.js';
+import { localSigner, publicKeyFromSpki, type PublicKey, type RootSigned, type Signer } from '../tuf/index.js';
+import { KeyCipher } from './cipher.js';
+import type { ServerKeyRole, ServerSigner } from './types.js';
+
+const ALGORITHM = 'ecdsa';
+
+export interface LocalSignerOptions {
+  keys: ServerKeyStore;
+  passphrase: string;
+  now?: () => Date;
+}
+
+interface HeldKey {
+  row: ServerKeyRow;
+  publicKey: PublicKey;
+}
+
+function aad(row: { gun: string; role: string; id: string }): string {
+  return `${row.gun}\u0000${row.role}\u0000${row.id}`;
+}
+
+export class LocalServerSigner implements ServerSigner {
+  readonly #keys: ServerKeyStore;
+  readonly #cipher: KeyCipher;
+  readonly #now: () => Date;
+  /** key id → decrypted signer (never serialised) */
+  readonly #signers = new Map<string, Promise<Signer>>();
+  /** key id → row as last read (rows never change except lastUsed) */
+  readonly #rows = new Map<string, HeldKey>();
+  readonly #used = new Set<string>();
+
+  constructor(opts: LocalSignerOptions) {
+    this.#keys = opts.keys;
+    this.#cipher = new KeyCipher(opts.passphrase);
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  toJSON(): string {
+    return '[LocalServerSigner]';
+  }
+
+  #remember(row: ServerKeyRow): HeldKey {
+    const held = { row, publicKey: publicKeyFromSpki(Buffer.from(row.publicKey, 'base64'), 'ecdsa') };
+    this.#rows.set(row.id, held);
+    if (row.lastUsed !== null) this.#used.add(row.id);
+    return held;
+  }
+
+  async #row(id: string): Promise<HeldKey | null> {
+    const cached = this.#rows.get(id);
+    if (cached !== undefined) return cached;
+    const row = await this.#keys.get(id);
+    return row === null ? null : this.#remember(row);
+  }
+
+  async #create(gun: string, role: ServerKeyRole): Promise<PublicKey> {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    const pk = publicKeyFromSpki(spki, 'ecdsa');
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    const row: ServerKeyRow = {
+      id: pk.id,
+      gun,
+      role,
+      algorithm: ALGORITHM,
+      publicKey: spki.toString('base64'),
+      privateKey: await this.#cipher.encrypt(pkcs8, aad({ gun, role, id: pk.id })),
+      createdAt: this.#now(),
+      lastUsed: null,
+    };
+    await this.#keys.insert(row);
+    this.#remember(row);
+    this.#signers.set(pk.id, Promise.resolve(localSigner(privateKey, pk)));
+    return pk;
+  }
+
+  async getOrCreateKey(gun: string, role: ServerKeyRole, root?: RootSigned): Promise<PublicKey> {
+    if (root !== undefined) {
+      for (const id of root.roles[role]?.keyids ?? []) {
+        const held = await this.#row(id);
+        if (held !== null && held.row.gun === gun && held.row.role === role) return held.publicKey;
+      }
+    }
+    const unused = await this.#keys.findUnused(gun, role, ALGORITHM);
+    if (unused !== null && !this.#used.has(unused.id)) return this.#remember(unused).publicKey;
+    return this.#create(gun, role);
+  }
+
+  rotateKey(gun: string, role: ServerKeyRole): Promise<PublicKey> {
+    return this.#create(gun, role);
+  }
+
+  async signerFor(gun: string, role: ServerKeyRole, root: RootSigned): Promise<Signer | null> {
+    for (const id of root.roles[role]?.keyids ?? []) {
+      const held = await this.#row(id);
+      if (held === null || held.row.gun !== gun || held.row.role !== role) continue;
+      let s = this.#signers.get(id);
+      if (s === undefined) {
+        s = this.#decrypt(held);
+        this.#signers.set(id, s);
+        s.catch(() => this.#signers.delete(id));
+      }
+      return s;
+    }
+    return null;
+  }
+
+  async #decrypt(held: HeldKey): Promise<Signer> {
+    const der = await this.#cipher.decrypt(held.row.privateKey, aad(held.row));
+    let key: crypto.KeyObject;
+    try {
+      key = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    } catch (cause) {
+      throw new SignetError('KEY_FILE', 'a stored server key does not decode', { cause });
+    }
+    return localSigner(key, held.publicKey);
+  }
+
+  async markUsed(keyIds: string[], at: Date): Promise<void> {
+    for (const id of keyIds) {
+      if (this.#used.has(id)) continue;
+      try {
+        await this.#keys.markUsed(id, at);
+        this.#used.add(id);
+        const held = this.#rows.get(id);
+        if (held !== undefined) held.row = { ...held.row, lastUsed: at };
+      } catch (err) {
+        if (!(err instanceof SignetError && err.code === 'KEY_NOT_FOUND')) throw err;
+      }
+    }
+  }
+}

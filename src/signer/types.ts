@@ -1,0 +1,23 @@
+/**
+ * The server's signing service for the keys it holds (timestamp, and snapshot when the client
+ * delegated it; reference §2.4). Small on purpose, so a remote signer (notary-signer style gRPC)
+ * or an HSM can implement it later.
+ */
+import type { PublicKey, RootSigned, Signer } from '../tuf/index.js';
+
+export type ServerKeyRole = 'timestamp' | 'snapshot';
+
+export interface ServerSigner {
+  /**
+   * `GET …/{role}.key` (§1.7): with a root, the first key its `role` lists that this signer holds;
+   * otherwise (or if none is held) an unused key of gun+role (created-but-never-signed keys are
+   * handed out again, like notary-signer), else a new one.
+   */
+  getOrCreateKey(gun: string, role: ServerKeyRole, root?: RootSigned): Promise<PublicKey>;
+  /** `POST …/{role}.key`: always a new pending key; the client must publish a root listing it. */
+  rotateKey(gun: string, role: ServerKeyRole): Promise<PublicKey>;
+  /** A Signer for a key listed in `root.roles[role]` that this signer holds, or null. */
+  signerFor(gun: string, role: ServerKeyRole, root: RootSigned): Promise<Signer | null>;
+  /** Marks keys as used (after the metadata they signed was committed). Unknown ids are ignored. */
+  markUsed(keyIds: string[], at: Date): Promise<void>;
+}
