@@ -64,6 +64,7 @@ export class TrustDirKeyStore {
   readonly privateDir: string;
   private readonly retriever: PassphraseRetriever;
   private readonly cache = new Map<string, StoredPrivateKey>();
+  private readonly inflight = new Map<string, Promise<StoredPrivateKey>>();
 
   constructor(trustDir: string, retriever: PassphraseRetriever) {
     this.trustDir = path.resolve(trustDir);
@@ -133,7 +134,18 @@ export class TrustDirKeyStore {
   }
 
   private async entry(id: string): Promise<KeyListEntry> {
-    checkId(id);
+    const flat = this.keyPath(id);
+    try {
+      const meta = metaOf(findKeyBlock(await readFile(flat, 'utf8')));
+      const e: KeyListEntry = { id, role: meta.role, file: flat };
+      if (meta.gun) e.gun = meta.gun;
+      return e;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        if (isSignetError(err)) throw err;
+        throw new SignetError('KEY_FILE', `cannot read ${flat}`, { cause: err });
+      }
+    }
     const e = (await this.list()).find((x) => x.id === id);
     if (e === undefined) {
       throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${this.privateDir}`);
@@ -145,6 +157,15 @@ export class TrustDirKeyStore {
   async get(id: string): Promise<StoredPrivateKey> {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
+    // concurrent gets of one key share a single decryption (and a single prompt)
+    const running = this.inflight.get(id);
+    if (running !== undefined) return running;
+    const p = this.load(id).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, p);
+    return p;
+  }
+
+  private async load(id: string): Promise<StoredPrivateKey> {
     const e = await this.entry(id);
     const text = await readFile(e.file, 'utf8').catch((err: unknown) => {
       throw new SignetError('KEY_FILE', `cannot read ${e.file}`, { cause: err });

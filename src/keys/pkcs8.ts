@@ -346,14 +346,16 @@ function decryptRfc1423(block: PemBlock, passphrase: string): Buffer {
     throw new SignetError('KEY_FILE', 'encrypted PEM data has a bad length');
   }
   const key = evpBytesToKeyMd5(Buffer.from(passphrase, 'utf8'), iv.subarray(0, 8), spec.keyLen);
+  let decipher: crypto.Decipher;
   try {
-    const decipher = crypto.createDecipheriv(spec.name, key, iv);
+    decipher = crypto.createDecipheriv(spec.name, key, iv);
+  } catch (err) {
+    key.fill(0);
+    throw new SignetError('KEY_FILE', `PEM encryption ${name} is not supported by this Node/OpenSSL`, { cause: err });
+  }
+  try {
     return Buffer.concat([decipher.update(block.bytes), decipher.final()]);
   } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
-    if (/UNSUPPORTED|INITIALIZATION/i.test(code)) {
-      throw new SignetError('KEY_FILE', `PEM encryption ${name} is not supported by this Node/OpenSSL`, { cause: err });
-    }
     throw new SignetError('BAD_PASSPHRASE', 'the passphrase does not decrypt this private key', { cause: err });
   } finally {
     key.fill(0);

@@ -127,6 +127,17 @@ describe('TrustDirKeyStore', () => {
     expect(await codeOf(s.get('../etc/passwd'))).toBe('KEY_NOT_FOUND');
   });
 
+  it('concurrent gets of one key ask the retriever once', async () => {
+    const dir = tmp('concurrent');
+    const k = generatePrivateKey();
+    await new TrustDirKeyStore(dir, constantPassphraseRetriever('pw-pw-pw')).add(k, { role: 'root' });
+    const rec = recording(() => 'pw-pw-pw');
+    const s = new TrustDirKeyStore(dir, rec.retriever);
+    const got = await Promise.all([s.get(k.publicKey.id), s.get(k.publicKey.id), s.get(k.publicKey.id)]);
+    expect(got.map((g) => g.publicKey.id)).toEqual([k.publicKey.id, k.publicKey.id, k.publicKey.id]);
+    expect(rec.calls.length).toBe(1);
+  });
+
   it('get with no env and no TTY → PASSPHRASE_REQUIRED naming the variable', async () => {
     const dir = tmp('noenv');
     const k = generatePrivateKey();

@@ -343,6 +343,27 @@ describe('round trips and other formats', () => {
     expectCode(() => decodeKeyPem(out, 'wrong'), 'BAD_PASSPHRASE');
   });
 
+  it('RFC 1423 legacy with 3DES and AES-128 (openssl rsa/ec -des3/-aes128)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'signet-legacy2-'));
+    const plain = path.join(dir, 'k.pem');
+    const ko = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+    writeFileSync(plain, ko.export({ format: 'pem', type: 'sec1' }));
+    for (const alg of ['-des3', '-aes128']) {
+      const out = execFileSync('openssl', ['ec', '-in', plain, alg, '-passout', 'pass:pw3'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).toString();
+      expect(decodeKeyPem(out, 'pw3').key.publicKey.public).toBe(
+        crypto.createPublicKey(ko).export({ format: 'der', type: 'spki' }).toString('base64'),
+      );
+    }
+  });
+
+  it('RFC 1423 with an unsupported cipher → KEY_FILE', () => {
+    const pem =
+      '-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: BF-CBC,0011223344556677\n\nAAAAAAAAAAA=\n-----END EC PRIVATE KEY-----\n';
+    expectCode(() => decodeKeyPem(pem, 'x'), 'KEY_FILE');
+  });
+
   it('legacy ED25519 PRIVATE KEY (96 raw bytes) and EC PARAMETERS before the key', () => {
     const k = generatePrivateKey('ed25519');
     const inner = AsnConvert.parse(toNotaryPkcs8(k), PrivateKeyInfo);
