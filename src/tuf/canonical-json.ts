@@ -25,7 +25,11 @@ function encodeString(s: string, out: string[]): void {
       fix: 'remove control characters (newlines, tabs…) from metadata strings; notary cannot sign them',
     });
   }
-  out.push('"', s.replace(/[\\"]/g, (c) => '\\' + c), '"');
+  out.push(
+    '"',
+    s.replace(/[\\"]/g, (c) => '\\' + c),
+    '"',
+  );
 }
 
 function encodeNumber(n: number): string {

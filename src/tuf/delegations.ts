@@ -45,7 +45,10 @@ export function pathAllowed(paths: readonly string[] | null | undefined, target:
  * The child's paths that stay within the parent's (N:tuf/data/roles.go Restrict): a child path is kept
  * only when some parent path is a prefix of it.
  */
-export function restrictPaths(parentPaths: readonly string[] | null | undefined, childPaths: readonly string[] | null | undefined): string[] {
+export function restrictPaths(
+  parentPaths: readonly string[] | null | undefined,
+  childPaths: readonly string[] | null | undefined,
+): string[] {
   return (childPaths ?? []).filter((c) => pathAllowed(parentPaths, c));
 }
 

@@ -21,7 +21,8 @@ export const seq = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items
 export const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
 export const explicit = (n: number, content: Buffer): Buffer => tlv(0xa0 + n, content);
 export const octetString = (b: Buffer): Buffer => tlv(0x04, b);
-export const bitString = (b: Buffer, unusedBits = 0): Buffer => tlv(0x03, Buffer.concat([Buffer.from([unusedBits]), b]));
+export const bitString = (b: Buffer, unusedBits = 0): Buffer =>
+  tlv(0x03, Buffer.concat([Buffer.from([unusedBits]), b]));
 export const boolTrue = (): Buffer => tlv(0x01, Buffer.from([0xff]));
 export const derNull = (): Buffer => Buffer.from([0x05, 0x00]);
 
@@ -87,7 +88,7 @@ export function readNode(buf: Buffer, off: number): Node {
 
 export function children(buf: Buffer, node: Node): Node[] {
   const out: Node[] = [];
-  for (let off = node.start; off < node.end; ) {
+  for (let off = node.start; off < node.end;) {
     const c = readNode(buf, off);
     out.push(c);
     off = c.end;
@@ -102,7 +103,10 @@ export function content(buf: Buffer, node: Node): Buffer {
 /** Decode UTCTime / GeneralizedTime (Z form, optional fraction). */
 export function readTime(buf: Buffer, node: Node): Date {
   const s = content(buf, node).toString('ascii');
-  const m = node.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
+  const m =
+    node.tag === 0x17
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
   if (m === null) throw new Error(`unsupported time ${JSON.stringify(s)}`);
   let y = Number(m[1]);
   if (node.tag === 0x17) y += y < 50 ? 2000 : 1900;

@@ -1,6 +1,13 @@
 /** Public API of src/tuf (docs/architecture.md). Other folders import only from here. */
 export * from './types.js';
-export { canonicalJson, canonicalString, compareUtf8, htmlEscapeJson, isJsonObject, parseJsonBytes } from './canonical-json.js';
+export {
+  canonicalJson,
+  canonicalString,
+  compareUtf8,
+  htmlEscapeJson,
+  isJsonObject,
+  parseJsonBytes,
+} from './canonical-json.js';
 export type { JsonObject, JsonValue } from './canonical-json.js';
 export {
   isKeyType,
@@ -15,7 +22,6 @@ export {
   tufKeyId,
 } from './public-key.js';
 export {
-  addYears,
   checkFileMeta,
   defaultExpires,
   fileMeta,
@@ -33,7 +39,15 @@ export {
   signMetadata,
 } from './metadata.js';
 export { checkHashes, checkSignedStructure, expectedType, parseRfc3339 } from './structure.js';
-export { checkExpiry, checkVersion, delegationRoleKeys, rootRoleKeys, verifyRole, verifySignature, verifyThreshold } from './verify.js';
+export {
+  checkExpiry,
+  checkVersion,
+  delegationRoleKeys,
+  rootRoleKeys,
+  verifyRole,
+  verifySignature,
+  verifyThreshold,
+} from './verify.js';
 export type { RoleKeySet } from './verify.js';
 export { localSigner } from './sign.js';
 export {

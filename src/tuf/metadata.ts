@@ -80,10 +80,14 @@ export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
   try {
     signedBytes = canonicalJson(signed);
   } catch (cause) {
-    throw new SignetError('MALFORMED_METADATA', `${what}: signed cannot be canonically encoded: ${(cause as Error).message}`, {
-      cause,
-      fix: 'metadata may hold only integers and strings without control characters',
-    });
+    throw new SignetError(
+      'MALFORMED_METADATA',
+      `${what}: signed cannot be canonically encoded: ${(cause as Error).message}`,
+      {
+        cause,
+        fix: 'metadata may hold only integers and strings without control characters',
+      },
+    );
   }
   return { role, signed: signed as unknown as AnySigned, signatures, bytes: Buffer.from(bytes), signedBytes };
 }
@@ -169,18 +173,15 @@ export function formatExpires(date: Date): string {
   return iso.replace(/\.(\d*?)0*Z$/, (_m, f: string) => (f === '' ? 'Z' : `.${f}Z`));
 }
 
-/** Go time.AddDate(years, 0, 0) in UTC (Feb 29 normalises to Mar 1). */
-export function addYears(d: Date, years: number): Date {
-  const r = new Date(d.getTime());
-  r.setUTCFullYear(r.getUTCFullYear() + years);
-  return r;
-}
+const DAY_MS = 24 * 3600 * 1000;
 
-/** notary's default expiries (reference §3.11): root 10y, targets/delegations/snapshot 3y, timestamp 14d. */
+/**
+ * notary's default expiries (reference §3.11; N:const.go, where Year = 365 days): root 10y,
+ * targets/delegations/snapshot 3y, timestamp 14d. The captures confirm 3650/1095-day spans.
+ */
 export function defaultExpires(role: RoleName, now: Date): Date {
-  if (role === 'root') return addYears(now, 10);
-  if (role === 'timestamp') return new Date(now.getTime() + 14 * 24 * 3600 * 1000);
-  return addYears(now, 3);
+  const days = role === 'root' ? 3650 : role === 'timestamp' ? 14 : 1095;
+  return new Date(now.getTime() + days * DAY_MS);
 }
 
 function expiresString(expires: Date | string): string {
@@ -196,14 +197,28 @@ export function newRoot(
 ): RootSigned {
   const keyMap: Record<string, KeyJson> = {};
   if (Array.isArray(keys)) {
-    for (const k of keys as readonly PublicKey[]) keyMap[k.id] = { keytype: k.keytype, keyval: { private: null, public: k.public } };
+    for (const k of keys as readonly PublicKey[])
+      keyMap[k.id] = { keytype: k.keytype, keyval: { private: null, public: k.public } };
   } else Object.assign(keyMap, keys);
-  return { _type: 'Root', consistent_snapshot: false, expires: expiresString(expires), keys: keyMap, roles: { ...roles }, version };
+  return {
+    _type: 'Root',
+    consistent_snapshot: false,
+    expires: expiresString(expires),
+    keys: keyMap,
+    roles: { ...roles },
+    version,
+  };
 }
 
 /** A fresh targets (or delegation) body: delegations `{"keys":{},"roles":[]}`, no targets. */
 export function newTargets(expires: Date | string, version = 1): TargetsSigned {
-  return { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: expiresString(expires), targets: {}, version };
+  return {
+    _type: 'Targets',
+    delegations: { keys: {}, roles: [] },
+    expires: expiresString(expires),
+    targets: {},
+    version,
+  };
 }
 
 export function newSnapshot(meta: Record<string, FileMeta>, expires: Date | string, version = 1): SnapshotSigned {

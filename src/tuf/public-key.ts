@@ -91,7 +91,11 @@ function keyObjectOf(keytype: string, publicB64: string): crypto.KeyObject {
     switch (keytype) {
       case 'ecdsa':
       case 'rsa': {
-        const ko = crypto.createPublicKey({ key: decodeB64Strict(publicB64, `${keytype} key`), format: 'der', type: 'spki' });
+        const ko = crypto.createPublicKey({
+          key: decodeB64Strict(publicB64, `${keytype} key`),
+          format: 'der',
+          type: 'spki',
+        });
         const want = keytype === 'ecdsa' ? 'ec' : 'rsa';
         if (ko.asymmetricKeyType !== want) throw invalidKey(`${keytype} key holds a ${ko.asymmetricKeyType} key`);
         return ko;
@@ -100,13 +104,17 @@ function keyObjectOf(keytype: string, publicB64: string): crypto.KeyObject {
       case 'rsa-x509': {
         const ko = leafCertificate({ keytype, public: publicB64 }).publicKey;
         const want = keytype === 'ecdsa-x509' ? 'ec' : 'rsa';
-        if (ko.asymmetricKeyType !== want) throw invalidKey(`${keytype} certificate holds a ${ko.asymmetricKeyType} key`);
+        if (ko.asymmetricKeyType !== want)
+          throw invalidKey(`${keytype} certificate holds a ${ko.asymmetricKeyType} key`);
         return ko;
       }
       case 'ed25519': {
         const raw = decodeB64Strict(publicB64, 'ed25519 key');
         if (raw.length !== 32) throw invalidKey(`ed25519 public key must be 32 raw bytes, got ${raw.length}`);
-        return crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+        return crypto.createPublicKey({
+          key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+          format: 'jwk',
+        });
       }
       default:
         throw invalidKey(`unsupported key type ${JSON.stringify(keytype)}`);

@@ -9,14 +9,24 @@ import type { PublicKey, SignatureMethod, Signer } from './types.js';
 
 export function localSigner(privateKey: crypto.KeyObject, publicKey: PublicKey): Signer {
   if (privateKey.type !== 'private') {
-    throw new SignetError('INVALID_KEY', 'localSigner needs a private key', { fix: 'pass the private KeyObject, not the public one' });
+    throw new SignetError('INVALID_KEY', 'localSigner needs a private key', {
+      fix: 'pass the private KeyObject, not the public one',
+    });
   }
   const kind = privateKey.asymmetricKeyType;
-  const expected: Record<string, string[]> = { ec: ['ecdsa', 'ecdsa-x509'], rsa: ['rsa', 'rsa-x509'], ed25519: ['ed25519'] };
+  const expected: Record<string, string[]> = {
+    ec: ['ecdsa', 'ecdsa-x509'],
+    rsa: ['rsa', 'rsa-x509'],
+    ed25519: ['ed25519'],
+  };
   if (kind === undefined || !(expected[kind] ?? []).includes(publicKey.keytype)) {
-    throw new SignetError('INVALID_KEY', `a ${kind ?? 'unknown'} private key cannot sign for a ${publicKey.keytype} public key`, {
-      fix: 'use the private key that belongs to this public key',
-    });
+    throw new SignetError(
+      'INVALID_KEY',
+      `a ${kind ?? 'unknown'} private key cannot sign for a ${publicKey.keytype} public key`,
+      {
+        fix: 'use the private key that belongs to this public key',
+      },
+    );
   }
   if (kind === 'rsa' && (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new SignetError('INVALID_KEY', 'RSA keys must be at least 2048 bits');
@@ -28,7 +38,11 @@ export function localSigner(privateKey: crypto.KeyObject, publicKey: PublicKey):
       case 'rsa':
         return {
           method: 'rsapss',
-          sig: crypto.sign('sha256', data, { key: privateKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+          sig: crypto.sign('sha256', data, {
+            key: privateKey,
+            padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: 32,
+          }),
         };
       default:
         return { method: 'eddsa', sig: crypto.sign(null, data, privateKey) };

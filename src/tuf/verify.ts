@@ -28,7 +28,12 @@ export function verifySignature(pk: PublicKey, method: string, data: Buffer, sig
     switch (method.toLowerCase()) {
       case 'ecdsa': {
         if (kind !== 'ec' || (pk.keytype !== 'ecdsa' && pk.keytype !== 'ecdsa-x509')) return false;
-        const curveBits = key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 384 : key.asymmetricKeyDetails?.namedCurve === 'secp521r1' ? 521 : 256;
+        const curveBits =
+          key.asymmetricKeyDetails?.namedCurve === 'secp384r1'
+            ? 384
+            : key.asymmetricKeyDetails?.namedCurve === 'secp521r1'
+              ? 521
+              : 256;
         if (sigBytes.length !== 2 * Math.ceil(curveBits / 8)) return false;
         return crypto.verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sigBytes);
       }
@@ -41,7 +46,12 @@ export function verifySignature(pk: PublicKey, method: string, data: Buffer, sig
           return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PADDING }, sigBytes);
         }
         const saltLength = method === 'rsapss' ? 32 : crypto.constants.RSA_PSS_SALTLEN_AUTO;
-        return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength }, sigBytes);
+        return crypto.verify(
+          'sha256',
+          data,
+          { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength },
+          sigBytes,
+        );
       }
       case 'eddsa':
         if (kind !== 'ed25519' || pk.keytype !== 'ed25519') return false;
@@ -59,7 +69,12 @@ export function verifySignature(pk: PublicKey, method: string, data: Buffer, sig
  * `keys` maps the listed key ID to the key. Throws INVALID_KEY_ID when a signature's listed key hashes
  * to another ID, THRESHOLD when too few signatures are valid (details: valid and invalid key IDs).
  */
-export function verifyThreshold(md: Metadata, keys: Record<string, PublicKey>, keyids: readonly string[], threshold: number): void {
+export function verifyThreshold(
+  md: Metadata,
+  keys: Record<string, PublicKey>,
+  keyids: readonly string[],
+  threshold: number,
+): void {
   if (!Number.isInteger(threshold) || threshold < 1) {
     throw new SignetError('THRESHOLD', `${md.role}: threshold ${threshold} is invalid; it must be at least 1`);
   }
@@ -106,10 +121,14 @@ export function checkExpiry(md: Metadata, now: Date): void {
 /** ROLLBACK when md.signed.version < minVersion. */
 export function checkVersion(md: Metadata, minVersion: number): void {
   if (md.signed.version < minVersion) {
-    throw new SignetError('ROLLBACK', `${md.role} version ${md.signed.version} is older than the trusted version ${minVersion}`, {
-      fix: 'the server is serving old metadata (possible rollback attack); do not trust it',
-      details: { role: md.role, version: md.signed.version, minVersion },
-    });
+    throw new SignetError(
+      'ROLLBACK',
+      `${md.role} version ${md.signed.version} is older than the trusted version ${minVersion}`,
+      {
+        fix: 'the server is serving old metadata (possible rollback attack); do not trust it',
+        details: { role: md.role, version: md.signed.version, minVersion },
+      },
+    );
   }
 }
 
@@ -119,7 +138,10 @@ export interface RoleKeySet {
   threshold: number;
 }
 
-function keysFor(keyJsons: Record<string, KeyJson> | null | undefined, keyids: readonly string[]): Record<string, PublicKey> {
+function keysFor(
+  keyJsons: Record<string, KeyJson> | null | undefined,
+  keyids: readonly string[],
+): Record<string, PublicKey> {
   const keys: Record<string, PublicKey> = {};
   for (const id of keyids) {
     const kj = keyJsons?.[id];

@@ -13,7 +13,6 @@ import type { KeyType, PublicKey, RootSigned } from './types.js';
 const DAY_MS = 24 * 3600 * 1000;
 const YEAR_MS = 365 * DAY_MS; // notary.Year: the fixture certs run exactly 3650 days
 
-
 function certError(message: string, cause?: unknown): SignetError {
   return new SignetError('CERTIFICATE', message, {
     cause,
@@ -25,7 +24,6 @@ function certError(message: string, cause?: unknown): SignetError {
 function isPrintable(s: string): boolean {
   return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(s);
 }
-
 
 const OID = {
   ecdsaSha256: '1.2.840.10045.4.3.2',
@@ -51,7 +49,12 @@ function nameCN(cn: string): Buffer {
  * Signature ECDSA-SHA256 for P-256 (SHA-384/512 for P-384/P-521, as Go picks) or RSA PKCS#1 v1.5 SHA-256.
  * `now` is truncated to whole seconds (X.509 times have no fraction).
  */
-export async function createRootCertificate(gun: string, privateKey: crypto.KeyObject, now: Date, years = 10): Promise<string> {
+export async function createRootCertificate(
+  gun: string,
+  privateKey: crypto.KeyObject,
+  now: Date,
+  years = 10,
+): Promise<string> {
   if (privateKey.type !== 'private') throw new SignetError('INVALID_KEY', 'createRootCertificate needs a private key');
   const kind = privateKey.asymmetricKeyType;
   let sigAlg: Buffer;
@@ -64,17 +67,23 @@ export async function createRootCertificate(gun: string, privateKey: crypto.KeyO
       secp521r1: [OID.ecdsaSha512, 'sha512'],
     };
     const m = curve === undefined ? undefined : map[curve];
-    if (m === undefined) throw new SignetError('INVALID_KEY', `ECDSA curve ${curve ?? 'unknown'} is not supported for root certificates`);
+    if (m === undefined)
+      throw new SignetError('INVALID_KEY', `ECDSA curve ${curve ?? 'unknown'} is not supported for root certificates`);
     sigAlg = der.seq(der.oid(m[0]));
     hash = m[1];
   } else if (kind === 'rsa') {
-    if ((privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new SignetError('INVALID_KEY', 'RSA root keys must be at least 2048 bits');
+    if ((privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+      throw new SignetError('INVALID_KEY', 'RSA root keys must be at least 2048 bits');
     sigAlg = der.seq(der.oid(OID.rsaSha256), der.derNull());
     hash = 'sha256';
   } else {
-    throw new SignetError('INVALID_KEY', `${kind ?? 'unknown'} keys cannot have a root certificate; use an ECDSA P-256 or RSA key`, {
-      fix: 'generate the root key as ecdsa (the default)',
-    });
+    throw new SignetError(
+      'INVALID_KEY',
+      `${kind ?? 'unknown'} keys cannot have a root certificate; use an ECDSA P-256 or RSA key`,
+      {
+        fix: 'generate the root key as ecdsa (the default)',
+      },
+    );
   }
   const spki = crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -99,7 +108,9 @@ export async function createRootCertificate(gun: string, privateKey: crypto.KeyO
     der.explicit(3, extensions),
   );
   const signature =
-    kind === 'ec' ? crypto.sign(hash, tbs, privateKey) : crypto.sign(hash, tbs, { key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING });
+    kind === 'ec'
+      ? crypto.sign(hash, tbs, privateKey)
+      : crypto.sign(hash, tbs, { key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING });
   const cert = der.seq(tbs, sigAlg, der.bitString(signature));
   return pemEncode('CERTIFICATE', cert);
 }
@@ -142,10 +153,16 @@ function readTbsFacts(buf: Buffer): { commonName: string; notBefore: Date; notAf
   for (const rdn of der.children(buf, subject)) {
     for (const atv of der.children(buf, rdn)) {
       const [type, value] = der.children(buf, atv);
-      if (type !== undefined && value !== undefined && der.oidHex(buf, type) === CN_OID_HEX) commonName = der.readString(buf, value);
+      if (type !== undefined && value !== undefined && der.oidHex(buf, type) === CN_OID_HEX)
+        commonName = der.readString(buf, value);
     }
   }
-  return { commonName, notBefore: der.readTime(buf, nb), notAfter: der.readTime(buf, na), sigOidHex: der.oidHex(buf, sigOid) };
+  return {
+    commonName,
+    notBefore: der.readTime(buf, nb),
+    notAfter: der.readTime(buf, na),
+    sigOidHex: der.oidHex(buf, sigOid),
+  };
 }
 
 /** Parse one DER certificate into the facts the root rules look at. Throws CERTIFICATE. */
@@ -185,7 +202,8 @@ export function parseCertificateBundle(pem: string): CertificateInfo[] {
 export function certificateProblem(c: CertificateInfo, now: Date, checkExpiry: boolean): string | undefined {
   if (c.notBefore.getTime() > c.notAfter.getTime()) return 'its validity window is invalid (NotBefore after NotAfter)';
   if (c.weakSignature !== undefined) return `it is signed with ${c.weakSignature}, which is not allowed`;
-  if (c.keyType === 'rsa' && (c.rsaBits ?? 0) < 2048) return `its RSA key has ${c.rsaBits ?? 0} bits, at least 2048 are required`;
+  if (c.keyType === 'rsa' && (c.rsaBits ?? 0) < 2048)
+    return `its RSA key has ${c.rsaBits ?? 0} bits, at least 2048 are required`;
   if (checkExpiry) {
     if (c.notBefore.getTime() > now.getTime() + DAY_MS) return `it is not valid until ${c.notBefore.toISOString()}`;
     if (now.getTime() > c.notAfter.getTime()) return `it expired at ${c.notAfter.toISOString()}`;
@@ -243,7 +261,9 @@ export function validateRootCertificates(root: RootSigned, gun: string, now: Dat
     const leaves = certs.filter((c) => !c.isCA);
     const leaf = leaves[0];
     if (leaf === undefined || leaves.length !== 1) {
-      skip(`holds ${leaves.length} non-CA (leaf) certificates; exactly one is required (a CA:TRUE certificate cannot be a root key)`);
+      skip(
+        `holds ${leaves.length} non-CA (leaf) certificates; exactly one is required (a CA:TRUE certificate cannot be a root key)`,
+      );
       continue;
     }
     if (!matchCNToGun(leaf.commonName, gun)) {
@@ -265,10 +285,14 @@ export function validateRootCertificates(root: RootSigned, gun: string, now: Dat
     valid.push(publicKeyFromJson(keyJson(kt, Buffer.from(pem, 'utf8').toString('base64'))));
   }
   if (valid.length === 0) {
-    throw new SignetError('CERTIFICATE', `no valid root certificate for ${gun}: ${reasons.join('; ') || 'the root role lists no keys'}`, {
-      fix: 'the root key must be a self-signed, non-CA certificate with CN=<gun>, not expired and not SHA-1; re-initialise or rotate the root key',
-      details: { reasons },
-    });
+    throw new SignetError(
+      'CERTIFICATE',
+      `no valid root certificate for ${gun}: ${reasons.join('; ') || 'the root role lists no keys'}`,
+      {
+        fix: 'the root key must be a self-signed, non-CA certificate with CN=<gun>, not expired and not SHA-1; re-initialise or rotate the root key',
+        details: { reasons },
+      },
+    );
   }
   return valid;
 }
