@@ -1,0 +1,105 @@
+/**
+ * Wiring shared by the client commands: global flags → config → key store, trust server client,
+ * updater, repository. Commands stay thin: parse, call one library function, print.
+ */
+import type { Command } from 'commander';
+import { Repository } from '../../client/index.js';
+import { SignetError } from '../../errors.js';
+import { TrustDirKeyStore, envPassphraseRetriever, promptPassphraseRetriever, type PassphraseRetriever } from '../../keys/index.js';
+import { RegistryClient, parseImageReference, type ImageReference } from '../../registry/index.js';
+import { NotaryRemote } from '../../remote/index.js';
+import { PinStore, Updater } from '../../updater/index.js';
+import { resolveGlobalConfig, type GlobalConfig, type GlobalFlags } from '../config.js';
+import { exitCodeFor, formatError, processOutput, type Output } from '../output.js';
+
+export interface ClientContext {
+  cfg: GlobalConfig;
+  out: Output;
+  retriever: PassphraseRetriever;
+  keyStore: TrustDirKeyStore;
+  pins: PinStore;
+  /** A repository handle for an image reference or a bare GUN. */
+  repository(refOrGun: string): { repo: Repository; ref: ImageReference; close(): Promise<void> };
+  registry(): RegistryClient;
+}
+
+/** Add the global client flags to the program (read back with optsWithGlobals). */
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .option('-s, --server <url>', 'trust server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else https://notary.docker.io for Docker Hub, else https://<registry host>)')
+    .option('--tls-ca <file>', 'CA certificate(s) to trust for the trust server (default: $DOCKER_CONFIG/tls/<host:port>/ca.crt)')
+    .option('-d, --trust-dir <dir>', 'trust directory (default: $DOCKER_CONFIG/trust or ~/.docker/trust)')
+    .option('--insecure-registry <host[:port]>', 'reach this registry over plain HTTP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--tofu', 'trust a repository root seen for the first time without a pin (WARNING: trust on first use)')
+    .option('--timeout <ms>', 'per-request network timeout in milliseconds');
+}
+
+export function clientContext(cmd: Command, out: Output = processOutput()): ClientContext {
+  const flags = cmd.optsWithGlobals<GlobalFlags>();
+  const cfg = resolveGlobalConfig(flags);
+  if (cfg.tofu) out.err('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
+  const prompt = cfg.isTTY ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true }) : undefined;
+  const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
+  const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
+  const pins = new PinStore(cfg.trustDir);
+  return {
+    cfg,
+    out,
+    retriever,
+    keyStore,
+    pins,
+    repository(refOrGun: string) {
+      const ref = parseImageReference(refOrGun);
+      const serverUrl = cfg.serverFor(ref.registry);
+      const ca = cfg.caFor(serverUrl);
+      const remote = new NotaryRemote({
+        serverUrl,
+        ...(ca !== undefined ? { ca } : {}),
+        timeoutMs: cfg.timeoutMs,
+        ...(cfg.notaryAuth !== undefined ? { auth: cfg.notaryAuth } : {}),
+      });
+      const reader = new Updater({
+        gun: ref.name,
+        remote,
+        trustDir: cfg.trustDir,
+        pins,
+        tofu: cfg.tofu,
+        onWarning: (m) => out.err(`Warning: ${m}\n`),
+      });
+      const repo = new Repository({ gun: ref.name, trustDir: cfg.trustDir, remote, keyStore, reader, pins });
+      return { repo, ref, close: () => remote.close() };
+    },
+    registry() {
+      return new RegistryClient({ insecureRegistries: cfg.insecureRegistries, dockerConfigDir: cfg.dockerConfigDir, timeoutMs: cfg.timeoutMs });
+    },
+  };
+}
+
+/**
+ * Run a command body; print errors (JSON with --json) and set the exit code a pipeline can act on.
+ * Never calls process.exit while I/O is pending.
+ */
+export async function runAction(json: boolean, body: () => Promise<void>, out: Output = processOutput()): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    out.err(formatError(e, json));
+    process.exitCode = exitCodeFor(e);
+  }
+}
+
+/** `IMAGE:TAG` → the reference with a tag, or a USAGE error. */
+export function requireTag(text: string): ImageReference {
+  const ref = parseImageReference(text);
+  if (ref.tag === undefined || ref.digest !== undefined) {
+    throw new SignetError('USAGE', `${text} needs a tag (IMAGE:TAG)`, { fix: `e.g. ${ref.familiar}:latest` });
+  }
+  return ref;
+}
+
+/** Is the reference given without an explicit tag? (parseImageReference may default it) */
+export function hasExplicitTag(text: string): boolean {
+  const lastSlash = text.lastIndexOf('/');
+  const tail = text.slice(lastSlash + 1);
+  return tail.includes(':') && !text.includes('@');
+}

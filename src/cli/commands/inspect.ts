@@ -1,0 +1,55 @@
+/** `signet inspect IMAGE[:TAG]…`: `docker trust inspect` output (JSON by default, or --pretty). */
+import type { Command } from 'commander';
+import { formatInspectJson, inspectRepo, type InspectResult } from '../../client/index.js';
+import { publicKeyFromJson } from '../../tuf/index.js';
+import { formatTable } from '../output.js';
+import { clientContext, runAction } from './common.js';
+
+export function prettyInspect(r: InspectResult, gun: string): string {
+  let s = '';
+  if (r.SignedTags.length === 0) s += `\nNo signatures for ${r.Name}\n\n`;
+  else {
+    s += `\nSignatures for ${r.Name}\n\n`;
+    s += formatTable(['SIGNED TAG', 'DIGEST', 'SIGNERS'], r.SignedTags.map((t) => [t.SignedTag, t.Digest, t.Signers.join(', ')]));
+  }
+  if (r.Signers.length > 0) {
+    s += `\nList of signers and their keys for ${r.Name}\n\n`;
+    const rows = [...r.Signers].sort((a, b) => (a.Name < b.Name ? -1 : 1)).map((x) => [x.Name, x.Keys.map((k) => k.ID.slice(0, 12)).join(', ')]);
+    s += formatTable(['SIGNER', 'KEYS'], rows);
+  }
+  s += `\nAdministrative keys for ${r.Name}\n\n`;
+  for (const a of [...r.AdministrativeKeys].reverse()) {
+    s += `  ${a.Name === 'Root' ? 'Root Key' : 'Repository Key'}:\t${a.Keys.map((k) => k.ID).sort().join(', ')}\n`;
+  }
+  void gun;
+  return s;
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('show signed tags, signers and administrative keys (the JSON of `docker trust inspect`)')
+    .argument('<image...>', 'IMAGE or IMAGE:TAG')
+    .option('--pretty', 'human-friendly tables instead of JSON')
+    .option('--json', 'JSON output (the default)')
+    .action(async (images: string[], opts: { pretty?: boolean; json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
+        const ctx = clientContext(cmd);
+        const results: InspectResult[] = [];
+        const pretty: string[] = [];
+        for (const image of images) {
+          const { repo, ref, close } = ctx.repository(image);
+          try {
+            const view = await repo.read();
+            const r = inspectRepo(image, view, ref.tag ?? '', (k) => publicKeyFromJson(k).canonicalId);
+            results.push(r);
+            pretty.push(prettyInspect(r, repo.gun));
+          } finally {
+            await close();
+          }
+        }
+        if (opts.pretty && !opts.json) ctx.out.out(pretty.join('\n\n'));
+        else ctx.out.out(formatInspectJson(results));
+      }),
+    );
+}

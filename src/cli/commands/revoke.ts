@@ -1,0 +1,33 @@
+/** `signet revoke IMAGE[:TAG]`: remove the signature of one tag (or of every tag, with --yes). */
+import type { Command } from 'commander';
+import { revokeTags } from '../../client/index.js';
+import { SignetError } from '../../errors.js';
+import { parseImageReference } from '../../registry/index.js';
+import { printJson } from '../output.js';
+import { clientContext, runAction } from './common.js';
+
+export function registerRevoke(program: Command): void {
+  program
+    .command('revoke')
+    .description('remove trust for a tag, or for every tag of a repository (needs --yes)')
+    .argument('<image>', 'IMAGE:TAG, or IMAGE for all tags')
+    .option('-y, --yes', 'do not ask for confirmation when revoking every tag')
+    .option('--json', 'print the result as JSON')
+    .action(async (image: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
+        const tag = parseImageReference(image).tag;
+        if (tag === undefined && opts.yes !== true) {
+          throw new SignetError('USAGE', `this would revoke every signed tag of ${image}`, { fix: `add --yes to confirm, or name one tag: ${image}:TAG` });
+        }
+        const ctx = clientContext(cmd);
+        const { repo, close } = ctx.repository(image);
+        try {
+          const res = await revokeTags(repo, tag);
+          if (opts.json) printJson(ctx.out, { gun: repo.gun, removed: res.removed, published: res.roles });
+          else for (const r of res.removed) ctx.out.out(`Revoked ${repo.gun}:${r.tag} from ${r.role}\n`);
+        } finally {
+          await close();
+        }
+      }),
+    );
+}

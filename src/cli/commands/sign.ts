@@ -1,0 +1,49 @@
+/** `signet sign IMAGE:TAG…`: resolve each tag at the registry and sign the real digest; one publish per repository. */
+import type { Command } from 'commander';
+import { signTags, type ResolvedTag } from '../../client/index.js';
+import { printJson, progressBar } from '../output.js';
+import { clientContext, requireTag, runAction } from './common.js';
+
+export function registerSign(program: Command): void {
+  program
+    .command('sign')
+    .description('sign image tags: digests and sizes come from the registry (creates the trust data when missing)')
+    .argument('<image:tag...>', 'one or more tagged images')
+    .option('--json', 'print the result as JSON')
+    .action(async (images: string[], opts: { json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
+        const ctx = clientContext(cmd);
+        const refs = images.map((i) => ({ text: i, ref: requireTag(i) }));
+        const registry = ctx.registry();
+        const byGun = new Map<string, { first: string; tags: ResolvedTag[]; texts: string[] }>();
+        const bar = progressBar(ctx.out, refs.length, 'Resolving');
+        try {
+          for (const { text, ref } of refs) {
+            const m = await registry.resolve(ref);
+            bar.tick(ref.tag);
+            const g = byGun.get(ref.name) ?? { first: text, tags: [], texts: [] };
+            g.tags.push({ tag: ref.tag as string, digest: m.digest, size: m.size });
+            g.texts.push(`${ref.familiar}:${ref.tag}`);
+            byGun.set(ref.name, g);
+          }
+        } finally {
+          bar.done();
+          await registry.close();
+        }
+        const results: unknown[] = [];
+        for (const [gun, g] of byGun) {
+          const { repo, close } = ctx.repository(g.first);
+          try {
+            const res = await signTags(repo, g.tags);
+            results.push({ gun, tags: g.tags.map((t) => ({ ...t, roles: res.signedInto[t.tag] })), published: res.roles });
+            if (!opts.json) {
+              for (const t of g.tags) ctx.out.out(`Signed ${gun}:${t.tag} ${t.digest} (${t.size} bytes) into ${(res.signedInto[t.tag] ?? []).join(', ')}\n`);
+            }
+          } finally {
+            await close();
+          }
+        }
+        if (opts.json) printJson(ctx.out, results);
+      }),
+    );
+}

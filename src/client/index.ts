@@ -1,0 +1,29 @@
+/** src/client public API: `docker trust` / `notary` client operations over a trust dir. */
+export { Changelist, delegationPayload, targetPayload, parsePayload } from './changelist.js';
+export type { Change, ChangeAction, ChangeType, DelegationPayload, RootRolePayload } from './changelist.js';
+export { gunDir, metadataDir, roleCachePath } from './paths.js';
+export { Repository } from './repository.js';
+export type { RepositoryOptions, TrustedReader, RootPins, TrustedView, InitResult, PublishResult } from './repository.js';
+export { WorkingRepo, type KeySource } from './working.js';
+export { signTags, revokeTags, readOrInit, signableRoles, delegationRoles, targetMetaFor, type ResolvedTag } from './signing.js';
+export { addSigner, removeSigner, parsePublicKeyFile, checkSignerName, MAX_PUBLIC_KEY_FILE } from './signers.js';
+export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
+export { generateSignerKey, loadSignerKey, listKeys, exportKeys, importKeys, backupKeys, restoreKeys, type GeneratedKey } from './key-ops.js';
+export {
+  inspectRepo,
+  formatInspectJson,
+  signedTagRows,
+  delegationSigners,
+  allTargetsByName,
+  walkRoles,
+  isReleasedRole,
+  signerName,
+  sha256Hex,
+  naturalLess,
+  RELEASES_ROLE,
+  type RepoView,
+  type InspectResult,
+  type SignedTagRow,
+  type TrustSigner,
+  type TargetWithRole,
+} from './view.js';

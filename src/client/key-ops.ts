@@ -1,0 +1,128 @@
+/**
+ * Key management on a trust dir, compatible with `docker trust key generate|load` and
+ * `notary key list|export|import` (reference §4.2, §5.4).
+ */
+import { chmod, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { SignetError, isSignetError } from '../errors.js';
+import {
+  generatePrivateKey,
+  inspectKeyPem,
+  publicKeyPem,
+  readBackup,
+  restoreBackup,
+  writeBackup,
+  type KeyListEntry,
+  type TrustDirKeyStore,
+} from '../keys/index.js';
+import { writeFileAtomic } from './fsutil.js';
+import { checkSignerName } from './signers.js';
+
+export interface GeneratedKey {
+  id: string;
+  name: string;
+  publicKeyFile: string;
+}
+
+/** `docker trust key generate NAME --dir D`: a new ECDSA P-256 signer key (role NAME) and D/NAME.pub. */
+export async function generateSignerKey(store: TrustDirKeyStore, name: string, dir: string): Promise<GeneratedKey> {
+  checkSignerName(name);
+  const pubFile = path.resolve(dir, `${name}.pub`);
+  try {
+    await stat(pubFile);
+    throw new SignetError('CONFLICT', `${pubFile} already exists`, { fix: 'choose another name or --dir, or remove the file' });
+  } catch (e) {
+    if (isSignetError(e)) throw e;
+  }
+  const key = generatePrivateKey('ecdsa');
+  await store.add(key, { role: name });
+  await writeFileAtomic(pubFile, publicKeyPem(key, name), 0o644);
+  return { id: key.publicKey.canonicalId, name, publicKeyFile: pubFile };
+}
+
+/**
+ * `docker trust key load FILE --name N`: import a private key as signer N. Unlike docker 28, which
+ * silently imports nothing for an encrypted key without a `path` header (docker/cli #2031), this
+ * decrypts it (passphrase from the environment) or fails with a clear error.
+ */
+export async function loadSignerKey(store: TrustDirKeyStore, file: string, name: string): Promise<{ id: string; role: string }> {
+  checkSignerName(name);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e, fix: 'check the path' });
+  }
+  let info;
+  try {
+    info = inspectKeyPem(text);
+  } catch (e) {
+    throw new SignetError('KEY_FILE', `${file} is not a private key PEM file`, {
+      cause: e,
+      fix: 'load a PEM private key (PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)',
+    });
+  }
+  // a delegation key carries the signer name as its role; a base-role header would be wrong here
+  if (info.meta.role && ['root', 'targets', 'snapshot', 'timestamp'].includes(info.meta.role)) {
+    throw new SignetError('KEY_FILE', `${file} is a ${info.meta.role} key, not a signer key`, {
+      fix: 'use `signet key import` for repository keys',
+    });
+  }
+  return store.importFile(file, { role: info.meta.role || name });
+}
+
+export async function listKeys(store: TrustDirKeyStore): Promise<KeyListEntry[]> {
+  return store.list();
+}
+
+/** notary `key export` format (`path: <id>` header), re-encrypted with `passphrase`. */
+export async function exportKeys(store: TrustDirKeyStore, ids: string[], passphrase: (role: string, id: string) => Promise<string>): Promise<string> {
+  const all = await store.list();
+  const chosen = ids.length === 0 ? all : ids.map((id) => {
+    const e = all.find((k) => k.id === id || k.id.startsWith(id));
+    if (e === undefined) throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${store.privateDir}`);
+    return e;
+  });
+  let out = '';
+  for (const k of chosen) out += await store.exportKey(k.id, await passphrase(k.role, k.id));
+  return out;
+}
+
+/** notary `key import`: one or more PEM keys (with `role`/`gun`/`path` headers) from a file. */
+export async function importKeys(
+  store: TrustDirKeyStore,
+  file: string,
+  opts: { role?: string; gun?: string } = {},
+): Promise<{ id: string; role: string }[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e });
+  }
+  const blocks = text.match(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----\n?/g) ?? [];
+  if (blocks.length === 0) {
+    throw new SignetError('KEY_FILE', `${file} holds no PEM private key`, { fix: 'import a file written by `signet key export` or `notary key export`' });
+  }
+  const out: { id: string; role: string }[] = [];
+  for (const b of blocks) out.push(await store.importPem(b, opts));
+  return out;
+}
+
+/** An encrypted archive of every key file; written 0600. */
+export async function backupKeys(store: TrustDirKeyStore, file: string, passphrase: string): Promise<number> {
+  const archive = await writeBackup(store, passphrase);
+  await writeFileAtomic(path.resolve(file), archive, 0o600);
+  await chmod(path.resolve(file), 0o600);
+  return readBackup(archive, passphrase).length;
+}
+
+export async function restoreKeys(file: string, passphrase: string, trustDir: string): Promise<string[]> {
+  let archive: Buffer;
+  try {
+    archive = await readFile(file);
+  } catch (e) {
+    throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e });
+  }
+  return restoreBackup(archive, passphrase, trustDir);
+}
