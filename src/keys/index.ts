@@ -26,6 +26,7 @@ export {
   passphraseFromEnv,
   readPassphraseFile,
   MIN_NEW_PASSPHRASE_LENGTH,
+  sameSecret,
 } from './passphrase.js';
 export type { KeyListEntry, StoredPrivateKey } from './keystore.js';
 export { TrustDirKeyStore, keyFileGun } from './keystore.js';

@@ -3,6 +3,7 @@
  * alias is the PEM `role` (root, targets, snapshot, or a signer/delegation name). It throws to
  * give up. Nothing here reads process.env: the environment map is an argument.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignetError } from '../errors.js';
 
@@ -36,6 +37,13 @@ export function passphraseEnvVars(alias: string): string[] {
     default:
       return ['NOTARY_DELEGATION_PASSPHRASE', 'DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE'];
   }
+}
+
+/** Constant-time equality of two secrets (compared through their SHA-256 digests). */
+export function sameSecret(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db);
 }
 
 function shortId(id: string): string {
@@ -255,7 +263,7 @@ export function promptPassphraseRetriever(io: PromptIo): PassphraseRetriever {
         continue;
       }
       const again = await ask(`Repeat passphrase for new ${req.alias} key${withId}: `);
-      if (again !== p) {
+      if (!sameSecret(again, p)) {
         say('Passphrases do not match. Please retry.\n');
         continue;
       }

@@ -459,7 +459,12 @@ export function decodeKeyPem(
  * notary's key file bytes: `ENCRYPTED PRIVATE KEY` (or `PRIVATE KEY` for an empty passphrase) with
  * the `gun`/`path`/`role` headers that are set, sorted as Go's pem.Encode writes them.
  */
-export function encodeKeyPem(
+export function encodeKeyPem(key: PrivateKey, meta: KeyFileMeta, passphrase: string): string {
+  return encodeKeyPemWithParams(key, meta, passphrase);
+}
+
+/** encodeKeyPem with a fixed salt/IV: for reproducing a file byte for byte in tests only. */
+export function encodeKeyPemWithParams(
   key: PrivateKey,
   meta: KeyFileMeta,
   passphrase: string,

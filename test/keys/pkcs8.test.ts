@@ -18,7 +18,7 @@ import {
   toNotaryPkcs8,
   type PrivateKey,
 } from '../../src/keys/index.js';
-import { encryptPkcs8 } from '../../src/keys/pkcs8.js';
+import { encodeKeyPemWithParams, encryptPkcs8 } from '../../src/keys/pkcs8.js';
 import {
   EncryptedPrivateKeyInfo,
   Pbes2Params,
@@ -198,7 +198,7 @@ describe('(d) structure matches notary', () => {
       const { key, meta } = decodeKeyPem(k.pem, k.pass);
       const info = describePbes2(decodePemBlocks(k.pem)[0]?.bytes as Buffer);
       if (!info) throw new Error('not pbes2');
-      expect(encodeKeyPem(key, meta, k.pass, { salt: info.salt, iv: info.iv })).toBe(k.pem);
+      expect(encodeKeyPemWithParams(key, meta, k.pass, { salt: info.salt, iv: info.iv })).toBe(k.pem);
     }
   });
 
