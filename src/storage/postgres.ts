@@ -13,7 +13,7 @@ import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
 import type { MetaStore, MetaTx, MetaUpdate, StoredMeta } from './types.js';
-import { isRetryable, isUniqueViolation, storageError, conflict, type StoreLogger } from './util.js';
+import { conflict, isRetryable, isUniqueViolation, Semaphore, storageError, type StoreLogger } from './util.js';
 
 /** First key of the two-int4 advisory lock: 'SIGN' in ASCII, so other users of the database don't collide. */
 const LOCK_NAMESPACE = 0x5349474e;
@@ -62,7 +62,8 @@ function preparingPool(pool: pg.Pool, hot: Map<string, string>): PostgresPool {
 }
 
 export async function openPostgresStore(url: string, logger: StoreLogger, poolSize = 10): Promise<MetaStore> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // connectionTimeoutMillis: a starved or unreachable database fails as STORAGE instead of hanging
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
   // An idle client losing its connection emits 'error' on the pool; without a listener it would
   // crash the process. The next query gets a fresh client.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'PostgreSQL idle client error'));
@@ -79,20 +80,28 @@ export async function openPostgresStore(url: string, logger: StoreLogger, poolSi
       { cause: err, fix: 'check the database URL, that PostgreSQL is running, and the credentials' },
     );
   }
-  const store = new PostgresStore(db, logger);
+  const store = new PostgresStore(db, logger, poolSize);
   store.hotSql.forEach((text, i) => hot.set(text, `signet_hot_${i}`));
   return store;
 }
 
 class PostgresStore extends StoreBase {
   readonly keys: KyselyServerKeyStore;
+  /**
+   * A transaction pins a pool client while `fn` may itself need one (the signer reads and inserts
+   * keys). Letting at most half the pool into transactions keeps clients free for those and for
+   * GETs, so a burst of publishes to many GUNs cannot exhaust the pool and wait on itself.
+   */
+  private readonly txSlots: Semaphore;
 
   constructor(
     private readonly db: Db,
     logger: StoreLogger,
+    poolSize: number,
   ) {
     super(db, logger);
     this.keys = new KyselyServerKeyStore(db, db);
+    this.txSlots = new Semaphore(poolSize / 2);
   }
 
   get hotSql(): string[] {
@@ -115,7 +124,10 @@ class PostgresStore extends StoreBase {
         }
         if (isRetryable(err)) {
           if (attempt < TX_ATTEMPTS) {
-            this.logger.warn({ code: (err as { code?: unknown }).code, attempt, what }, 'PostgreSQL transaction retried');
+            this.logger.warn(
+              { code: (err as { code?: unknown }).code, attempt, what },
+              'PostgreSQL transaction retried',
+            );
             await new Promise((r) => setTimeout(r, 10 * attempt));
             continue;
           }
@@ -129,22 +141,26 @@ class PostgresStore extends StoreBase {
   async withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
     this.assertOpen();
     return this.locks.run(gun, () =>
-      this.lockedTx(gun, `publishing ${gun}`, async (trx) => {
-        const tx = new PostgresTx(trx, this.queries, gun);
-        try {
-          return await fn(tx);
-        } catch (err) {
-          throw new FromCaller(err);
-        } finally {
-          tx.open = false;
-        }
-      }),
+      this.txSlots.run(() =>
+        this.lockedTx(gun, `publishing ${gun}`, async (trx) => {
+          const tx = new PostgresTx(trx, this.queries, gun);
+          try {
+            return await fn(tx);
+          } catch (err) {
+            throw new FromCaller(err);
+          } finally {
+            tx.open = false;
+          }
+        }),
+      ),
     );
   }
 
   async deleteGun(gun: string): Promise<boolean> {
     this.assertOpen();
-    return this.locks.run(gun, () => this.lockedTx(gun, `deleting ${gun}`, (trx) => deleteGunRows(trx, gun, Date.now())));
+    return this.locks.run(gun, () =>
+      this.txSlots.run(() => this.lockedTx(gun, `deleting ${gun}`, (trx) => deleteGunRows(trx, gun, Date.now()))),
+    );
   }
 
   protected async closeHandles(): Promise<void> {

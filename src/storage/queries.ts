@@ -159,7 +159,13 @@ export interface PreparedRow {
 }
 
 export function prepareRows(updates: readonly MetaUpdate[], now: number): PreparedRow[] {
-  return updates.map((u) => ({ role: u.role, version: u.version, data: u.data, sha256: sha256Hex(u.data), createdAt: now }));
+  return updates.map((u) => ({
+    role: u.role,
+    version: u.version,
+    data: u.data,
+    sha256: sha256Hex(u.data),
+    createdAt: now,
+  }));
 }
 
 /**
@@ -172,7 +178,14 @@ export async function applyRows(db: Db, gun: string, rows: readonly PreparedRow[
   await db
     .insertInto('tuf_files')
     .values(
-      rows.map((r) => ({ gun, role: r.role, version: r.version, sha256: r.sha256, data: r.data, created_at: r.createdAt })),
+      rows.map((r) => ({
+        gun,
+        role: r.role,
+        version: r.version,
+        sha256: r.sha256,
+        data: r.data,
+        created_at: r.createdAt,
+      })),
     )
     .execute();
   const changes = rows
@@ -186,7 +199,10 @@ export async function deleteGunRows(db: Db, gun: string, now: number): Promise<b
   const res = await db.deleteFrom('tuf_files').where('gun', '=', gun).executeTakeFirst();
   const deleted = toNumber(res.numDeletedRows) > 0;
   if (deleted) {
-    await db.insertInto('changefeed').values({ gun, version: 0, sha256: '', category: 'deletion', created_at: now }).execute();
+    await db
+      .insertInto('changefeed')
+      .values({ gun, version: 0, sha256: '', category: 'deletion', created_at: now })
+      .execute();
   }
   return deleted;
 }

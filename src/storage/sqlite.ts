@@ -12,7 +12,16 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { SignetError } from '../errors.js';
 import { migrateToLatestOrThrow } from './migrate.js';
-import { applyRows, checkAgainst, checkBatch, deleteGunRows, maxVersions, prepareRows, type Db, type PreparedRow } from './queries.js';
+import {
+  applyRows,
+  checkAgainst,
+  checkBatch,
+  deleteGunRows,
+  maxVersions,
+  prepareRows,
+  type Db,
+  type PreparedRow,
+} from './queries.js';
 import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
@@ -220,7 +229,14 @@ class SqliteTx implements MetaTx {
     for (const r of this.pending) if (pick(r) && (best === undefined || r.version > best.version)) best = r;
     return best === undefined
       ? null
-      : { gun, role: best.role, version: best.version, sha256: best.sha256, data: best.data, createdAt: new Date(best.createdAt) };
+      : {
+          gun,
+          role: best.role,
+          version: best.version,
+          sha256: best.sha256,
+          data: best.data,
+          createdAt: new Date(best.createdAt),
+        };
   }
 
   private assertOpen(): void {
@@ -234,7 +250,9 @@ class SqliteTx implements MetaTx {
 
   async getByVersion(gun: string, role: string, version: number): Promise<StoredMeta | null> {
     this.assertOpen();
-    return this.own(gun, (r) => r.role === role && r.version === version) ?? this.store.getByVersion(gun, role, version);
+    return (
+      this.own(gun, (r) => r.role === role && r.version === version) ?? this.store.getByVersion(gun, role, version)
+    );
   }
 
   async getByChecksum(gun: string, role: string, sha256hex: string): Promise<StoredMeta | null> {

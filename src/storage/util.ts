@@ -29,9 +29,13 @@ export const MAX_VERSION = 2 ** 31 - 1;
 
 export function checkVersionRange(role: string, version: number): void {
   if (!Number.isInteger(version) || version < 0 || version > MAX_VERSION) {
-    throw new SignetError('USAGE', `version ${String(version)} of role ${role} is not an integer in [0, ${MAX_VERSION}]`, {
-      details: { role, version },
-    });
+    throw new SignetError(
+      'USAGE',
+      `version ${String(version)} of role ${role} is not an integer in [0, ${MAX_VERSION}]`,
+      {
+        details: { role, version },
+      },
+    );
   }
 }
 
@@ -97,4 +101,26 @@ export function isRetryable(err: unknown): boolean {
     code === 'SQLITE_BUSY_RECOVERY' ||
     code === 'SQLITE_LOCKED'
   );
+}
+
+/** Counting semaphore: at most `limit` holders at once, the others queue in order. */
+export class Semaphore {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#free = Math.max(1, Math.floor(limit));
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#free++;
+    }
+  }
 }

@@ -100,7 +100,18 @@ async function startCluster(): Promise<Cluster> {
       '-c max_connections=200',
     ].join(' ');
     try {
-      await pgRun('pg_ctl', ['-D', dataDir, '-l', path.join(base, 'postgres.log'), '-w', '-t', '30', '-o', opts, 'start']);
+      await pgRun('pg_ctl', [
+        '-D',
+        dataDir,
+        '-l',
+        path.join(base, 'postgres.log'),
+        '-w',
+        '-t',
+        '30',
+        '-o',
+        opts,
+        'start',
+      ]);
     } catch (err) {
       lastErr = new Error(`${(err as Error).message}\n--- postgres.log ---\n${logTail(base)}`);
       continue; // most likely the port was taken between freePort() and the bind

@@ -99,7 +99,9 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         withStore(async (s) => {
           await s.updateMany('g', [{ role: 'snapshot', version: 2, data: buf('s2') }]);
           for (const version of [2, 1, 0]) {
-            const err = await s.updateMany('g', [{ role: 'snapshot', version, data: buf(`x${version}`) }]).catch((e: unknown) => e);
+            const err = await s
+              .updateMany('g', [{ role: 'snapshot', version, data: buf(`x${version}`) }])
+              .catch((e: unknown) => e);
             expect(err).toMatchObject({ code: 'CONFLICT', details: { role: 'snapshot', version } });
           }
           expect((await s.getLatest('g', 'snapshot'))!.data.toString()).toBe('s2');
@@ -215,7 +217,9 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
             }),
           );
           expect(code).toBe('INTERNAL');
-          expect(await codeOf(leaked!.updateMany('g', [{ role: 'root', version: 1, data: buf('r') }]))).toBe('INTERNAL');
+          expect(await codeOf(leaked!.updateMany('g', [{ role: 'root', version: 1, data: buf('r') }]))).toBe(
+            'INTERNAL',
+          );
           expect(await s.getLatest('other', 'root')).toBeNull();
         }));
 
@@ -234,7 +238,8 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
             });
           const results = await Promise.allSettled([publish('a'), publish('b'), publish('c')]);
           const ok = results.filter((r) => r.status === 'fulfilled');
-          for (const r of results) if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('CONFLICT');
+          for (const r of results)
+            if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('CONFLICT');
           expect((await s.getLatest('g', 'targets'))!.version).toBe(1 + ok.length);
           expect(ok.length).toBe(3); // within one process the per-GUN lock serialises them
           spans.sort((x, y) => x[0] - y[0]);
@@ -255,7 +260,8 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
               });
             const results = await Promise.allSettled([publish(s, 'a'), publish(s2, 'b')]);
             const ok = results.filter((r) => r.status === 'fulfilled');
-            for (const r of results) if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('CONFLICT');
+            for (const r of results)
+              if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('CONFLICT');
             expect(ok.length).toBeGreaterThanOrEqual(1);
             const latest = (await s2.getLatest('g', 'targets'))!;
             expect(latest.version).toBe(1 + ok.length);
@@ -287,6 +293,24 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           releaseA();
           await a;
           expect((await s.getLatest('a', 'root'))!.data.toString()).toBe('ra');
+        }));
+
+      it('lets transactions on many GUNs at once use the key store inside fn (no pool starvation)', () =>
+        withStore(async (s) => {
+          await s.keys.insert(keyRow({ id: 'shared' }));
+          const guns = Array.from({ length: 24 }, (_, i) => `many/${i}`);
+          const all = Promise.all(
+            guns.map((gun) =>
+              s.withGun(gun, async (tx) => {
+                await sleep(30);
+                expect(await s.keys.get('shared')).not.toBeNull();
+                await s.keys.insert(keyRow({ id: `k-${gun}`, gun }));
+                await tx.updateMany(gun, [{ role: 'root', version: 1, data: buf(gun) }]);
+              }),
+            ),
+          );
+          expect(await Promise.race([all.then(() => 'done'), sleep(15_000).then(() => 'stuck')])).toBe('done');
+          expect(await s.countGuns()).toBe(24);
         }));
 
       it('lets plain reads proceed while a publish holds its GUN', () =>
@@ -327,7 +351,14 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           expect(await s.countGuns()).toBe(4);
           const last = await s.getChanges({ changeId: '-1', records: 1 });
           expect(last).toEqual([
-            { id: expect.any(String), createdAt: expect.any(String), gun: 'a/b', version: 0, sha256: '', category: 'deletion' },
+            {
+              id: expect.any(String),
+              createdAt: expect.any(String),
+              gun: 'a/b',
+              version: 0,
+              sha256: '',
+              category: 'deletion',
+            },
           ]);
         }));
 
@@ -424,7 +455,11 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('returns 100 records for records=0', () =>
         withStore(async (s) => {
-          const updates = Array.from({ length: 105 }, (_, i) => ({ role: 'timestamp', version: i + 1, data: buf(`ts${i + 1}`) }));
+          const updates = Array.from({ length: 105 }, (_, i) => ({
+            role: 'timestamp',
+            version: i + 1,
+            data: buf(`ts${i + 1}`),
+          }));
           await s.updateMany('g', updates);
           const page = await s.getChanges({ changeId: '', records: 0 });
           expect(page.length).toBe(100);
@@ -525,7 +560,10 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
                   data: buf(`${gun} ${ROLES[u.role]} ${u.version} #${++n}`),
                 }));
                 const maxOf = (role: string): number =>
-                  Math.max(-1, ...[...mine.keys()].filter((k) => k.startsWith(`${role}@`)).map((k) => Number(k.split('@')[1])));
+                  Math.max(
+                    -1,
+                    ...[...mine.keys()].filter((k) => k.startsWith(`${role}@`)).map((k) => Number(k.split('@')[1])),
+                  );
                 const seen = new Set<string>();
                 let ok = true;
                 for (const u of updates) {
@@ -546,7 +584,9 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
               for (const gun of guns) {
                 const mine = rows.get(gun) ?? new Map<string, Buffer>();
                 for (const role of ROLES) {
-                  const versions = [...mine.keys()].filter((k) => k.startsWith(`${role}@`)).map((k) => Number(k.split('@')[1]));
+                  const versions = [...mine.keys()]
+                    .filter((k) => k.startsWith(`${role}@`))
+                    .map((k) => Number(k.split('@')[1]));
                   const got = await s.getLatest(gun, role);
                   if (versions.length === 0) {
                     expect(got).toBeNull();

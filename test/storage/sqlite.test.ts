@@ -59,9 +59,11 @@ describe('SQLite backend', () => {
       expect(plan("select data from tuf_files where gun = 'g' and role = 'r' order by version desc limit 1")).toMatch(
         /USING INDEX tuf_files_gun_role_version/,
       );
-      expect(plan("select data from tuf_files where gun = 'g' and role = 'r' and sha256 = 'x' order by version desc limit 1")).toMatch(
-        /USING INDEX tuf_files_gun_role_sha256/,
-      );
+      expect(
+        plan(
+          "select data from tuf_files where gun = 'g' and role = 'r' and sha256 = 'x' order by version desc limit 1",
+        ),
+      ).toMatch(/USING INDEX tuf_files_gun_role_sha256/);
     } finally {
       raw.close();
     }
