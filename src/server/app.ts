@@ -6,7 +6,7 @@
  * request handler, before Fastify (used by `startServer` through `serverFactory`).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { MetaStore } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import { RepoCache } from './current.js';
@@ -79,11 +79,9 @@ export function buildApp(deps: AppDeps): SignetApp {
   const createServer = deps.createServer;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    disableRequestLogging: true,
+    // one structured line per request is written by `dispatch` instead
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
-    // we route ourselves: one catch-all, so `//`, trailing slashes and odd paths reach the table
-    ignoreDuplicateSlashes: false,
-    ignoreTrailingSlash: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
