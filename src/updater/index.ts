@@ -1,0 +1,17 @@
+/** Client-side TUF update: pure trusted set + cache/fetch/pinning (docs/verify.md). */
+export { TrustedSet, verifyRoleSignatures, type TrustedSetOptions } from './trusted-set.js';
+export { Updater, type UpdaterOptions } from './updater.js';
+export { MetadataCache } from './cache.js';
+export { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
+export { PinStore, applyPin, pinCommand, resolvePin, type PinEntry, type PinsFile, type ResolvedPin } from './pins.js';
+export {
+  DOCKER_ROLES,
+  findTarget,
+  listSignedTags,
+  resolveTag,
+  walkTargets,
+  type ResolvedTag,
+  type SignedTag,
+  type TrustedRepo,
+} from './targets.js';
+export { verifyImage, type ImageRefLike, type ManifestSource, type VerifiedImage } from './verify-image.js';

@@ -1,0 +1,21 @@
+/** Caps on what a trust server can make the client download or walk (reference §1.11; style habit 6). */
+export interface UpdaterLimits {
+  /** timestamp.json download cap (notary MaxTimestampSize). */
+  timestampMaxBytes: number;
+  /** root.json cap when no length is known (notary MaxDownloadSize). */
+  rootMaxBytes: number;
+  /** How many root versions one update may walk through. */
+  maxRootRotations: number;
+  /** How many delegated targets roles are loaded at most. */
+  maxDelegations: number;
+  /** Maximum nesting of delegations below `targets` (targets/a = 1). */
+  maxDelegationDepth: number;
+}
+
+export const DEFAULT_LIMITS: UpdaterLimits = {
+  timestampMaxBytes: 1024 * 1024,
+  rootMaxBytes: 100 * 1024 * 1024,
+  maxRootRotations: 256,
+  maxDelegations: 1000,
+  maxDelegationDepth: 16,
+};

@@ -1,0 +1,296 @@
+/**
+ * The trusted metadata set, in notary's dialect: a PURE state machine (bytes and a fixed `now` in,
+ * verified metadata or a coded error out; no I/O). Modelled on python-tuf's TrustedMetadataSet with
+ * notary's rules (reference §3.10, §4.4; N:tuf/builder.go, N:trustpinning/certs.go ValidateRoot):
+ *  - root keys are x509 certificates valid for the GUN; a new root must verify against the previous
+ *    root's certificates with the previous threshold AND against its own (pinned) ones with its own;
+ *  - hashes/lengths come from the parent (timestamp → snapshot → targets/delegations), MIX_AND_MATCH;
+ *  - versions never go below what was trusted before (ROLLBACK); nothing is accepted expired (EXPIRED),
+ *    except intermediate roots of a rotation chain and a cached root on load.
+ */
+import { SignetError } from '../errors.js';
+import {
+  checkExpiry,
+  checkFileMeta,
+  checkVersion,
+  delegationRoleKeys,
+  isDelegationRole,
+  parentRole,
+  parseRoot,
+  parseSnapshot,
+  parseTargets,
+  parseTimestamp,
+  rootRoleKeys,
+  validateRootCertificates,
+  verifyThreshold,
+  type Metadata,
+  type PublicKey,
+  type RoleKeySet,
+  type RootSigned,
+  type SnapshotSigned,
+  type TargetsSigned,
+  type TimestampSigned,
+} from '../tuf/index.js';
+import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
+import { applyPin, type ResolvedPin } from './pins.js';
+
+export interface TrustedSetOptions {
+  gun: string;
+  now: Date;
+  /** The pin for this GUN (checked against every new root). */
+  pin?: ResolvedPin;
+  /** Accept a first-seen root without a pin. */
+  tofu?: boolean;
+  limits?: Partial<UpdaterLimits>;
+}
+
+/**
+ * Verify md with a role key set; a signature set with no valid signature where no signature is by a
+ * listed key is UNKNOWN_KEY (signed by someone else entirely), otherwise too few valid is THRESHOLD.
+ */
+export function verifyRoleSignatures(md: Metadata, set: RoleKeySet): void {
+  try {
+    verifyThreshold(md, set.keys, set.keyids, set.threshold);
+  } catch (e) {
+    if (e instanceof SignetError && e.code === 'THRESHOLD') {
+      const listed = new Set(set.keyids);
+      if (md.signatures.length > 0 && md.signatures.every((s) => !listed.has(s.keyid))) {
+        throw new SignetError('UNKNOWN_KEY', `${md.role} is signed only by key(s) ${md.signatures.map((s) => s.keyid).join(', ')}, none of which the ${md.role} role lists`, {
+          fix: 'the metadata was signed by a key that is not trusted for this role (forgery or a missing key rotation); do not trust it',
+          cause: e,
+          details: { role: md.role, signedBy: md.signatures.map((s) => s.keyid), expected: set.keyids },
+        });
+      }
+    }
+    throw e;
+  }
+}
+
+function certKeySet(keys: readonly PublicKey[], threshold: number): RoleKeySet {
+  const map: Record<string, PublicKey> = {};
+  for (const k of keys) map[k.id] = k;
+  return { keys: map, keyids: Object.keys(map), threshold };
+}
+
+function rootThreshold(root: RootSigned): number {
+  return root.roles['root']?.threshold ?? 1;
+}
+
+export class TrustedSet {
+  readonly gun: string;
+  readonly now: Date;
+  readonly limits: UpdaterLimits;
+  private readonly pin: ResolvedPin;
+  private readonly tofu: boolean;
+  private rootMd: Metadata<RootSigned>;
+  timestamp: Metadata<TimestampSigned> | undefined;
+  snapshot: Metadata<SnapshotSigned> | undefined;
+  targets: Metadata<TargetsSigned> | undefined;
+  readonly delegations = new Map<string, Metadata<TargetsSigned>>();
+  /** Versions trusted before (from the cache or earlier in this session): the rollback floor. */
+  private readonly floor = new Map<string, number>();
+  private previousSnapshotMeta: SnapshotSigned['meta'] | undefined;
+
+  private constructor(root: Metadata<RootSigned>, opts: TrustedSetOptions) {
+    this.gun = opts.gun;
+    this.now = opts.now;
+    this.pin = opts.pin ?? { kind: 'none' };
+    this.tofu = opts.tofu === true;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.rootMd = root;
+  }
+
+  get root(): Metadata<RootSigned> {
+    return this.rootMd;
+  }
+
+  /**
+   * Load a root that was trusted before (the cached root.json): it must be valid for the GUN and
+   * signed by its own certificates; expiry (metadata and certificates) is allowed, as notary does.
+   */
+  static fromTrustedRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
+    const md = parseRoot(bytes);
+    const certs = validateRootCertificates(md.signed, opts.gun, opts.now, false);
+    verifyRoleSignatures(md, certKeySet(certs, rootThreshold(md.signed)));
+    return new TrustedSet(md, opts);
+  }
+
+  /**
+   * Bootstrap from a first-seen root (no cache): certificates valid now for the GUN, self-signed to its
+   * threshold, not expired, and then allowed by the pin (UNTRUSTED_ROOT without pin or TOFU).
+   */
+  static fromNewRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
+    const md = parseRoot(bytes);
+    const threshold = rootThreshold(md.signed);
+    const certs = validateRootCertificates(md.signed, opts.gun, opts.now, true);
+    verifyRoleSignatures(md, certKeySet(certs, threshold));
+    checkExpiry(md, opts.now);
+    const pinned = applyPin(opts.pin ?? { kind: 'none' }, certs, { gun: opts.gun, now: opts.now, firstBootstrap: true, tofu: opts.tofu === true });
+    verifyRoleSignatures(md, certKeySet(pinned, threshold));
+    return new TrustedSet(md, opts);
+  }
+
+  /** Remember the version of a role trusted earlier (the cache), so nothing older is accepted. */
+  rememberVersion(role: string, version: number): void {
+    if (Number.isSafeInteger(version) && version > (this.floor.get(role) ?? 0)) this.floor.set(role, version);
+  }
+
+  /** Remember the previously trusted snapshot's meta (for per-role version rollback where present). */
+  rememberSnapshotMeta(meta: SnapshotSigned['meta']): void {
+    this.previousSnapshotMeta = meta;
+  }
+
+  /**
+   * One step of the root chain (N:trustpinning/certs.go ValidateRoot, reference §4.4 updateRoot).
+   * Intermediate roots (`final: false`) must be exactly version+1 and may be expired; the final root
+   * may also be the same version (a re-signed root) but must not be expired and needs valid certs now.
+   * Trust in the later roles is dropped: they must be verified again under the new root.
+   */
+  updateRoot(bytes: Buffer, opts: { final: boolean }): Metadata<RootSigned> {
+    const cur = this.rootMd;
+    if (bytes.equals(cur.bytes)) {
+      if (opts.final) checkExpiry(cur, this.now);
+      return cur;
+    }
+    const md = parseRoot(bytes);
+    checkVersion(md, cur.signed.version);
+    if (!opts.final && md.signed.version !== cur.signed.version + 1) {
+      throw new SignetError('ROOT_ROTATION', `root version ${md.signed.version} does not follow trusted root version ${cur.signed.version}`, {
+        fix: 'the server returned the wrong root version in the rotation chain; do not trust it',
+      });
+    }
+    // signed by the previous root's certificates (expiry not checked for those) with its threshold
+    try {
+      const prevCerts = validateRootCertificates(cur.signed, this.gun, this.now, false);
+      verifyRoleSignatures(md, certKeySet(prevCerts, rootThreshold(cur.signed)));
+    } catch (e) {
+      throw new SignetError(
+        'ROOT_ROTATION',
+        `could not rotate trust to root version ${md.signed.version} of ${this.gun}: it is not signed by the trusted root's keys (threshold ${rootThreshold(cur.signed)})`,
+        {
+          cause: e,
+          fix: 'a legitimate root change is signed with the old root key too; if the repository was deleted and re-created on purpose, remove the cached trust data for it (tuf/<gun>) and re-pin',
+        },
+      );
+    }
+    const certs = validateRootCertificates(md.signed, this.gun, this.now, opts.final);
+    const pinned = applyPin(this.pin, certs, { gun: this.gun, now: this.now, firstBootstrap: false, tofu: this.tofu });
+    verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)));
+    if (opts.final) checkExpiry(md, this.now);
+    this.rootMd = md;
+    this.rememberVersion('root', md.signed.version);
+    this.timestamp = undefined;
+    this.snapshot = undefined;
+    this.targets = undefined;
+    this.delegations.clear();
+    return md;
+  }
+
+  /** The trusted root must not be expired (checked before anything signed under it is used). */
+  checkRootFresh(): void {
+    checkExpiry(this.rootMd, this.now);
+  }
+
+  updateTimestamp(bytes: Buffer): Metadata<TimestampSigned> {
+    if (bytes.length > this.limits.timestampMaxBytes) {
+      throw new SignetError('ENDLESS_DATA', `timestamp.json is ${bytes.length} bytes, over the ${this.limits.timestampMaxBytes}-byte limit`);
+    }
+    const md = parseTimestamp(bytes);
+    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'timestamp'));
+    checkVersion(md, Math.max(this.floor.get('timestamp') ?? 0, this.timestamp?.signed.version ?? 0));
+    checkExpiry(md, this.now);
+    this.timestamp = md;
+    this.rememberVersion('timestamp', md.signed.version);
+    this.snapshot = undefined;
+    this.targets = undefined;
+    this.delegations.clear();
+    return md;
+  }
+
+  /** The snapshot the trusted timestamp lists: length + hashes, then signature, version, expiry. */
+  updateSnapshot(bytes: Buffer): Metadata<SnapshotSigned> {
+    const ts = this.timestamp;
+    if (ts === undefined) throw new SignetError('INTERNAL', 'snapshot loaded before timestamp');
+    checkFileMeta(bytes, ts.signed.meta.snapshot, 'snapshot.json');
+    const md = parseSnapshot(bytes);
+    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'snapshot'));
+    checkVersion(md, Math.max(this.floor.get('snapshot') ?? 0, this.snapshot?.signed.version ?? 0));
+    // notary's meta has no versions; where both snapshots carry one (TUF style), it must not go back
+    for (const [role, prev] of Object.entries(this.previousSnapshotMeta ?? {})) {
+      const pv = prev.version;
+      const nv = md.signed.meta[role]?.version;
+      if (typeof pv === 'number' && typeof nv === 'number' && nv < pv) {
+        throw new SignetError('ROLLBACK', `snapshot lists ${role} version ${nv}, older than the trusted ${pv}`, {
+          fix: 'the server is serving old metadata (possible rollback attack); do not trust it',
+        });
+      }
+    }
+    checkExpiry(md, this.now);
+    this.snapshot = md;
+    this.rememberVersion('snapshot', md.signed.version);
+    this.previousSnapshotMeta = md.signed.meta;
+    this.targets = undefined;
+    this.delegations.clear();
+    return md;
+  }
+
+  /** Does the trusted root match what the snapshot lists for root? (N:client/tufclient.go step 3) */
+  rootMatchesSnapshot(): boolean {
+    const meta = this.snapshot?.signed.meta['root'];
+    if (meta === undefined) return true;
+    try {
+      checkFileMeta(this.rootMd.bytes, meta, 'root.json');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  updateTargets(bytes: Buffer): Metadata<TargetsSigned> {
+    return this.updateDelegation('targets', bytes);
+  }
+
+  /**
+   * `targets` or a delegation `targets/…`: listed in the snapshot (length + hashes), signed by the keys
+   * its delegator (root for `targets`, the trusted parent otherwise) assigns to it with that threshold,
+   * version not below the trusted one, not expired. Delegations only below a trusted parent.
+   */
+  updateDelegation(role: string, bytes: Buffer): Metadata<TargetsSigned> {
+    const snap = this.snapshot;
+    if (snap === undefined) throw new SignetError('INTERNAL', `${role} loaded before snapshot`);
+    let keys: RoleKeySet;
+    if (role === 'targets') {
+      keys = rootRoleKeys(this.rootMd.signed, 'targets');
+    } else {
+      if (!isDelegationRole(role)) throw new SignetError('INVALID_ROLE', `${role} is not a valid delegation role name`);
+      const depth = role.split('/').length - 1;
+      if (depth > this.limits.maxDelegationDepth) {
+        throw new SignetError('INVALID_ROLE', `${role} is nested ${depth} levels deep, more than the limit of ${this.limits.maxDelegationDepth}`);
+      }
+      if (!this.delegations.has(role) && this.delegations.size >= this.limits.maxDelegations) {
+        throw new SignetError('INVALID_ROLE', `more than ${this.limits.maxDelegations} delegated roles; refusing to load ${role}`);
+      }
+      const parentName = parentRole(role) ?? 'targets';
+      const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
+      if (parent === undefined) throw new SignetError('INVALID_ROLE', `${role} cannot be loaded: its parent ${parentName} is not trusted`);
+      keys = delegationRoleKeys(parent.signed, role);
+    }
+    const meta = snap.signed.meta[role];
+    if (meta === undefined) {
+      throw new SignetError('MIX_AND_MATCH', `snapshot does not list ${role}`, { fix: 'the server is serving an inconsistent repository; retry later or report it' });
+    }
+    checkFileMeta(bytes, meta, `${role}.json`);
+    const md = parseTargets(role, bytes);
+    verifyRoleSignatures(md, keys);
+    checkVersion(md, Math.max(this.floor.get(role) ?? 0, (role === 'targets' ? this.targets : this.delegations.get(role))?.signed.version ?? 0));
+    checkExpiry(md, this.now);
+    if (role === 'targets') {
+      this.targets = md;
+      this.delegations.clear();
+    } else {
+      this.delegations.set(role, md);
+    }
+    this.rememberVersion(role, md.signed.version);
+    return md;
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * The I/O half of the client update (reference §4.4; N:client/tufclient.go): cache in the trust dir,
+ * fetch with caps, feed bytes to the pure TrustedSet, persist only what verified.
+ *
+ *  bootstrap: cached root.json (trusted as is, expiry allowed) or, without one, root.json from the
+ *             server, checked against the pin (UNTRUSTED_ROOT without pin/TOFU); 404 → REPOSITORY_NOT_FOUND.
+ *             A write, or an expired cached root, fetches root.json and walks the chain first.
+ *  update:    timestamp.json (always fetched; cache only when the server is unreachable) → snapshot by
+ *             checksum (cache if it matches) → root vs snapshot → targets and delegations pre-order,
+ *             each from cache when it matches the snapshot, else `<role>.<sha256>.json`.
+ *             So a warm run with nothing changed makes exactly one request: timestamp.json.
+ *  failure:   update the root (chain walk through `<v>.root.json`) and retry once, as notary does.
+ */
+import { SignetError, isSignetError } from '../errors.js';
+import type { NotaryRemote } from '../remote/index.js';
+import { checkFileMeta, isDirectChild, parseMetadata, parseRoot, type FileMeta, type SnapshotSigned } from '../tuf/index.js';
+import { MetadataCache } from './cache.js';
+import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
+import type { PinStore, ResolvedPin } from './pins.js';
+import type { TrustedRepo } from './targets.js';
+import { TrustedSet } from './trusted-set.js';
+
+export interface UpdaterOptions {
+  gun: string;
+  remote: NotaryRemote;
+  trustDir: string;
+  pins: PinStore;
+  /** Accept a first-seen root without a pin (prints a warning). */
+  tofu?: boolean;
+  /** No network: verify the cached metadata only (it must be complete and unexpired). */
+  offline?: boolean;
+  now?: () => Date;
+  limits?: Partial<UpdaterLimits>;
+  onWarning?: (msg: string) => void;
+}
+
+/** Errors after which notary refreshes the root and tries once more. */
+const RETRY_AFTER_ROOT = new Set(['THRESHOLD', 'UNKNOWN_KEY', 'INVALID_KEY_ID', 'MIX_AND_MATCH', 'EXPIRED', 'ROLLBACK', 'NOT_FOUND']);
+/** Delegation failures notary logs and skips (N:client/tufclient.go downloadTargets). */
+const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
+/** Timestamp download failures that fall back to the cached timestamp (network, any status but 200/400). */
+const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
+
+function sha256Hex(meta: FileMeta): string {
+  return Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex');
+}
+
+function matches(bytes: Buffer | undefined, meta: FileMeta): boolean {
+  if (bytes === undefined) return false;
+  try {
+    checkFileMeta(bytes, meta, 'cache');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+class RootChanged extends Error {
+  constructor(readonly meta: FileMeta) {
+    super('the snapshot lists a different root');
+  }
+}
+
+export class Updater {
+  readonly gun: string;
+  private readonly remote: NotaryRemote;
+  private readonly cache: MetadataCache;
+  private readonly pins: PinStore;
+  private readonly tofu: boolean;
+  private readonly offline: boolean;
+  private readonly now: () => Date;
+  private readonly limits: UpdaterLimits;
+  private readonly warn: (msg: string) => void;
+
+  constructor(opts: UpdaterOptions) {
+    this.gun = opts.gun;
+    this.remote = opts.remote;
+    this.cache = new MetadataCache(opts.trustDir, opts.gun);
+    this.pins = opts.pins;
+    this.tofu = opts.tofu === true;
+    this.offline = opts.offline === true;
+    this.now = opts.now ?? (() => new Date());
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.warn = opts.onWarning ?? (() => undefined);
+  }
+
+  /** Bring the trusted metadata up to date (or, offline, verify the cache) and return it. */
+  async refresh(opts: { forWrite?: boolean } = {}): Promise<TrustedRepo> {
+    const now = this.now();
+    const pin = await this.pins.resolve(this.gun);
+    const set = await this.bootstrap(now, pin);
+    if (!this.offline && (opts.forWrite === true || this.rootExpired(set))) await this.updateRoot(set);
+    try {
+      return await this.update(set);
+    } catch (e) {
+      if (this.offline) throw e instanceof RootChanged ? this.staleOffline() : e;
+      const hint = e instanceof RootChanged ? e.meta : undefined;
+      if (!(e instanceof RootChanged) && !(isSignetError(e) && RETRY_AFTER_ROOT.has(e.code))) throw e;
+      const before = set.root.bytes;
+      await this.updateRoot(set, hint);
+      if (set.root.bytes.equals(before) && !(e instanceof RootChanged)) throw e; // nothing new to try
+      try {
+        return await this.update(set);
+      } catch (e2) {
+        if (e2 instanceof RootChanged) {
+          throw new SignetError('MIX_AND_MATCH', `the snapshot of ${this.gun} lists a root that the server does not serve as current`, {
+            fix: 'the server is inconsistent (or mixing repositories); retry later or report it',
+          });
+        }
+        throw e2;
+      }
+    }
+  }
+
+  private rootExpired(set: TrustedSet): boolean {
+    try {
+      set.checkRootFresh();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  private staleOffline(): SignetError {
+    return new SignetError('MIX_AND_MATCH', `the cached trust data for ${this.gun} is inconsistent (the root changed)`, {
+      fix: 'run once without --offline to update the cache',
+    });
+  }
+
+  private async bootstrap(now: Date, pin: ResolvedPin): Promise<TrustedSet> {
+    const base = { gun: this.gun, now, pin, tofu: this.tofu, limits: this.limits };
+    const cached = await this.cache.read('root');
+    if (cached !== undefined) {
+      try {
+        return TrustedSet.fromTrustedRoot(cached, base);
+      } catch (e) {
+        if (isSignetError(e)) {
+          throw new SignetError(e.code, `the cached root of ${this.gun} (${this.cache.fileFor('root')}) cannot be trusted: ${e.message}`, {
+            cause: e,
+            fix: `if you trust the server's current root, remove ${this.cache.dir} and pin again`,
+            ...(e.details !== undefined ? { details: e.details } : {}),
+          });
+        }
+        throw e;
+      }
+    }
+    if (this.offline) {
+      throw new SignetError('REPOSITORY_NOT_FOUND', `no cached trust data for ${this.gun}; cannot verify offline`, {
+        fix: 'run once without --offline to fetch and cache the trust data',
+      });
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
+    } catch (e) {
+      if (isSignetError(e, 'NOT_FOUND')) {
+        throw new SignetError('REPOSITORY_NOT_FOUND', `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`, {
+          cause: e,
+          fix: 'the image has never been signed on this trust server; check the image name and --server, or sign it first',
+        });
+      }
+      throw e;
+    }
+    const set = TrustedSet.fromNewRoot(bytes, base);
+    if (pin.kind === 'none' || pin.kind === 'tofu') {
+      const ids = Object.keys(set.root.signed.keys).filter((id) => set.root.signed.roles['root']?.keyids.includes(id));
+      this.warn(
+        `WARNING: trusting the root of ${this.gun} on first use (TOFU), root key ID(s) ${ids.join(' ')}. ` +
+          `To detect a root change from now on without relying on this cache, pin it: signet pin ${this.gun} ${ids.join(' ')}`,
+      );
+    }
+    await this.cache.write('root', bytes);
+    return set;
+  }
+
+  /** Fetch the newest root (by checksum when the snapshot names one) and walk the chain to it. */
+  private async updateRoot(set: TrustedSet, hint?: FileMeta): Promise<void> {
+    const newest =
+      hint !== undefined && hint.hashes.sha256 !== undefined
+        ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: sha256Hex(hint) })
+        : await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
+    if (newest.equals(set.root.bytes)) {
+      set.checkRootFresh();
+      return;
+    }
+    const target = parseRoot(newest).signed.version;
+    const from = set.root.signed.version;
+    if (target - from > this.limits.maxRootRotations) {
+      throw new SignetError('ROOT_ROTATION', `root of ${this.gun} jumps from version ${from} to ${target}, more than ${this.limits.maxRootRotations} rotations`, {
+        fix: 'refusing to walk that many roots; remove the cached trust data and re-pin if this is expected',
+      });
+    }
+    for (let v = from + 1; v < target; v++) {
+      const bytes = await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes, version: v });
+      set.updateRoot(bytes, { final: false });
+    }
+    set.updateRoot(newest, { final: true });
+    await this.cache.write('root', newest);
+  }
+
+  private async update(set: TrustedSet): Promise<TrustedRepo> {
+    set.checkRootFresh();
+
+    // 1. timestamp: always fetched; the cache only if the server cannot be reached
+    const cachedTs = await this.cache.read('timestamp');
+    this.floorFrom(set, 'timestamp', cachedTs);
+    let tsBytes: Buffer;
+    if (this.offline) {
+      if (cachedTs === undefined) throw this.missingOffline('timestamp');
+      tsBytes = cachedTs;
+    } else {
+      try {
+        tsBytes = await this.remote.getRole(this.gun, 'timestamp', { maxBytes: this.limits.timestampMaxBytes });
+      } catch (e) {
+        if (cachedTs === undefined || !isSignetError(e) || !TIMESTAMP_FALLBACK.has(e.code)) throw e;
+        this.warn(`WARNING: could not fetch timestamp.json for ${this.gun} (${e.message}); using the cached copy`);
+        tsBytes = cachedTs;
+      }
+    }
+    const ts = set.updateTimestamp(tsBytes);
+    if (cachedTs === undefined || !cachedTs.equals(tsBytes)) await this.cache.write('timestamp', tsBytes);
+
+    // 2. snapshot, by checksum
+    const snapMeta = ts.signed.meta.snapshot;
+    const snapBytes = await this.roleBytes(set, 'snapshot', snapMeta);
+    set.updateSnapshot(snapBytes.bytes);
+    if (snapBytes.fetched) await this.cache.write('snapshot', snapBytes.bytes);
+    const snapshot = set.snapshot as NonNullable<typeof set.snapshot>;
+
+    // 3. the root the snapshot lists must be ours; otherwise update the root and retry
+    if (!set.rootMatchesSnapshot()) throw new RootChanged(snapshot.signed.meta['root'] as FileMeta);
+
+    // 4. targets, then delegations pre-order (only roles listed in the snapshot)
+    await this.loadTargetsRole(set, 'targets', snapshot.signed);
+    const stack = this.childrenOf(set, 'targets', snapshot.signed);
+    while (stack.length > 0) {
+      const role = stack.shift() as string;
+      try {
+        await this.loadTargetsRole(set, role, snapshot.signed);
+      } catch (e) {
+        if (isSignetError(e) && SKIPPABLE_DELEGATION.has(e.code)) {
+          this.warn(`WARNING: ignoring delegation ${role} of ${this.gun}: ${e.message}`);
+          continue;
+        }
+        throw e;
+      }
+      stack.unshift(...this.childrenOf(set, role, snapshot.signed));
+    }
+
+    return {
+      gun: this.gun,
+      root: set.root,
+      timestamp: ts,
+      snapshot,
+      targets: set.targets as NonNullable<typeof set.targets>,
+      delegations: new Map(set.delegations),
+    };
+  }
+
+  private childrenOf(set: TrustedSet, role: string, snapshot: SnapshotSigned): string[] {
+    const md = role === 'targets' ? set.targets : set.delegations.get(role);
+    const out: string[] = [];
+    for (const d of md?.signed.delegations?.roles ?? []) {
+      if (isDirectChild(role, d.name) && snapshot.meta[d.name] !== undefined && !out.includes(d.name)) out.push(d.name);
+    }
+    return out;
+  }
+
+  private async loadTargetsRole(set: TrustedSet, role: string, snapshot: SnapshotSigned): Promise<void> {
+    const meta = snapshot.meta[role];
+    if (meta === undefined) {
+      throw new SignetError('MIX_AND_MATCH', `the snapshot of ${this.gun} does not list ${role}`, { fix: 'the server is serving an inconsistent repository; retry later' });
+    }
+    const got = await this.roleBytes(set, role, meta);
+    set.updateDelegation(role, got.bytes);
+    if (got.fetched) await this.cache.write(role, got.bytes);
+  }
+
+  /** Cached bytes if they match the parent's meta, else the download `<role>.<sha256>.json` capped at its length. */
+  private async roleBytes(set: TrustedSet, role: string, meta: FileMeta): Promise<{ bytes: Buffer; fetched: boolean }> {
+    const cached = await this.cache.read(role);
+    if (matches(cached, meta)) return { bytes: cached as Buffer, fetched: false };
+    this.floorFrom(set, role, cached);
+    if (this.offline) throw this.missingOffline(role);
+    if (meta.hashes.sha256 === undefined) {
+      throw new SignetError('MIX_AND_MATCH', `the parent of ${role} lists no sha256 for it`, { fix: 'the repository metadata is malformed' });
+    }
+    const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: sha256Hex(meta) });
+    return { bytes, fetched: true };
+  }
+
+  /** A cached copy that no longer matches still tells us the lowest acceptable version. */
+  private floorFrom(set: TrustedSet, role: string, cached: Buffer | undefined): void {
+    if (cached === undefined) return;
+    try {
+      const md = parseMetadata(role, cached);
+      set.rememberVersion(role, md.signed.version);
+      if (role === 'snapshot') set.rememberSnapshotMeta((md.signed as SnapshotSigned).meta);
+    } catch {
+      // an unparsable cache file gives no floor; it is overwritten once something verifies
+    }
+  }
+
+  private missingOffline(role: string): SignetError {
+    return new SignetError('REPOSITORY_NOT_FOUND', `the cached trust data for ${this.gun} has no current ${role}.json; cannot verify offline`, {
+      fix: 'run once without --offline to update the cache',
+    });
+  }
+}
