@@ -2,7 +2,7 @@
 // file, started on first use, and a fresh database for every startPostgres() call. A missing
 // binary or a missing `postgres` system user is an error, never a skip.
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -76,9 +76,41 @@ function logTail(base: string): string {
   }
 }
 
+const PREFIX = 'signet-pg-';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops clusters left behind by test processes that died without their afterAll (killed on a
+ * timeout, say): each cluster directory names its owner process in `owner`.
+ */
+async function sweepOrphans(): Promise<void> {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const base = path.join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(path.join(base, 'owner'), 'utf8'));
+    } catch {
+      continue; // being created right now, or not ours
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) continue;
+    await pgRun('pg_ctl', ['-D', path.join(base, 'data'), '-m', 'immediate', 'stop']).catch(() => undefined);
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
 async function startCluster(): Promise<Cluster> {
   requireBinaries();
-  const base = mkdtempSync(path.join(tmpdir(), 'signet-pg-'));
+  await sweepOrphans();
+  const base = mkdtempSync(path.join(tmpdir(), PREFIX));
   if (isRoot()) {
     const { uid, gid } = postgresUser();
     chownSync(base, uid, gid);
@@ -86,6 +118,7 @@ async function startCluster(): Promise<Cluster> {
   const dataDir = path.join(base, 'data');
   await pgRun('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--no-locale']);
 
+  writeFileSync(path.join(base, 'owner'), String(process.pid));
   let lastErr: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const port = await freePort();
