@@ -1,0 +1,142 @@
+// Measurement 1: GET throughput and latency of timestamp.json and a 1,000-target targets.json,
+// 8 and 64 keep-alive HTTPS connections, against notary-server, Signet and a bare node:https server
+// sending the same bytes. One generator (wrk) for all, run as its own process.
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startOnFreePort, httpOk } from '../test/harness/notary-peers.js';
+import { startProc } from '../test/harness/proc.js';
+import type { Ctx } from './lib/context.js';
+import { notaryPids } from './lib/context.js';
+import { createRepo, ecdsaKey, fakeTargets, rootKey, TrustHttp } from './lib/minituf.js';
+import { attempt, cpuMs, log, type Maybe } from './lib/util.js';
+import { wrk, type WrkResult } from './lib/wrk.js';
+
+type Measured = WrkResult & { serverCpuPct: number; loadavg1: number };
+export type GetCell = Maybe<Measured & { roundsRps: number[] }>;
+
+export interface GetRow {
+  file: 'timestamp.json' | 'targets.json';
+  bytes: Record<string, number>;
+  connections: number;
+  notary: GetCell;
+  signet: GetCell;
+  bare: GetCell;
+}
+
+export interface GetSection {
+  measuredAt: string;
+  generator: string;
+  targets: number;
+  rows: GetRow[];
+}
+
+const GUN = 'bench/get';
+
+export async function runGet(ctx: Ctx): Promise<GetSection> {
+  const dir = path.join(ctx.work, 's1');
+  await mkdir(dir, { recursive: true });
+  const keys = { root: await rootKey(dir, 'bench/*'), targets: ecdsaKey(), snapshot: ecdsaKey() };
+  const targets = fakeTargets(1000);
+
+  log('s1: publishing a 1,000-target repository to notary-server');
+  const nHttp = new TrustHttp(ctx.notary.url, readFileSync(ctx.notary.caFile));
+  await createRepo(nHttp, GUN, keys, targets);
+  const sHttp = ctx.signet.ok ? new TrustHttp(ctx.signet.value.url, ctx.caPem) : undefined;
+  const signetRepo: Maybe<true> = sHttp
+    ? await attempt('s1: publish to signet', async () => {
+        await createRepo(sHttp, GUN, keys, targets);
+        return true as const;
+      })
+    : { ok: false, missing: ctx.signet.ok ? '' : ctx.signet.missing };
+
+  // The bare server sends notary-server's bytes.
+  const bareDir = path.join(dir, 'bare-files');
+  await mkdir(bareDir, { recursive: true });
+  const bytes: Record<string, Record<string, number>> = { 'timestamp.json': {}, 'targets.json': {} };
+  for (const f of ['timestamp.json', 'targets.json'] as const) {
+    const b = await nHttp.get(`/v2/${GUN}/_trust/tuf/${f}`);
+    await writeFile(path.join(bareDir, f), b);
+    bytes[f]!.notary = b.length;
+    bytes[f]!.bare = b.length;
+    if (sHttp && signetRepo.ok) bytes[f]!.signet = (await sHttp.get(`/v2/${GUN}/_trust/tuf/${f}`)).length;
+  }
+  nHttp.close();
+  sHttp?.close();
+
+  const bare = await startOnFreePort((port, attempt) =>
+    startProc({
+      name: attempt === 0 ? 'bare-https' : `bare-https.${attempt}`,
+      cmd: process.execPath,
+      args: [path.resolve('bench/.build/bench/bare-https.js'), '--port', String(port), '--cert', ctx.bareCert.cert, '--key', ctx.bareCert.key, '--dir', bareDir],
+      logDir: path.join(ctx.work, 'logs'),
+      ready: () => httpOk(`https://127.0.0.1:${port}/x/timestamp.json`, ctx.caPem),
+      listenPort: port,
+    }),
+  );
+
+  const np = await notaryPids(ctx.notary);
+  const servers: { name: 'notary' | 'signet' | 'bare'; url: Maybe<string>; pids: number[] }[] = [
+    { name: 'notary', url: { ok: true, value: ctx.notary.url }, pids: [np.server, np.signer] },
+    {
+      name: 'signet',
+      url: ctx.signet.ok && signetRepo.ok ? { ok: true, value: ctx.signet.value.url } : { ok: false, missing: ctx.signet.ok ? (signetRepo.ok ? '' : signetRepo.missing) : ctx.signet.missing },
+      pids: ctx.signet.ok ? [ctx.signet.value.pid] : [],
+    },
+    { name: 'bare', url: { ok: true, value: `https://127.0.0.1:${bare.port}` }, pids: [bare.proc.pid] },
+  ];
+
+  // Rounds interleave the three servers (notary, signet, bare, notary, …) so a change in the
+  // machine's background load hits all of them alike; the round with the median rate is reported.
+  const rounds = ctx.opts.quick ? 1 : 3;
+  const rows: GetRow[] = [];
+  try {
+    for (const file of ['timestamp.json', 'targets.json'] as const) {
+      for (const connections of [8, 64]) {
+        const row: Partial<GetRow> = { file, connections, bytes: bytes[file]! };
+        const got: Record<string, Measured[]> = { notary: [], signet: [], bare: [] };
+        const failed: Record<string, string> = {};
+        for (let round = 0; round < rounds; round++) {
+          for (const s of servers) {
+            const u = s.url;
+            if (!u.ok || failed[s.name] !== undefined) continue;
+            log(`s1: wrk ${s.name} ${file} c=${connections} ${ctx.opts.durationS}s (round ${round + 1}/${rounds})`);
+            const r = await attempt(`s1 ${s.name} ${file}`, async () => {
+              const load = os.loadavg()[0] ?? NaN;
+              const cpu0 = (await Promise.all(s.pids.map(cpuMs))).reduce((a, b) => a + b, 0);
+              const w = await wrk(`${u.value}/v2/${GUN}/_trust/tuf/${file}`, {
+                connections,
+                threads: ctx.opts.wrkThreads,
+                durationS: ctx.opts.durationS,
+                workDir: dir,
+              });
+              const cpu1 = (await Promise.all(s.pids.map(cpuMs))).reduce((a, b) => a + b, 0);
+              return { ...w, serverCpuPct: ((cpu1 - cpu0) / (w.durationS * 1000)) * 100, loadavg1: load };
+            });
+            if (r.ok) got[s.name]!.push(r.value);
+            else failed[s.name] = r.missing;
+          }
+        }
+        for (const s of servers) {
+          if (!s.url.ok) row[s.name] = { ok: false, missing: s.url.missing || 'not available yet' };
+          else if (failed[s.name] !== undefined) row[s.name] = { ok: false, missing: failed[s.name]! };
+          else {
+            const all = got[s.name]!;
+            const sorted = [...all].sort((a, b) => a.rps - b.rps);
+            row[s.name] = { ok: true, value: { ...sorted[(sorted.length - 1) >> 1]!, roundsRps: all.map((x) => Math.round(x.rps)) } };
+          }
+        }
+        rows.push(row as GetRow);
+      }
+    }
+  } finally {
+    await bare.proc.stop();
+  }
+  return {
+    measuredAt: new Date().toISOString(),
+    generator: `wrk -t${ctx.opts.wrkThreads} -c{8,64} -d${ctx.opts.durationS}s (keep-alive, HTTPS), ${rounds} interleaved round(s), median round`,
+    targets: targets.length,
+    rows,
+  };
+}

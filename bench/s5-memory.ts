@@ -1,0 +1,129 @@
+// Measurement 5: server resident memory holding 10,000 repositories. Fresh servers; every
+// repository is made by direct HTTPS publishes of pre-made signed metadata (GET timestamp.key,
+// then one multipart POST of root+targets+snapshot), 8 at a time. RSS from /proc/<pid>/status.
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NotaryPeers } from '../test/harness/notary-peers.js';
+import type { Ctx } from './lib/context.js';
+import { notaryPids, startBoth } from './lib/context.js';
+import { buildRepo, ecdsaKey, fakeTargets, rootKey, TrustHttp, type BenchKey } from './lib/minituf.js';
+import type { SignetServer } from './lib/signet.js';
+import { attempt, log, rssKiB, sleep, type Maybe } from './lib/util.js';
+
+export interface MemOne {
+  idleRssKiB: number;
+  loadedRssKiB: number;
+  peakRssKiB: number;
+  perProcess: Record<string, { idle: number; loaded: number; peak: number }>;
+  createSeconds: number;
+  reposPerSecond: number;
+  dataBytes?: number;
+}
+
+export interface MemorySection {
+  measuredAt: string;
+  repos: number;
+  targetsPerRepo: number;
+  notary: Maybe<MemOne>;
+  signet: Maybe<MemOne>;
+}
+
+async function duBytes(p: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(p, { withFileTypes: true })) {
+    const f = path.join(p, e.name);
+    if (e.isDirectory()) total += await duBytes(f);
+    else if (e.isFile()) total += (await stat(f)).size;
+  }
+  return total;
+}
+
+async function load(http: TrustHttp, repos: number, keys: { root: BenchKey; targets: BenchKey; snapshot: BenchKey }, perRepo: number): Promise<number> {
+  const targets = fakeTargets(perRepo);
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  const deadline = Date.now() + 20 * 60_000;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= repos) return;
+      if (Date.now() > deadline) throw new Error(`creating ${repos} repositories took over 20 min (at ${i})`);
+      const gun = `bench/mem/r${String(i).padStart(6, '0')}`;
+      const ts = await http.timestampKey(gun);
+      await http.publish(gun, buildRepo(keys, ts, targets));
+      if (i % 2000 === 1999) log(`s5: ${i + 1} repositories`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function measure(
+  pids: Record<string, number>,
+  http: TrustHttp,
+  repos: number,
+  keys: { root: BenchKey; targets: BenchKey; snapshot: BenchKey },
+  perRepo: number,
+): Promise<MemOne> {
+  await sleep(2000);
+  const idle: Record<string, number> = {};
+  for (const [k, pid] of Object.entries(pids)) idle[k] = (await rssKiB(pid)).rss;
+  const secs = await load(http, repos, keys, perRepo);
+  await sleep(5000);
+  const perProcess: MemOne['perProcess'] = {};
+  for (const [k, pid] of Object.entries(pids)) {
+    const m = await rssKiB(pid);
+    perProcess[k] = { idle: idle[k]!, loaded: m.rss, peak: m.hwm };
+  }
+  const sum = (f: (v: { idle: number; loaded: number; peak: number }) => number): number =>
+    Object.values(perProcess).reduce((a, v) => a + f(v), 0);
+  return {
+    idleRssKiB: sum((v) => v.idle),
+    loadedRssKiB: sum((v) => v.loaded),
+    peakRssKiB: sum((v) => v.peak),
+    perProcess,
+    createSeconds: secs,
+    reposPerSecond: repos / secs,
+  };
+}
+
+export async function runMemory(ctx: Pick<Ctx, 'work' | 'opts' | 'caPem' | 'signetCert' | 'profDir'>): Promise<MemorySection> {
+  const repos = ctx.opts.quick ? 1000 : 10000;
+  const perRepo = 5;
+  const dir = path.join(ctx.work, 's5');
+  await mkdir(dir, { recursive: true });
+  const keys = { root: await rootKey(dir, 'bench/*'), targets: ecdsaKey(), snapshot: ecdsaKey() };
+  log('s5: starting fresh servers');
+  const fresh: { notary: NotaryPeers; signet: Maybe<SignetServer> } = await startBoth(ctx, 'signet-mem');
+  try {
+    log(`s5: notary, ${repos} repositories`);
+    const notary = await attempt('s5 notary', async () => {
+      const p = await notaryPids(fresh.notary);
+      const http = new TrustHttp(fresh.notary.url, readFileSync(fresh.notary.caFile));
+      try {
+        return await measure({ 'notary-server': p.server, 'notary-signer': p.signer }, http, repos, keys, perRepo);
+      } finally {
+        http.close();
+      }
+    });
+    await fresh.notary.stop();
+    const s = fresh.signet;
+    const signet: Maybe<MemOne> = !s.ok
+      ? { ok: false, missing: s.missing }
+      : await attempt('s5 signet', async () => {
+          log(`s5: signet, ${repos} repositories`);
+          const http = new TrustHttp(s.value.url, ctx.caPem);
+          try {
+            const m = await measure({ 'signet server': s.value.pid }, http, repos, keys, perRepo);
+            return { ...m, dataBytes: await duBytes(s.value.dataDir) };
+          } finally {
+            http.close();
+          }
+        });
+    return { measuredAt: new Date().toISOString(), repos, targetsPerRepo: perRepo, notary, signet };
+  } finally {
+    await fresh.notary.stop();
+    if (fresh.signet.ok) await fresh.signet.value.stop();
+  }
+}
