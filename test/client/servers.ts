@@ -1,0 +1,48 @@
+// The trust servers the client interop suites run against: the real notary-server 0.7 (with
+// notary-signer) and Signet's own server (`signet server`, a real child process on a free port).
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { SIGNET_MAIN, ensureBuilt } from '../cli/signet.js';
+import { httpOk, startNotaryPeers, startOnFreePort } from '../harness/notary-peers.js';
+import { childEnv, startProc } from '../harness/proc.js';
+import { readFile } from 'node:fs/promises';
+
+export interface TrustServer {
+  name: string;
+  url: string;
+  caFile: string;
+  stop(): Promise<void>;
+}
+
+export const TRUST_SERVERS = ['notary-server', 'signet-server'] as const;
+export type TrustServerName = (typeof TRUST_SERVERS)[number];
+
+export async function startTrustServer(name: TrustServerName, dir: string): Promise<TrustServer> {
+  if (name === 'notary-server') {
+    const peers = await startNotaryPeers();
+    return { name, url: peers.url, caFile: peers.caFile, stop: () => peers.stop() };
+  }
+  await ensureBuilt();
+  const dataDir = path.join(dir, 'signet-server');
+  await mkdir(dataDir, { recursive: true });
+  const caFile = path.join(dataDir, 'tls', 'ca.crt');
+  const env = childEnv({}, (k) => k.startsWith('SIGNET_') || k.startsWith('NOTARY_') || k.startsWith('DOCKER_'));
+  const started = await startOnFreePort(async (port, attempt) =>
+    startProc({
+      name: attempt === 0 ? 'signet-server' : `signet-server.${attempt}`,
+      cmd: process.execPath,
+      args: [SIGNET_MAIN, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'],
+      env,
+      logDir: path.join(dir, 'logs'),
+      ready: async () => {
+        try {
+          return await httpOk(`https://127.0.0.1:${port}/_notary_server/health`, await readFile(caFile));
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs: 30_000,
+    }),
+  );
+  return { name, url: `https://127.0.0.1:${started.port}`, caFile, stop: () => started.proc.stop() };
+}
