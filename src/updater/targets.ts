@@ -181,7 +181,7 @@ export function listSignedTags(repo: TrustedRepo, roles: readonly string[] = DOC
     const r = toResolved(role, tag, meta);
     const signers = new Set<string>();
     for (const h of holders.get(tag) ?? []) {
-      if (h.sha !== meta.hashes.sha256 || h.role === 'targets/releases') continue;
+      if (h.sha !== meta.hashes.sha256 || h.role === 'targets/releases' || h.role === 'targets') continue; // Docker: released roles are not signers
       signers.add(signerName(h.role));
     }
     if (signers.size === 0) signers.add(signerName(role));
