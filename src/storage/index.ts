@@ -36,7 +36,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<MetaStore> {
   const logger = opts.logger ?? silentLogger;
   const database = opts.database?.trim();
   if (database !== undefined && database !== '') {
-    if (/^postgres(ql)?:\/\//i.test(database)) return openPostgresStore(database, logger, opts.poolSize);
+    if (/^postgres(ql)?:\/\//i.test(database))
+      return openPostgresStore(database, logger, {
+        ...(opts.poolSize !== undefined && { poolSize: opts.poolSize }),
+        ...(opts.preparedStatements !== undefined && { preparedStatements: opts.preparedStatements }),
+      });
     if (database.startsWith('sqlite:')) {
       const file = database.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
       if (file === '') throw new SignetError('USAGE', 'the database URL sqlite: names no file');

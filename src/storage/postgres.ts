@@ -61,7 +61,12 @@ function preparingPool(pool: pg.Pool, hot: Map<string, string>): PostgresPool {
   };
 }
 
-export async function openPostgresStore(url: string, logger: StoreLogger, poolSize = 10): Promise<MetaStore> {
+export async function openPostgresStore(
+  url: string,
+  logger: StoreLogger,
+  opts: { poolSize?: number; preparedStatements?: boolean } = {},
+): Promise<MetaStore> {
+  const poolSize = opts.poolSize ?? 10;
   // connectionTimeoutMillis: a starved or unreachable database fails as STORAGE instead of hanging
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
   // An idle client losing its connection emits 'error' on the pool; without a listener it would
@@ -81,7 +86,7 @@ export async function openPostgresStore(url: string, logger: StoreLogger, poolSi
     );
   }
   const store = new PostgresStore(db, logger, poolSize);
-  store.hotSql.forEach((text, i) => hot.set(text, `signet_hot_${i}`));
+  if (opts.preparedStatements !== false) store.hotSql.forEach((text, i) => hot.set(text, `signet_hot_${i}`));
   return store;
 }
 

@@ -221,6 +221,11 @@ export async function queryChanges(
     }
     id = Number(opts.changeId);
   }
+  if (!Number.isFinite(opts.records)) {
+    throw new SignetError('USAGE', `records must be an integer, got ${String(opts.records)}`, {
+      details: { param: 'records' },
+    });
+  }
   let records = Math.trunc(opts.records);
   let reversed = id < 0;
   if (records < 0) {

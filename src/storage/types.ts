@@ -92,9 +92,10 @@ export interface MetaStore extends MetaReader {
    * inside see every write committed before the lock was taken. Different GUNs do not wait for
    * each other. If `fn` throws, nothing written through `tx` is kept and the error propagates
    * unchanged. Writes become visible to other readers only when `fn` has resolved and the commit
-   * succeeded. On PostgreSQL, serialisation failures / deadlocks re-run `fn` (up to 3 times);
-   * on SQLite, a busy database (another process writing) retries the commit. If it still fails:
-   * SignetError('CONFLICT'). Any other database failure: SignetError('STORAGE').
+   * succeeded. A deadlock / serialisation failure while taking the lock or committing (PostgreSQL),
+   * or a database kept busy by another process (SQLite), is retried a few times (on PostgreSQL by
+   * re-running `fn`), then SignetError('CONFLICT'). Errors thrown by `fn` are never retried.
+   * A unique-key race with another writer is CONFLICT. Any other database failure: STORAGE.
    * Do not call `withGun` for the same GUN from inside `fn` (it would wait for itself).
    */
   withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T>;
@@ -115,7 +116,7 @@ export interface MetaStore extends MetaReader {
    * - `gun` undefined or '' = all GUNs, else exactly that GUN;
    * - the result is always oldest first.
    * A `changeId` that is not a decimal integer throws SignetError('USAGE') with details
-   * `{param: 'change_id'}`.
+   * `{param: 'change_id'}`; a non-finite `records`, USAGE with `{param: 'records'}`.
    */
   getChanges(opts: { changeId: string; records: number; gun?: string }): Promise<ChangeRecord[]>;
   /** Server-held keys (signer); rows are stored as given (already encrypted). */
@@ -152,6 +153,11 @@ export interface OpenStoreOptions {
   dataDir?: string;
   /** receives retries and other recoverable trouble */
   logger?: { warn(o: object, msg: string): void };
-  /** PostgreSQL pool size (default 10) */
+  /** PostgreSQL pool size (default 10); at most half of it is used by `withGun` transactions */
   poolSize?: number;
+  /**
+   * PostgreSQL: run the role GETs as named prepared statements (default true). Turn off behind a
+   * pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+   */
+  preparedStatements?: boolean;
 }

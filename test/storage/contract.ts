@@ -469,11 +469,15 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           ]);
         }));
 
-      it('refuses a change id that is not an integer with USAGE', () =>
+      it('refuses a change id or records count that is not an integer with USAGE', () =>
         withStore(async (s) => {
           for (const changeId of ['abc', '1.5', '0x10', ' 1']) {
             const err = await s.getChanges({ changeId, records: 1 }).catch((e: unknown) => e);
             expect(err).toMatchObject({ code: 'USAGE', details: { param: 'change_id' } });
+          }
+          for (const records of [Number.NaN, Number.POSITIVE_INFINITY]) {
+            const err = await s.getChanges({ changeId: '', records }).catch((e: unknown) => e);
+            expect(err).toMatchObject({ code: 'USAGE', details: { param: 'records' } });
           }
         }));
     });

@@ -70,6 +70,23 @@ describe('PostgreSQL backend', () => {
     }
   });
 
+  it('works without named prepared statements (for transaction-mode poolers)', async () => {
+    const db = await startPostgres();
+    try {
+      const s = await openStore({ database: db.url, preparedStatements: false, poolSize: 2 });
+      try {
+        const data = Buffer.from([0, 1, 2, 255]);
+        await s.updateMany('g', [{ role: 'timestamp', version: 1, data }]);
+        expect((await s.getLatest('g', 'timestamp'))!.data.equals(data)).toBe(true);
+        expect((await s.getByVersion('g', 'timestamp', 1))!.version).toBe(1);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await db.stop();
+    }
+  });
+
   it('reports an unreachable server as STORAGE without showing the password', async () => {
     const err = await openStore({ database: 'postgres://signet:hunter2@127.0.0.1:1/nowhere' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'STORAGE' });
