@@ -8,53 +8,54 @@
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { keyObjectFromPublicKey, publicKeyFromJson, tufKeyId } from './public-key.js';
+import { keyObjectFromPublicKey, pemBlocks, publicKeyFromJson, tufKeyId } from './public-key.js';
 import { findDelegation } from './delegations.js';
 import { parseRfc3339 } from './structure.js';
 import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, TargetsSigned } from './types.js';
 
 const MIN_RSA_BITS = 2048;
 
+/** The RSA key of a `pycrypto-pkcs#1 pss` signer: keytype `rsa` whose public value is PEM text, not DER. */
+function pyCryptoKey(pk: PublicKey): crypto.KeyObject | undefined {
+  if (pk.keytype !== 'rsa') return undefined;
+  const block = pemBlocks(Buffer.from(pk.public, 'base64').toString('utf8'))[0];
+  return block === undefined ? undefined : crypto.createPublicKey({ key: block.der, format: 'der', type: 'spki' });
+}
+
 /** True when `sigBytes` is a valid `method` signature of `data` by `pk`. Never throws for bad input. */
 export function verifySignature(pk: PublicKey, method: string, data: Buffer, sigBytes: Buffer): boolean {
-  let key: crypto.KeyObject;
+  const m = method.toLowerCase();
   try {
-    key = keyObjectFromPublicKey(pk);
-  } catch {
-    return false;
-  }
-  const kind = key.asymmetricKeyType;
-  try {
-    switch (method.toLowerCase()) {
+    const key = m === 'pycrypto-pkcs#1 pss' ? pyCryptoKey(pk) : keyObjectFromPublicKey(pk);
+    if (key === undefined) return false;
+    const kind = key.asymmetricKeyType;
+    switch (m) {
       case 'ecdsa': {
         if (kind !== 'ec' || (pk.keytype !== 'ecdsa' && pk.keytype !== 'ecdsa-x509')) return false;
-        const curveBits =
-          key.asymmetricKeyDetails?.namedCurve === 'secp384r1'
-            ? 384
-            : key.asymmetricKeyDetails?.namedCurve === 'secp521r1'
-              ? 521
-              : 256;
-        if (sigBytes.length !== 2 * Math.ceil(curveBits / 8)) return false;
+        const curve = key.asymmetricKeyDetails?.namedCurve;
+        const bits = curve === 'secp384r1' ? 384 : curve === 'secp521r1' ? 521 : 256;
+        // raw r||s, each padded to the curve size; SHA-256 whatever the curve (N:tuf/signed/verifiers.go)
+        if (sigBytes.length !== 2 * Math.ceil(bits / 8)) return false;
         return crypto.verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sigBytes);
       }
       case 'rsapss':
       case 'rsapkcs1v15':
       case 'pycrypto-pkcs#1 pss': {
         if (kind !== 'rsa' || (pk.keytype !== 'rsa' && pk.keytype !== 'rsa-x509')) return false;
-        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return false;
-        if (method === 'rsapkcs1v15') {
+        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS || sigBytes.length < MIN_RSA_BITS / 8)
+          return false;
+        if (m === 'rsapkcs1v15') {
           return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PADDING }, sigBytes);
         }
-        const saltLength = method === 'rsapss' ? 32 : crypto.constants.RSA_PSS_SALTLEN_AUTO;
         return crypto.verify(
           'sha256',
           data,
-          { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength },
+          { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
           sigBytes,
         );
       }
       case 'eddsa':
-        if (kind !== 'ed25519' || pk.keytype !== 'ed25519') return false;
+        if (kind !== 'ed25519' || pk.keytype !== 'ed25519' || sigBytes.length !== 64) return false;
         return crypto.verify(null, data, key, sigBytes);
       default:
         return false;

@@ -282,7 +282,8 @@ export function validateRootCertificates(root: RootSigned, gun: string, now: Dat
       skip(`certificate key type ${leaf.keyType} is not supported`);
       continue;
     }
-    valid.push(publicKeyFromJson(keyJson(kt, Buffer.from(pem, 'utf8').toString('base64'))));
+    const derived = publicKeyFromJson(keyJson(kt, Buffer.from(pem, 'utf8').toString('base64')));
+    if (!valid.some((k) => k.id === derived.id)) valid.push(derived);
   }
   if (valid.length === 0) {
     throw new SignetError(

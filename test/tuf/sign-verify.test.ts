@@ -123,6 +123,26 @@ describe('sign then verify', () => {
     expect(verifySignature(pk, 'rsapss', data, sig)).toBe(false);
   });
 
+  it('verifies legacy pycrypto-pkcs#1 pss signatures by rsa keys given as PEM text', () => {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const pk = { keytype: 'rsa', public: Buffer.from(pem).toString('base64'), id: 'x', canonicalId: 'x' } as const;
+    const data = Buffer.from('payload');
+    const sig = crypto.sign('sha256', data, {
+      key: privateKey,
+      padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
+    expect(verifySignature(pk, 'pycrypto-pkcs#1 pss', data, sig)).toBe(true);
+    expect(verifySignature(pk, 'rsapss', data, sig)).toBe(false);
+  });
+
+  it('accepts the method name in any case', async () => {
+    const { priv, pk } = keypair('ecdsa');
+    const { sig } = await localSigner(priv, pk).sign(Buffer.from('x'));
+    expect(verifySignature(pk, 'ECDSA', Buffer.from('x'), sig)).toBe(true);
+  });
+
   it('refuses a signature whose method does not fit the key type', async () => {
     const { priv, pk } = keypair('ed25519');
     const { sig } = await localSigner(priv, pk).sign(Buffer.from('x'));
