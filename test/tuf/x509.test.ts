@@ -140,6 +140,15 @@ describe('createRootCertificate', () => {
     },
   );
 
+  it('writes validity after 2049 as GeneralizedTime, readable by node and by our reader', async () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const start = new Date('2045-06-01T00:00:00Z');
+    const pem = await createRootCertificate(GUN, privateKey, start);
+    const info = certificateInfo(parseCertificateBundle(pem)[0]?.der ?? Buffer.alloc(0));
+    expect(info.notAfter.toISOString()).toBe('2055-05-30T00:00:00.000Z');
+    expect(new Date(new crypto.X509Certificate(pem).validTo).toISOString()).toBe('2055-05-30T00:00:00.000Z');
+  });
+
   it('signs RSA root certificates with sha256WithRSAEncryption', async () => {
     const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = await createRootCertificate(GUN, privateKey, NOW);
