@@ -24,3 +24,7 @@ export const registrars: CommandRegistrar[] = [
 
 import { registerServerCommand } from './server.js';
 registrars.push(registerServerCommand);
+
+import { registerVerify } from './verify.js';
+import { registerPin } from './pin.js';
+registrars.push(registerVerify, registerPin);

@@ -1,0 +1,89 @@
+/**
+ * `signet verify IMAGE[:TAG]`: the tag must resolve through verified trust data (Docker's rules) and
+ * the registry must serve exactly the signed manifest. Exit 0 only when verified (docs/verify.md).
+ */
+import type { Command } from 'commander';
+import { SignetError } from '../../errors.js';
+import { parseImageReference } from '../../registry/index.js';
+import { NotaryRemote } from '../../remote/index.js';
+import { Updater, verifyImage } from '../../updater/index.js';
+import { readEnv } from '../config.js';
+import { printJson } from '../output.js';
+import { clientContext, runAction } from './common.js';
+
+interface VerifyFlags {
+  digestOnly?: boolean;
+  json?: boolean;
+  offline?: boolean;
+  trustOnly?: boolean;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('verify that an image tag is signed and that the registry serves the signed manifest')
+    .argument('<image[:tag]>', 'image reference; the tag defaults to latest')
+    .option('--digest-only', 'print only NAME@sha256:… (for docker pull)')
+    .option('--json', 'print the result (or the error) as JSON')
+    .option('--offline', 'no network: use the cached trust data (must be complete and unexpired); implies --trust-only')
+    .option('--trust-only', 'check the trust data only, not the manifest the registry serves')
+    .action(async (image: string, opts: VerifyFlags, cmd: Command) =>
+      runAction(opts.json === true, async () => {
+        const ctx = clientContext(cmd);
+        const env = readEnv();
+        const envTofu = env.SIGNET_TOFU === '1' || env.SIGNET_TOFU === 'true';
+        if (envTofu && !ctx.cfg.tofu) ctx.out.err('WARNING: SIGNET_TOFU: a repository root seen for the first time is trusted without a pin\n');
+        const ref = parseImageReference(image, { defaultTag: 'latest' });
+        if (ref.tag === undefined) {
+          throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, { fix: `use ${ref.familiar}:<tag>` });
+        }
+        const serverUrl = ctx.cfg.serverFor(ref.registry);
+        const ca = ctx.cfg.caFor(serverUrl);
+        const remote = new NotaryRemote({
+          serverUrl,
+          ...(ca !== undefined ? { ca } : {}),
+          timeoutMs: ctx.cfg.timeoutMs,
+          ...(ctx.cfg.notaryAuth !== undefined ? { auth: ctx.cfg.notaryAuth } : {}),
+        });
+        const offline = opts.offline === true;
+        const registry = offline || opts.trustOnly === true ? undefined : ctx.registry();
+        try {
+          const updater = new Updater({
+            gun: ref.name,
+            remote,
+            trustDir: ctx.cfg.trustDir,
+            pins: ctx.pins,
+            tofu: ctx.cfg.tofu || envTofu,
+            offline,
+            onWarning: (m) => ctx.out.err(`${m}\n`),
+          });
+          const v = await verifyImage({ ref, updater, ...(registry !== undefined ? { registry } : {}) });
+          const pinned = `${v.familiar}@${v.digest}`;
+          if (opts.json) {
+            printJson(ctx.out, {
+              verified: true,
+              name: v.name,
+              familiar: v.familiar,
+              tag: v.tag,
+              digest: v.digest,
+              size: v.size,
+              role: v.role,
+              reference: pinned,
+              registryChecked: registry !== undefined,
+            });
+          } else if (opts.digestOnly) {
+            ctx.out.out(`${pinned}\n`);
+          } else {
+            ctx.out.out(`${v.digest}\n`);
+            ctx.out.err(
+              `Verified ${v.familiar}:${v.tag}: signed in ${v.role}, ${v.size} bytes` +
+                (registry !== undefined ? '; the registry serves the signed manifest\n' : ' (registry not checked)\n'),
+            );
+          }
+        } finally {
+          await remote.close();
+          await registry?.close();
+        }
+      }),
+    );
+}
