@@ -6,7 +6,7 @@
  * (so a second process writing the same file cannot cause a lost update). SQLite has one writer
  * at a time, so holding its write lock while `fn` awaits signing would stall every other GUN.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
@@ -61,14 +61,19 @@ function withStatementCache(db: Database.Database): SqliteDatabase {
 
 function openConnection(file: string, readOnly: boolean): Database.Database {
   const db = new Database(file);
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  if (readOnly) {
-    db.pragma('query_only = ON');
-  } else {
-    db.pragma('journal_mode = WAL');
-    // FULL: a publish acknowledged to a client survives an OS crash too; otherwise clients could
-    // hold newer metadata than the server after a restart (they would then see a rollback).
-    db.pragma('synchronous = FULL');
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (readOnly) {
+      db.pragma('query_only = ON');
+    } else {
+      db.pragma('journal_mode = WAL');
+      // FULL: a publish acknowledged to a client survives an OS crash too; otherwise clients could
+      // hold newer metadata than the server after a restart (they would then see a rollback).
+      db.pragma('synchronous = FULL');
+    }
+  } catch (err) {
+    db.close();
+    throw err;
   }
   return db;
 }
@@ -106,7 +111,10 @@ export async function openSqliteStore(file: string, logger: StoreLogger): Promis
   let rdb: Database.Database | undefined;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const fresh = !existsSync(file);
     wdb = openConnection(file, false);
+    // server keys live here (encrypted, still): owner-only; SQLite gives -wal/-shm the same mode
+    if (fresh) chmodSync(file, 0o600);
   } catch (err) {
     throw new SignetError('STORAGE', `cannot open SQLite database ${file}: ${(err as Error).message}`, {
       cause: err,

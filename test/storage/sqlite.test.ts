@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,13 +19,15 @@ storeContract('SQLite', async (): Promise<StoreFixture> => {
 });
 
 describe('SQLite backend', () => {
-  it('creates <dataDir>/signet.db in WAL mode, creating the directory if needed', async () => {
+  it('creates <dataDir>/signet.db owner-only in WAL mode, creating the directory if needed', async () => {
     const dir = path.join(tempDir(), 'nested', 'data');
     const s = await openStore({ dataDir: dir });
     try {
       await s.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
       const file = path.join(dir, SQLITE_FILE);
       expect(existsSync(file)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
       const raw = new Database(file, { readonly: true });
       try {
         expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
