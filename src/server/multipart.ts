@@ -91,6 +91,7 @@ export function readUpload(stream: Readable, headers: Record<string, string | st
       if (!failed && finished && pending === 0) resolve(parts);
     };
     bb.on('file', (_name, file, info) => {
+      file.on('error', () => undefined);
       if (failed) {
         file.resume();
         return;
@@ -114,6 +115,7 @@ export function readUpload(stream: Readable, headers: Record<string, string | st
         if (total > limits.bodyLimit) fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `body exceeds ${limits.bodyLimit} bytes`));
         else chunks.push(c);
       });
+      file.on('error', () => fail(new HttpError('MALFORMED_UPLOAD', undefined, `multipart: ${role} part is truncated`)));
       file.on('limit', () => fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `${role} exceeds ${limits.roleLimit} bytes`)));
       file.on('end', () => {
         pending--;

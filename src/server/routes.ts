@@ -36,7 +36,8 @@ export interface RouteDef {
 }
 
 const ROLE = 'root|targets(?:/[^/\\s]+)*|snapshot|timestamp';
-const GUN = '([^*]+)';
+// notary's GUN regex is [^*]+; we match any GUN and refuse bad ones (incl. '*') with 400 INVALID_GUN
+const GUN = '([\\s\\S]+)';
 
 export const ROUTES: readonly RouteDef[] = [
   { name: 'ping', method: 'GET', pattern: /^\/v2$/, cache: 'none', hasGun: false, body: 'none' },
