@@ -8,18 +8,30 @@ import { SignetError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './canonical-json.js';
 import { isDirectChild, isValidRoleName } from './delegations.js';
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/;
 
-/** Parse an RFC 3339 timestamp as Go's time.Time UnmarshalJSON accepts it; undefined if invalid. */
+/**
+ * Parse an RFC 3339 timestamp as Go's time.Time UnmarshalJSON accepts it (upper-case T and Z, any
+ * fraction length, ±hh:mm offsets); undefined if invalid. Precision is cut to milliseconds.
+ */
 export function parseRfc3339(s: string): Date | undefined {
   const m = RFC3339.exec(s);
   if (m === null) return undefined;
-  const [, y, mo, d, h, mi, sec] = m.map((x) => (x === undefined ? NaN : Number(x)));
-  if ((mo as number) < 1 || (mo as number) > 12 || (d as number) < 1 || (d as number) > 31) return undefined;
-  if ((h as number) > 23 || (mi as number) > 59 || (sec as number) > 59) return undefined;
-  const t = Date.parse(s.replace(/(\.\d{3})\d+/, '$1').toUpperCase());
-  if (Number.isNaN(t) || y === undefined) return undefined;
-  return new Date(t);
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return undefined;
+  if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined; // day beyond the month's end
+  let offsetMin = 0;
+  if (m[8] !== 'Z') {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const t = Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offsetMin * 60_000;
+  const out = new Date(t);
+  if (y < 100) out.setUTCFullYear(y, mo - 1, d); // Date.UTC maps years 0–99 to 1900s
+  return Number.isNaN(out.getTime()) ? undefined : out;
 }
 
 export class Checker {

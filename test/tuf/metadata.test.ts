@@ -15,6 +15,7 @@ import {
   newTargets,
   newTimestamp,
   parseMetadata,
+  parseRfc3339,
   parseTargets,
   publicKeyFromSpki,
   serializeEnvelope,
@@ -243,5 +244,26 @@ describe('expiry and version', () => {
     expect(defaultExpires('targets/releases', NOW).getTime() - NOW.getTime()).toBe(1095 * day);
     expect(defaultExpires('snapshot', NOW).getTime() - NOW.getTime()).toBe(1095 * day);
     expect(defaultExpires('timestamp', NOW).getTime() - NOW.getTime()).toBe(14 * day);
+  });
+});
+
+describe('RFC 3339 expires', () => {
+  it.each([
+    ['2116-07-03T17:56:36.027379879-05:00', '2116-07-03T22:56:36.027Z'],
+    ['2029-11-24T19:24:23.585600922Z', '2029-11-24T19:24:23.585Z'],
+    ['2030-01-01T00:00:00+01:30', '2029-12-31T22:30:00.000Z'],
+    ['2028-02-29T00:00:00Z', '2028-02-29T00:00:00.000Z'],
+  ])('reads %s as %s', (text, iso) => {
+    expect(parseRfc3339(text)?.toISOString()).toBe(iso);
+  });
+
+  it.each([
+    '2030-02-30T00:00:00Z',
+    '2030-01-01t00:00:00Z',
+    '2030-01-01T00:00:00',
+    '2030-01-01T24:00:00Z',
+    '2030-1-01T00:00:00Z',
+  ])('refuses %s', (text) => {
+    expect(parseRfc3339(text)).toBeUndefined();
   });
 });
