@@ -1,0 +1,19 @@
+/**
+ * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `registry`,
+ * `remote`, `updater`, `client`), and the classes most programs start from are re-exported directly.
+ *
+ *   import { client, Repository, NotaryRemote, TrustDirKeyStore, Updater, PinStore } from 'signet';
+ */
+export { SignetError, isSignetError, type SignetErrorCode } from './errors.js';
+export * as tuf from './tuf/index.js';
+export * as keys from './keys/index.js';
+export * as registry from './registry/index.js';
+export * as remote from './remote/index.js';
+export * as updater from './updater/index.js';
+export * as client from './client/index.js';
+
+export { Repository, signTags, revokeTags, addSigner, removeSigner, rotateKey, inspectRepo } from './client/index.js';
+export { NotaryRemote } from './remote/index.js';
+export { RegistryClient, parseImageReference } from './registry/index.js';
+export { Updater, PinStore } from './updater/index.js';
+export { TrustDirKeyStore, envPassphraseRetriever, generatePrivateKey } from './keys/index.js';
