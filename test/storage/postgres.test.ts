@@ -18,6 +18,23 @@ storeContract('PostgreSQL', async (): Promise<StoreFixture> => {
   return { open: () => openStore({ database: db.url }), dispose: () => db.stop() };
 });
 
+describe('test harness startPostgres', () => {
+  it('gives every call its own empty database and drops it on stop', async () => {
+    const [a, b] = await Promise.all([startPostgres(), startPostgres()]);
+    expect(a.url).not.toBe(b.url);
+    const sa = await openStore({ database: a.url });
+    await sa.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
+    await sa.close();
+    const sb = await openStore({ database: b.url });
+    expect(await sb.countGuns()).toBe(0);
+    await sb.close();
+    await a.stop();
+    await b.stop();
+    const err = await openStore({ database: a.url }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STORAGE' });
+  });
+});
+
 describe('PostgreSQL backend', () => {
   it('migrates once when several servers open a fresh database at the same time', async () => {
     const db = await startPostgres();
