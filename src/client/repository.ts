@@ -19,7 +19,6 @@ import {
   parseRoot,
   parseSnapshot,
   parseTargets,
-  publicKeyFromJson,
   publicKeyToJson,
   signMetadata,
   type FileMeta,

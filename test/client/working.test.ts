@@ -1,0 +1,112 @@
+// Applying staged changes and signing what they touched (reference §4.6), on in-memory keys.
+import { describe, expect, it } from 'vitest';
+import { WorkingRepo, delegationPayload, targetPayload, type KeySource } from '../../src/client/index.js';
+import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
+import {
+  certificatePublicKey,
+  createRootCertificate,
+  localSigner,
+  newRoot,
+  newTargets,
+  publicKeyToJson,
+  signMetadata,
+  type PublicKey,
+} from '../../src/tuf/index.js';
+
+const GUN = 'example.com/team/app';
+const NOW = new Date('2026-11-25T20:00:00Z');
+
+async function fixture(): Promise<{ work: () => WorkingRepo; keys: Map<string, PrivateKey>; rootPub: PublicKey }> {
+  const keys = new Map<string, PrivateKey>();
+  const rootKey = generatePrivateKey();
+  const rootPub = certificatePublicKey(await createRootCertificate(GUN, rootKey.keyObject, NOW));
+  const targets = generatePrivateKey();
+  const snapshot = generatePrivateKey();
+  const timestamp = generatePrivateKey();
+  for (const k of [rootKey, targets, snapshot]) keys.set(k.publicKey.canonicalId, k);
+  const role = (k: PublicKey): { keyids: string[]; threshold: number } => ({ keyids: [k.id], threshold: 1 });
+  const root = await signMetadata(
+    'root',
+    newRoot([rootPub, targets.publicKey, snapshot.publicKey, timestamp.publicKey], {
+      root: role(rootPub),
+      targets: role(targets.publicKey),
+      snapshot: role(snapshot.publicKey),
+      timestamp: role(timestamp.publicKey),
+    }, '2036-01-01T00:00:00Z'),
+    [localSigner(rootKey.keyObject, rootPub)],
+  );
+  const tmd = await signMetadata('targets', newTargets('2029-01-01T00:00:00Z', 3), [localSigner(targets.keyObject, targets.publicKey)]);
+  const source: KeySource = {
+    has: async (id) => keys.has(id),
+    signer: async (pk) => {
+      const k = keys.get(pk.canonicalId);
+      return k ? localSigner(k.keyObject, pk) : undefined;
+    },
+  };
+  return { work: () => new WorkingRepo({ gun: GUN, root, targets: tmd, delegations: new Map(), snapshot: undefined }, source), keys, rootPub };
+}
+
+const meta = { hashes: { sha256: Buffer.alloc(32, 9).toString('base64') }, length: 100 };
+
+describe('WorkingRepo', () => {
+  it('adds a delegation and a target in it; both files are signed at the next version', async () => {
+    const { work, keys } = await fixture();
+    const w = work();
+    const alice = generatePrivateKey();
+    keys.set(alice.publicKey.canonicalId, alice);
+    await w.apply({ action: 'create', role: 'targets/alice', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(alice.publicKey)] }) });
+    await w.apply({ action: 'create', role: 'targets/alice', type: 'delegation', path: '', data: delegationPayload({ add_paths: [''] }) });
+    await w.apply({ action: 'create', role: 'targets/alice', type: 'target', path: 'v1', data: targetPayload(meta) });
+    expect([...w.dirty].sort()).toEqual(['targets', 'targets/alice']);
+    const t = await w.signTargets('targets', NOW);
+    expect(t.signed.version).toBe(4);
+    expect(t.signed.delegations.roles).toEqual([{ keyids: [alice.publicKey.id], name: 'targets/alice', paths: [''], threshold: 1 }]);
+    const a = await w.signTargets('targets/alice', NOW);
+    expect(a.signed.version).toBe(1);
+    expect(a.signed.targets.v1).toEqual(meta);
+    expect(a.signatures.map((s) => s.keyid)).toEqual([alice.publicKey.id]);
+  });
+
+  it('refuses a target in a role whose key is not held', async () => {
+    const { work } = await fixture();
+    const w = work();
+    const other = generatePrivateKey();
+    await w.apply({ action: 'create', role: 'targets/bob', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(other.publicKey)], add_paths: [''] }) });
+    await expect(w.apply({ action: 'create', role: 'targets/bob', type: 'target', path: 'v1', data: targetPayload(meta) })).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+  });
+
+  it('refuses a target outside the delegated paths', async () => {
+    const { work, keys } = await fixture();
+    const w = work();
+    const k = generatePrivateKey();
+    keys.set(k.publicKey.canonicalId, k);
+    await w.apply({ action: 'create', role: 'targets/ci', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: ['ci-'] }) });
+    await expect(w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'release', data: targetPayload(meta) })).rejects.toMatchObject({ code: 'INVALID_ROLE' });
+    await w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'ci-42', data: targetPayload(meta) });
+  });
+
+  it('deleting a delegation prunes its now unused keys', async () => {
+    const { work, keys } = await fixture();
+    const w = work();
+    const k = generatePrivateKey();
+    keys.set(k.publicKey.canonicalId, k);
+    await w.apply({ action: 'create', role: 'targets/x', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: [''] }) });
+    await w.apply({ action: 'delete', role: 'targets/x', type: 'delegation', path: '', data: null });
+    const t = await w.signTargets('targets', NOW);
+    expect(t.signed.delegations).toEqual({ keys: {}, roles: [] });
+  });
+
+  it('a root rotation is signed by the old and the new root key', async () => {
+    const { work, keys, rootPub } = await fixture();
+    const w = work();
+    const next = generatePrivateKey();
+    keys.set(next.publicKey.canonicalId, next);
+    const nextPub = certificatePublicKey(await createRootCertificate(GUN, next.keyObject, NOW));
+    await w.apply({ action: 'create', role: 'root', type: 'role', path: 'root', data: Buffer.from(JSON.stringify({ role: 'root', keys: [publicKeyToJson(nextPub)] })) });
+    const r = await w.signRoot(NOW);
+    expect(r.signed.version).toBe(2);
+    expect(r.signed.roles.root?.keyids).toEqual([nextPub.id]);
+    expect(Object.keys(r.signed.keys)).toContain(rootPub.id); // old cert stays listed
+    expect(r.signatures.map((s) => s.keyid).sort()).toEqual([rootPub.id, nextPub.id].sort());
+  });
+});
