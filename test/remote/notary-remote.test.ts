@@ -192,6 +192,31 @@ describe('NotaryRemote.publish', () => {
   });
 });
 
+describe('NotaryRemote keys', () => {
+  it('parses the Go-ordered key JSON of GET timestamp.key into a TUF public key', async () => {
+    const body = '{"keytype":"ecdsa","keyval":{"public":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENgK7kx/HdvmLUG4733JIJd0Bv6FML8SVEmgGynvhl64nCVmWzTLdziS1bMUgb6hlSkqTYtvyOCC5YMY+GrAH+Q==","private":null}}';
+    const srv = await fakeServer((_req, _b, res) => res.end(body));
+    const key = await remote(srv.url).getServerKey(GUN, 'timestamp');
+    expect(key.id).toBe('041b64dab281324ef2b62fd2d04f4758269e120ff063b7bc78709272821a0a02');
+    expect(srv.requests[0]?.url).toBe(`/v2/${GUN}/_trust/tuf/timestamp.key`);
+    const rotated = await remote(srv.url).rotateServerKey(GUN, 'snapshot');
+    expect(rotated.keytype).toBe('ecdsa');
+    expect(srv.requests[1]?.method).toBe('POST');
+    expect(srv.requests[1]?.url).toBe(`/v2/${GUN}/_trust/tuf/snapshot.key`);
+  });
+
+  it('refuses a key body over 256 KiB (ENDLESS_DATA)', async () => {
+    const srv = await fakeServer((_req, _b, res) => res.end('x'.repeat(300 * 1024)));
+    expect(await code(remote(srv.url).getServerKey(GUN, 'timestamp'))).toBe('ENDLESS_DATA');
+  });
+
+  it('deletes with DELETE on the GUN path', async () => {
+    const srv = await fakeServer((_req, _b, res) => res.end());
+    await remote(srv.url).deleteRepository(GUN);
+    expect(srv.requests[0]).toMatchObject({ method: 'DELETE', url: `/v2/${GUN}/_trust/tuf/` });
+  });
+});
+
 describe('NotaryRemote auth', () => {
   it('fetches a bearer token for the GUN scope on a 401 challenge and retries once', async () => {
     const srv = await fakeServer((req, _b, res) => {

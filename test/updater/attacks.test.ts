@@ -298,6 +298,37 @@ describe('updates that must work', () => {
     expect(w.server.requests).toEqual(['timestamp.json']);
   });
 
+  it('accepts an expired intermediate root in the chain, but not an expired final root', async () => {
+    const w = await world();
+    await w.client.refresh();
+    w.repo.expires.root = new Date(Date.now() - DAY);
+    await w.repo.rotateRoot(); // v2, expired
+    delete w.repo.expires.root;
+    await w.repo.rotateRoot(); // v3, fine
+    expect((await w.client.refresh()).root.signed.version).toBe(3);
+
+    const w2 = await world();
+    await w2.client.refresh();
+    w2.repo.expires.root = new Date(Date.now() - DAY);
+    await w2.repo.rotateRoot();
+    expect(await codeOf(w2.client.refresh())).toBe('EXPIRED');
+  });
+
+  it('cuts a body that trickles forever with the request timeout (NETWORK)', async () => {
+    const w = await world();
+    w.server.override('timestamp.json', (_q, res) => {
+      res.writeHead(200);
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(' ')), 20);
+      res.on('close', () => clearInterval(t));
+    });
+    const { NotaryRemote } = await import('../../src/remote/index.js');
+    const { Updater, PinStore } = await import('../../src/updater/index.js');
+    const remote = new NotaryRemote({ serverUrl: w.server.url, retries: 0, timeoutMs: 300 });
+    cleanup.push(() => remote.close());
+    const u = new Updater({ gun: GUN, remote, trustDir: w.client.trustDir, pins: new PinStore(w.client.trustDir), tofu: true });
+    expect(await codeOf(u.refresh())).toBe('NETWORK');
+  });
+
   it('offline mode verifies the unexpired cache without any request', async () => {
     const w = await world();
     await w.client.refresh();
