@@ -29,7 +29,11 @@ export function parseErrorEnvelope(body: Buffer): ServerErrorEntry[] | undefined
   for (const e of errors) {
     if (typeof e !== 'object' || e === null) continue;
     const { code, message, detail } = e as Record<string, unknown>;
-    out.push({ code: typeof code === 'string' ? code : 'UNKNOWN', message: typeof message === 'string' ? message : '', detail });
+    out.push({
+      code: typeof code === 'string' ? code : 'UNKNOWN',
+      message: typeof message === 'string' ? message : '',
+      detail,
+    });
   }
   return out;
 }
@@ -61,9 +65,11 @@ export function rejectedError(status: number, body: Buffer, what: string): Signe
   if (typed !== undefined) {
     message = `trust server rejected ${what}: ${typed}`;
   } else if (first !== undefined) {
-    const detail = first.detail === undefined || (typeof first.detail === 'object' && first.detail !== null && Object.keys(first.detail).length === 0)
-      ? ''
-      : ` (${JSON.stringify(first.detail).slice(0, 200)})`;
+    const detail =
+      first.detail === undefined ||
+      (typeof first.detail === 'object' && first.detail !== null && Object.keys(first.detail).length === 0)
+        ? ''
+        : ` (${JSON.stringify(first.detail).slice(0, 200)})`;
     message = `trust server rejected ${what}: ${first.code}: ${first.message}${detail}`;
   } else {
     message = `trust server rejected ${what} (HTTP ${status})`;
@@ -102,12 +108,16 @@ export function notFoundError(resource: string, url: string): SignetError {
 
 /** 401 after the auth attempt. */
 export function unauthorizedError(url: string, hadCredentials: boolean): SignetError {
-  return new SignetError('UNAUTHORIZED', `you are not authorized to perform this operation: server returned 401 for ${url}`, {
-    fix: hadCredentials
-      ? 'the credentials were refused or lack the needed scope; check the username/password or token for this repository'
-      : 'the trust server requires authentication; provide credentials (username/password or a bearer token)',
-    details: { status: 401, url },
-  });
+  return new SignetError(
+    'UNAUTHORIZED',
+    `you are not authorized to perform this operation: server returned 401 for ${url}`,
+    {
+      fix: hadCredentials
+        ? 'the credentials were refused or lack the needed scope; check the username/password or token for this repository'
+        : 'the trust server requires authentication; provide credentials (username/password or a bearer token)',
+      details: { status: 401, url },
+    },
+  );
 }
 
 /** Any other unexpected status: notary says "unable to reach trust server at this time: <code>." */
@@ -121,10 +131,14 @@ export function statusError(status: number, body: Buffer, url: string): SignetEr
 }
 
 export function endlessData(what: string, limit: number, url: string, reason: string): SignetError {
-  return new SignetError('ENDLESS_DATA', `trust server returned a bad response: ${what} is larger than the ${limit}-byte limit (${reason})`, {
-    fix: 'the trust server (or something in between) is serving oversized data; do not trust it, report to its operator',
-    details: { limit, url },
-  });
+  return new SignetError(
+    'ENDLESS_DATA',
+    `trust server returned a bad response: ${what} is larger than the ${limit}-byte limit (${reason})`,
+    {
+      fix: 'the trust server (or something in between) is serving oversized data; do not trust it, report to its operator',
+      details: { limit, url },
+    },
+  );
 }
 
 export function networkError(url: string, cause: unknown): SignetError {

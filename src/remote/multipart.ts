@@ -17,7 +17,10 @@ function escapeQuotes(s: string): string {
   return s.replace(/[\\"]/g, (c) => '\\' + c);
 }
 
-export function buildMultipart(parts: Array<{ role: string; bytes: Buffer }>, boundary = randomBytes(30).toString('hex')): MultipartBody {
+export function buildMultipart(
+  parts: Array<{ role: string; bytes: Buffer }>,
+  boundary = randomBytes(30).toString('hex'),
+): MultipartBody {
   const chunks: Buffer[] = [];
   parts.forEach((p, i) => {
     const head =

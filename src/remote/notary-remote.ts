@@ -77,9 +77,13 @@ export class NotaryRemote {
     let url = opts.serverUrl.trim();
     while (url.endsWith('/')) url = url.slice(0, -1);
     if (!/^https?:\/\//i.test(url)) {
-      throw new SignetError('USAGE', `trust server URL must start with https:// or http://, got ${JSON.stringify(opts.serverUrl)}`, {
-        fix: 'pass the full URL, e.g. --server https://notary.example.com:4443',
-      });
+      throw new SignetError(
+        'USAGE',
+        `trust server URL must start with https:// or http://, got ${JSON.stringify(opts.serverUrl)}`,
+        {
+          fix: 'pass the full URL, e.g. --server https://notary.example.com:4443',
+        },
+      );
     }
     this.serverUrl = url;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -112,12 +116,23 @@ export class NotaryRemote {
    * Download one metadata file: current (`role.json`), by checksum (`role.<hex>.json`) or by version
    * (`<v>.role.json`). Anything beyond `maxBytes` is ENDLESS_DATA; 404 is NOT_FOUND.
    */
-  async getRole(gun: string, role: string, opts: { maxBytes: number; checksum?: string; version?: number }): Promise<Buffer> {
+  async getRole(
+    gun: string,
+    role: string,
+    opts: { maxBytes: number; checksum?: string; version?: number },
+  ): Promise<Buffer> {
     let file: string;
     if (opts.version !== undefined) file = `${opts.version}.${role}.json`;
     else if (opts.checksum !== undefined) file = `${role}.${opts.checksum}.json`;
     else file = `${role}.json`;
-    const res = await this.send({ method: 'GET', url: this.tufUrl(gun, file), gun, scope: 'pull', maxBytes: opts.maxBytes, what: role });
+    const res = await this.send({
+      method: 'GET',
+      url: this.tufUrl(gun, file),
+      gun,
+      scope: 'pull',
+      maxBytes: opts.maxBytes,
+      what: role,
+    });
     return res.body;
   }
 
@@ -138,19 +153,41 @@ export class NotaryRemote {
 
   /** GET `<role>.key`: the server-held public key, created on first ask (§1.7). */
   async getServerKey(gun: string, role: 'timestamp' | 'snapshot'): Promise<PublicKey> {
-    const res = await this.send({ method: 'GET', url: this.tufUrl(gun, `${role}.key`), gun, scope: 'push', maxBytes: KEY_BODY_LIMIT, what: `${role} key` });
+    const res = await this.send({
+      method: 'GET',
+      url: this.tufUrl(gun, `${role}.key`),
+      gun,
+      scope: 'push',
+      maxBytes: KEY_BODY_LIMIT,
+      what: `${role} key`,
+    });
     return parseKeyBody(res.body, role);
   }
 
   /** POST `<role>.key`: a new pending server key; publish a root using it next (§1.7). */
   async rotateServerKey(gun: string, role: 'timestamp' | 'snapshot'): Promise<PublicKey> {
-    const res = await this.send({ method: 'POST', url: this.tufUrl(gun, `${role}.key`), gun, scope: 'admin', maxBytes: KEY_BODY_LIMIT, what: `the ${role} key rotation for ${gun}`, body: Buffer.alloc(0) });
+    const res = await this.send({
+      method: 'POST',
+      url: this.tufUrl(gun, `${role}.key`),
+      gun,
+      scope: 'admin',
+      maxBytes: KEY_BODY_LIMIT,
+      what: `the ${role} key rotation for ${gun}`,
+      body: Buffer.alloc(0),
+    });
     return parseKeyBody(res.body, role);
   }
 
   /** DELETE all of a GUN's trust data on the server (§1.8). */
   async deleteRepository(gun: string): Promise<void> {
-    await this.send({ method: 'DELETE', url: this.tufUrl(gun, ''), gun, scope: 'admin', maxBytes: ERROR_BODY_LIMIT, what: `the deletion of ${gun}` });
+    await this.send({
+      method: 'DELETE',
+      url: this.tufUrl(gun, ''),
+      gun,
+      scope: 'admin',
+      maxBytes: ERROR_BODY_LIMIT,
+      what: `the deletion of ${gun}`,
+    });
   }
 
   /** GET /v2/: 2xx, or 401 (auth needed later, §1.10), means the server is there. */
@@ -179,7 +216,8 @@ export class NotaryRemote {
         return await this.sendWithAuth(o);
       } catch (e) {
         lastError = e;
-        const retriable = e instanceof SignetError && (e.code === 'NETWORK' || (e.code === 'HTTP' && Number(e.details?.status) >= 500));
+        const retriable =
+          e instanceof SignetError && (e.code === 'NETWORK' || (e.code === 'HTTP' && Number(e.details?.status) >= 500));
         if (!retriable) throw e;
       }
     }
@@ -224,20 +262,33 @@ export class NotaryRemote {
     }
     const realm = bearer.params.realm;
     if (realm === undefined || !/^https?:\/\//i.test(realm)) {
-      throw new SignetError('UNAUTHORIZED', `trust server sent a Bearer challenge without a usable realm: ${JSON.stringify(header)}`, {
-        fix: 'the trust server auth configuration is broken; contact its operator',
-      });
+      throw new SignetError(
+        'UNAUTHORIZED',
+        `trust server sent a Bearer challenge without a usable realm: ${JSON.stringify(header)}`,
+        {
+          fix: 'the trust server auth configuration is broken; contact its operator',
+        },
+      );
     }
     const tokenUrl = new URL(realm);
     if (bearer.params.service !== undefined) tokenUrl.searchParams.set('service', bearer.params.service);
     tokenUrl.searchParams.set('scope', scope);
     tokenUrl.searchParams.set('account', auth.username);
-    const res = await this.raw('GET', tokenUrl.toString(), { authorization: basicHeader(auth.username, auth.password) }, undefined, 64 * 1024, 'token');
+    const res = await this.raw(
+      'GET',
+      tokenUrl.toString(),
+      { authorization: basicHeader(auth.username, auth.password) },
+      undefined,
+      64 * 1024,
+      'token',
+    );
     if (res.status === 401 || res.status === 403) return undefined;
     if (res.status !== 200) throw statusError(res.status, res.body, tokenUrl.toString());
     const token = tokenFromResponse(res.body);
     if (token === undefined) {
-      throw new SignetError('UNAUTHORIZED', `token server at ${tokenUrl.origin} returned no token`, { fix: 'check the token service configuration' });
+      throw new SignetError('UNAUTHORIZED', `token server at ${tokenUrl.origin} returned no token`, {
+        fix: 'check the token service configuration',
+      });
     }
     this.tokens.set(scope, token);
     return `Bearer ${token}`;
@@ -267,7 +318,11 @@ export class NotaryRemote {
         origin: u.origin,
         path: u.pathname + u.search,
         method: method as Dispatcher.HttpMethod,
-        headers: { 'user-agent': this.userAgent, ...headers, ...(body !== undefined ? { 'content-length': String(body.length) } : {}) },
+        headers: {
+          'user-agent': this.userAgent,
+          ...headers,
+          ...(body !== undefined ? { 'content-length': String(body.length) } : {}),
+        },
         body,
         signal,
         headersTimeout: this.timeoutMs,

@@ -14,7 +14,12 @@ export class MetadataCache {
   constructor(trustDir: string, gun: string) {
     // the GUN is used as a relative path like notary; refuse anything that could escape the trust dir
     const parts = gun.split('/');
-    if (gun === '' || parts.some((p) => p === '' || p === '.' || p === '..') || gun.includes('\\') || gun.includes('\0')) {
+    if (
+      gun === '' ||
+      parts.some((p) => p === '' || p === '.' || p === '..') ||
+      gun.includes('\\') ||
+      gun.includes('\0')
+    ) {
       throw new SignetError('INVALID_GUN', `${JSON.stringify(gun)} cannot be used as a trust repository name`, {
         fix: 'use a normalised image name such as docker.io/library/alpine',
       });
@@ -32,8 +37,11 @@ export class MetadataCache {
     try {
       return await readFile(this.fileFor(role));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw new SignetError('STORAGE', `cannot read cached ${role}.json in ${this.dir}: ${(e as Error).message}`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return undefined;
+      throw new SignetError('STORAGE', `cannot read cached ${role}.json in ${this.dir}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 

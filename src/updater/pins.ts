@@ -65,7 +65,8 @@ export function resolvePin(pins: Record<string, PinEntry>, gun: string): Resolve
   if (ca !== undefined) return { kind: 'ca', pattern: ca.pattern, caPem: pins[ca.pattern]?.caPem ?? '' };
   for (const [pattern, entry] of Object.entries(pins)) {
     if (entry.tofu !== true) continue;
-    if (pattern === gun || (pattern.endsWith('*') && gun.startsWith(prefixOf(pattern)))) return { kind: 'tofu', pattern };
+    if (pattern === gun || (pattern.endsWith('*') && gun.startsWith(prefixOf(pattern))))
+      return { kind: 'tofu', pattern };
   }
   return { kind: 'none' };
 }
@@ -104,10 +105,14 @@ export function applyPin(
     case 'ca': {
       const ok = certKeys.filter((k) => chainsToCa(k, pin.caPem, opts.now));
       if (ok.length === 0) {
-        throw new SignetError('PIN_MISMATCH', `no root certificate of ${opts.gun} chains to the CA pinned for ${pin.pattern}`, {
-          fix: 'the root is not issued by the pinned CA; check the CA bundle (signet pin --list) or the repository',
-          details: { gun: opts.gun, found: certKeys.map((k) => k.id) },
-        });
+        throw new SignetError(
+          'PIN_MISMATCH',
+          `no root certificate of ${opts.gun} chains to the CA pinned for ${pin.pattern}`,
+          {
+            fix: 'the root is not issued by the pinned CA; check the CA bundle (signet pin --list) or the repository',
+            details: { gun: opts.gun, found: certKeys.map((k) => k.id) },
+          },
+        );
       }
       return ok;
     }
@@ -172,7 +177,8 @@ export class PinStore {
     }
     try {
       const j = JSON.parse(text) as PinsFile;
-      if (typeof j !== 'object' || j === null || typeof j.pins !== 'object' || j.pins === null) throw new Error('no "pins" object');
+      if (typeof j !== 'object' || j === null || typeof j.pins !== 'object' || j.pins === null)
+        throw new Error('no "pins" object');
       return { version: 1, pins: j.pins };
     } catch (e) {
       throw new SignetError('STORAGE', `${this.file} is not a valid pins file: ${(e as Error).message}`, {
@@ -198,7 +204,9 @@ export class PinStore {
     const ids = keyIds.map((k) => k.toLowerCase());
     for (const id of ids) {
       if (!/^[0-9a-f]{64}$/.test(id)) {
-        throw new SignetError('USAGE', `${id} is not a key ID (64 hex characters)`, { fix: 'copy the full key ID from the UNTRUSTED_ROOT message or docker trust inspect' });
+        throw new SignetError('USAGE', `${id} is not a key ID (64 hex characters)`, {
+          fix: 'copy the full key ID from the UNTRUSTED_ROOT message or docker trust inspect',
+        });
       }
     }
     await this.set(pattern, { certs: [...new Set(ids)] });
@@ -206,7 +214,9 @@ export class PinStore {
 
   async setCa(pattern: string, caPem: string): Promise<void> {
     if (!pemBlocks(caPem).some((b) => b.type === 'CERTIFICATE')) {
-      throw new SignetError('USAGE', 'the CA file holds no PEM CERTIFICATE', { fix: 'pass a PEM bundle of CA certificates' });
+      throw new SignetError('USAGE', 'the CA file holds no PEM CERTIFICATE', {
+        fix: 'pass a PEM bundle of CA certificates',
+      });
     }
     await this.set(pattern, { caPem });
   }
@@ -224,7 +234,8 @@ export class PinStore {
   }
 
   private async set(pattern: string, entry: PinEntry): Promise<void> {
-    if (pattern === '' || pattern.includes('\n')) throw new SignetError('USAGE', `invalid pin pattern ${JSON.stringify(pattern)}`);
+    if (pattern === '' || pattern.includes('\n'))
+      throw new SignetError('USAGE', `invalid pin pattern ${JSON.stringify(pattern)}`);
     const f = await this.load();
     f.pins[pattern] = { ...entry, created: new Date().toISOString() };
     await this.save(f);

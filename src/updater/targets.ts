@@ -5,7 +5,18 @@
  * paths cover the target; a role that is skipped is not descended into.
  */
 import { SignetError } from '../errors.js';
-import { isDirectChild, pathAllowed, restrictPaths, type FileMeta, type Hashes, type Metadata, type RootSigned, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../tuf/index.js';
+import {
+  isDirectChild,
+  pathAllowed,
+  restrictPaths,
+  type FileMeta,
+  type Hashes,
+  type Metadata,
+  type RootSigned,
+  type SnapshotSigned,
+  type TargetsSigned,
+  type TimestampSigned,
+} from '../tuf/index.js';
 
 export interface TrustedRepo {
   gun: string;
@@ -98,7 +109,11 @@ function toResolved(role: string, tag: string, meta: FileMeta): ResolvedTag {
 }
 
 /** notary GetTargetByName(tag, roles…): the first hit, searching each role's subtree in turn. */
-export function findTarget(repo: TrustedRepo, tag: string, roles: readonly string[]): { role: string; meta: FileMeta } | undefined {
+export function findTarget(
+  repo: TrustedRepo,
+  tag: string,
+  roles: readonly string[],
+): { role: string; meta: FileMeta } | undefined {
   for (const r of roles) {
     let hit: { role: string; meta: FileMeta } | undefined;
     walkTargets(
@@ -123,7 +138,11 @@ export function findTarget(repo: TrustedRepo, tag: string, roles: readonly strin
  * the first hit is in exactly one of the requested roles (a hit in targets/releases/x or targets/alice
  * is not trusted). null when the tag is not (acceptably) signed.
  */
-export function resolveTag(repo: TrustedRepo, tag: string, roles: readonly string[] = DOCKER_ROLES): ResolvedTag | null {
+export function resolveTag(
+  repo: TrustedRepo,
+  tag: string,
+  roles: readonly string[] = DOCKER_ROLES,
+): ResolvedTag | null {
   const hit = findTarget(repo, tag, roles);
   if (hit === undefined || !roles.includes(hit.role)) return null;
   return toResolved(hit.role, tag, hit.meta);

@@ -55,11 +55,15 @@ export function verifyRoleSignatures(md: Metadata, set: RoleKeySet): void {
     if (e instanceof SignetError && e.code === 'THRESHOLD') {
       const listed = new Set(set.keyids);
       if (md.signatures.length > 0 && md.signatures.every((s) => !listed.has(s.keyid))) {
-        throw new SignetError('UNKNOWN_KEY', `${md.role} is signed only by key(s) ${md.signatures.map((s) => s.keyid).join(', ')}, none of which the ${md.role} role lists`, {
-          fix: 'the metadata was signed by a key that is not trusted for this role (forgery or a missing key rotation); do not trust it',
-          cause: e,
-          details: { role: md.role, signedBy: md.signatures.map((s) => s.keyid), expected: set.keyids },
-        });
+        throw new SignetError(
+          'UNKNOWN_KEY',
+          `${md.role} is signed only by key(s) ${md.signatures.map((s) => s.keyid).join(', ')}, none of which the ${md.role} role lists`,
+          {
+            fix: 'the metadata was signed by a key that is not trusted for this role (forgery or a missing key rotation); do not trust it',
+            cause: e,
+            details: { role: md.role, signedBy: md.signatures.map((s) => s.keyid), expected: set.keyids },
+          },
+        );
       }
     }
     throw e;
@@ -125,7 +129,12 @@ export class TrustedSet {
     const certs = validateRootCertificates(md.signed, opts.gun, opts.now, true);
     verifyRoleSignatures(md, certKeySet(certs, threshold));
     checkExpiry(md, opts.now);
-    const pinned = applyPin(opts.pin ?? { kind: 'none' }, certs, { gun: opts.gun, now: opts.now, firstBootstrap: true, tofu: opts.tofu === true });
+    const pinned = applyPin(opts.pin ?? { kind: 'none' }, certs, {
+      gun: opts.gun,
+      now: opts.now,
+      firstBootstrap: true,
+      tofu: opts.tofu === true,
+    });
     verifyRoleSignatures(md, certKeySet(pinned, threshold));
     return new TrustedSet(md, opts);
   }
@@ -155,9 +164,13 @@ export class TrustedSet {
     const md = parseRoot(bytes);
     checkVersion(md, cur.signed.version);
     if (!opts.final && md.signed.version !== cur.signed.version + 1) {
-      throw new SignetError('ROOT_ROTATION', `root version ${md.signed.version} does not follow trusted root version ${cur.signed.version}`, {
-        fix: 'the server returned the wrong root version in the rotation chain; do not trust it',
-      });
+      throw new SignetError(
+        'ROOT_ROTATION',
+        `root version ${md.signed.version} does not follow trusted root version ${cur.signed.version}`,
+        {
+          fix: 'the server returned the wrong root version in the rotation chain; do not trust it',
+        },
+      );
     }
     // signed by the previous root's certificates (expiry not checked for those) with its threshold
     try {
@@ -193,7 +206,10 @@ export class TrustedSet {
 
   updateTimestamp(bytes: Buffer): Metadata<TimestampSigned> {
     if (bytes.length > this.limits.timestampMaxBytes) {
-      throw new SignetError('ENDLESS_DATA', `timestamp.json is ${bytes.length} bytes, over the ${this.limits.timestampMaxBytes}-byte limit`);
+      throw new SignetError(
+        'ENDLESS_DATA',
+        `timestamp.json is ${bytes.length} bytes, over the ${this.limits.timestampMaxBytes}-byte limit`,
+      );
     }
     const md = parseTimestamp(bytes);
     verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'timestamp'));
@@ -265,24 +281,39 @@ export class TrustedSet {
       if (!isDelegationRole(role)) throw new SignetError('INVALID_ROLE', `${role} is not a valid delegation role name`);
       const depth = role.split('/').length - 1;
       if (depth > this.limits.maxDelegationDepth) {
-        throw new SignetError('INVALID_ROLE', `${role} is nested ${depth} levels deep, more than the limit of ${this.limits.maxDelegationDepth}`);
+        throw new SignetError(
+          'INVALID_ROLE',
+          `${role} is nested ${depth} levels deep, more than the limit of ${this.limits.maxDelegationDepth}`,
+        );
       }
       if (!this.delegations.has(role) && this.delegations.size >= this.limits.maxDelegations) {
-        throw new SignetError('INVALID_ROLE', `more than ${this.limits.maxDelegations} delegated roles; refusing to load ${role}`);
+        throw new SignetError(
+          'INVALID_ROLE',
+          `more than ${this.limits.maxDelegations} delegated roles; refusing to load ${role}`,
+        );
       }
       const parentName = parentRole(role) ?? 'targets';
       const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
-      if (parent === undefined) throw new SignetError('INVALID_ROLE', `${role} cannot be loaded: its parent ${parentName} is not trusted`);
+      if (parent === undefined)
+        throw new SignetError('INVALID_ROLE', `${role} cannot be loaded: its parent ${parentName} is not trusted`);
       keys = delegationRoleKeys(parent.signed, role);
     }
     const meta = snap.signed.meta[role];
     if (meta === undefined) {
-      throw new SignetError('MIX_AND_MATCH', `snapshot does not list ${role}`, { fix: 'the server is serving an inconsistent repository; retry later or report it' });
+      throw new SignetError('MIX_AND_MATCH', `snapshot does not list ${role}`, {
+        fix: 'the server is serving an inconsistent repository; retry later or report it',
+      });
     }
     checkFileMeta(bytes, meta, `${role}.json`);
     const md = parseTargets(role, bytes);
     verifyRoleSignatures(md, keys);
-    checkVersion(md, Math.max(this.floor.get(role) ?? 0, (role === 'targets' ? this.targets : this.delegations.get(role))?.signed.version ?? 0));
+    checkVersion(
+      md,
+      Math.max(
+        this.floor.get(role) ?? 0,
+        (role === 'targets' ? this.targets : this.delegations.get(role))?.signed.version ?? 0,
+      ),
+    );
     checkExpiry(md, this.now);
     if (role === 'targets') {
       this.targets = md;

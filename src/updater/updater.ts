@@ -13,7 +13,14 @@
  */
 import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
-import { checkFileMeta, isDirectChild, parseMetadata, parseRoot, type FileMeta, type SnapshotSigned } from '../tuf/index.js';
+import {
+  checkFileMeta,
+  isDirectChild,
+  parseMetadata,
+  parseRoot,
+  type FileMeta,
+  type SnapshotSigned,
+} from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
 import type { PinStore, ResolvedPin } from './pins.js';
@@ -35,7 +42,15 @@ export interface UpdaterOptions {
 }
 
 /** Errors after which notary refreshes the root and tries once more. */
-const RETRY_AFTER_ROOT = new Set(['THRESHOLD', 'UNKNOWN_KEY', 'INVALID_KEY_ID', 'MIX_AND_MATCH', 'EXPIRED', 'ROLLBACK', 'NOT_FOUND']);
+const RETRY_AFTER_ROOT = new Set([
+  'THRESHOLD',
+  'UNKNOWN_KEY',
+  'INVALID_KEY_ID',
+  'MIX_AND_MATCH',
+  'EXPIRED',
+  'ROLLBACK',
+  'NOT_FOUND',
+]);
 /** Delegation failures notary logs and skips (N:client/tufclient.go downloadTargets). */
 const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
 /** Timestamp download failures that fall back to the cached timestamp (network, any status but 200/400). */
@@ -103,9 +118,13 @@ export class Updater {
         return await this.update(set);
       } catch (e2) {
         if (e2 instanceof RootChanged) {
-          throw new SignetError('MIX_AND_MATCH', `the snapshot of ${this.gun} lists a root that the server does not serve as current`, {
-            fix: 'the server is inconsistent (or mixing repositories); retry later or report it',
-          });
+          throw new SignetError(
+            'MIX_AND_MATCH',
+            `the snapshot of ${this.gun} lists a root that the server does not serve as current`,
+            {
+              fix: 'the server is inconsistent (or mixing repositories); retry later or report it',
+            },
+          );
         }
         throw e2;
       }
@@ -122,9 +141,13 @@ export class Updater {
   }
 
   private staleOffline(): SignetError {
-    return new SignetError('MIX_AND_MATCH', `the cached trust data for ${this.gun} is inconsistent (the root changed)`, {
-      fix: 'run once without --offline to update the cache',
-    });
+    return new SignetError(
+      'MIX_AND_MATCH',
+      `the cached trust data for ${this.gun} is inconsistent (the root changed)`,
+      {
+        fix: 'run once without --offline to update the cache',
+      },
+    );
   }
 
   private async bootstrap(now: Date, pin: ResolvedPin): Promise<TrustedSet> {
@@ -135,11 +158,15 @@ export class Updater {
         return TrustedSet.fromTrustedRoot(cached, base);
       } catch (e) {
         if (isSignetError(e)) {
-          throw new SignetError(e.code, `the cached root of ${this.gun} (${this.cache.fileFor('root')}) cannot be trusted: ${e.message}`, {
-            cause: e,
-            fix: `if you trust the server's current root, remove ${this.cache.dir} and pin again`,
-            ...(e.details !== undefined ? { details: e.details } : {}),
-          });
+          throw new SignetError(
+            e.code,
+            `the cached root of ${this.gun} (${this.cache.fileFor('root')}) cannot be trusted: ${e.message}`,
+            {
+              cause: e,
+              fix: `if you trust the server's current root, remove ${this.cache.dir} and pin again`,
+              ...(e.details !== undefined ? { details: e.details } : {}),
+            },
+          );
         }
         throw e;
       }
@@ -154,10 +181,14 @@ export class Updater {
       bytes = await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
     } catch (e) {
       if (isSignetError(e, 'NOT_FOUND')) {
-        throw new SignetError('REPOSITORY_NOT_FOUND', `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`, {
-          cause: e,
-          fix: 'the image has never been signed on this trust server; check the image name and --server, or sign it first',
-        });
+        throw new SignetError(
+          'REPOSITORY_NOT_FOUND',
+          `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`,
+          {
+            cause: e,
+            fix: 'the image has never been signed on this trust server; check the image name and --server, or sign it first',
+          },
+        );
       }
       throw e;
     }
@@ -186,9 +217,13 @@ export class Updater {
     const target = parseRoot(newest).signed.version;
     const from = set.root.signed.version;
     if (target - from > this.limits.maxRootRotations) {
-      throw new SignetError('ROOT_ROTATION', `root of ${this.gun} jumps from version ${from} to ${target}, more than ${this.limits.maxRootRotations} rotations`, {
-        fix: 'refusing to walk that many roots; remove the cached trust data and re-pin if this is expected',
-      });
+      throw new SignetError(
+        'ROOT_ROTATION',
+        `root of ${this.gun} jumps from version ${from} to ${target}, more than ${this.limits.maxRootRotations} rotations`,
+        {
+          fix: 'refusing to walk that many roots; remove the cached trust data and re-pin if this is expected',
+        },
+      );
     }
     for (let v = from + 1; v < target; v++) {
       const bytes = await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes, version: v });
@@ -269,7 +304,9 @@ export class Updater {
   private async loadTargetsRole(set: TrustedSet, role: string, snapshot: SnapshotSigned): Promise<void> {
     const meta = snapshot.meta[role];
     if (meta === undefined) {
-      throw new SignetError('MIX_AND_MATCH', `the snapshot of ${this.gun} does not list ${role}`, { fix: 'the server is serving an inconsistent repository; retry later' });
+      throw new SignetError('MIX_AND_MATCH', `the snapshot of ${this.gun} does not list ${role}`, {
+        fix: 'the server is serving an inconsistent repository; retry later',
+      });
     }
     const got = await this.roleBytes(set, role, meta);
     set.updateDelegation(role, got.bytes);
@@ -283,7 +320,9 @@ export class Updater {
     this.floorFrom(set, role, cached);
     if (this.offline) throw this.missingOffline(role);
     if (meta.hashes.sha256 === undefined) {
-      throw new SignetError('MIX_AND_MATCH', `the parent of ${role} lists no sha256 for it`, { fix: 'the repository metadata is malformed' });
+      throw new SignetError('MIX_AND_MATCH', `the parent of ${role} lists no sha256 for it`, {
+        fix: 'the repository metadata is malformed',
+      });
     }
     const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: sha256Hex(meta) });
     return { bytes, fetched: true };
@@ -302,8 +341,12 @@ export class Updater {
   }
 
   private missingOffline(role: string): SignetError {
-    return new SignetError('REPOSITORY_NOT_FOUND', `the cached trust data for ${this.gun} has no current ${role}.json; cannot verify offline`, {
-      fix: 'run once without --offline to update the cache',
-    });
+    return new SignetError(
+      'REPOSITORY_NOT_FOUND',
+      `the cached trust data for ${this.gun} has no current ${role}.json; cannot verify offline`,
+      {
+        fix: 'run once without --offline to update the cache',
+      },
+    );
   }
 }

@@ -43,7 +43,8 @@ export async function verifyImage(opts: {
 }): Promise<VerifiedImage> {
   let ref: ImageRefLike;
   if (typeof opts.ref === 'string') {
-    if (opts.parseReference === undefined) throw new SignetError('INTERNAL', 'verifyImage needs parseReference for a string reference');
+    if (opts.parseReference === undefined)
+      throw new SignetError('INTERNAL', 'verifyImage needs parseReference for a string reference');
     ref = opts.parseReference(opts.ref);
   } else ref = opts.ref;
   const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined);
@@ -63,9 +64,13 @@ export async function verifyImage(opts: {
     });
   }
   if (ref.digest !== undefined && ref.digest !== signed.digest) {
-    throw new SignetError('DIGEST_MISMATCH', `${ref.familiar}:${tag} is signed as ${signed.digest}, not ${ref.digest}`, {
-      fix: 'the digest you gave is not the signed one; drop it or use the signed digest',
-    });
+    throw new SignetError(
+      'DIGEST_MISMATCH',
+      `${ref.familiar}:${tag} is signed as ${signed.digest}, not ${ref.digest}`,
+      {
+        fix: 'the digest you gave is not the signed one; drop it or use the signed digest',
+      },
+    );
   }
   if (opts.registry !== undefined) {
     // the registry client itself refuses bytes that do not hash to the digest (DIGEST_MISMATCH)
@@ -74,9 +79,20 @@ export async function verifyImage(opts: {
       throw new SignetError(
         'DIGEST_MISMATCH',
         `the registry serves ${served.digest} (${served.size} bytes) for ${ref.familiar}:${tag}, but the signed manifest is ${signed.digest} (${signed.size} bytes)`,
-        { fix: 'do not run this image: the registry content differs from what was signed', details: { signed: signed.digest, served: served.digest } },
+        {
+          fix: 'do not run this image: the registry content differs from what was signed',
+          details: { signed: signed.digest, served: served.digest },
+        },
       );
     }
   }
-  return { name: ref.name, familiar: ref.familiar, tag, digest: signed.digest, size: signed.size, role: signed.role, repo };
+  return {
+    name: ref.name,
+    familiar: ref.familiar,
+    tag,
+    digest: signed.digest,
+    size: signed.size,
+    role: signed.role,
+    repo,
+  };
 }

@@ -29,14 +29,23 @@ describe.each(TRUST_SERVERS)('signet verify of docker trust data on %s', (server
     [server, registry] = await Promise.all([startTrustServer(serverName, tmp), startRegistry()]);
     img = await pushImage(registry.host, 'verify/dockerapp', 'v1');
     docker = dockerCli({ trustServer: server.url, dir: path.join(tmp, 'docker') });
-    const step = async (what: string, p: Promise<{ code: number | null; stdout: string; stderr: string }>): Promise<void> => {
+    const step = async (
+      what: string,
+      p: Promise<{ code: number | null; stdout: string; stderr: string }>,
+    ): Promise<void> => {
       const r = await p;
       expect(r.code, `${what}\n${r.stdout}\n${r.stderr}`).toBe(0);
     };
     await step('key generate', docker.run(['trust', 'key', 'generate', 'alice', '--dir', tmp]));
-    await step('signer add', docker.run(['trust', 'signer', 'add', '--key', path.join(tmp, 'alice.pub'), 'alice', img.gun]));
+    await step(
+      'signer add',
+      docker.run(['trust', 'signer', 'add', '--key', path.join(tmp, 'alice.pub'), 'alice', img.gun]),
+    );
     const notary = notaryCli({ server: server.url, caFile: server.caFile, trustDir: docker.trustDir });
-    await step('notary addhash', notary.run(['addhash', img.gun, 'v1', String(img.size), '--sha256', img.digest.slice('sha256:'.length), '-p']));
+    await step(
+      'notary addhash',
+      notary.run(['addhash', img.gun, 'v1', String(img.size), '--sha256', img.digest.slice('sha256:'.length), '-p']),
+    );
     await step('docker trust sign', docker.run(['trust', 'sign', `${img.gun}:v1`]));
   }, 240_000);
 
@@ -52,7 +61,12 @@ describe.each(TRUST_SERVERS)('signet verify of docker trust data on %s', (server
     const reg = new RegistryClient({ retries: 0 });
     try {
       const updater = new Updater({ gun: img.gun, remote, trustDir, pins: new PinStore(trustDir), tofu: true });
-      const v = await verifyImage({ ref: `${img.gun}:v1`, parseReference: (s: string) => parseImageReference(s), updater, registry: reg });
+      const v = await verifyImage({
+        ref: `${img.gun}:v1`,
+        parseReference: (s: string) => parseImageReference(s),
+        updater,
+        registry: reg,
+      });
       expect(v.role).toBe('targets/releases');
       expect(v.digest).toBe(img.digest);
       expect(resolveTag(v.repo, 'v1', ['targets'])?.digest).toBe(img.digest);
@@ -60,8 +74,14 @@ describe.each(TRUST_SERVERS)('signet verify of docker trust data on %s', (server
 
       const inspect = await docker.run(['trust', 'inspect', img.gun]);
       expect(inspect.code, inspect.stderr).toBe(0);
-      const want = (JSON.parse(inspect.stdout) as Array<{ SignedTags: Array<{ SignedTag: string; Digest: string; Signers: string[] }> }>)[0]?.SignedTags;
-      expect(listSignedTags(v.repo).map((t) => ({ SignedTag: t.tag, Digest: t.digest.slice(7), Signers: t.signers }))).toEqual(want);
+      const want = (
+        JSON.parse(inspect.stdout) as Array<{
+          SignedTags: Array<{ SignedTag: string; Digest: string; Signers: string[] }>;
+        }>
+      )[0]?.SignedTags;
+      expect(
+        listSignedTags(v.repo).map((t) => ({ SignedTag: t.tag, Digest: t.digest.slice(7), Signers: t.signers })),
+      ).toEqual(want);
     } finally {
       await remote.close();
       await reg.close();

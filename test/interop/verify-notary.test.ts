@@ -60,9 +60,19 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  function updater(trustDir: string, opts: { tofu?: boolean; offline?: boolean } = {}): { updater: Updater; close(): Promise<void> } {
+  function updater(
+    trustDir: string,
+    opts: { tofu?: boolean; offline?: boolean } = {},
+  ): { updater: Updater; close(): Promise<void> } {
     const remote = new NotaryRemote({ serverUrl: server.url, ca });
-    const u = new Updater({ gun: signed.gun, remote, trustDir, pins: new PinStore(trustDir), tofu: opts.tofu ?? false, offline: opts.offline ?? false });
+    const u = new Updater({
+      gun: signed.gun,
+      remote,
+      trustDir,
+      pins: new PinStore(trustDir),
+      tofu: opts.tofu ?? false,
+      offline: opts.offline ?? false,
+    });
     return { updater: u, close: () => remote.close() };
   }
 
@@ -83,7 +93,12 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
     const u = updater(trustDir);
     const reg = new RegistryClient({ retries: 0 });
     try {
-      const v = await verifyImage({ ref: `${signed.gun}:v1`, parseReference: (s: string) => parseImageReference(s), updater: u.updater, registry: reg });
+      const v = await verifyImage({
+        ref: `${signed.gun}:v1`,
+        parseReference: (s: string) => parseImageReference(s),
+        updater: u.updater,
+        registry: reg,
+      });
       expect(v.digest).toBe(signed.digest);
       expect(v.size).toBe(signed.size);
       expect(v.role).toBe('targets');
@@ -97,7 +112,11 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
   it('refuses an unsigned tag with NOT_SIGNED', async () => {
     const u = updater(path.join(tmp, 'lib-tofu'), { tofu: true });
     try {
-      await verifyImage({ ref: `${unsigned.gun}:v2`, parseReference: (s: string) => parseImageReference(s), updater: u.updater });
+      await verifyImage({
+        ref: `${unsigned.gun}:v2`,
+        parseReference: (s: string) => parseImageReference(s),
+        updater: u.updater,
+      });
       expect.unreachable();
     } catch (e) {
       expect(isSignetError(e, 'NOT_SIGNED')).toBe(true);
@@ -122,7 +141,9 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
     } finally {
       await u.close();
     }
-    const mode = (await import('node:fs')).statSync(path.join(fresh, 'tuf', ...signed.gun.split('/'), 'metadata', 'root.json')).mode & 0o777;
+    const mode =
+      (await import('node:fs')).statSync(path.join(fresh, 'tuf', ...signed.gun.split('/'), 'metadata', 'root.json'))
+        .mode & 0o777;
     expect(mode).toBe(0o600);
     const reader = notaryCli({ server: server.url, caFile: server.caFile, trustDir: fresh });
     const list = await reader.run(['list', signed.gun]);

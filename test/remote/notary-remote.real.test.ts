@@ -47,7 +47,9 @@ describe('NotaryRemote ⇄ real notary-server', () => {
   });
 
   it('reports NOT_FOUND for root.json of an unknown GUN', async () => {
-    expect(await errCode(remote.getRole('127.0.0.1:5000/nothing/here', 'root', { maxBytes: 1 << 20 }))).toBe('NOT_FOUND');
+    expect(await errCode(remote.getRole('127.0.0.1:5000/nothing/here', 'root', { maxBytes: 1 << 20 }))).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('gets and rotates server keys as TUF public keys', async () => {
@@ -75,7 +77,9 @@ describe('NotaryRemote ⇄ real notary-server', () => {
     const hex = Buffer.from(snapMeta.hashes.sha256 ?? '', 'base64').toString('hex');
     const snap = await remote.getRole(gun, 'snapshot', { maxBytes: snapMeta.length, checksum: hex });
     expect(snap.length).toBe(snapMeta.length);
-    expect(await errCode(remote.getRole(gun, 'snapshot', { maxBytes: snapMeta.length - 1, checksum: hex }))).toBe('ENDLESS_DATA');
+    expect(await errCode(remote.getRole(gun, 'snapshot', { maxBytes: snapMeta.length - 1, checksum: hex }))).toBe(
+      'ENDLESS_DATA',
+    );
 
     // the same root again: the server says VERSION (typed detail {}), which is SERVER_REJECTED
     try {

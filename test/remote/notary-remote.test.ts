@@ -104,7 +104,9 @@ describe('NotaryRemote.getRole', () => {
   it('maps 404 to NOT_FOUND', async () => {
     const srv = await fakeServer((_req, _b, res) => {
       res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
-      res.end('{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n');
+      res.end(
+        '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n',
+      );
     });
     expect(await code(remote(srv.url).getRole(GUN, 'root', { maxBytes: 100 }))).toBe('NOT_FOUND');
   });
@@ -141,7 +143,9 @@ describe('NotaryRemote.getRole', () => {
 
   it('times out a server that never answers (NETWORK)', async () => {
     const srv = await fakeServer(() => undefined);
-    expect(await code(remote(srv.url, { retries: 0, timeoutMs: 200 }).getRole(GUN, 'root', { maxBytes: 10 }))).toBe('NETWORK');
+    expect(await code(remote(srv.url, { retries: 0, timeoutMs: 200 }).getRole(GUN, 'root', { maxBytes: 10 }))).toBe(
+      'NETWORK',
+    );
   });
 });
 
@@ -164,10 +168,12 @@ describe('NotaryRemote.publish', () => {
     );
   });
 
-  it('turns a typed INVALID_UPDATE into SERVER_REJECTED with notary\'s message, without retrying', async () => {
+  it("turns a typed INVALID_UPDATE into SERVER_REJECTED with notary's message, without retrying", async () => {
     const srv = await fakeServer((_req, _b, res) => {
       res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-      res.end('{"errors":[{"code":"INVALID_UPDATE","message":"Update sent by the client is invalid.","detail":{"Name":"ErrBadTargets","Error":{"Msg":"valid signatures did not meet threshold for targets"}}}]}\n');
+      res.end(
+        '{"errors":[{"code":"INVALID_UPDATE","message":"Update sent by the client is invalid.","detail":{"Name":"ErrBadTargets","Error":{"Msg":"valid signatures did not meet threshold for targets"}}}]}\n',
+      );
     });
     try {
       await remote(srv.url).publish(GUN, [{ role: 'targets', bytes: Buffer.from('{}') }]);
@@ -175,7 +181,9 @@ describe('NotaryRemote.publish', () => {
     } catch (e) {
       expect(isSignetError(e, 'SERVER_REJECTED')).toBe(true);
       const err = e as { message: string; details: Record<string, unknown> };
-      expect(err.message).toContain('The targets metadata is invalid: valid signatures did not meet threshold for targets');
+      expect(err.message).toContain(
+        'The targets metadata is invalid: valid signatures did not meet threshold for targets',
+      );
       expect(err.details.status).toBe(400);
       expect(err.details.code).toBe('INVALID_UPDATE');
     }
@@ -194,7 +202,8 @@ describe('NotaryRemote.publish', () => {
 
 describe('NotaryRemote keys', () => {
   it('parses the Go-ordered key JSON of GET timestamp.key into a TUF public key', async () => {
-    const body = '{"keytype":"ecdsa","keyval":{"public":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENgK7kx/HdvmLUG4733JIJd0Bv6FML8SVEmgGynvhl64nCVmWzTLdziS1bMUgb6hlSkqTYtvyOCC5YMY+GrAH+Q==","private":null}}';
+    const body =
+      '{"keytype":"ecdsa","keyval":{"public":"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENgK7kx/HdvmLUG4733JIJd0Bv6FML8SVEmgGynvhl64nCVmWzTLdziS1bMUgb6hlSkqTYtvyOCC5YMY+GrAH+Q==","private":null}}';
     const srv = await fakeServer((_req, _b, res) => res.end(body));
     const key = await remote(srv.url).getServerKey(GUN, 'timestamp');
     expect(key.id).toBe('041b64dab281324ef2b62fd2d04f4758269e120ff063b7bc78709272821a0a02');
@@ -230,7 +239,9 @@ describe('NotaryRemote auth', () => {
         res.end('{}');
         return;
       }
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="${srvUrl}/token",service="notary",scope="repository:${GUN}:pull"` });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="${srvUrl}/token",service="notary",scope="repository:${GUN}:pull"`,
+      });
       res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}\n');
     });
     const srvUrl = srv.url;
@@ -261,7 +272,9 @@ describe('NotaryRemote auth', () => {
       res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/token"' });
       res.end();
     });
-    expect(await code(remote(srv.url, { auth: { token: 'abc' } }).getRole(GUN, 'root', { maxBytes: 100 }))).toBe('UNAUTHORIZED');
+    expect(await code(remote(srv.url, { auth: { token: 'abc' } }).getRole(GUN, 'root', { maxBytes: 100 }))).toBe(
+      'UNAUTHORIZED',
+    );
     expect(srv.requests[0]?.headers.authorization).toBe('Bearer abc');
   });
 
@@ -277,8 +290,20 @@ describe('NotaryRemote auth', () => {
 
 describe('helpers', () => {
   it('parses Bearer challenges with quoted params', () => {
-    expect(parseChallenges('Bearer realm="https://a/token",service="notary, x",scope="repository:g/h:push,pull",error="insufficient_scope"')).toEqual([
-      { scheme: 'bearer', params: { realm: 'https://a/token', service: 'notary, x', scope: 'repository:g/h:push,pull', error: 'insufficient_scope' } },
+    expect(
+      parseChallenges(
+        'Bearer realm="https://a/token",service="notary, x",scope="repository:g/h:push,pull",error="insufficient_scope"',
+      ),
+    ).toEqual([
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://a/token',
+          service: 'notary, x',
+          scope: 'repository:g/h:push,pull',
+          error: 'insufficient_scope',
+        },
+      },
     ]);
     expect(parseChallenges(['Basic realm="r"', 'Bearer realm=x'])).toEqual([
       { scheme: 'basic', params: { realm: 'r' } },

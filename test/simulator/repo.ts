@@ -92,7 +92,17 @@ export class SimRepo {
   }
 
   /** A repository with root v1, targets v1, snapshot v1, timestamp v1. */
-  static async create(gun: string, opts: { now?: Date; certGun?: string; certNow?: Date; certYears?: number; targetsKeys?: number; targetsThreshold?: number } = {}): Promise<SimRepo> {
+  static async create(
+    gun: string,
+    opts: {
+      now?: Date;
+      certGun?: string;
+      certNow?: Date;
+      certYears?: number;
+      targetsKeys?: number;
+      targetsThreshold?: number;
+    } = {},
+  ): Promise<SimRepo> {
     const now = opts.now ?? new Date();
     const repo = new SimRepo(gun, now);
     repo.rootKeys = [await rootKey(opts.certGun ?? gun, opts.certNow ?? now, opts.certYears ?? 10)];
@@ -133,12 +143,22 @@ export class SimRepo {
   }
 
   private async sign<T extends AnySigned>(role: string, signed: T, signers: SimKey[]): Promise<Metadata<T>> {
-    return signMetadata(role, signed, signers.map((k) => k.signer));
+    return signMetadata(
+      role,
+      signed,
+      signers.map((k) => k.signer),
+    );
   }
 
   async signRoot(opts: { extraSigners?: SimKey[]; onlySigners?: SimKey[] } = {}): Promise<Metadata> {
     const version = this.nextVersion('root');
-    const all = [...this.retiredRootKeys, ...this.rootKeys, ...this.keys.targets, ...this.keys.snapshot, ...this.keys.timestamp];
+    const all = [
+      ...this.retiredRootKeys,
+      ...this.rootKeys,
+      ...this.keys.targets,
+      ...this.keys.snapshot,
+      ...this.keys.timestamp,
+    ];
     const role = (ks: SimKey[], threshold: number) => ({ keyids: ks.map((k) => k.pub.id), threshold });
     const signed = newRoot(
       all.map((k) => k.pub),
@@ -167,7 +187,12 @@ export class SimRepo {
       for (const [, d] of children) for (const k of d.keys) keys[k.pub.id] = keyJson(k.pub.keytype, k.pub.public);
       body.delegations = {
         keys,
-        roles: children.map(([name, d]) => ({ keyids: d.keys.map((k) => k.pub.id), name, paths: d.paths, threshold: d.threshold })),
+        roles: children.map(([name, d]) => ({
+          keyids: d.keys.map((k) => k.pub.id),
+          name,
+          paths: d.paths,
+          threshold: d.threshold,
+        })),
       };
     }
     const keys = role === 'targets' ? this.keys.targets : (deleg?.keys ?? []);
@@ -183,7 +208,11 @@ export class SimRepo {
       const b = this.current.get(role);
       if (b !== undefined) meta[role] = fileMeta(b);
     }
-    const md = await this.sign('snapshot', newSnapshot(meta, this.expiry('snapshot'), version), this.signers.snapshot ?? this.keys.snapshot);
+    const md = await this.sign(
+      'snapshot',
+      newSnapshot(meta, this.expiry('snapshot'), version),
+      this.signers.snapshot ?? this.keys.snapshot,
+    );
     this.put('snapshot', md.bytes);
     return md;
   }
@@ -191,7 +220,11 @@ export class SimRepo {
   async signTimestamp(): Promise<Metadata> {
     const version = this.nextVersion('timestamp');
     const snap = this.current.get('snapshot') as Buffer;
-    const md = await this.sign('timestamp', newTimestamp(fileMeta(snap), this.expiry('timestamp'), version), this.signers.timestamp ?? this.keys.timestamp);
+    const md = await this.sign(
+      'timestamp',
+      newTimestamp(fileMeta(snap), this.expiry('timestamp'), version),
+      this.signers.timestamp ?? this.keys.timestamp,
+    );
     this.put('timestamp', md.bytes);
     return md;
   }
@@ -221,7 +254,12 @@ export class SimRepo {
   }
 
   addDelegation(role: string, opts: { paths?: string[]; keys?: SimKey[]; threshold?: number } = {}): SimDelegation {
-    const d: SimDelegation = { keys: opts.keys ?? [plainKey()], threshold: opts.threshold ?? 1, paths: opts.paths ?? [''], targets: {} };
+    const d: SimDelegation = {
+      keys: opts.keys ?? [plainKey()],
+      threshold: opts.threshold ?? 1,
+      paths: opts.paths ?? [''],
+      targets: {},
+    };
     this.delegations.set(role, d);
     return d;
   }

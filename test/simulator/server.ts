@@ -18,7 +18,8 @@ export interface SimServer {
   close(): Promise<void>;
 }
 
-const NOT_FOUND = '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n';
+const NOT_FOUND =
+  '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n';
 
 export async function startSimServer(repo: SimRepo): Promise<SimServer> {
   const requests: string[] = [];

@@ -29,7 +29,9 @@ interface World {
   client: SimClient;
 }
 
-async function world(opts: Parameters<typeof SimRepo.create>[1] & { gun?: string; setup?: (r: SimRepo) => void } = {}): Promise<World> {
+async function world(
+  opts: Parameters<typeof SimRepo.create>[1] & { gun?: string; setup?: (r: SimRepo) => void } = {},
+): Promise<World> {
   const gun = opts.gun ?? GUN;
   const repo = await SimRepo.create(gun, opts);
   repo.setTarget('latest', DIGEST, 528);
@@ -37,7 +39,10 @@ async function world(opts: Parameters<typeof SimRepo.create>[1] & { gun?: string
   await repo.publish();
   const server = await startSimServer(repo);
   const client = await simClient(server.url, gun);
-  cleanup.push(() => server.close(), () => client.close());
+  cleanup.push(
+    () => server.close(),
+    () => client.close(),
+  );
   return { repo, server, client };
 }
 
@@ -53,7 +58,10 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 
 /** Re-serialise targets.json with a changed target but the old signatures (what a server can do). */
 function tamperTargets(repo: SimRepo, change: (t: TargetsSigned) => void): void {
-  const env = JSON.parse((repo.current.get('targets') as Buffer).toString()) as { signed: TargetsSigned; signatures: [] };
+  const env = JSON.parse((repo.current.get('targets') as Buffer).toString()) as {
+    signed: TargetsSigned;
+    signatures: [];
+  };
   change(env.signed);
   repo.serve('targets', serializeEnvelope(env.signed, env.signatures));
 }
@@ -78,11 +86,18 @@ describe('attacks: one expected code per case', () => {
   });
 
   it('refuses a registry manifest whose digest differs from the signed one: DIGEST_MISMATCH', async () => {
-    const manifest = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}');
-    const evil = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","x":1}');
+    const manifest = Buffer.from(
+      '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}',
+    );
+    const evil = Buffer.from(
+      '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","x":1}',
+    );
     const reg = http.createServer((req, res) => {
       if (req.url === '/v2/') return void res.end('{}');
-      res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'content-length': String(evil.length) });
+      res.writeHead(200, {
+        'content-type': 'application/vnd.docker.distribution.manifest.v2+json',
+        'content-length': String(evil.length),
+      });
       res.end(evil);
     });
     await new Promise<void>((r) => reg.listen(0, '127.0.0.1', r));
@@ -91,7 +106,12 @@ describe('attacks: one expected code per case', () => {
     const w = await world({ gun, setup: (r) => r.setTarget('v1', sha256Hex(manifest), manifest.length) });
     const registry = new RegistryClient({ retries: 0 });
     cleanup.push(() => registry.close());
-    const p = verifyImage({ ref: `${gun}:v1`, parseReference: (s: string) => parseImageReference(s), updater: w.client.updater(), registry });
+    const p = verifyImage({
+      ref: `${gun}:v1`,
+      parseReference: (s: string) => parseImageReference(s),
+      updater: w.client.updater(),
+      registry,
+    });
     expect(await codeOf(p)).toBe('DIGEST_MISMATCH');
   });
 
@@ -325,7 +345,13 @@ describe('updates that must work', () => {
     const { Updater, PinStore } = await import('../../src/updater/index.js');
     const remote = new NotaryRemote({ serverUrl: w.server.url, retries: 0, timeoutMs: 300 });
     cleanup.push(() => remote.close());
-    const u = new Updater({ gun: GUN, remote, trustDir: w.client.trustDir, pins: new PinStore(w.client.trustDir), tofu: true });
+    const u = new Updater({
+      gun: GUN,
+      remote,
+      trustDir: w.client.trustDir,
+      pins: new PinStore(w.client.trustDir),
+      tofu: true,
+    });
     expect(await codeOf(u.refresh())).toBe('NETWORK');
   });
 
@@ -366,7 +392,9 @@ describe('updates that must work', () => {
     const w = await world();
     w.server.override('root.json', (_q, res) => {
       res.writeHead(404);
-      res.end('{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist."}]}');
+      res.end(
+        '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist."}]}',
+      );
     });
     expect(await codeOf(w.client.refresh())).toBe('REPOSITORY_NOT_FOUND');
   });

@@ -13,7 +13,9 @@ import { registerVerify } from '../../src/cli/commands/verify.js';
 import { SimRepo } from '../simulator/repo.js';
 import { startSimServer, type SimServer } from '../simulator/server.js';
 
-const manifest = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{}}');
+const manifest = Buffer.from(
+  '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{}}',
+);
 const digestHex = crypto.createHash('sha256').update(manifest).digest('hex');
 
 let registry: http.Server;
@@ -26,7 +28,10 @@ beforeAll(async () => {
   registry = http.createServer((req, res) => {
     if (req.url === '/v2/') return void res.end('{}');
     if (req.url?.endsWith(`/manifests/sha256:${digestHex}`)) {
-      res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'content-length': String(manifest.length) });
+      res.writeHead(200, {
+        'content-type': 'application/vnd.docker.distribution.manifest.v2+json',
+        'content-length': String(manifest.length),
+      });
       return void res.end(manifest);
     }
     res.writeHead(404);
@@ -53,8 +58,12 @@ async function run(args: string[], trustDir: string): Promise<{ code: number; st
   registerPin(program);
   let stdout = '';
   let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  const o = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  const e = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
   const before = process.exitCode;
   process.exitCode = 0;
   try {
@@ -93,14 +102,21 @@ describe('signet verify', () => {
     expect(JSON.parse(l.stdout)).toEqual([{ pattern: gun, certs: [repo.rootKeys[0]?.pub.id] }]);
     const r = await run(['verify', '--json', `${gun}:v1`], dir);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, digest: `sha256:${digestHex}`, role: 'targets', registryChecked: true });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      verified: true,
+      digest: `sha256:${digestHex}`,
+      role: 'targets',
+      registryChecked: true,
+    });
   });
 
   it('refuses an unsigned tag with NOT_SIGNED (exit 3), also as JSON', async () => {
     const dir = path.join(tmp, 'd');
     const r = await run(['verify', '--tofu', '--json', `${gun}:nope`], dir);
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stderr.split('\n').find((l) => l.startsWith('{')) ?? '{}')).toMatchObject({ error: { code: 'NOT_SIGNED' } });
+    expect(JSON.parse(r.stderr.split('\n').find((l) => l.startsWith('{')) ?? '{}')).toMatchObject({
+      error: { code: 'NOT_SIGNED' },
+    });
     expect(r.stderr).toContain(`tag nope is not signed in ${gun}`);
   });
 

@@ -39,8 +39,12 @@ describe('applyPin', () => {
     const opts = { gun: 'g/a', now: new Date(), firstBootstrap: true, tofu: false };
     expect(applyPin({ kind: 'certs', pattern: 'g/a', certs: [k.pub.id] }, [k.pub], opts)).toHaveLength(1);
     expect(applyPin({ kind: 'certs', pattern: 'g/a', certs: [k.pub.canonicalId] }, [k.pub], opts)).toHaveLength(1);
-    expect(() => applyPin({ kind: 'certs', pattern: 'g/a', certs: [A] }, [k.pub], opts)).toThrow(expect.objectContaining({ code: 'PIN_MISMATCH' }));
-    expect(() => applyPin({ kind: 'none' }, [k.pub], opts)).toThrow(expect.objectContaining({ code: 'UNTRUSTED_ROOT' }));
+    expect(() => applyPin({ kind: 'certs', pattern: 'g/a', certs: [A] }, [k.pub], opts)).toThrow(
+      expect.objectContaining({ code: 'PIN_MISMATCH' }),
+    );
+    expect(() => applyPin({ kind: 'none' }, [k.pub], opts)).toThrow(
+      expect.objectContaining({ code: 'UNTRUSTED_ROOT' }),
+    );
     expect(applyPin({ kind: 'none' }, [k.pub], { ...opts, tofu: true })).toHaveLength(1);
     expect(applyPin({ kind: 'none' }, [k.pub], { ...opts, firstBootstrap: false })).toHaveLength(1);
   });

@@ -15,7 +15,12 @@ function fixtureNow(dir: string): Date {
   return new Date(Date.parse(parseTimestamp(read(`${dir}/tuf/timestamp.json`)).signed.expires) - 13 * DAY);
 }
 
-function load(dir: string, gun: string, roles: string[], opts: { tofu?: boolean } = {}): { set: TrustedSet; repo: TrustedRepo } {
+function load(
+  dir: string,
+  gun: string,
+  roles: string[],
+  opts: { tofu?: boolean } = {},
+): { set: TrustedSet; repo: TrustedRepo } {
   const now = fixtureNow(dir);
   const set = TrustedSet.fromNewRoot(read(`${dir}/tuf/root.json`), { gun, now, tofu: opts.tofu ?? true });
   set.updateTimestamp(read(`${dir}/tuf/timestamp.json`));
@@ -65,13 +70,23 @@ describe('TrustedSet on real notary output', () => {
   });
 
   it('refuses the fixture root for another GUN (CERTIFICATE)', () => {
-    expect(code(() => TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: '127.0.0.1:5000/library/other', now: fixtureNow('notary'), tofu: true }))).toBe(
-      'CERTIFICATE',
-    );
+    expect(
+      code(() =>
+        TrustedSet.fromNewRoot(read('notary/tuf/root.json'), {
+          gun: '127.0.0.1:5000/library/other',
+          now: fixtureNow('notary'),
+          tofu: true,
+        }),
+      ),
+    ).toBe('CERTIFICATE');
   });
 
   it('refuses the fixture timestamp two weeks later (EXPIRED)', () => {
-    const set = TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: GUN, now: new Date(fixtureNow('notary').getTime() + 14 * DAY), tofu: true });
+    const set = TrustedSet.fromNewRoot(read('notary/tuf/root.json'), {
+      gun: GUN,
+      now: new Date(fixtureNow('notary').getTime() + 14 * DAY),
+      tofu: true,
+    });
     expect(code(() => set.updateTimestamp(read('notary/tuf/timestamp.json')))).toBe('EXPIRED');
   });
 
@@ -81,18 +96,26 @@ describe('TrustedSet on real notary output', () => {
   });
 
   it('refuses a snapshot not listed by the timestamp (MIX_AND_MATCH)', () => {
-    const set = TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: GUN, now: fixtureNow('notary'), tofu: true });
+    const set = TrustedSet.fromNewRoot(read('notary/tuf/root.json'), {
+      gun: GUN,
+      now: fixtureNow('notary'),
+      tofu: true,
+    });
     set.updateTimestamp(read('notary/tuf/timestamp.json'));
     const snap = Buffer.concat([read('notary/tuf/snapshot.json'), Buffer.from(' ')]);
     expect(code(() => set.updateSnapshot(snap))).toBe('MIX_AND_MATCH');
   });
 
   it('refuses a first-seen root without pin or TOFU (UNTRUSTED_ROOT)', () => {
-    expect(code(() => TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: GUN, now: fixtureNow('notary') }))).toBe('UNTRUSTED_ROOT');
+    expect(
+      code(() => TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: GUN, now: fixtureNow('notary') })),
+    ).toBe('UNTRUSTED_ROOT');
   });
 
   it('accepts it when pinned by the root certificate key ID', () => {
-    const root = JSON.parse(read('notary/tuf/root.json').toString()) as { signed: { roles: { root: { keyids: string[] } } } };
+    const root = JSON.parse(read('notary/tuf/root.json').toString()) as {
+      signed: { roles: { root: { keyids: string[] } } };
+    };
     const set = TrustedSet.fromNewRoot(read('notary/tuf/root.json'), {
       gun: GUN,
       now: fixtureNow('notary'),
@@ -107,8 +130,14 @@ describe('TrustedSet on real docker trust output', () => {
 
   it('lists the signed tags with their signers as docker trust inspect does', () => {
     const { repo } = load('docker', GUN, ['targets/alice', 'targets/releases', 'targets/bob']);
-    const inspect = JSON.parse(read('docker/cli/trust-inspect.json').toString()) as Array<{ SignedTags: Array<{ SignedTag: string; Digest: string; Signers: string[] }> }>;
-    const want = inspect[0]?.SignedTags.map((t) => ({ tag: t.SignedTag, digest: `sha256:${t.Digest}`, signers: t.Signers }));
+    const inspect = JSON.parse(read('docker/cli/trust-inspect.json').toString()) as Array<{
+      SignedTags: Array<{ SignedTag: string; Digest: string; Signers: string[] }>;
+    }>;
+    const want = inspect[0]?.SignedTags.map((t) => ({
+      tag: t.SignedTag,
+      digest: `sha256:${t.Digest}`,
+      signers: t.Signers,
+    }));
     const got = listSignedTags(repo).map((t) => ({ tag: t.tag, digest: t.digest, signers: t.signers }));
     expect(got).toEqual(want);
   });
@@ -123,6 +152,8 @@ describe('TrustedSet on real docker trust output', () => {
     const set = TrustedSet.fromNewRoot(read('docker/tuf/root.json'), { gun: GUN, now, tofu: true });
     set.updateTimestamp(read('docker/tuf/timestamp.json'));
     set.updateSnapshot(read('docker/tuf/snapshot.json'));
-    expect(code(() => set.updateDelegation('targets/alice', read('docker/tuf/targets/alice.json')))).toBe('INVALID_ROLE');
+    expect(code(() => set.updateDelegation('targets/alice', read('docker/tuf/targets/alice.json')))).toBe(
+      'INVALID_ROLE',
+    );
   });
 });

@@ -32,7 +32,9 @@ export function normalisePattern(text: string): string {
 export function registerPin(program: Command): void {
   program
     .command('pin')
-    .description('pin the root of a repository (or of every repository under a prefix*) to certificate key IDs, a CA, or TOFU')
+    .description(
+      'pin the root of a repository (or of every repository under a prefix*) to certificate key IDs, a CA, or TOFU',
+    )
     .argument('[gun]', 'repository (image name or GUN) or GUN prefix ending in *')
     .argument('[keyids...]', 'root certificate key IDs (shown by an UNTRUSTED_ROOT error or docker trust inspect)')
     .option('--ca <file>', 'pin to a CA bundle: the root certificate must chain to it')
@@ -48,7 +50,12 @@ export function registerPin(program: Command): void {
           if (opts.json) {
             printJson(
               ctx.out,
-              pins.map((p) => ({ pattern: p.pattern, ...(p.pin.certs ? { certs: p.pin.certs } : {}), ...(p.pin.caPem ? { ca: true } : {}), ...(p.pin.tofu ? { tofu: true } : {}) })),
+              pins.map((p) => ({
+                pattern: p.pattern,
+                ...(p.pin.certs ? { certs: p.pin.certs } : {}),
+                ...(p.pin.caPem ? { ca: true } : {}),
+                ...(p.pin.tofu ? { tofu: true } : {}),
+              })),
             );
           } else if (pins.length === 0) {
             ctx.out.out(`No pins in ${ctx.pins.file}\n`);
@@ -61,12 +68,18 @@ export function registerPin(program: Command): void {
           return;
         }
         if (gun === undefined) {
-          throw new SignetError('USAGE', 'pin needs a GUN (or --list)', { fix: 'signet pin <GUN> <KEYID>… | --ca FILE | --tofu, or signet pin --list' });
+          throw new SignetError('USAGE', 'pin needs a GUN (or --list)', {
+            fix: 'signet pin <GUN> <KEYID>… | --ca FILE | --tofu, or signet pin --list',
+          });
         }
         const pattern = normalisePattern(gun);
-        const modes = [keyids.length > 0, opts.ca !== undefined, opts.tofu === true, opts.remove === true].filter(Boolean).length;
+        const modes = [keyids.length > 0, opts.ca !== undefined, opts.tofu === true, opts.remove === true].filter(
+          Boolean,
+        ).length;
         if (modes !== 1) {
-          throw new SignetError('USAGE', 'give exactly one of: key IDs, --ca FILE, --tofu, --remove', { fix: `e.g. signet pin ${pattern} <KEYID>` });
+          throw new SignetError('USAGE', 'give exactly one of: key IDs, --ca FILE, --tofu, --remove', {
+            fix: `e.g. signet pin ${pattern} <KEYID>`,
+          });
         }
         let done: string;
         if (opts.remove) {

@@ -32,10 +32,13 @@ export function registerVerify(program: Command): void {
         const ctx = clientContext(cmd);
         const env = readEnv();
         const envTofu = env.SIGNET_TOFU === '1' || env.SIGNET_TOFU === 'true';
-        if (envTofu && !ctx.cfg.tofu) ctx.out.err('WARNING: SIGNET_TOFU: a repository root seen for the first time is trusted without a pin\n');
+        if (envTofu && !ctx.cfg.tofu)
+          ctx.out.err('WARNING: SIGNET_TOFU: a repository root seen for the first time is trusted without a pin\n');
         const ref = parseImageReference(image, { defaultTag: 'latest' });
         if (ref.tag === undefined) {
-          throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, { fix: `use ${ref.familiar}:<tag>` });
+          throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, {
+            fix: `use ${ref.familiar}:<tag>`,
+          });
         }
         const serverUrl = ctx.cfg.serverFor(ref.registry);
         const ca = ctx.cfg.caFor(serverUrl);
