@@ -1,0 +1,69 @@
+// Global configuration follows Docker's rules (reference §5.2); exit codes are what docs/client.md says.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveGlobalConfig } from '../../src/cli/config.js';
+import { exitCodeFor, formatError, formatTable } from '../../src/cli/output.js';
+import { SignetError } from '../../src/errors.js';
+
+const tty = { stdin: false, stderr: false, stdout: false };
+
+describe('resolveGlobalConfig', () => {
+  it('derives the trust dir from DOCKER_CONFIG, else HOME', () => {
+    expect(resolveGlobalConfig({}, { DOCKER_CONFIG: '/x/dc', HOME: '/home/u' }, tty).trustDir).toBe('/x/dc/trust');
+    expect(resolveGlobalConfig({}, { HOME: '/home/u' }, tty).trustDir).toBe('/home/u/.docker/trust');
+    expect(resolveGlobalConfig({ trustDir: '/t' }, { DOCKER_CONFIG: '/x/dc' }, tty).trustDir).toBe('/t');
+  });
+
+  it('picks the trust server like Docker', () => {
+    const cfg = resolveGlobalConfig({}, { HOME: '/h' }, tty);
+    expect(cfg.serverFor('docker.io')).toBe('https://notary.docker.io');
+    expect(cfg.serverFor('registry.example.com:5000')).toBe('https://registry.example.com:5000');
+    const env = resolveGlobalConfig({}, { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://n.example.com/' }, tty);
+    expect(env.serverFor('docker.io')).toBe('https://n.example.com');
+    const flag = resolveGlobalConfig({ server: 'https://flag.example.com' }, { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://n.example.com' }, tty);
+    expect(flag.serverFor('x')).toBe('https://flag.example.com');
+    expect(() => resolveGlobalConfig({ server: 'ftp://x' }, {}, tty)).toThrow(SignetError);
+  });
+
+  it('finds the CA in DOCKER_CONFIG/tls/<host:port>/ca.crt', () => {
+    const dc = mkdtempSync(path.join(os.tmpdir(), 'signet-dc-'));
+    mkdirSync(path.join(dc, 'tls', 'n.example.com:4443'), { recursive: true });
+    writeFileSync(path.join(dc, 'tls', 'n.example.com:4443', 'ca.crt'), 'PEM');
+    const cfg = resolveGlobalConfig({}, { DOCKER_CONFIG: dc }, tty);
+    expect(cfg.caFor('https://n.example.com:4443')?.toString()).toBe('PEM');
+    expect(cfg.caFor('https://other.example.com')).toBeUndefined();
+  });
+
+  it('keeps only passphrase variables for the key retriever', () => {
+    const cfg = resolveGlobalConfig({}, { HOME: '/h', NOTARY_ROOT_PASSPHRASE: 'a', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE: '/f', SIGNET_BACKUP_PASSPHRASE: 'b', AWS_SECRET: 'no' }, tty);
+    expect(Object.keys(cfg.passphraseEnv).sort()).toEqual(['DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE', 'NOTARY_ROOT_PASSPHRASE', 'SIGNET_BACKUP_PASSPHRASE']);
+  });
+});
+
+describe('exit codes', () => {
+  it.each([
+    ['USAGE', 2],
+    ['NOT_SIGNED', 3],
+    ['REPOSITORY_NOT_FOUND', 3],
+    ['EXPIRED', 4],
+    ['PIN_MISMATCH', 4],
+    ['UNAUTHORIZED', 5],
+    ['NETWORK', 6],
+    ['PASSPHRASE_REQUIRED', 7],
+    ['KEY_NOT_FOUND', 1],
+  ] as const)('%s → %i', (code, exit) => {
+    expect(exitCodeFor(new SignetError(code, 'x'))).toBe(exit);
+  });
+
+  it('prints the fix, or JSON with --json', () => {
+    const e = new SignetError('NOT_SIGNED', 'a:b is not signed', { fix: 'sign it' });
+    expect(formatError(e)).toBe('Error: a:b is not signed\n  fix: sign it\n');
+    expect(JSON.parse(formatError(e, true))).toEqual({ error: { code: 'NOT_SIGNED', message: 'a:b is not signed', fix: 'sign it' } });
+  });
+
+  it('formats tables', () => {
+    expect(formatTable(['A', 'BB'], [['xyz', '1']])).toBe('A     BB\nxyz   1\n');
+  });
+});
