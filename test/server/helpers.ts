@@ -98,6 +98,30 @@ export function multipart(parts: [string, Buffer][], boundary = crypto.randomByt
 
 const YEAR = 365 * 24 * 3600 * 1000;
 
+/** What TestRepo needs from a server: `app.inject()` or an HTTP client with the same shape. */
+export interface Injector {
+  inject(o: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers?: Record<string, string>; payload?: Buffer }): Promise<{
+    statusCode: number;
+    body: string;
+    rawPayload: Buffer;
+    headers: Record<string, unknown>;
+  }>;
+}
+
+/** An Injector over real HTTPS (undici), for servers in child processes. */
+export async function httpInjector(baseUrl: string, ca?: string): Promise<Injector & { close(): Promise<void> }> {
+  const { Agent, request } = await import('undici');
+  const agent = new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 1000 });
+  return {
+    async inject(o) {
+      const r = await request(baseUrl + o.url, { method: o.method, headers: o.headers ?? {}, body: o.payload ?? null, dispatcher: agent });
+      const rawPayload = Buffer.from(await r.body.arrayBuffer());
+      return { statusCode: r.statusCode, body: rawPayload.toString('utf8'), rawPayload, headers: r.headers as Record<string, unknown> };
+    },
+    close: () => agent.close(),
+  };
+}
+
 /** A repository as a notary client holds it. */
 export class TestRepo {
   readonly gun: string;
@@ -115,11 +139,11 @@ export class TestRepo {
   /** roles changed since the last publish */
   dirty = new Set<string>();
 
-  constructor(
-    readonly server: TestServer,
-    gun: string,
-  ) {
+  http: Injector;
+
+  constructor(server: TestServer | Injector, gun: string) {
     this.gun = gun;
+    this.http = 'signet' in server ? (server.signet.app as unknown as Injector) : server;
   }
 
   url(suffix: string): string {
@@ -127,7 +151,7 @@ export class TestRepo {
   }
 
   async fetchKey(role: 'timestamp' | 'snapshot'): Promise<PublicKey> {
-    const r = await this.server.signet.app.inject({ method: 'GET', url: this.url(`${role}.key`) });
+    const r = await this.http.inject({ method: 'GET', url: this.url(`${role}.key`) });
     if (r.statusCode !== 200) throw new Error(`GET ${role}.key: ${r.statusCode} ${r.body}`);
     return publicKeyFromJson(JSON.parse(r.body) as KeyJson);
   }
@@ -228,17 +252,17 @@ export class TestRepo {
 
   async post(parts: [string, Buffer][]) {
     const { body, contentType } = multipart(parts);
-    return this.server.signet.app.inject({ method: 'POST', url: this.url(''), headers: { 'content-type': contentType }, payload: body });
+    return this.http.inject({ method: 'POST', url: this.url(''), headers: { 'content-type': contentType }, payload: body });
   }
 
-  async publish(): Promise<{ statusCode: number; body: string }> {
+  async publish(): ReturnType<Injector['inject']> {
     const r = await this.post(await this.parts());
     if (r.statusCode === 200) this.dirty.clear();
     return r;
   }
 
   async get(file: string) {
-    return this.server.signet.app.inject({ method: 'GET', url: this.url(file) });
+    return this.http.inject({ method: 'GET', url: this.url(file) });
   }
 }
 

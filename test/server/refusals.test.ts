@@ -220,7 +220,7 @@ describe('refused updates', () => {
         fc.boolean(),
         async (parts, ctype, wellFormed) => {
           let payload: Buffer;
-          let contentType = ctype;
+          let contentType: string = ctype;
           if (wellFormed) {
             const m = multipart(parts.map(([r, b]) => [r, Buffer.from(b)]));
             payload = m.body;
