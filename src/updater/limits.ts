@@ -4,6 +4,11 @@ export interface UpdaterLimits {
   timestampMaxBytes: number;
   /** root.json cap when no length is known (notary MaxDownloadSize). */
   rootMaxBytes: number;
+  /**
+   * Cap on any snapshot/targets/delegation download, whatever length its parent lists: the parent
+   * may be signed by a server-held key (snapshot, timestamp), so its lengths are not fully trusted.
+   */
+  metadataMaxBytes: number;
   /** How many root versions one update may walk through. */
   maxRootRotations: number;
   /** How many delegated targets roles are loaded at most. */
@@ -15,6 +20,7 @@ export interface UpdaterLimits {
 export const DEFAULT_LIMITS: UpdaterLimits = {
   timestampMaxBytes: 1024 * 1024,
   rootMaxBytes: 100 * 1024 * 1024,
+  metadataMaxBytes: 100 * 1024 * 1024,
   maxRootRotations: 256,
   maxDelegations: 1000,
   maxDelegationDepth: 16,

@@ -319,6 +319,15 @@ export class Updater {
     if (matches(cached, meta)) return { bytes: cached as Buffer, fetched: false };
     this.floorFrom(set, role, cached);
     if (this.offline) throw this.missingOffline(role);
+    if (meta.length > this.limits.metadataMaxBytes) {
+      throw new SignetError(
+        'ENDLESS_DATA',
+        `${role}.json of ${this.gun} is listed as ${meta.length} bytes, over the ${this.limits.metadataMaxBytes}-byte limit`,
+        {
+          fix: 'the repository metadata is unreasonably large (or the server lies about it); raise the limit only if you trust it',
+        },
+      );
+    }
     if (meta.hashes.sha256 === undefined) {
       throw new SignetError('MIX_AND_MATCH', `the parent of ${role} lists no sha256 for it`, {
         fix: 'the repository metadata is malformed',

@@ -209,6 +209,14 @@ describe('attacks: one expected code per case', () => {
     expect(await codeOf(w.client.refresh())).toBe('ENDLESS_DATA');
   });
 
+  it('refuses to download targets the snapshot lists as larger than the metadata cap: ENDLESS_DATA', async () => {
+    const w = await world();
+    const targetsLen = (w.repo.current.get('targets') as Buffer).length;
+    const u = w.client.updater({ limits: { metadataMaxBytes: targetsLen - 1 } });
+    expect(await codeOf(u.refresh())).toBe('ENDLESS_DATA');
+    expect(w.server.requests.some((f) => f.startsWith('targets.'))).toBe(false);
+  });
+
   it('refuses a timestamp signed by a key the root does not list: UNKNOWN_KEY', async () => {
     const w = await world();
     w.repo.signers.timestamp = [plainKey()];
