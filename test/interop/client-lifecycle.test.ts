@@ -173,5 +173,30 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
     expect((await notaryList()).get('multi')?.digest).toBe(hex(images.multi!.digest));
     expect(await dockerInspect()).toEqual(await signetInspect());
   });
-});
 
+  it('rotates the root key (new root signed by old and new keys) and the clients follow', async () => {
+    const before = await signetInspect();
+    const r = JSON.parse((await signet.ok(['key', 'rotate', gun, 'root', '--json'])).stdout) as { keyId: string };
+    const after = await signetInspect();
+    expect(after.AdministrativeKeys.find((k) => k.Name === 'Root')?.Keys).toEqual([{ ID: r.keyId }]);
+    expect(after.SignedTags).toEqual(before.SignedTags);
+    expect((await notaryList()).has('1.0')).toBe(true);
+    expect(await dockerInspect()).toEqual(after);
+    // a fresh signet trust dir, pinned to the new root, verifies from scratch
+    const fresh = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'fresh', 'trust') });
+    const untrusted = await fresh.run(['inspect', gun]);
+    expect(untrusted.code).toBe(4);
+    expect(untrusted.stderr).toContain(r.keyId);
+    await fresh.ok(['pin', gun, r.keyId]);
+    expect(JSON.parse((await fresh.ok(['inspect', gun])).stdout)).toEqual([after]);
+  });
+
+  it('deletes the repository on the server', async () => {
+    await signet.ok(['delete', gun, '--remote']);
+    const r = await signet.run(['inspect', gun]);
+    expect(r.code).toBe(3);
+    // (a notary client with a cache keeps using it when timestamp.json 404s; a fresh one finds nothing)
+    const freshNotary = notaryCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'notary-fresh') });
+    expect((await freshNotary.run(['list', gun])).code).not.toBe(0);
+  });
+});
