@@ -103,8 +103,10 @@ export class Updater {
   async refresh(opts: { forWrite?: boolean } = {}): Promise<TrustedRepo> {
     const now = this.now();
     const pin = await this.pins.resolve(this.gun);
-    const set = await this.bootstrap(now, pin);
-    if (!this.offline && (opts.forWrite === true || this.rootExpired(set))) await this.updateRoot(set);
+    const { set, fetched } = await this.bootstrap(now, pin);
+    // a write (or an expired cached root) starts from the server's current root; a root we just
+    // fetched is already that
+    if (!this.offline && !fetched && (opts.forWrite === true || this.rootExpired(set))) await this.updateRoot(set);
     try {
       return await this.update(set);
     } catch (e) {
@@ -150,12 +152,12 @@ export class Updater {
     );
   }
 
-  private async bootstrap(now: Date, pin: ResolvedPin): Promise<TrustedSet> {
+  private async bootstrap(now: Date, pin: ResolvedPin): Promise<{ set: TrustedSet; fetched: boolean }> {
     const base = { gun: this.gun, now, pin, tofu: this.tofu, limits: this.limits };
     const cached = await this.cache.read('root');
     if (cached !== undefined) {
       try {
-        return TrustedSet.fromTrustedRoot(cached, base);
+        return { set: TrustedSet.fromTrustedRoot(cached, base), fetched: false };
       } catch (e) {
         if (isSignetError(e)) {
           throw new SignetError(
@@ -201,7 +203,7 @@ export class Updater {
       );
     }
     await this.cache.write('root', bytes);
-    return set;
+    return { set, fetched: true };
   }
 
   /** Fetch the newest root (by checksum when the snapshot names one) and walk the chain to it. */

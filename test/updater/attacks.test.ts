@@ -311,6 +311,15 @@ describe('updates that must work', () => {
     expect(w.client.warnings.some((m) => m.includes('TOFU'))).toBe(true);
   });
 
+  it('a write refresh fetches root.json first; a cold write does not fetch it twice', async () => {
+    const w = await world();
+    await w.client.refresh({ forWrite: true });
+    expect(w.server.requests.filter((f) => f === 'root.json')).toHaveLength(1);
+    w.server.requests.length = 0;
+    await w.client.refresh({ forWrite: true });
+    expect(w.server.requests).toEqual(['root.json', 'timestamp.json']);
+  });
+
   it('walks a root rotation chain v1 → v3 through 2.root.json', async () => {
     const w = await world();
     await w.client.refresh();
