@@ -46,6 +46,15 @@ describe('NotaryRemote ⇄ real notary-server', () => {
     }
   });
 
+  it('connects without the CA only when told to skip TLS verification (insecure)', async () => {
+    const insecure = new NotaryRemote({ serverUrl: peers.url, insecureSkipVerify: true, retries: 0 });
+    try {
+      await insecure.ping();
+    } finally {
+      await insecure.close();
+    }
+  });
+
   it('reports NOT_FOUND for root.json of an unknown GUN', async () => {
     expect(await errCode(remote.getRole('127.0.0.1:5000/nothing/here', 'root', { maxBytes: 1 << 20 }))).toBe(
       'NOT_FOUND',
