@@ -178,4 +178,15 @@ describe('keys shared between docker, notary and signet', () => {
     const insp = (JSON.parse((await fresh.ok(['--tofu', 'inspect', `${gun}:3.0`])).stdout) as InspectJson[])[0]!;
     expect(insp.SignedTags).toEqual([{ SignedTag: '3.0', Digest: digestOf('3.0'), Signers: ['bob', 'carol'] }]);
   });
+
+  it('initialises with a client-held snapshot key and publishes snapshots it signs itself', async () => {
+    const local = `${registry.host}/keys/local`;
+    await pushImages(registry.host, 'keys/local', ['1.0']);
+    const init = JSON.parse((await signet.ok(['init', local, '--local-snapshot', '--json'])).stdout) as { snapshotKeyId: string | null };
+    expect(init.snapshotKeyId).toMatch(/^[0-9a-f]{64}$/);
+    await signet.ok(['sign', `${local}:1.0`]);
+    const list = await notary.run(['list', local]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/1\.0\s+[0-9a-f]{64}/);
+  });
 });

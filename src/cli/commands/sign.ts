@@ -18,14 +18,25 @@ export function registerSign(program: Command): void {
         const byGun = new Map<string, { first: string; tags: ResolvedTag[]; texts: string[] }>();
         const bar = progressBar(ctx.out, refs.length, 'Resolving');
         try {
-          for (const { text, ref } of refs) {
-            const m = await registry.resolve(ref);
-            bar.tick(ref.tag);
+          // resolve a few tags at a time; results keep the order given on the command line
+          const resolved: (ResolvedTag | undefined)[] = new Array(refs.length);
+          let next = 0;
+          const worker = async (): Promise<void> => {
+            while (next < refs.length) {
+              const i = next++;
+              const ref = refs[i]!.ref;
+              const m = await registry.resolve(ref);
+              resolved[i] = { tag: ref.tag as string, digest: m.digest, size: m.size };
+              bar.tick(ref.tag);
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(4, refs.length) }, worker));
+          refs.forEach(({ text, ref }, i) => {
             const g = byGun.get(ref.name) ?? { first: text, tags: [], texts: [] };
-            g.tags.push({ tag: ref.tag as string, digest: m.digest, size: m.size });
+            g.tags.push(resolved[i] as ResolvedTag);
             g.texts.push(`${ref.familiar}:${ref.tag}`);
             byGun.set(ref.name, g);
-          }
+          });
         } finally {
           bar.done();
           await registry.close();
