@@ -141,7 +141,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     app.server.keepAliveTimeout = 65_000;
     app.server.requestTimeout = 120_000;
     app.server.headersTimeout = 30_000;
-    await app.listen({ host, port });
+    await app.listen({ host, port, listenTextResolver: (address) => `listening on ${tls ? address.replace(/^http:/, 'https:') : address}` });
     const addr = app.server.address() as AddressInfo;
     const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `${tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
