@@ -284,6 +284,7 @@ export class Updater {
       stack.unshift(...this.childrenOf(set, role, snapshot.signed));
     }
 
+    this.warnNearExpiry(set);
     return {
       gun: this.gun,
       root: set.root,
@@ -292,6 +293,20 @@ export class Updater {
       targets: set.targets as NonNullable<typeof set.targets>,
       delegations: new Map(set.delegations),
     };
+  }
+
+  /** notary warns when root, targets or snapshot expire within six months (N:client/tufclient.go). */
+  private warnNearExpiry(set: TrustedSet): void {
+    const soon = set.now.getTime() + 182 * 24 * 3600 * 1000;
+    for (const md of [set.root, set.targets, set.snapshot]) {
+      if (md === undefined) continue;
+      const exp = Date.parse(md.signed.expires);
+      if (Number.isFinite(exp) && exp < soon) {
+        this.warn(
+          `WARNING: ${md.role} of ${this.gun} expires at ${md.signed.expires}; its owner should re-sign it soon`,
+        );
+      }
+    }
   }
 
   private childrenOf(set: TrustedSet, role: string, snapshot: SnapshotSigned): string[] {

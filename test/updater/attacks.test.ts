@@ -405,6 +405,14 @@ describe('updates that must work', () => {
     expect(w.client.warnings.some((m) => m.includes('targets/releases'))).toBe(true);
   });
 
+  it('warns when targets expire within six months', async () => {
+    const w = await world();
+    w.repo.expires.targets = new Date(Date.now() + 30 * DAY);
+    await w.repo.publish(['targets']);
+    await w.client.refresh();
+    expect(w.client.warnings.some((m) => m.includes('targets of') && m.includes('expires'))).toBe(true);
+  });
+
   it('reports REPOSITORY_NOT_FOUND when the server has no root.json', async () => {
     const w = await world();
     w.server.override('root.json', (_q, res) => {
