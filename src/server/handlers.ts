@@ -65,7 +65,9 @@ async function resign(ctx: HandlerContext, gun: string): Promise<void> {
       try {
         const used = await refreshTimestamp(ctx, gun, ctx.opts.resignWindowMs);
         if (used === null) {
+          // nothing to do (no key, or another server re-signed first): re-read, and do not retry for a while
           ctx.resignCooldown.set(gun, Date.now() + ctx.opts.resignCooldownMs);
+          ctx.cache.invalidate(gun);
           return;
         }
         ctx.cache.invalidate(gun);
@@ -167,6 +169,7 @@ export async function deleteGun(ctx: HandlerContext, m: RouteMatch): Promise<Rep
   } finally {
     ctx.cache.invalidate(gun);
     ctx.files.dropGun(gun);
+    ctx.resignCooldown.delete(gun);
   }
   return { status: 200, headers: {}, body: '' };
 }
@@ -209,11 +212,6 @@ function int32(s: string): number | undefined {
   return n >= -(2 ** 31) && n <= 2 ** 31 - 1 ? n : undefined;
 }
 
-/** Go RFC3339Nano in UTC (trailing zero fraction digits dropped). */
-function rfc3339Nano(s: string): string {
-  return s;
-}
-
 export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
   const q = new URLSearchParams(m.query);
   const recordsRaw = q.get('records') ?? '';
@@ -234,7 +232,7 @@ export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Re
     count: rows.length,
     records: rows.map((r) => ({
       ID: r.id,
-      CreatedAt: rfc3339Nano(r.createdAt),
+      CreatedAt: r.createdAt,
       GUN: r.gun,
       Version: r.version,
       SHA256: r.sha256,
