@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
+import { startFakeDockerd, type FakeDockerd } from '../harness/fake-dockerd.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
 import { pushImage, pushMultiArchIndex, type PushedImage } from '../harness/push-image.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
@@ -42,10 +43,20 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
   let signet: SignetCli;
   let notary: NotaryCli;
   let docker: DockerCli;
+  let dockerd: FakeDockerd;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'signet-client-life-'));
-    [registry, server] = await Promise.all([startRegistry(), startTrustServer(serverName, dir)]);
+    [registry, server, dockerd] = await Promise.all([
+      startRegistry(),
+      startTrustServer(serverName, dir),
+      startFakeDockerd({
+        dir: path.join(dir, 'dockerd'),
+        resolvePush: async () => {
+          throw new Error('signet tests never push through docker');
+        },
+      }),
+    ]);
     gun = `${registry.host}/signet/app`;
     const [a, b, c] = await Promise.all([
       pushImage(registry.host, 'signet/app', '1.0'),
@@ -58,13 +69,14 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
     docker = dockerCli({
       trustServer: server.url,
       dir: path.join(dir, 'docker'),
+      dockerHost: dockerd.dockerHost,
       rootPassphrase: SIGNET_PASSPHRASES.root,
       repositoryPassphrase: SIGNET_PASSPHRASES.repository,
     });
   });
 
   afterAll(async () => {
-    await Promise.allSettled([registry?.stop(), server?.stop()]);
+    await Promise.allSettled([registry?.stop(), server?.stop(), dockerd?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -113,6 +125,12 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
     expect(await dockerInspect()).toEqual(insp);
   });
 
+  it('docker 28 with DOCKER_CONTENT_TRUST=1 pulls the signed digest', async () => {
+    const pull = await docker.run(['pull', `${gun}:multi`], { contentTrust: true });
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.stdout).toContain(`@${images.multi!.digest}`);
+  });
+
   it('revokes one tag', async () => {
     await signet.ok(['revoke', `${gun}:2.0`]);
     const list = await notaryList();
@@ -120,6 +138,9 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
     const insp = await signetInspect();
     expect(insp.SignedTags.map((t) => t.SignedTag)).toEqual(['1.0', 'multi']);
     expect(await dockerInspect()).toEqual(insp);
+    const pull = await docker.run(['pull', `${gun}:2.0`], { contentTrust: true });
+    expect(pull.code).not.toBe(0);
+    expect(pull.stderr).toMatch(/No valid trust data for 2\.0/);
     const again = await signet.run(['revoke', `${gun}:2.0`]);
     expect(again.code).toBe(3);
   });
