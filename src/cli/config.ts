@@ -79,7 +79,8 @@ function parseTimeout(v: string | number | undefined, env: Env): number {
   const raw = v ?? env.SIGNET_TIMEOUT_MS;
   if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_MS;
   const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new SignetError('USAGE', `timeout must be a positive number of milliseconds, got ${String(raw)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new SignetError('USAGE', `timeout must be a positive number of milliseconds, got ${String(raw)}`);
   return n;
 }
 
@@ -91,9 +92,14 @@ function parseNotaryAuth(v: string | undefined): GlobalConfig['notaryAuth'] {
   return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
 }
 
-export function resolveGlobalConfig(flags: GlobalFlags, env: Env = process.env, tty?: { stdin: boolean; stderr: boolean; stdout: boolean }): GlobalConfig {
+export function resolveGlobalConfig(
+  flags: GlobalFlags,
+  env: Env = process.env,
+  tty?: { stdin: boolean; stderr: boolean; stdout: boolean },
+): GlobalConfig {
   const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir();
-  const dockerConfigDir = env.DOCKER_CONFIG !== undefined && env.DOCKER_CONFIG !== '' ? env.DOCKER_CONFIG : path.join(home, '.docker');
+  const dockerConfigDir =
+    env.DOCKER_CONFIG !== undefined && env.DOCKER_CONFIG !== '' ? env.DOCKER_CONFIG : path.join(home, '.docker');
   const trustDir = path.resolve(flags.trustDir ?? path.join(dockerConfigDir, 'trust'));
 
   let serverOverride: string | undefined;
@@ -127,7 +133,8 @@ export function resolveGlobalConfig(flags: GlobalFlags, env: Env = process.env, 
     stdoutIsTTY,
     serverFor(registryHost: string): string {
       if (serverOverride !== undefined) return serverOverride;
-      if (registryHost === 'docker.io' || registryHost === 'index.docker.io' || registryHost === 'registry-1.docker.io') return HUB_NOTARY;
+      if (registryHost === 'docker.io' || registryHost === 'index.docker.io' || registryHost === 'registry-1.docker.io')
+        return HUB_NOTARY;
       return `https://${registryHost}`;
     },
     caFor(serverUrl: string): Buffer | undefined {
@@ -135,7 +142,10 @@ export function resolveGlobalConfig(flags: GlobalFlags, env: Env = process.env, 
         try {
           return readFileSync(tlsCaFile);
         } catch (e) {
-          throw new SignetError('USAGE', `cannot read the --tls-ca file ${tlsCaFile}`, { cause: e, fix: 'check the path and permissions' });
+          throw new SignetError('USAGE', `cannot read the --tls-ca file ${tlsCaFile}`, {
+            cause: e,
+            fix: 'check the path and permissions',
+          });
         }
       }
       let host: string;

@@ -34,7 +34,8 @@ function installReflectMetadata(): void {
     }
     return undefined;
   };
-  const define = (k: Key, v: unknown, target: object, prop?: PropertyKey): void => void own(target, prop, true)?.set(k, v);
+  const define = (k: Key, v: unknown, target: object, prop?: PropertyKey): void =>
+    void own(target, prop, true)?.set(k, v);
   Object.assign(R, {
     defineMetadata: define,
     getMetadata: get,

@@ -67,11 +67,16 @@ export function delegationPayload(p: DelegationPayload): Buffer {
 }
 
 export function parsePayload<T>(c: Change): T {
-  if (c.data === null) throw new SignetError('MALFORMED_METADATA', `change ${c.action} ${c.type} ${c.role} ${c.path} has no data`);
+  if (c.data === null)
+    throw new SignetError('MALFORMED_METADATA', `change ${c.action} ${c.type} ${c.role} ${c.path} has no data`);
   try {
     return JSON.parse(c.data.toString('utf8')) as T;
   } catch (e) {
-    throw new SignetError('MALFORMED_METADATA', `change ${c.action} ${c.type} ${c.role} ${c.path} has unreadable data`, { cause: e });
+    throw new SignetError(
+      'MALFORMED_METADATA',
+      `change ${c.action} ${c.type} ${c.role} ${c.path} has unreadable data`,
+      { cause: e },
+    );
   }
 }
 

@@ -3,12 +3,36 @@ export { Changelist, delegationPayload, targetPayload, parsePayload } from './ch
 export type { Change, ChangeAction, ChangeType, DelegationPayload, RootRolePayload } from './changelist.js';
 export { gunDir, metadataDir, roleCachePath } from './paths.js';
 export { Repository } from './repository.js';
-export type { RepositoryOptions, TrustedReader, RootPins, TrustedView, InitResult, PublishResult } from './repository.js';
+export type {
+  RepositoryOptions,
+  TrustedReader,
+  RootPins,
+  TrustedView,
+  InitResult,
+  PublishResult,
+} from './repository.js';
 export { WorkingRepo, type KeySource } from './working.js';
-export { signTags, revokeTags, readOrInit, signableRoles, delegationRoles, targetMetaFor, type ResolvedTag } from './signing.js';
+export {
+  signTags,
+  revokeTags,
+  readOrInit,
+  signableRoles,
+  delegationRoles,
+  targetMetaFor,
+  type ResolvedTag,
+} from './signing.js';
 export { addSigner, removeSigner, parsePublicKeyFile, checkSignerName, MAX_PUBLIC_KEY_FILE } from './signers.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
-export { generateSignerKey, loadSignerKey, listKeys, exportKeys, importKeys, backupKeys, restoreKeys, type GeneratedKey } from './key-ops.js';
+export {
+  generateSignerKey,
+  loadSignerKey,
+  listKeys,
+  exportKeys,
+  importKeys,
+  backupKeys,
+  restoreKeys,
+  type GeneratedKey,
+} from './key-ops.js';
 export {
   inspectRepo,
   formatInspectJson,

@@ -30,7 +30,9 @@ export async function generateSignerKey(store: TrustDirKeyStore, name: string, d
   const pubFile = path.resolve(dir, `${name}.pub`);
   try {
     await stat(pubFile);
-    throw new SignetError('CONFLICT', `${pubFile} already exists`, { fix: 'choose another name or --dir, or remove the file' });
+    throw new SignetError('CONFLICT', `${pubFile} already exists`, {
+      fix: 'choose another name or --dir, or remove the file',
+    });
   } catch (e) {
     if (isSignetError(e)) throw e;
   }
@@ -45,7 +47,11 @@ export async function generateSignerKey(store: TrustDirKeyStore, name: string, d
  * silently imports nothing for an encrypted key without a `path` header (docker/cli #2031), this
  * decrypts it (passphrase from the environment) or fails with a clear error.
  */
-export async function loadSignerKey(store: TrustDirKeyStore, file: string, name: string): Promise<{ id: string; role: string }> {
+export async function loadSignerKey(
+  store: TrustDirKeyStore,
+  file: string,
+  name: string,
+): Promise<{ id: string; role: string }> {
   checkSignerName(name);
   let text: string;
   try {
@@ -76,13 +82,20 @@ export async function listKeys(store: TrustDirKeyStore): Promise<KeyListEntry[]>
 }
 
 /** notary `key export` format (`path: <id>` header), re-encrypted with `passphrase`. */
-export async function exportKeys(store: TrustDirKeyStore, ids: string[], passphrase: (role: string, id: string) => Promise<string>): Promise<string> {
+export async function exportKeys(
+  store: TrustDirKeyStore,
+  ids: string[],
+  passphrase: (role: string, id: string) => Promise<string>,
+): Promise<string> {
   const all = await store.list();
-  const chosen = ids.length === 0 ? all : ids.map((id) => {
-    const e = all.find((k) => k.id === id || k.id.startsWith(id));
-    if (e === undefined) throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${store.privateDir}`);
-    return e;
-  });
+  const chosen =
+    ids.length === 0
+      ? all
+      : ids.map((id) => {
+          const e = all.find((k) => k.id === id || k.id.startsWith(id));
+          if (e === undefined) throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${store.privateDir}`);
+          return e;
+        });
   let out = '';
   for (const k of chosen) out += await store.exportKey(k.id, await passphrase(k.role, k.id));
   return out;
@@ -100,9 +113,12 @@ export async function importKeys(
   } catch (e) {
     throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e });
   }
-  const blocks = text.match(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----\n?/g) ?? [];
+  const blocks =
+    text.match(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----\n?/g) ?? [];
   if (blocks.length === 0) {
-    throw new SignetError('KEY_FILE', `${file} holds no PEM private key`, { fix: 'import a file written by `signet key export` or `notary key export`' });
+    throw new SignetError('KEY_FILE', `${file} holds no PEM private key`, {
+      fix: 'import a file written by `signet key export` or `notary key export`',
+    });
   }
   const out: { id: string; role: string }[] = [];
   for (const b of blocks) out.push(await store.importPem(b, opts));

@@ -5,7 +5,12 @@ import { SignetError } from '../errors.js';
 /** `<trustDir>/tuf/<gun>`; refuses GUNs that would escape the trust dir (`..`, absolute, empty parts). */
 export function gunDir(trustDir: string, gun: string): string {
   const parts = gun.split('/');
-  if (gun === '' || parts.some((p) => p === '' || p === '.' || p === '..') || gun.includes('\\') || gun.includes('\0')) {
+  if (
+    gun === '' ||
+    parts.some((p) => p === '' || p === '.' || p === '..') ||
+    gun.includes('\\') ||
+    gun.includes('\0')
+  ) {
     throw new SignetError('INVALID_GUN', `"${gun}" is not a valid repository name`, {
       fix: 'use a name like registry.example.com/team/app',
     });

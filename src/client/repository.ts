@@ -140,10 +140,14 @@ export class Repository {
       // With a cached (unpublished) root, a 404 on root.json surfaces as NOT_FOUND: it still means
       // the server has no trust data for this GUN (N:client ErrRepositoryNotExist).
       if (isSignetError(e, 'NOT_FOUND') && !(await this.existsRemotely())) {
-        throw new SignetError('REPOSITORY_NOT_FOUND', `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`, {
-          cause: e,
-          fix: `check the repository name and trust server; create the trust data with \`signet init ${this.gun}\` or \`signet sign\``,
-        });
+        throw new SignetError(
+          'REPOSITORY_NOT_FOUND',
+          `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`,
+          {
+            cause: e,
+            fix: `check the repository name and trust server; create the trust data with \`signet init ${this.gun}\` or \`signet sign\``,
+          },
+        );
       }
       throw e;
     }
@@ -213,7 +217,12 @@ export class Repository {
     const role = (k: PublicKey): { keyids: string[]; threshold: number } => ({ keyids: [k.id], threshold: 1 });
     const rootSigned = newRoot(
       [rootPub, targetsKey.publicKey, snapshotPub, timestampPub],
-      { root: role(rootPub), targets: role(targetsKey.publicKey), snapshot: role(snapshotPub), timestamp: role(timestampPub) },
+      {
+        root: role(rootPub),
+        targets: role(targetsKey.publicKey),
+        snapshot: role(snapshotPub),
+        timestamp: role(timestampPub),
+      },
       formatExpires(defaultExpires('root', now)),
     );
     const root = await signMetadata('root', rootSigned, [localSigner(rootKey.keyObject, rootPub)]);
@@ -228,7 +237,10 @@ export class Repository {
     if (snapshotKey) {
       const snap = await signMetadata(
         'snapshot',
-        newSnapshot({ root: fileMeta(root.bytes), targets: fileMeta(targets.bytes) }, formatExpires(defaultExpires('snapshot', now))),
+        newSnapshot(
+          { root: fileMeta(root.bytes), targets: fileMeta(targets.bytes) },
+          formatExpires(defaultExpires('snapshot', now)),
+        ),
         [localSigner(snapshotKey.keyObject, snapshotKey.publicKey)],
       );
       await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'snapshot'), snap.bytes);
@@ -284,17 +296,36 @@ export class Repository {
     const addKeys: KeyJson[] = keys.map((k) => publicKeyToJson(k));
     const changes: Change[] = [];
     for (const role of [`targets/${name}`, 'targets/releases']) {
-      changes.push({ action: 'create', role, type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: addKeys }) });
-      changes.push({ action: 'create', role, type: 'delegation', path: '', data: delegationPayload({ add_paths: [''] }) });
+      changes.push({
+        action: 'create',
+        role,
+        type: 'delegation',
+        path: '',
+        data: delegationPayload({ threshold: 1, add_keys: addKeys }),
+      });
+      changes.push({
+        action: 'create',
+        role,
+        type: 'delegation',
+        path: '',
+        data: delegationPayload({ add_paths: [''] }),
+      });
     }
     await this.stage(changes);
   }
 
   async stageRemoveSigner(name: string, keyIds: string[], alsoDeleteReleases: boolean): Promise<void> {
     const changes: Change[] = [];
-    if (alsoDeleteReleases) changes.push({ action: 'delete', role: 'targets/releases', type: 'delegation', path: '', data: null });
+    if (alsoDeleteReleases)
+      changes.push({ action: 'delete', role: 'targets/releases', type: 'delegation', path: '', data: null });
     else if (keyIds.length > 0) {
-      changes.push({ action: 'update', role: 'targets/releases', type: 'delegation', path: '', data: delegationPayload({ remove_keys: keyIds }) });
+      changes.push({
+        action: 'update',
+        role: 'targets/releases',
+        type: 'delegation',
+        path: '',
+        data: delegationPayload({ remove_keys: keyIds }),
+      });
     }
     changes.push({ action: 'delete', role: `targets/${name}`, type: 'delegation', path: '', data: null });
     await this.stage(changes);
@@ -320,9 +351,13 @@ export class Repository {
       if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
       const local = await this.localState();
       if (local === undefined) {
-        throw new SignetError('NOT_INITIALIZED', `${this.gun} has no trust data on the server and was not initialised here`, {
-          fix: `run \`signet init ${this.gun}\` first`,
-        });
+        throw new SignetError(
+          'NOT_INITIALIZED',
+          `${this.gun} has no trust data on the server and was not initialised here`,
+          {
+            fix: `run \`signet init ${this.gun}\` first`,
+          },
+        );
       }
       view = local;
       initial = true;
@@ -343,7 +378,9 @@ export class Repository {
     }
     if (initial) work.dirty.add('targets');
     // shallowest first, so a reader of the request sees parents before children
-    const dirtyTargets = [...work.dirty].filter((r) => r !== 'root').sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+    const dirtyTargets = [...work.dirty]
+      .filter((r) => r !== 'root')
+      .sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
     for (const role of dirtyTargets) {
       // A delegation deleted earlier may still have versions on the server, and a new upload must be
       // above all of them (reference §2.1): start after whatever the server still serves.

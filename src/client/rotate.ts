@@ -20,16 +20,23 @@ export interface RotateResult extends PublishResult {
   canonicalId: string;
 }
 
-export async function rotateKey(repo: Repository, role: string, opts: { serverManaged?: boolean; now?: Date } = {}): Promise<RotateResult> {
+export async function rotateKey(
+  repo: Repository,
+  role: string,
+  opts: { serverManaged?: boolean; now?: Date } = {},
+): Promise<RotateResult> {
   if (role !== 'root' && role !== 'targets' && role !== 'snapshot' && role !== 'timestamp') {
     throw new SignetError('USAGE', `cannot rotate ${role}: only root, targets, snapshot and timestamp keys rotate`, {
       fix: 'delegation (signer) keys are replaced with `signet signer remove` and `signet signer add`',
     });
   }
   const serverManaged = opts.serverManaged ?? role === 'timestamp';
-  if (role === 'timestamp' && !serverManaged) throw new SignetError('USAGE', 'the timestamp key is always held by the server');
+  if (role === 'timestamp' && !serverManaged)
+    throw new SignetError('USAGE', 'the timestamp key is always held by the server');
   if ((role === 'root' || role === 'targets') && serverManaged) {
-    throw new SignetError('USAGE', `the ${role} key cannot be held by the server`, { fix: 'rotate it without --server-managed' });
+    throw new SignetError('USAGE', `the ${role} key cannot be held by the server`, {
+      fix: 'rotate it without --server-managed',
+    });
   }
   // must exist on the server: RotateKey publishes immediately
   const before = await repo.read({ forWrite: true });

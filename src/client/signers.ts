@@ -30,15 +30,23 @@ export function parsePublicKeyFile(text: string, file: string): PublicKey {
   try {
     blocks = decodePemBlocks(text);
   } catch (e) {
-    throw new SignetError('INVALID_KEY', `${file} is not a PEM file`, { cause: e, fix: 'pass the .pub file written by `signet key generate` or `docker trust key generate`' });
+    throw new SignetError('INVALID_KEY', `${file} is not a PEM file`, {
+      cause: e,
+      fix: 'pass the .pub file written by `signet key generate` or `docker trust key generate`',
+    });
   }
   const first = blocks[0];
   if (first === undefined) {
-    throw new SignetError('INVALID_KEY', `${file} holds no PEM public key`, { fix: 'pass the .pub file written by `signet key generate` or `docker trust key generate`' });
+    throw new SignetError('INVALID_KEY', `${file} holds no PEM public key`, {
+      fix: 'pass the .pub file written by `signet key generate` or `docker trust key generate`',
+    });
   }
   if (first.type === 'PUBLIC KEY') return publicKeyFromSpki(first.bytes);
   if (first.type === 'CERTIFICATE') {
-    const pem = blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => pemEncode('CERTIFICATE', b.bytes)).join('');
+    const pem = blocks
+      .filter((b) => b.type === 'CERTIFICATE')
+      .map((b) => pemEncode('CERTIFICATE', b.bytes))
+      .join('');
     return certificatePublicKey(pem);
   }
   if (first.type.includes('PRIVATE KEY')) {
@@ -50,15 +58,31 @@ export function parsePublicKeyFile(text: string, file: string): PublicKey {
 }
 
 /** Add `targets/<name>` and `targets/releases` with the signer's keys, paths [""]; one publish. */
-export async function addSigner(repo: Repository, name: string, keys: PublicKey[]): Promise<PublishResult & { created: boolean }> {
+export async function addSigner(
+  repo: Repository,
+  name: string,
+  keys: PublicKey[],
+): Promise<PublishResult & { created: boolean }> {
   checkSignerName(name);
   if (keys.length === 0) throw new SignetError('USAGE', 'a signer needs at least one public key');
   const { created } = await readOrInit(repo);
   const addKeys = keys.map((k) => ({ keytype: k.keytype, keyval: { private: null, public: k.public } }));
   const changes: Change[] = [];
   for (const role of [`targets/${name}`, RELEASES_ROLE]) {
-    changes.push({ action: 'create', role, type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: addKeys }) });
-    changes.push({ action: 'create', role, type: 'delegation', path: '', data: delegationPayload({ add_paths: [''] }) });
+    changes.push({
+      action: 'create',
+      role,
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ threshold: 1, add_keys: addKeys }),
+    });
+    changes.push({
+      action: 'create',
+      role,
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ add_paths: [''] }),
+    });
   }
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, created };
@@ -68,23 +92,38 @@ export async function addSigner(repo: Repository, name: string, keys: PublicKey[
  * Remove signer `name`: its keys leave `targets/releases` (the role goes when no key is left) and
  * `targets/<name>` is deleted. Returns whether releases was signed by one of the removed keys only.
  */
-export async function removeSigner(repo: Repository, name: string): Promise<PublishResult & { removedKeyIds: string[] }> {
+export async function removeSigner(
+  repo: Repository,
+  name: string,
+): Promise<PublishResult & { removedKeyIds: string[] }> {
   checkSignerName(name);
   const view = await repo.read({ forWrite: true });
   const dels = delegationRoles(view);
   const role = dels.find((d) => d.name === `targets/${name}`);
   if (role === undefined) {
-    throw new SignetError('NOT_FOUND', `${repo.gun} has no signer "${name}"`, { fix: 'list the signers with `signet inspect`' });
+    throw new SignetError('NOT_FOUND', `${repo.gun} has no signer "${name}"`, {
+      fix: 'list the signers with `signet inspect`',
+    });
   }
   // keys other signers still use stay in releases
-  const stillUsed = new Set(dels.filter((d) => d.name !== role.name && d.name !== RELEASES_ROLE).flatMap((d) => d.keyIds));
+  const stillUsed = new Set(
+    dels.filter((d) => d.name !== role.name && d.name !== RELEASES_ROLE).flatMap((d) => d.keyIds),
+  );
   const remove = role.keyIds.filter((id) => !stillUsed.has(id));
   const releases = dels.find((d) => d.name === RELEASES_ROLE);
   const changes: Change[] = [];
   if (releases !== undefined && remove.length > 0) {
     const left = releases.keyIds.filter((id) => !remove.includes(id));
-    if (left.length === 0) changes.push({ action: 'delete', role: RELEASES_ROLE, type: 'delegation', path: '', data: null });
-    else changes.push({ action: 'update', role: RELEASES_ROLE, type: 'delegation', path: '', data: delegationPayload({ remove_keys: remove }) });
+    if (left.length === 0)
+      changes.push({ action: 'delete', role: RELEASES_ROLE, type: 'delegation', path: '', data: null });
+    else
+      changes.push({
+        action: 'update',
+        role: RELEASES_ROLE,
+        type: 'delegation',
+        path: '',
+        data: delegationPayload({ remove_keys: remove }),
+      });
   }
   changes.push({ action: 'delete', role: role.name, type: 'delegation', path: '', data: null });
   const res = await repo.publish({ extra: changes, includeStaged: false });

@@ -55,7 +55,10 @@ export function signableRoles(repo: RepoView, localKeyIds: Set<string>, tag: str
     return ['targets'];
   }
   const roles = dels
-    .filter((d) => isDirectChild('targets', d.name) && pathAllowed(d.paths, tag) && d.keyIds.some((id) => localKeyIds.has(id)))
+    .filter(
+      (d) =>
+        isDirectChild('targets', d.name) && pathAllowed(d.paths, tag) && d.keyIds.some((id) => localKeyIds.has(id)),
+    )
     .map((d) => d.name);
   if (roles.length === 0 && holdsTargets) return ['targets'];
   if (roles.length === 0) {
@@ -92,7 +95,10 @@ export async function readOrInit(repo: Repository): Promise<{ view: TrustedView;
 }
 
 /** Sign the given tags (already resolved through the registry) into every signable role; one publish. */
-export async function signTags(repo: Repository, tags: ResolvedTag[]): Promise<PublishResult & { roles: string[]; signedInto: Record<string, string[]> }> {
+export async function signTags(
+  repo: Repository,
+  tags: ResolvedTag[],
+): Promise<PublishResult & { roles: string[]; signedInto: Record<string, string[]> }> {
   const { view } = await readOrInit(repo);
   const local = await repo.localKeyIds();
   const changes: Change[] = [];
@@ -111,15 +117,22 @@ export async function signTags(repo: Repository, tags: ResolvedTag[]): Promise<P
  * Remove trust for `tag` (or every released tag when undefined) from every role we can sign that
  * holds it. Unlike Docker, a tag signed straight into `targets` is removed too when we hold that key.
  */
-export async function revokeTags(repo: Repository, tag: string | undefined): Promise<PublishResult & { removed: { tag: string; role: string }[] }> {
+export async function revokeTags(
+  repo: Repository,
+  tag: string | undefined,
+): Promise<PublishResult & { removed: { tag: string; role: string }[] }> {
   const view = await repo.read({ forWrite: true });
   const local = await repo.localKeyIds();
   const hits = allTargetsByName(view, tag ?? '');
   const released = new Set(hits.filter((h) => isReleasedRole(h.role)).map((h) => h.name));
   if (released.size === 0) {
-    throw new SignetError('NOT_SIGNED', tag ? `${repo.gun}:${tag} is not signed` : `${repo.gun} has no signed tags to remove`, {
-      fix: tag ? 'check the tag with `signet inspect`' : undefined,
-    });
+    throw new SignetError(
+      'NOT_SIGNED',
+      tag ? `${repo.gun}:${tag} is not signed` : `${repo.gun} has no signed tags to remove`,
+      {
+        fix: tag ? 'check the tag with `signet inspect`' : undefined,
+      },
+    );
   }
   const canSign = (role: string): boolean => {
     if (role === 'targets') {

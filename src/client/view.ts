@@ -28,7 +28,11 @@ function roleFile(repo: RepoView, role: string): Metadata<TargetsSigned> | undef
  * Breadth-first walk from `targets` through valid delegations, in the order each parent lists them
  * (N:tuf/tuf.go WalkTargets). `visit` sees each role's file once.
  */
-export function walkRoles(repo: RepoView, visit: (role: string, md: Metadata<TargetsSigned>) => void, start = 'targets'): void {
+export function walkRoles(
+  repo: RepoView,
+  visit: (role: string, md: Metadata<TargetsSigned>) => void,
+  start = 'targets',
+): void {
   const queue = [start];
   const seen = new Set<string>();
   while (queue.length > 0) {

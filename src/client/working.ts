@@ -58,7 +58,10 @@ export class WorkingRepo {
   /** root-role keys before a rotation: the new root must also be signed by them (§4.7) */
   private previousRootKeys: KeyJson[] | undefined;
 
-  constructor(input: WorkingInput, private readonly keys: KeySource) {
+  constructor(
+    input: WorkingInput,
+    private readonly keys: KeySource,
+  ) {
     this.gun = input.gun;
     this.originalRoot = input.root;
     this.root = clone(input.root.signed);
@@ -98,7 +101,8 @@ export class WorkingRepo {
   }
 
   roleKeys(role: string): PublicKey[] {
-    if (role === 'root' || role === 'targets' || role === 'snapshot' || role === 'timestamp') return this.baseRoleKeys(role);
+    if (role === 'root' || role === 'targets' || role === 'snapshot' || role === 'timestamp')
+      return this.baseRoleKeys(role);
     return this.delegationKeys(role)?.keys ?? [];
   }
 
@@ -110,10 +114,17 @@ export class WorkingRepo {
   private async requireSign(role: string, why: string): Promise<void> {
     if (!(await this.canSign(role))) {
       const ids = this.roleKeys(role).map((k) => k.canonicalId);
-      throw new SignetError('KEY_NOT_FOUND', `cannot ${why}: no private key for role ${role} of ${this.gun} in the trust dir`, {
-        fix: ids.length > 0 ? `load one of these keys into the trust dir: ${ids.join(', ')}` : `role ${role} does not exist in ${this.gun}`,
-        details: { role, keyIds: ids },
-      });
+      throw new SignetError(
+        'KEY_NOT_FOUND',
+        `cannot ${why}: no private key for role ${role} of ${this.gun} in the trust dir`,
+        {
+          fix:
+            ids.length > 0
+              ? `load one of these keys into the trust dir: ${ids.join(', ')}`
+              : `role ${role} does not exist in ${this.gun}`,
+          details: { role, keyIds: ids },
+        },
+      );
     }
   }
 
@@ -172,7 +183,10 @@ export class WorkingRepo {
       });
     }
     if (role !== 'targets' && !pathAllowed(this.delegationKeys(role)?.paths, name)) {
-      throw new SignetError('INVALID_ROLE', `role ${role} may not sign ${name}: the name is outside its delegated paths`);
+      throw new SignetError(
+        'INVALID_ROLE',
+        `role ${role} may not sign ${name}: the name is outside its delegated paths`,
+      );
     }
     await this.requireSign(role, `sign ${name}`);
     const f = this.targetsFile(role);
@@ -181,7 +195,8 @@ export class WorkingRepo {
   }
 
   async removeTarget(role: string, name: string): Promise<void> {
-    if (!this.roleExists(role)) throw new SignetError('INVALID_ROLE', `cannot remove ${name}: role ${role} does not exist in ${this.gun}`);
+    if (!this.roleExists(role))
+      throw new SignetError('INVALID_ROLE', `cannot remove ${name}: role ${role} does not exist in ${this.gun}`);
     await this.requireSign(role, `remove ${name}`);
     const f = this.targets.get(role);
     if (f === undefined || f.targets[name] === undefined) return;
@@ -204,7 +219,8 @@ export class WorkingRepo {
     }
     const parent = parentRole(role);
     if (parent === undefined) throw new SignetError('INVALID_ROLE', `${role} is not a valid delegation role name`);
-    if (!this.roleExists(parent)) throw new SignetError('INVALID_ROLE', `cannot edit ${role}: its parent ${parent} does not exist`);
+    if (!this.roleExists(parent))
+      throw new SignetError('INVALID_ROLE', `cannot edit ${role}: its parent ${parent} does not exist`);
     await this.requireSign(parent, `edit delegation ${role}`);
     const pf = this.targetsFile(parent);
     const delegations = { keys: { ...(pf.delegations?.keys ?? {}) }, roles: [...(pf.delegations?.roles ?? [])] };
@@ -240,14 +256,21 @@ export class WorkingRepo {
       const parentPaths = parent === 'targets' ? [''] : this.delegationKeys(parent)?.paths;
       const allowed = restrictPaths(parentPaths, p.add_paths);
       if (allowed.length !== p.add_paths.length) {
-        throw new SignetError('INVALID_ROLE', `paths ${p.add_paths.join(', ')} are not all inside the paths of ${parent}`);
+        throw new SignetError(
+          'INVALID_ROLE',
+          `paths ${p.add_paths.join(', ')} are not all inside the paths of ${parent}`,
+        );
       }
       for (const x of allowed) if (!paths.includes(x)) paths.push(x);
     }
     if (paths.length > 0) entry.paths = paths;
     else delete entry.paths;
     delegations.roles[idx] = entry;
-    pf.delegations = { ...pf.delegations, keys: pruneKeys(delegations.keys, delegations.roles), roles: delegations.roles };
+    pf.delegations = {
+      ...pf.delegations,
+      keys: pruneKeys(delegations.keys, delegations.roles),
+      roles: delegations.roles,
+    };
     this.dirty.add(parent);
   }
 
@@ -322,10 +345,15 @@ export class WorkingRepo {
   }
 
   async signRoot(now: Date): Promise<Metadata<RootSigned>> {
-    const signed: RootSigned = { ...this.root, version: this.originalRoot.signed.version + 1, expires: formatExpires(defaultExpires('root', now)) };
+    const signed: RootSigned = {
+      ...this.root,
+      version: this.originalRoot.signed.version + 1,
+      expires: formatExpires(defaultExpires('root', now)),
+    };
     const keys = this.baseRoleKeys('root');
     const signers = await this.signersFor(keys);
-    if (this.previousRootKeys) signers.push(...(await this.signersFor(this.previousRootKeys.map((k) => publicKeyFromJson(k)))));
+    if (this.previousRootKeys)
+      signers.push(...(await this.signersFor(this.previousRootKeys.map((k) => publicKeyFromJson(k)))));
     const threshold = this.root.roles.root?.threshold ?? 1;
     if (signers.length < threshold) {
       throw new SignetError('KEY_NOT_FOUND', `cannot sign the root of ${this.gun}: no root key in the trust dir`, {
@@ -340,17 +368,26 @@ export class WorkingRepo {
     const f = this.targets.get(role);
     if (f === undefined) throw new SignetError('INTERNAL', `no metadata for ${role}`);
     const prevVersion = this.originals.get(role)?.signed.version ?? Math.max(f.version, floorVersion);
-    const signed: TargetsSigned = { ...f, version: prevVersion + 1, expires: formatExpires(defaultExpires('targets', now)) };
+    const signed: TargetsSigned = {
+      ...f,
+      version: prevVersion + 1,
+      expires: formatExpires(defaultExpires('targets', now)),
+    };
     const keys = this.roleKeys(role);
     const signers = await this.signersFor(keys);
-    const threshold = role === 'targets' ? (this.root.roles.targets?.threshold ?? 1) : (this.delegationKeys(role)?.threshold ?? 1);
+    const threshold =
+      role === 'targets' ? (this.root.roles.targets?.threshold ?? 1) : (this.delegationKeys(role)?.threshold ?? 1);
     const tmp = await signMetadata(role, signed, signers);
     const keep = this.keepValid(this.originals.get(role)?.signatures ?? [], keys, tmp.signedBytes);
     const md = keep.length > 0 ? await signMetadata(role, signed, signers, keep) : tmp;
     if (new Set(md.signatures.map((s) => s.keyid)).size < threshold) {
-      throw new SignetError('KEY_NOT_FOUND', `not enough signing keys for ${role} of ${this.gun}: need ${threshold}, have ${md.signatures.length}`, {
-        fix: `load the missing keys: ${keys.map((k) => k.canonicalId).join(', ')}`,
-      });
+      throw new SignetError(
+        'KEY_NOT_FOUND',
+        `not enough signing keys for ${role} of ${this.gun}: need ${threshold}, have ${md.signatures.length}`,
+        {
+          fix: `load the missing keys: ${keys.map((k) => k.canonicalId).join(', ')}`,
+        },
+      );
     }
     return md;
   }

@@ -22,7 +22,11 @@ describe('resolveGlobalConfig', () => {
     expect(cfg.serverFor('registry.example.com:5000')).toBe('https://registry.example.com:5000');
     const env = resolveGlobalConfig({}, { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://n.example.com/' }, tty);
     expect(env.serverFor('docker.io')).toBe('https://n.example.com');
-    const flag = resolveGlobalConfig({ server: 'https://flag.example.com' }, { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://n.example.com' }, tty);
+    const flag = resolveGlobalConfig(
+      { server: 'https://flag.example.com' },
+      { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://n.example.com' },
+      tty,
+    );
     expect(flag.serverFor('x')).toBe('https://flag.example.com');
     expect(() => resolveGlobalConfig({ server: 'ftp://x' }, {}, tty)).toThrow(SignetError);
   });
@@ -37,8 +41,22 @@ describe('resolveGlobalConfig', () => {
   });
 
   it('keeps only passphrase variables for the key retriever', () => {
-    const cfg = resolveGlobalConfig({}, { HOME: '/h', NOTARY_ROOT_PASSPHRASE: 'a', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE: '/f', SIGNET_BACKUP_PASSPHRASE: 'b', AWS_SECRET: 'no' }, tty);
-    expect(Object.keys(cfg.passphraseEnv).sort()).toEqual(['DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE', 'NOTARY_ROOT_PASSPHRASE', 'SIGNET_BACKUP_PASSPHRASE']);
+    const cfg = resolveGlobalConfig(
+      {},
+      {
+        HOME: '/h',
+        NOTARY_ROOT_PASSPHRASE: 'a',
+        DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE: '/f',
+        SIGNET_BACKUP_PASSPHRASE: 'b',
+        AWS_SECRET: 'no',
+      },
+      tty,
+    );
+    expect(Object.keys(cfg.passphraseEnv).sort()).toEqual([
+      'DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE_FILE',
+      'NOTARY_ROOT_PASSPHRASE',
+      'SIGNET_BACKUP_PASSPHRASE',
+    ]);
   });
 });
 
@@ -60,7 +78,9 @@ describe('exit codes', () => {
   it('prints the fix, or JSON with --json', () => {
     const e = new SignetError('NOT_SIGNED', 'a:b is not signed', { fix: 'sign it' });
     expect(formatError(e)).toBe('Error: a:b is not signed\n  fix: sign it\n');
-    expect(JSON.parse(formatError(e, true))).toEqual({ error: { code: 'NOT_SIGNED', message: 'a:b is not signed', fix: 'sign it' } });
+    expect(JSON.parse(formatError(e, true))).toEqual({
+      error: { code: 'NOT_SIGNED', message: 'a:b is not signed', fix: 'sign it' },
+    });
   });
 
   it('formats tables', () => {

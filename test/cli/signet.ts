@@ -43,7 +43,13 @@ export function passphraseEnv(p = SIGNET_PASSPHRASES): NodeJS.ProcessEnv {
   return { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: p.root, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: p.repository };
 }
 
-export function signetCli(opts: { server?: string; caFile?: string; trustDir: string; env?: NodeJS.ProcessEnv; withPassphrases?: boolean }): SignetCli {
+export function signetCli(opts: {
+  server?: string;
+  caFile?: string;
+  trustDir: string;
+  env?: NodeJS.ProcessEnv;
+  withPassphrases?: boolean;
+}): SignetCli {
   const base = [
     ...(opts.server ? ['--server', opts.server] : []),
     ...(opts.caFile ? ['--tls-ca', opts.caFile] : []),
@@ -70,7 +76,10 @@ export function signetCli(opts: { server?: string; caFile?: string; trustDir: st
     },
     async ok(args, runOpts = {}) {
       const r = await cli.run(args, runOpts);
-      if (r.code !== 0) throw new Error(`signet ${args.join(' ')} exited ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      if (r.code !== 0)
+        throw new Error(
+          `signet ${args.join(' ')} exited ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`,
+        );
       return r;
     },
   };

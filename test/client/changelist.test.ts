@@ -22,9 +22,16 @@ describe('changelist', () => {
     const files = (await readdir(cl.dir)).sort();
     expect(cl.dir).toBe(path.join(dir, 'tuf', 'example.com', 'a', 'b', 'changelist'));
     expect(files).toHaveLength(2);
-    for (const f of files) expect(f).toMatch(/^\d{20}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.change$/);
+    for (const f of files)
+      expect(f).toMatch(/^\d{20}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.change$/);
     const first = JSON.parse(await readFile(path.join(cl.dir, files[0]!), 'utf8'));
-    expect(first).toEqual({ action: 'create', role: 'targets', type: 'target', path: 'v1', data: Buffer.from('{"length":42,"hashes":{"sha256":"' + meta.hashes.sha256 + '"}}').toString('base64') });
+    expect(first).toEqual({
+      action: 'create',
+      role: 'targets',
+      type: 'target',
+      path: 'v1',
+      data: Buffer.from('{"length":42,"hashes":{"sha256":"' + meta.hashes.sha256 + '"}}').toString('base64'),
+    });
     const second = JSON.parse(await readFile(path.join(cl.dir, files[1]!), 'utf8'));
     expect(second.data).toBeNull();
     expect((await cl.list()).map((c) => c.change.path)).toEqual(['v1', 'v0']);

@@ -15,7 +15,11 @@ function dockerRepo(): RepoView {
   for (const name of ['releases', 'alice', 'bob']) {
     delegations.set(`targets/${name}`, parseTargets(`targets/${name}`, read(`tuf/targets/${name}.json`)));
   }
-  return { root: parseRoot(read('tuf/root.json')), targets: parseTargets('targets', read('tuf/targets.json')), delegations };
+  return {
+    root: parseRoot(read('tuf/root.json')),
+    targets: parseTargets('targets', read('tuf/targets.json')),
+    delegations,
+  };
 }
 
 const canonical = (k: Parameters<typeof publicKeyFromJson>[0]): string => publicKeyFromJson(k).canonicalId;

@@ -27,15 +27,21 @@ async function fixture(): Promise<{ work: () => WorkingRepo; keys: Map<string, P
   const role = (k: PublicKey): { keyids: string[]; threshold: number } => ({ keyids: [k.id], threshold: 1 });
   const root = await signMetadata(
     'root',
-    newRoot([rootPub, targets.publicKey, snapshot.publicKey, timestamp.publicKey], {
-      root: role(rootPub),
-      targets: role(targets.publicKey),
-      snapshot: role(snapshot.publicKey),
-      timestamp: role(timestamp.publicKey),
-    }, '2036-01-01T00:00:00Z'),
+    newRoot(
+      [rootPub, targets.publicKey, snapshot.publicKey, timestamp.publicKey],
+      {
+        root: role(rootPub),
+        targets: role(targets.publicKey),
+        snapshot: role(snapshot.publicKey),
+        timestamp: role(timestamp.publicKey),
+      },
+      '2036-01-01T00:00:00Z',
+    ),
     [localSigner(rootKey.keyObject, rootPub)],
   );
-  const tmd = await signMetadata('targets', newTargets('2029-01-01T00:00:00Z', 3), [localSigner(targets.keyObject, targets.publicKey)]);
+  const tmd = await signMetadata('targets', newTargets('2029-01-01T00:00:00Z', 3), [
+    localSigner(targets.keyObject, targets.publicKey),
+  ]);
   const source: KeySource = {
     has: async (id) => keys.has(id),
     signer: async (pk) => {
@@ -43,7 +49,11 @@ async function fixture(): Promise<{ work: () => WorkingRepo; keys: Map<string, P
       return k ? localSigner(k.keyObject, pk) : undefined;
     },
   };
-  return { work: () => new WorkingRepo({ gun: GUN, root, targets: tmd, delegations: new Map(), snapshot: undefined }, source), keys, rootPub };
+  return {
+    work: () => new WorkingRepo({ gun: GUN, root, targets: tmd, delegations: new Map(), snapshot: undefined }, source),
+    keys,
+    rootPub,
+  };
 }
 
 const meta = { hashes: { sha256: Buffer.alloc(32, 9).toString('base64') }, length: 100 };
@@ -54,13 +64,27 @@ describe('WorkingRepo', () => {
     const w = work();
     const alice = generatePrivateKey();
     keys.set(alice.publicKey.canonicalId, alice);
-    await w.apply({ action: 'create', role: 'targets/alice', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(alice.publicKey)] }) });
-    await w.apply({ action: 'create', role: 'targets/alice', type: 'delegation', path: '', data: delegationPayload({ add_paths: [''] }) });
+    await w.apply({
+      action: 'create',
+      role: 'targets/alice',
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(alice.publicKey)] }),
+    });
+    await w.apply({
+      action: 'create',
+      role: 'targets/alice',
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ add_paths: [''] }),
+    });
     await w.apply({ action: 'create', role: 'targets/alice', type: 'target', path: 'v1', data: targetPayload(meta) });
     expect([...w.dirty].sort()).toEqual(['targets', 'targets/alice']);
     const t = await w.signTargets('targets', NOW);
     expect(t.signed.version).toBe(4);
-    expect(t.signed.delegations.roles).toEqual([{ keyids: [alice.publicKey.id], name: 'targets/alice', paths: [''], threshold: 1 }]);
+    expect(t.signed.delegations.roles).toEqual([
+      { keyids: [alice.publicKey.id], name: 'targets/alice', paths: [''], threshold: 1 },
+    ]);
     const a = await w.signTargets('targets/alice', NOW);
     expect(a.signed.version).toBe(1);
     expect(a.signed.targets.v1).toEqual(meta);
@@ -71,8 +95,16 @@ describe('WorkingRepo', () => {
     const { work } = await fixture();
     const w = work();
     const other = generatePrivateKey();
-    await w.apply({ action: 'create', role: 'targets/bob', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(other.publicKey)], add_paths: [''] }) });
-    await expect(w.apply({ action: 'create', role: 'targets/bob', type: 'target', path: 'v1', data: targetPayload(meta) })).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+    await w.apply({
+      action: 'create',
+      role: 'targets/bob',
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(other.publicKey)], add_paths: [''] }),
+    });
+    await expect(
+      w.apply({ action: 'create', role: 'targets/bob', type: 'target', path: 'v1', data: targetPayload(meta) }),
+    ).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
   });
 
   it('refuses a target outside the delegated paths', async () => {
@@ -80,8 +112,16 @@ describe('WorkingRepo', () => {
     const w = work();
     const k = generatePrivateKey();
     keys.set(k.publicKey.canonicalId, k);
-    await w.apply({ action: 'create', role: 'targets/ci', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: ['ci-'] }) });
-    await expect(w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'release', data: targetPayload(meta) })).rejects.toMatchObject({ code: 'INVALID_ROLE' });
+    await w.apply({
+      action: 'create',
+      role: 'targets/ci',
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: ['ci-'] }),
+    });
+    await expect(
+      w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'release', data: targetPayload(meta) }),
+    ).rejects.toMatchObject({ code: 'INVALID_ROLE' });
     await w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'ci-42', data: targetPayload(meta) });
   });
 
@@ -90,7 +130,13 @@ describe('WorkingRepo', () => {
     const w = work();
     const k = generatePrivateKey();
     keys.set(k.publicKey.canonicalId, k);
-    await w.apply({ action: 'create', role: 'targets/x', type: 'delegation', path: '', data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: [''] }) });
+    await w.apply({
+      action: 'create',
+      role: 'targets/x',
+      type: 'delegation',
+      path: '',
+      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: [''] }),
+    });
     await w.apply({ action: 'delete', role: 'targets/x', type: 'delegation', path: '', data: null });
     const t = await w.signTargets('targets', NOW);
     expect(t.signed.delegations).toEqual({ keys: {}, roles: [] });
@@ -102,7 +148,13 @@ describe('WorkingRepo', () => {
     const next = generatePrivateKey();
     keys.set(next.publicKey.canonicalId, next);
     const nextPub = certificatePublicKey(await createRootCertificate(GUN, next.keyObject, NOW));
-    await w.apply({ action: 'create', role: 'root', type: 'role', path: 'root', data: Buffer.from(JSON.stringify({ role: 'root', keys: [publicKeyToJson(nextPub)] })) });
+    await w.apply({
+      action: 'create',
+      role: 'root',
+      type: 'role',
+      path: 'root',
+      data: Buffer.from(JSON.stringify({ role: 'root', keys: [publicKeyToJson(nextPub)] })),
+    });
     const r = await w.signRoot(NOW);
     expect(r.signed.version).toBe(2);
     expect(r.signed.roles.root?.keyids).toEqual([nextPub.id]);

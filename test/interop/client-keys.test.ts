@@ -70,7 +70,8 @@ describe('keys shared between docker, notary and signet', () => {
     const privDir = path.join(docker.trustDir, 'private');
     const files = await readdir(privDir);
     let keyFile: string | undefined;
-    for (const f of files) if ((await readFile(path.join(privDir, f), 'utf8')).includes('role: bob')) keyFile = path.join(privDir, f);
+    for (const f of files)
+      if ((await readFile(path.join(privDir, f), 'utf8')).includes('role: bob')) keyFile = path.join(privDir, f);
     expect(keyFile).toBeDefined();
 
     const load = await signet.ok(['key', 'load', keyFile as string, '--name', 'bob', '--json']);
@@ -103,7 +104,8 @@ describe('keys shared between docker, notary and signet', () => {
     expect((await docker.run(['trust', 'key', 'generate', 'dave', '--dir', pubDir])).code).toBe(0);
     const privDir = path.join(docker.trustDir, 'private');
     let daveFile = '';
-    for (const f of await readdir(privDir)) if ((await readFile(path.join(privDir, f), 'utf8')).includes('role: dave')) daveFile = path.join(privDir, f);
+    for (const f of await readdir(privDir))
+      if ((await readFile(path.join(privDir, f), 'utf8')).includes('role: dave')) daveFile = path.join(privDir, f);
     const r2 = await signet.run(['key', 'load', daveFile, '--name', 'dave'], {
       env: { DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'not-the-passphrase' },
     });
@@ -123,8 +125,17 @@ describe('keys shared between docker, notary and signet', () => {
 
   it('makes keys the real notary client uses (delegation add + publish with the key file)', async () => {
     const pubDir = path.join(dir, 'signet-pub');
-    const gen = JSON.parse((await signet.ok(['key', 'generate', 'carol', '--dir', pubDir, '--json'])).stdout) as { id: string };
-    const add = await notary.run(['delegation', 'add', gun, 'targets/carol', path.join(pubDir, 'carol.pub'), '--all-paths']);
+    const gen = JSON.parse((await signet.ok(['key', 'generate', 'carol', '--dir', pubDir, '--json'])).stdout) as {
+      id: string;
+    };
+    const add = await notary.run([
+      'delegation',
+      'add',
+      gun,
+      'targets/carol',
+      path.join(pubDir, 'carol.pub'),
+      '--all-paths',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const pub = await notary.run(['publish', gun]);
     expect(pub.code, `${pub.stdout}\n${pub.stderr}`).toBe(0);
@@ -146,7 +157,10 @@ describe('keys shared between docker, notary and signet', () => {
     const file = path.join(dir, 'payload2.bin');
     await writeFile(file, 'staged by notary\n');
     expect((await notary.run(['add', gun, 'from-notary', file])).code).toBe(0);
-    const status = JSON.parse((await signet.ok(['status', gun, '--json'])).stdout) as { action: string; path: string }[];
+    const status = JSON.parse((await signet.ok(['status', gun, '--json'])).stdout) as {
+      action: string;
+      path: string;
+    }[];
     expect(status).toEqual([expect.objectContaining({ action: 'create', path: 'from-notary' })]);
     await signet.ok(['publish', gun]);
     const list = await notary.run(['list', gun]);
@@ -159,10 +173,18 @@ describe('keys shared between docker, notary and signet', () => {
     const archive = path.join(dir, 'keys.backup');
     const env = { SIGNET_BACKUP_PASSPHRASE: 'backup-pass-123' };
     await signet.ok(['key', 'backup', archive], { env });
-    const fresh = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'restored', 'trust') });
+    const fresh = signetCli({
+      server: server.url,
+      caFile: server.caFile,
+      trustDir: path.join(dir, 'restored', 'trust'),
+    });
     await fresh.ok(['key', 'restore', archive], { env });
-    const before = (JSON.parse((await signet.ok(['key', 'list', '--json'])).stdout) as { id: string }[]).map((k) => k.id).sort();
-    const after = (JSON.parse((await fresh.ok(['key', 'list', '--json'])).stdout) as { id: string }[]).map((k) => k.id).sort();
+    const before = (JSON.parse((await signet.ok(['key', 'list', '--json'])).stdout) as { id: string }[])
+      .map((k) => k.id)
+      .sort();
+    const after = (JSON.parse((await fresh.ok(['key', 'list', '--json'])).stdout) as { id: string }[])
+      .map((k) => k.id)
+      .sort();
     expect(after).toEqual(before);
 
     // a wrong backup passphrase is refused (exit 7)
@@ -182,7 +204,9 @@ describe('keys shared between docker, notary and signet', () => {
   it('initialises with a client-held snapshot key and publishes snapshots it signs itself', async () => {
     const local = `${registry.host}/keys/local`;
     await pushImages(registry.host, 'keys/local', ['1.0']);
-    const init = JSON.parse((await signet.ok(['init', local, '--local-snapshot', '--json'])).stdout) as { snapshotKeyId: string | null };
+    const init = JSON.parse((await signet.ok(['init', local, '--local-snapshot', '--json'])).stdout) as {
+      snapshotKeyId: string | null;
+    };
     expect(init.snapshotKeyId).toMatch(/^[0-9a-f]{64}$/);
     await signet.ok(['sign', `${local}:1.0`]);
     const list = await notary.run(['list', local]);

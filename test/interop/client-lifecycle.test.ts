@@ -157,7 +157,11 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
     // now alice holds a key: signing goes into targets/releases + targets/alice
     await signet.ok(['sign', `${gun}:2.0`]);
     insp = await signetInspect();
-    expect(insp.SignedTags.find((t) => t.SignedTag === '2.0')).toEqual({ SignedTag: '2.0', Digest: hex(images['2.0']!.digest), Signers: ['alice'] });
+    expect(insp.SignedTags.find((t) => t.SignedTag === '2.0')).toEqual({
+      SignedTag: '2.0',
+      Digest: hex(images['2.0']!.digest),
+      Signers: ['alice'],
+    });
     expect(await dockerInspect()).toEqual(insp);
     const rel = await notary.run(['list', gun, '--roles', 'targets/releases']);
     expect(rel.code, rel.stderr).toBe(0);
@@ -217,7 +221,11 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
     const r = await signet.run(['inspect', gun]);
     expect(r.code).toBe(3);
     // (a notary client with a cache keeps using it when timestamp.json 404s; a fresh one finds nothing)
-    const freshNotary = notaryCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'notary-fresh') });
+    const freshNotary = notaryCli({
+      server: server.url,
+      caFile: server.caFile,
+      trustDir: path.join(dir, 'notary-fresh'),
+    });
     expect((await freshNotary.run(['list', gun])).code).not.toBe(0);
   });
 });

@@ -33,10 +33,22 @@ describe('no TTY and no passphrase variable', () => {
     await setup.ok(['signer', 'add', 'erin', gun, '--key', path.join(dir, 'pub', 'erin.pub')]);
     await setup.ok(['sign', `${gun}:1.0`]);
     await setup.ok(['key', 'export', '-o', path.join(dir, 'exported.pem')]);
-    await setup.ok(['key', 'backup', path.join(dir, 'keys.backup')], { env: { SIGNET_BACKUP_PASSPHRASE: 'backup-pass-123' } });
+    await setup.ok(['key', 'backup', path.join(dir, 'keys.backup')], {
+      env: { SIGNET_BACKUP_PASSPHRASE: 'backup-pass-123' },
+    });
     await cp(path.join(dir, 'a'), path.join(dir, 'b'), { recursive: true });
-    bare = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'b', 'trust'), withPassphrases: false });
-    empty = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'c', 'trust'), withPassphrases: false });
+    bare = signetCli({
+      server: server.url,
+      caFile: server.caFile,
+      trustDir: path.join(dir, 'b', 'trust'),
+      withPassphrases: false,
+    });
+    empty = signetCli({
+      server: server.url,
+      caFile: server.caFile,
+      trustDir: path.join(dir, 'c', 'trust'),
+      withPassphrases: false,
+    });
   });
 
   afterAll(async () => {
@@ -44,17 +56,48 @@ describe('no TTY and no passphrase variable', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const cases: { name: string; cli: () => SignetCli; args: () => string[]; vars: RegExp; before?: () => Promise<void> }[] = [
-    { name: 'key generate', cli: () => bare, args: () => ['key', 'generate', 'frank', '--dir', path.join(dir, 'pub2')], vars: REPO_VARS },
-    { name: 'init (new root key)', cli: () => empty, args: () => ['init', `${registry.host}/notty/other`], vars: ROOT_VARS },
+  const cases: {
+    name: string;
+    cli: () => SignetCli;
+    args: () => string[];
+    vars: RegExp;
+    before?: () => Promise<void>;
+  }[] = [
+    {
+      name: 'key generate',
+      cli: () => bare,
+      args: () => ['key', 'generate', 'frank', '--dir', path.join(dir, 'pub2')],
+      vars: REPO_VARS,
+    },
+    {
+      name: 'init (new root key)',
+      cli: () => empty,
+      args: () => ['init', `${registry.host}/notty/other`],
+      vars: ROOT_VARS,
+    },
     { name: 'sign', cli: () => bare, args: () => ['sign', `${gun}:2.0`], vars: REPO_VARS },
     { name: 'revoke', cli: () => bare, args: () => ['revoke', `${gun}:1.0`], vars: REPO_VARS },
-    { name: 'signer add', cli: () => bare, args: () => ['signer', 'add', 'gina', gun, '--key', path.join(dir, 'pub', 'erin.pub')], vars: REPO_VARS },
+    {
+      name: 'signer add',
+      cli: () => bare,
+      args: () => ['signer', 'add', 'gina', gun, '--key', path.join(dir, 'pub', 'erin.pub')],
+      vars: REPO_VARS,
+    },
     { name: 'signer remove', cli: () => bare, args: () => ['signer', 'remove', 'erin', gun], vars: REPO_VARS },
     { name: 'key rotate targets', cli: () => bare, args: () => ['key', 'rotate', gun, 'targets'], vars: REPO_VARS },
     { name: 'key rotate root', cli: () => bare, args: () => ['key', 'rotate', gun, 'root'], vars: ROOT_VARS },
-    { name: 'key export', cli: () => bare, args: () => ['key', 'export', '-o', path.join(dir, 'again.pem')], vars: /PASSPHRASE/ },
-    { name: 'key import', cli: () => empty, args: () => ['key', 'import', path.join(dir, 'exported.pem')], vars: /PASSPHRASE/ },
+    {
+      name: 'key export',
+      cli: () => bare,
+      args: () => ['key', 'export', '-o', path.join(dir, 'again.pem')],
+      vars: /PASSPHRASE/,
+    },
+    {
+      name: 'key import',
+      cli: () => empty,
+      args: () => ['key', 'import', path.join(dir, 'exported.pem')],
+      vars: /PASSPHRASE/,
+    },
     {
       name: 'key load (encrypted key)',
       cli: () => empty,
@@ -69,8 +112,18 @@ describe('no TTY and no passphrase variable', () => {
         }
       },
     },
-    { name: 'key backup', cli: () => bare, args: () => ['key', 'backup', path.join(dir, 'b.backup')], vars: /SIGNET_BACKUP_PASSPHRASE/ },
-    { name: 'key restore', cli: () => empty, args: () => ['key', 'restore', path.join(dir, 'keys.backup')], vars: /SIGNET_BACKUP_PASSPHRASE/ },
+    {
+      name: 'key backup',
+      cli: () => bare,
+      args: () => ['key', 'backup', path.join(dir, 'b.backup')],
+      vars: /SIGNET_BACKUP_PASSPHRASE/,
+    },
+    {
+      name: 'key restore',
+      cli: () => empty,
+      args: () => ['key', 'restore', path.join(dir, 'keys.backup')],
+      vars: /SIGNET_BACKUP_PASSPHRASE/,
+    },
     {
       name: 'publish (staged target)',
       cli: () => bare,

@@ -5,7 +5,12 @@
 import type { Command } from 'commander';
 import { Repository } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
-import { TrustDirKeyStore, envPassphraseRetriever, promptPassphraseRetriever, type PassphraseRetriever } from '../../keys/index.js';
+import {
+  TrustDirKeyStore,
+  envPassphraseRetriever,
+  promptPassphraseRetriever,
+  type PassphraseRetriever,
+} from '../../keys/index.js';
 import { RegistryClient, parseImageReference, type ImageReference } from '../../registry/index.js';
 import { NotaryRemote } from '../../remote/index.js';
 import { PinStore, Updater } from '../../updater/index.js';
@@ -26,10 +31,20 @@ export interface ClientContext {
 /** Add the global client flags to the program (read back with optsWithGlobals). */
 export function addGlobalOptions(program: Command): Command {
   return program
-    .option('-s, --server <url>', 'trust server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else https://notary.docker.io for Docker Hub, else https://<registry host>)')
-    .option('--tls-ca <file>', 'CA certificate(s) to trust for the trust server (default: $DOCKER_CONFIG/tls/<host:port>/ca.crt)')
+    .option(
+      '-s, --server <url>',
+      'trust server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else https://notary.docker.io for Docker Hub, else https://<registry host>)',
+    )
+    .option(
+      '--tls-ca <file>',
+      'CA certificate(s) to trust for the trust server (default: $DOCKER_CONFIG/tls/<host:port>/ca.crt)',
+    )
     .option('-d, --trust-dir <dir>', 'trust directory (default: $DOCKER_CONFIG/trust or ~/.docker/trust)')
-    .option('--insecure-registry <host[:port]>', 'reach this registry over plain HTTP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--insecure-registry <host[:port]>',
+      'reach this registry over plain HTTP (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--tofu', 'trust a repository root seen for the first time without a pin (WARNING: trust on first use)')
     .option('--timeout <ms>', 'per-request network timeout in milliseconds');
 }
@@ -38,7 +53,9 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
   const flags = cmd.optsWithGlobals<GlobalFlags>();
   const cfg = resolveGlobalConfig(flags);
   if (cfg.tofu) out.err('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
-  const prompt = cfg.isTTY ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true }) : undefined;
+  const prompt = cfg.isTTY
+    ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true })
+    : undefined;
   const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
   const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
   const pins = new PinStore(cfg.trustDir);
@@ -70,7 +87,11 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
       return { repo, ref, close: () => remote.close() };
     },
     registry() {
-      return new RegistryClient({ insecureRegistries: cfg.insecureRegistries, dockerConfigDir: cfg.dockerConfigDir, timeoutMs: cfg.timeoutMs });
+      return new RegistryClient({
+        insecureRegistries: cfg.insecureRegistries,
+        dockerConfigDir: cfg.dockerConfigDir,
+        timeoutMs: cfg.timeoutMs,
+      });
     },
   };
 }
@@ -79,7 +100,11 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
  * Run a command body; print errors (JSON with --json) and set the exit code a pipeline can act on.
  * Never calls process.exit while I/O is pending.
  */
-export async function runAction(json: boolean, body: () => Promise<void>, out: Output = processOutput()): Promise<void> {
+export async function runAction(
+  json: boolean,
+  body: () => Promise<void>,
+  out: Output = processOutput(),
+): Promise<void> {
   try {
     await body();
   } catch (e) {

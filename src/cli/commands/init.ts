@@ -13,28 +13,40 @@ export function registerInit(program: Command): void {
     .option('--local-snapshot', 'keep the snapshot key in the trust dir instead of on the server')
     .option('--no-publish', 'only write the new trust data locally (publish later with `signet publish`)')
     .option('--json', 'print the result as JSON')
-    .action(async (repository: string, opts: { rootKey?: string; localSnapshot?: boolean; publish: boolean; json?: boolean }, cmd: Command) =>
-      runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const { repo, close } = ctx.repository(repository);
-        try {
-          if (await repo.existsRemotely()) {
-            const { SignetError } = await import('../../errors.js');
-            throw new SignetError('CONFLICT', `${repo.gun} already has trust data on ${repo.remote.serverUrl}`, {
-              fix: 'use `signet inspect` to see it, or `signet delete --remote` to start over',
+    .action(
+      async (
+        repository: string,
+        opts: { rootKey?: string; localSnapshot?: boolean; publish: boolean; json?: boolean },
+        cmd: Command,
+      ) =>
+        runAction(opts.json === true, async () => {
+          const ctx = clientContext(cmd);
+          const { repo, close } = ctx.repository(repository);
+          try {
+            if (await repo.existsRemotely()) {
+              const { SignetError } = await import('../../errors.js');
+              throw new SignetError('CONFLICT', `${repo.gun} already has trust data on ${repo.remote.serverUrl}`, {
+                fix: 'use `signet inspect` to see it, or `signet delete --remote` to start over',
+              });
+            }
+            const res = await repo.init({
+              ...(opts.rootKey ? { rootKeyId: opts.rootKey } : {}),
+              serverManagedSnapshot: opts.localSnapshot !== true,
             });
+            const published = opts.publish ? await repo.publish({ includeStaged: true }) : undefined;
+            if (opts.json) printJson(ctx.out, { gun: repo.gun, ...res, published: published?.roles ?? [] });
+            else {
+              ctx.out.out(
+                `Initialized ${repo.gun}${published ? ` and published ${published.roles.join(', ')}` : ' locally (not yet published)'}\n`,
+              );
+              ctx.out.out(
+                `  root key:      ${res.rootKeyId}\n  root cert ID:  ${res.rootCertKeyId} (pinned)\n  targets key:   ${res.targetsKeyId}\n`,
+              );
+              ctx.out.out(`  snapshot key:  ${res.snapshotKeyId ?? 'held by the server'}\n`);
+            }
+          } finally {
+            await close();
           }
-          const res = await repo.init({ ...(opts.rootKey ? { rootKeyId: opts.rootKey } : {}), serverManagedSnapshot: opts.localSnapshot !== true });
-          const published = opts.publish ? await repo.publish({ includeStaged: true }) : undefined;
-          if (opts.json) printJson(ctx.out, { gun: repo.gun, ...res, published: published?.roles ?? [] });
-          else {
-            ctx.out.out(`Initialized ${repo.gun}${published ? ` and published ${published.roles.join(', ')}` : ' locally (not yet published)'}\n`);
-            ctx.out.out(`  root key:      ${res.rootKeyId}\n  root cert ID:  ${res.rootCertKeyId} (pinned)\n  targets key:   ${res.targetsKeyId}\n`);
-            ctx.out.out(`  snapshot key:  ${res.snapshotKeyId ?? 'held by the server'}\n`);
-          }
-        } finally {
-          await close();
-        }
-      }),
+        }),
     );
 }

@@ -10,16 +10,23 @@ export function prettyInspect(r: InspectResult, gun: string): string {
   if (r.SignedTags.length === 0) s += `\nNo signatures for ${r.Name}\n\n`;
   else {
     s += `\nSignatures for ${r.Name}\n\n`;
-    s += formatTable(['SIGNED TAG', 'DIGEST', 'SIGNERS'], r.SignedTags.map((t) => [t.SignedTag, t.Digest, t.Signers.join(', ')]));
+    s += formatTable(
+      ['SIGNED TAG', 'DIGEST', 'SIGNERS'],
+      r.SignedTags.map((t) => [t.SignedTag, t.Digest, t.Signers.join(', ')]),
+    );
   }
   if (r.Signers.length > 0) {
     s += `\nList of signers and their keys for ${r.Name}\n\n`;
-    const rows = [...r.Signers].sort((a, b) => (a.Name < b.Name ? -1 : 1)).map((x) => [x.Name, x.Keys.map((k) => k.ID.slice(0, 12)).join(', ')]);
+    const rows = [...r.Signers]
+      .sort((a, b) => (a.Name < b.Name ? -1 : 1))
+      .map((x) => [x.Name, x.Keys.map((k) => k.ID.slice(0, 12)).join(', ')]);
     s += formatTable(['SIGNER', 'KEYS'], rows);
   }
   s += `\nAdministrative keys for ${r.Name}\n\n`;
   for (const a of [...r.AdministrativeKeys].reverse()) {
-    s += `  ${a.Name === 'Root' ? 'Root Key' : 'Repository Key'}:\t${a.Keys.map((k) => k.ID).sort().join(', ')}\n`;
+    s += `  ${a.Name === 'Root' ? 'Root Key' : 'Repository Key'}:\t${a.Keys.map((k) => k.ID)
+      .sort()
+      .join(', ')}\n`;
   }
   void gun;
   return s;

@@ -88,21 +88,35 @@ export function registerKey(program: Command): void {
       runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
         const keys = await listKeys(ctx.keyStore);
-        if (opts.json) printJson(ctx.out, keys.map((k) => ({ id: k.id, role: k.role, gun: k.gun ?? null })));
+        if (opts.json)
+          printJson(
+            ctx.out,
+            keys.map((k) => ({ id: k.id, role: k.role, gun: k.gun ?? null })),
+          );
         else if (keys.length === 0) ctx.out.out(`No signing keys in ${ctx.cfg.trustDir}\n`);
-        else ctx.out.out(formatTable(['ROLE', 'GUN', 'KEY ID'], keys.map((k) => [k.role, k.gun ?? '', k.id])));
+        else
+          ctx.out.out(
+            formatTable(
+              ['ROLE', 'GUN', 'KEY ID'],
+              keys.map((k) => [k.role, k.gun ?? '', k.id]),
+            ),
+          );
       }),
     );
 
   key
     .command('export')
-    .description('export private keys in notary `key export` format (PEM with a path header), each re-encrypted with its role passphrase')
+    .description(
+      'export private keys in notary `key export` format (PEM with a path header), each re-encrypted with its role passphrase',
+    )
     .argument('[ids...]', 'key IDs or ID prefixes (default: all)')
     .requiredOption('-o, --output <file>', 'file to write (mode 0600)')
     .action(async (ids: string[], opts: { output: string }, cmd: Command) =>
       runAction(false, async () => {
         const ctx = clientContext(cmd);
-        const pem = await exportKeys(ctx.keyStore, ids, (role, id) => ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }));
+        const pem = await exportKeys(ctx.keyStore, ids, (role, id) =>
+          ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }),
+        );
         await writeFileAtomicPublic(opts.output, pem, 0o600);
         ctx.out.out(`Exported key(s) to ${opts.output}\n`);
       }),
@@ -118,7 +132,10 @@ export function registerKey(program: Command): void {
     .action(async (file: string, opts: { role?: string; gun?: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
-        const res = await importKeys(ctx.keyStore, file, { ...(opts.role ? { role: opts.role } : {}), ...(opts.gun ? { gun: opts.gun } : {}) });
+        const res = await importKeys(ctx.keyStore, file, {
+          ...(opts.role ? { role: opts.role } : {}),
+          ...(opts.gun ? { gun: opts.gun } : {}),
+        });
         if (opts.json) printJson(ctx.out, res);
         else for (const k of res) ctx.out.out(`Imported ${k.role} key ${k.id}\n`);
       }),
@@ -126,7 +143,9 @@ export function registerKey(program: Command): void {
 
   key
     .command('rotate')
-    .description('replace a repository key and publish a new root: root, targets, snapshot (local or --server-managed), timestamp (server)')
+    .description(
+      'replace a repository key and publish a new root: root, targets, snapshot (local or --server-managed), timestamp (server)',
+    )
     .argument('<repository>', 'repository (GUN)')
     .argument('<role>', 'root | targets | snapshot | timestamp')
     .option('--server-managed', 'the server holds the new key (snapshot, timestamp)')
@@ -136,9 +155,24 @@ export function registerKey(program: Command): void {
         const ctx = clientContext(cmd);
         const { repo, close } = rotateTarget(ctx, repository);
         try {
-          const res = await rotateKey(repo, role, opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged });
-          if (opts.json) printJson(ctx.out, { gun: repo.gun, role: res.role, serverManaged: res.serverManaged, keyId: res.keyId, canonicalId: res.canonicalId, published: res.roles });
-          else ctx.out.out(`Rotated the ${res.role} key of ${repo.gun}: new key ${res.keyId}${res.serverManaged ? ' (held by the server)' : ''}\n`);
+          const res = await rotateKey(
+            repo,
+            role,
+            opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged },
+          );
+          if (opts.json)
+            printJson(ctx.out, {
+              gun: repo.gun,
+              role: res.role,
+              serverManaged: res.serverManaged,
+              keyId: res.keyId,
+              canonicalId: res.canonicalId,
+              published: res.roles,
+            });
+          else
+            ctx.out.out(
+              `Rotated the ${res.role} key of ${repo.gun}: new key ${res.keyId}${res.serverManaged ? ' (held by the server)' : ''}\n`,
+            );
         } finally {
           await close();
         }

@@ -17,7 +17,9 @@ export function registerRevoke(program: Command): void {
       runAction(opts.json === true, async () => {
         const tag = parseImageReference(image).tag;
         if (tag === undefined && opts.yes !== true) {
-          throw new SignetError('USAGE', `this would revoke every signed tag of ${image}`, { fix: `add --yes to confirm, or name one tag: ${image}:TAG` });
+          throw new SignetError('USAGE', `this would revoke every signed tag of ${image}`, {
+            fix: `add --yes to confirm, or name one tag: ${image}:TAG`,
+          });
         }
         const ctx = clientContext(cmd);
         const { repo, close } = ctx.repository(image);

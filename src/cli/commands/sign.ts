@@ -46,9 +46,16 @@ export function registerSign(program: Command): void {
           const { repo, close } = ctx.repository(g.first);
           try {
             const res = await signTags(repo, g.tags);
-            results.push({ gun, tags: g.tags.map((t) => ({ ...t, roles: res.signedInto[t.tag] })), published: res.roles });
+            results.push({
+              gun,
+              tags: g.tags.map((t) => ({ ...t, roles: res.signedInto[t.tag] })),
+              published: res.roles,
+            });
             if (!opts.json) {
-              for (const t of g.tags) ctx.out.out(`Signed ${gun}:${t.tag} ${t.digest} (${t.size} bytes) into ${(res.signedInto[t.tag] ?? []).join(', ')}\n`);
+              for (const t of g.tags)
+                ctx.out.out(
+                  `Signed ${gun}:${t.tag} ${t.digest} (${t.size} bytes) into ${(res.signedInto[t.tag] ?? []).join(', ')}\n`,
+                );
             }
           } finally {
             await close();

@@ -7,13 +7,20 @@ import { printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
 export function registerSigner(program: Command): void {
-  const signer = program.command('signer').description('add or remove signers (delegations targets/<name> + targets/releases)');
+  const signer = program
+    .command('signer')
+    .description('add or remove signers (delegations targets/<name> + targets/releases)');
   signer
     .command('add')
-    .description('add a signer with its public key(s) to one or more repositories (creates the trust data when missing)')
+    .description(
+      'add a signer with its public key(s) to one or more repositories (creates the trust data when missing)',
+    )
     .argument('<name>', 'signer name ([a-z0-9][a-z0-9_-]*, not "releases")')
     .argument('<repository...>', 'repositories (GUNs)')
-    .requiredOption('--key <file>', 'signer public key PEM (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .requiredOption('--key <file>', 'signer public key PEM (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
     .option('--json', 'print the result as JSON')
     .action(async (name: string, repos: string[], opts: { key: string[]; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
@@ -33,7 +40,13 @@ export function registerSigner(program: Command): void {
           const { repo, close } = ctx.repository(r);
           try {
             const res = await addSigner(repo, name, keys);
-            results.push({ gun: repo.gun, signer: name, keyIds: keys.map((k) => k.canonicalId), created: res.created, published: res.roles });
+            results.push({
+              gun: repo.gun,
+              signer: name,
+              keyIds: keys.map((k) => k.canonicalId),
+              created: res.created,
+              published: res.roles,
+            });
             if (!opts.json) {
               if (res.created) ctx.out.out(`Initialized ${repo.gun}\n`);
               ctx.out.out(`Added signer "${name}" (${keys.map((k) => k.canonicalId).join(', ')}) to ${repo.gun}\n`);

@@ -33,25 +33,38 @@ export function registerTarget(program: Command): void {
     .argument('<name>', 'target name (tag)')
     .requiredOption('--sha256 <hex>', 'sha256 of the target (e.g. a manifest digest)')
     .requiredOption('--size <bytes>', 'size of the target in bytes')
-    .option('-r, --role <role>', 'role to stage into (repeatable; default targets)', (v: string, prev: string[] = []) => [...prev, v])
-    .action(async (repository: string, name: string, opts: { sha256: string; size: string; role?: string[] }, cmd: Command) =>
-      runAction(false, async () => {
-        const ctx = clientContext(cmd);
-        const { repo, close } = ctx.repository(repository);
-        try {
-          await repo.stageTarget(name, { hashes: { sha256: parseSha256(opts.sha256) }, length: parseSize(opts.size) }, opts.role ?? ['targets']);
-          ctx.out.out(`Staged ${name} for ${repo.gun}; run \`signet publish ${repo.gun}\` to sign and upload it\n`);
-        } finally {
-          await close();
-        }
-      }),
+    .option(
+      '-r, --role <role>',
+      'role to stage into (repeatable; default targets)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .action(
+      async (repository: string, name: string, opts: { sha256: string; size: string; role?: string[] }, cmd: Command) =>
+        runAction(false, async () => {
+          const ctx = clientContext(cmd);
+          const { repo, close } = ctx.repository(repository);
+          try {
+            await repo.stageTarget(
+              name,
+              { hashes: { sha256: parseSha256(opts.sha256) }, length: parseSize(opts.size) },
+              opts.role ?? ['targets'],
+            );
+            ctx.out.out(`Staged ${name} for ${repo.gun}; run \`signet publish ${repo.gun}\` to sign and upload it\n`);
+          } finally {
+            await close();
+          }
+        }),
     );
   target
     .command('remove')
     .description('stage the removal of a target')
     .argument('<repository>', 'repository (GUN)')
     .argument('<name>', 'target name (tag)')
-    .option('-r, --role <role>', 'role to remove it from (repeatable; default targets)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '-r, --role <role>',
+      'role to remove it from (repeatable; default targets)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .action(async (repository: string, name: string, opts: { role?: string[] }, cmd: Command) =>
       runAction(false, async () => {
         const ctx = clientContext(cmd);
@@ -74,9 +87,20 @@ export function registerTarget(program: Command): void {
         const ctx = clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
-          const rows = allTargetsByName(await repo.read(), '').map((t) => ({ name: t.name, digest: `sha256:${sha256Hex(t.meta)}`, size: t.meta.length, role: t.role }));
+          const rows = allTargetsByName(await repo.read(), '').map((t) => ({
+            name: t.name,
+            digest: `sha256:${sha256Hex(t.meta)}`,
+            size: t.meta.length,
+            role: t.role,
+          }));
           if (opts.json) printJson(ctx.out, rows);
-          else ctx.out.out(formatTable(['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'], rows.map((r) => [r.name, r.digest, String(r.size), r.role])));
+          else
+            ctx.out.out(
+              formatTable(
+                ['NAME', 'DIGEST', 'SIZE (BYTES)', 'ROLE'],
+                rows.map((r) => [r.name, r.digest, String(r.size), r.role]),
+              ),
+            );
         } finally {
           await close();
         }
@@ -94,7 +118,11 @@ export function registerTarget(program: Command): void {
         const { repo, close } = ctx.repository(repository);
         try {
           const pending = await repo.pending();
-          if (opts.json) printJson(ctx.out, pending.map((c) => ({ action: c.action, type: c.type, role: c.role, path: c.path })));
+          if (opts.json)
+            printJson(
+              ctx.out,
+              pending.map((c) => ({ action: c.action, type: c.type, role: c.role, path: c.path })),
+            );
           else if (pending.length === 0) ctx.out.out(`No unpublished changes for ${repo.gun}\n`);
           else ctx.out.out(pending.map((c, i) => `${i}  ${describe(c)}\n`).join(''));
         } finally {
