@@ -5,7 +5,30 @@
  * (and so its ID) from pem.Encode of the parsed leaf + intermediates, so our PEM must be Go's bytes.
  */
 import crypto from 'node:crypto';
-import * as der from './der.js';
+import { AsnConvert, AsnIntegerBigIntConverter, AsnProp, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  BasicConstraints,
+  Certificate,
+  ExtendedKeyUsage,
+  Extension,
+  Extensions,
+  KeyUsage,
+  KeyUsageFlags,
+  Name,
+  RelativeDistinguishedName,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Time,
+  Validity,
+  Version,
+  id_ce_basicConstraints,
+  id_ce_extKeyUsage,
+  id_ce_keyUsage,
+  id_kp_codeSigning,
+} from '@peculiar/asn1-x509';
 import { SignetError } from '../errors.js';
 import { isX509KeyType, keyJson, pemBlocks, pemEncode, publicKeyFromJson } from './public-key.js';
 import type { KeyType, PublicKey, RootSigned } from './types.js';
@@ -31,15 +54,27 @@ const OID = {
   ecdsaSha512: '1.2.840.10045.4.3.4',
   rsaSha256: '1.2.840.113549.1.1.11',
   commonName: '2.5.4.3',
-  keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
-  basicConstraints: '2.5.29.19',
-  codeSigning: '1.3.6.1.5.5.7.3.3',
 };
 
-function nameCN(cn: string): Buffer {
-  const value = der.tlv(isPrintable(cn) ? 0x13 : 0x0c, Buffer.from(cn, 'utf8'));
-  return der.seq(der.set(der.seq(der.oid(OID.commonName), value)));
+function nameCN(cn: string): Name {
+  const value = new AttributeValue(isPrintable(cn) ? { printableString: cn } : { utf8String: cn });
+  return new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID.commonName, value })])]);
+}
+
+/** Go encoding/asn1: UTCTime for 1950–2049, GeneralizedTime otherwise (whole seconds, 'Z'). */
+function goTime(d: Date): Time {
+  const y = d.getUTCFullYear();
+  return new Time(y >= 1950 && y < 2050 ? { utcTime: d } : { generalTime: d });
+}
+
+/** Positive INTEGER content bytes, minimally encoded (Go's big.Int serial). */
+function serialBytes(random: Buffer): ArrayBuffer {
+  const view = AsnIntegerBigIntConverter.toASN(BigInt(`0x${random.toString('hex')}`)).valueBlock.valueHexView;
+  return new Uint8Array(view).buffer;
+}
+
+function extension(extnID: string, critical: boolean, value: unknown): Extension {
+  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 }
 
 /**
@@ -47,7 +82,7 @@ function nameCN(cn: string): Buffer {
  * serial < 2^128, NotBefore=now, NotAfter=now+years×365 days, KeyUsage digitalSignature|keyEncipherment
  * (critical), ExtKeyUsage codeSigning, BasicConstraints CA=false (critical); extensions in Go's order.
  * Signature ECDSA-SHA256 for P-256 (SHA-384/512 for P-384/P-521, as Go picks) or RSA PKCS#1 v1.5 SHA-256.
- * `now` is truncated to whole seconds (X.509 times have no fraction).
+ * `now` is truncated to whole seconds (X.509 times have no fraction). Encoded with @peculiar/asn1-x509.
  */
 export async function createRootCertificate(
   gun: string,
@@ -57,7 +92,7 @@ export async function createRootCertificate(
 ): Promise<string> {
   if (privateKey.type !== 'private') throw new SignetError('INVALID_KEY', 'createRootCertificate needs a private key');
   const kind = privateKey.asymmetricKeyType;
-  let sigAlg: Buffer;
+  let sigAlg: AlgorithmIdentifier;
   let hash: string;
   if (kind === 'ec') {
     const curve = privateKey.asymmetricKeyDetails?.namedCurve;
@@ -69,12 +104,12 @@ export async function createRootCertificate(
     const m = curve === undefined ? undefined : map[curve];
     if (m === undefined)
       throw new SignetError('INVALID_KEY', `ECDSA curve ${curve ?? 'unknown'} is not supported for root certificates`);
-    sigAlg = der.seq(der.oid(m[0]));
+    sigAlg = new AlgorithmIdentifier({ algorithm: m[0] }); // ECDSA: parameters absent
     hash = m[1];
   } else if (kind === 'rsa') {
     if ((privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
       throw new SignetError('INVALID_KEY', 'RSA root keys must be at least 2048 bits');
-    sigAlg = der.seq(der.oid(OID.rsaSha256), der.derNull());
+    sigAlg = new AlgorithmIdentifier({ algorithm: OID.rsaSha256, parameters: null }); // NULL parameters, as Go
     hash = 'sha256';
   } else {
     throw new SignetError(
@@ -88,31 +123,34 @@ export async function createRootCertificate(
   const spki = crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
   const notAfter = new Date(notBefore.getTime() + years * YEAR_MS);
-  const name = nameCN(gun);
-  const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
-    der.seq(der.oid(id), ...(critical ? [der.boolTrue()] : []), der.octetString(value));
-  const extensions = der.seq(
-    // digitalSignature (bit 0) | keyEncipherment (bit 2): one byte 0xa0 with 5 unused bits
-    ext(OID.keyUsage, true, der.bitString(Buffer.from([0xa0]), 5)),
-    ext(OID.extKeyUsage, false, der.seq(der.oid(OID.codeSigning))),
-    ext(OID.basicConstraints, true, der.seq()),
-  );
-  const tbs = der.seq(
-    der.explicit(0, der.uint(Buffer.from([2]))),
-    der.uint(crypto.randomBytes(16)),
-    sigAlg,
-    name,
-    der.seq(der.time(notBefore), der.time(notAfter)),
-    name,
-    spki,
-    der.explicit(3, extensions),
-  );
+  const validity = new Validity();
+  validity.notBefore = goTime(notBefore);
+  validity.notAfter = goTime(notAfter);
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: serialBytes(crypto.randomBytes(16)),
+    signature: sigAlg,
+    issuer: nameCN(gun),
+    validity,
+    subject: nameCN(gun),
+    subjectPublicKeyInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo),
+    extensions: new Extensions([
+      extension(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment)),
+      extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage([id_kp_codeSigning])),
+      extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: false })),
+    ]),
+  });
+  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
   const signature =
     kind === 'ec'
-      ? crypto.sign(hash, tbs, privateKey)
-      : crypto.sign(hash, tbs, { key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING });
-  const cert = der.seq(tbs, sigAlg, der.bitString(signature));
-  return pemEncode('CERTIFICATE', cert);
+      ? crypto.sign(hash, tbsDer, { key: privateKey, dsaEncoding: 'der' })
+      : crypto.sign(hash, tbsDer, { key: privateKey, padding: crypto.constants.RSA_PKCS1_PADDING });
+  const cert = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: sigAlg,
+    signatureValue: new Uint8Array(signature).buffer,
+  });
+  return pemEncode('CERTIFICATE', Buffer.from(AsnConvert.serialize(cert)));
 }
 
 export interface CertificateInfo {
@@ -129,39 +167,77 @@ export interface CertificateInfo {
 }
 
 const WEAK_SIG_OIDS: Record<string, string> = {
-  '2a864886f70d010105': 'sha1WithRSAEncryption',
-  '2a8648ce3d0401': 'ecdsa-with-SHA1',
-  '2a8648ce380403': 'dsa-with-SHA1',
-  '2a864886f70d010104': 'md5WithRSAEncryption',
-  '2a864886f70d010102': 'md2WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+  '1.2.840.10040.4.3': 'dsa-with-SHA1',
+  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.2': 'md2WithRSAEncryption',
 };
-const CN_OID_HEX = '550403';
+
+/** A DirectoryString CN value (UTF8, Printable, IA5, Teletex as Latin-1, BMP); other string types are refused. */
+function cnString(v: AttributeValue): string {
+  if (v.utf8String !== undefined) return v.utf8String;
+  // asn1js gives Printable/IA5/Teletex as one char per byte: Printable and IA5 are read as UTF-8, Teletex as Latin-1
+  if (v.printableString !== undefined) return Buffer.from(v.printableString, 'latin1').toString('utf8');
+  if (v.ia5String !== undefined) return Buffer.from(v.ia5String, 'latin1').toString('utf8');
+  if (v.teletexString !== undefined) return v.teletexString;
+  if (v.bmpString !== undefined) return v.bmpString;
+  throw new Error('unsupported string type for CN');
+}
+
+/*
+ * Certificate / TBSCertificate / Validity views that also keep each validity time's DER bytes (`raw: true`):
+ * asn1js reads times leniently (no 'Z', offsets, even local time), while the root rules accept only the
+ * DER forms YYMMDDHHMMSSZ and YYYYMMDDHHMMSS[.f]Z.
+ */
+class RawTimesValidity extends Validity {
+  @AsnProp({ type: Time, raw: true })
+  override notBefore = new Time();
+
+  notBeforeRaw?: ArrayBuffer;
+
+  @AsnProp({ type: Time, raw: true })
+  override notAfter = new Time();
+
+  notAfterRaw?: ArrayBuffer;
+}
+
+class RawTimesTBSCertificate extends TBSCertificate {
+  @AsnProp({ type: RawTimesValidity })
+  override validity = new RawTimesValidity();
+}
+
+class RawTimesCertificate extends Certificate {
+  @AsnProp({ type: RawTimesTBSCertificate, raw: true })
+  override tbsCertificate = new RawTimesTBSCertificate();
+}
+
+/** A validity time as a whole-second Date; refuses any but the 'Z' DER forms. */
+function readTime(t: Time, raw: ArrayBuffer | undefined): Date {
+  const tlv = Buffer.from(raw ?? new ArrayBuffer(0));
+  // a valid time is shorter than 128 bytes: tag, one length byte, ASCII text
+  const text = tlv.length >= 2 && tlv[1] === tlv.length - 2 ? tlv.subarray(2).toString('latin1') : '';
+  const ok =
+    t.utcTime !== undefined ? /^\d{12}Z$/.test(text) : t.generalTime !== undefined && /^\d{14}(?:\.\d+)?Z$/.test(text);
+  const ms = t.getTime().getTime();
+  if (!ok || !Number.isFinite(ms)) throw new Error(`unsupported time ${JSON.stringify(text)}`);
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
 
 /** Subject CN (the last one, as Go's pkix.Name keeps), validity and signature algorithm, read from the DER. */
-function readTbsFacts(buf: Buffer): { commonName: string; notBefore: Date; notAfter: Date; sigOidHex: string } {
-  const [tbsNode, algNode] = der.children(buf, der.readNode(buf, 0));
-  if (tbsNode === undefined || algNode === undefined) throw new Error('not a certificate');
-  const sigOid = der.children(buf, algNode)[0];
-  if (sigOid === undefined) throw new Error('no signature algorithm');
-  let fields = der.children(buf, tbsNode);
-  if (fields[0]?.tag === 0xa0) fields = fields.slice(1); // [0] version
-  const [, , , validity, subject] = fields; // serial, signature, issuer, validity, subject
-  if (validity === undefined || subject === undefined) throw new Error('truncated TBSCertificate');
-  const [nb, na] = der.children(buf, validity);
-  if (nb === undefined || na === undefined) throw new Error('bad validity');
+function readTbsFacts(buf: Buffer): { commonName: string; notBefore: Date; notAfter: Date; sigOid: string } {
+  const cert = AsnConvert.parse(buf, RawTimesCertificate);
+  const tbs = cert.tbsCertificate;
+  const { validity } = tbs;
   let commonName = '';
-  for (const rdn of der.children(buf, subject)) {
-    for (const atv of der.children(buf, rdn)) {
-      const [type, value] = der.children(buf, atv);
-      if (type !== undefined && value !== undefined && der.oidHex(buf, type) === CN_OID_HEX)
-        commonName = der.readString(buf, value);
-    }
+  for (const rdn of tbs.subject) {
+    for (const atv of rdn) if (atv.type === OID.commonName) commonName = cnString(atv.value);
   }
   return {
     commonName,
-    notBefore: der.readTime(buf, nb),
-    notAfter: der.readTime(buf, na),
-    sigOidHex: der.oidHex(buf, sigOid),
+    notBefore: readTime(validity.notBefore, validity.notBeforeRaw),
+    notAfter: readTime(validity.notAfter, validity.notAfterRaw),
+    sigOid: cert.signatureAlgorithm.algorithm,
   };
 }
 
@@ -179,7 +255,7 @@ export function certificateInfo(certDer: Buffer): CertificateInfo {
       isCA: nodeCert.ca,
       keyType,
       rsaBits: keyType === 'rsa' ? nodeCert.publicKey.asymmetricKeyDetails?.modulusLength : undefined,
-      weakSignature: WEAK_SIG_OIDS[facts.sigOidHex],
+      weakSignature: WEAK_SIG_OIDS[facts.sigOid],
       publicKey: nodeCert.publicKey,
     };
   } catch (cause) {

@@ -1,8 +1,23 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  BasicConstraints,
+  Certificate,
+  Extension,
+  Extensions,
+  Name,
+  RelativeDistinguishedName,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import { isSignetError } from '../../src/errors.js';
-import * as der from '../../src/tuf/der.js';
 import {
   certificateInfo,
   certificatePublicKey,
@@ -45,7 +60,46 @@ function hasOpenssl(): boolean {
   }
 }
 
-/** A hand-built self-signed certificate with chosen CN, CA flag, validity and hash (for the refusal cases). */
+/** A self-signed v3 certificate with a UTF8String CN, built with @peculiar/asn1-x509 and signed by node:crypto. */
+function buildCert(opts: {
+  cn: string;
+  key: crypto.KeyObject;
+  alg: AlgorithmIdentifier;
+  hash: string;
+  serial: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  extensions?: Extension[];
+}): string {
+  const name = (): Name =>
+    new Name([
+      new RelativeDistinguishedName([
+        new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: opts.cn }) }),
+      ]),
+    ]);
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: new Uint8Array(opts.serial).buffer,
+    signature: opts.alg,
+    issuer: name(),
+    validity: new Validity({ notBefore: opts.notBefore, notAfter: opts.notAfter }),
+    subject: name(),
+    subjectPublicKeyInfo: AsnConvert.parse(
+      crypto.createPublicKey(opts.key).export({ format: 'der', type: 'spki' }),
+      SubjectPublicKeyInfo,
+    ),
+    extensions: opts.extensions === undefined ? undefined : new Extensions(opts.extensions),
+  });
+  const sig = crypto.sign(opts.hash, Buffer.from(AsnConvert.serialize(tbs)), opts.key);
+  const cert = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: opts.alg,
+    signatureValue: new Uint8Array(sig).buffer,
+  });
+  return pemEncode('CERTIFICATE', Buffer.from(AsnConvert.serialize(cert)));
+}
+
+/** A self-signed certificate with chosen CN, CA flag, validity and hash (for the refusal cases). */
 function makeCert(opts: {
   cn: string;
   ca?: boolean;
@@ -55,23 +109,20 @@ function makeCert(opts: {
   key?: crypto.KeyObject;
 }): string {
   const key = opts.key ?? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const alg = der.seq(der.oid(opts.sha1 === true ? '1.2.840.10045.4.1' : '1.2.840.10045.4.3.2'));
-  const name = der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.tlv(0x0c, Buffer.from(opts.cn)))));
-  const bc = opts.ca === true ? der.seq(der.tlv(0x01, Buffer.from([0xff]))) : der.seq();
-  const exts = der.seq(der.seq(der.oid('2.5.29.19'), der.boolTrue(), der.octetString(bc)));
   const nb = opts.notBefore ?? NOW;
-  const tbs = der.seq(
-    der.explicit(0, der.uint(Buffer.from([2]))),
-    der.uint(crypto.randomBytes(8)),
-    alg,
-    name,
-    der.seq(der.time(nb), der.time(opts.notAfter ?? new Date(nb.getTime() + 365 * DAY))),
-    name,
-    crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }),
-    der.explicit(3, exts),
-  );
-  const sig = crypto.sign(opts.sha1 === true ? 'sha1' : 'sha256', tbs, key);
-  return pemEncode('CERTIFICATE', der.seq(tbs, alg, der.bitString(sig)));
+  const bc = new BasicConstraints({ cA: opts.ca === true });
+  return buildCert({
+    cn: opts.cn,
+    key,
+    alg: new AlgorithmIdentifier({ algorithm: opts.sha1 === true ? '1.2.840.10045.4.1' : '1.2.840.10045.4.3.2' }),
+    hash: opts.sha1 === true ? 'sha1' : 'sha256',
+    serial: Buffer.concat([Buffer.from([0x01]), crypto.randomBytes(7)]),
+    notBefore: nb,
+    notAfter: opts.notAfter ?? new Date(nb.getTime() + 365 * DAY),
+    extensions: [
+      new Extension({ extnID: '2.5.29.19', critical: true, extnValue: new OctetString(AsnConvert.serialize(bc)) }),
+    ],
+  });
 }
 
 /** A root whose root role is exactly these keys (other roles reuse the first key; only root matters here). */
@@ -201,20 +252,30 @@ describe('validateRootCertificates', () => {
     expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
   });
 
+  it('refuses a certificate whose validity is not in the DER Z form (lower-case z)', () => {
+    const pem = makeCert({ cn: GUN });
+    const good = parseCertificateBundle(pem)[0]?.der ?? Buffer.alloc(0);
+    const z = Buffer.from('261125200000Z', 'ascii');
+    const at = good.indexOf(z);
+    expect(at).toBeGreaterThan(0);
+    const bad = Buffer.from(good);
+    bad[at + 12] = 0x7a; // 'z'
+    expect(certificateInfo(good).notBefore.toISOString()).toBe('2026-11-25T20:00:00.000Z');
+    expect(code(() => certificateInfo(bad))).toBe('CERTIFICATE');
+    expect(code(() => x509Key(pemEncode('CERTIFICATE', bad)))).toBe('CERTIFICATE');
+  });
+
   it('refuses an RSA certificate under 2048 bits', () => {
     const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
-    const alg = der.seq(der.oid('1.2.840.113549.1.1.11'), der.derNull());
-    const name = der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.tlv(0x0c, Buffer.from(GUN)))));
-    const tbs = der.seq(
-      der.explicit(0, der.uint(Buffer.from([2]))),
-      der.uint(Buffer.from([7])),
-      alg,
-      name,
-      der.seq(der.time(NOW), der.time(new Date(NOW.getTime() + DAY * 30))),
-      name,
-      crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }),
-    );
-    const pem = pemEncode('CERTIFICATE', der.seq(tbs, alg, der.bitString(crypto.sign('sha256', tbs, privateKey))));
+    const pem = buildCert({
+      cn: GUN,
+      key: privateKey,
+      alg: new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters: null }),
+      hash: 'sha256',
+      serial: Buffer.from([7]),
+      notBefore: NOW,
+      notAfter: new Date(NOW.getTime() + DAY * 30),
+    });
     const key = x509Key(pem);
     expect(key.keytype).toBe('rsa-x509');
     expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
