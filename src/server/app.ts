@@ -150,31 +150,40 @@ export function buildApp(deps: AppDeps): SignetApp {
  * takes the normal path.
  */
 function makeFastPath(ctx: h.HandlerContext): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const current = ctx.cacheHeaders.current;
+  const current = Object.entries(ctx.cacheHeaders.current).flat();
+  // raw URL → (gun, role) of a get_current match: skips the route regexes for repeated URLs
+  const parsed = new Map<string, { gun: string; role: string }>();
+  // flat header arrays per cached file (built once per file object)
+  const headers = new WeakMap<object, string[]>();
+  const count = ctx.metrics.requests.labels({ route: 'get_current', method: 'GET', status: '200' });
+  const latency = ctx.metrics.latency.labels({ route: 'get_current' });
   return (req, res) => {
     if (req.method !== 'GET') return false;
     const url = req.url;
     if (url === undefined || !url.endsWith('.json') || !url.startsWith('/v2/')) return false;
     const start = process.hrtime.bigint();
-    const m = matchRoute('GET', url);
-    if (m.route?.name !== 'get_current' || m.gunError !== undefined) return false;
-    const gun = m.gun as string;
-    const role = m.params[0] as string;
+    let p = parsed.get(url);
+    if (p === undefined) {
+      const m = matchRoute('GET', url);
+      if (m.route?.name !== 'get_current' || m.gunError !== undefined) return false;
+      p = { gun: m.gun as string, role: m.params[0] as string };
+      if (parsed.size >= 10_000) parsed.clear();
+      parsed.set(url, p);
+    }
     const now = Date.now();
-    const hit = ctx.cache.peek(gun, role, now);
+    const hit = ctx.cache.peek(p.gun, p.role, now);
     if (hit === undefined || hit.file === null || hit.entry === null) return false;
-    if ((role === 'timestamp' || role === 'snapshot') && h.needsResign(ctx, gun, hit.entry, now)) return false;
+    if ((p.role === 'timestamp' || p.role === 'snapshot') && h.needsResign(ctx, p.gun, hit.entry, now)) return false;
     const f = hit.file;
-    res.writeHead(200, {
-      'content-type': 'text/plain; charset=utf-8',
-      'last-modified': f.lastModified,
-      'content-length': f.bytes.length,
-      ...current,
-    });
+    let hdr = headers.get(f);
+    if (hdr === undefined) {
+      hdr = ['content-type', 'text/plain; charset=utf-8', 'last-modified', f.lastModified, 'content-length', String(f.bytes.length), ...current];
+      headers.set(f, hdr);
+    }
+    res.writeHead(200, hdr);
     res.end(f.bytes);
-    const secs = Number(process.hrtime.bigint() - start) / 1e9;
-    ctx.metrics.requests.inc({ route: 'get_current', method: 'GET', status: '200' });
-    ctx.metrics.latency.observe({ route: 'get_current' }, secs);
+    count.inc();
+    latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
     return true;
   };
 }
