@@ -131,3 +131,22 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('notary CLI against Signet with --insecure-http (behind a TLS proxy)', () => {
+  it('init, publish and list over plain HTTP', async () => {
+    const srv = await startTestServer({ insecureHttp: true });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-notary-http-'));
+    try {
+      expect(srv.url.startsWith('http://')).toBe(true);
+      const n = notaryCli({ server: srv.url, trustDir: path.join(dir, 'trust') });
+      const gun = 'example.com/plain/http';
+      await ok(n, ['init', '-p', gun]);
+      await ok(n, ['addhash', gun, 'v1', '5', '--sha256', sha('one')]);
+      await ok(n, ['publish', gun]);
+      expect(await list(n, gun)).toEqual({ v1: 'targets' });
+    } finally {
+      await srv.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
