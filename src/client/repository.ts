@@ -19,10 +19,8 @@ import {
   parseRoot,
   parseSnapshot,
   parseTargets,
-  publicKeyToJson,
   signMetadata,
   type FileMeta,
-  type KeyJson,
   type Metadata,
   type PublicKey,
   type RootSigned,
@@ -30,7 +28,7 @@ import {
   type SnapshotSigned,
   type TargetsSigned,
 } from '../tuf/index.js';
-import { Changelist, delegationPayload, targetPayload, type Change } from './changelist.js';
+import { Changelist, targetPayload, type Change } from './changelist.js';
 import { writeFileAtomic } from './fsutil.js';
 import { gunDir, metadataDir, roleCachePath } from './paths.js';
 import type { RepoView } from './view.js';
@@ -291,46 +289,6 @@ export class Repository {
     await this.stage(roles.map((role) => ({ action: 'delete', role, type: 'target', path: name, data: null })));
   }
 
-  /** Docker's addStagedSigner: `targets/<name>` and `targets/releases` with the keys, paths [""]. */
-  async stageAddSigner(name: string, keys: PublicKey[]): Promise<void> {
-    const addKeys: KeyJson[] = keys.map((k) => publicKeyToJson(k));
-    const changes: Change[] = [];
-    for (const role of [`targets/${name}`, 'targets/releases']) {
-      changes.push({
-        action: 'create',
-        role,
-        type: 'delegation',
-        path: '',
-        data: delegationPayload({ threshold: 1, add_keys: addKeys }),
-      });
-      changes.push({
-        action: 'create',
-        role,
-        type: 'delegation',
-        path: '',
-        data: delegationPayload({ add_paths: [''] }),
-      });
-    }
-    await this.stage(changes);
-  }
-
-  async stageRemoveSigner(name: string, keyIds: string[], alsoDeleteReleases: boolean): Promise<void> {
-    const changes: Change[] = [];
-    if (alsoDeleteReleases)
-      changes.push({ action: 'delete', role: 'targets/releases', type: 'delegation', path: '', data: null });
-    else if (keyIds.length > 0) {
-      changes.push({
-        action: 'update',
-        role: 'targets/releases',
-        type: 'delegation',
-        path: '',
-        data: delegationPayload({ remove_keys: keyIds }),
-      });
-    }
-    changes.push({ action: 'delete', role: `targets/${name}`, type: 'delegation', path: '', data: null });
-    await this.stage(changes);
-  }
-
   // ---- publish ------------------------------------------------------------------------------
 
   /**
@@ -409,10 +367,11 @@ export class Repository {
 
   // ---- delete -------------------------------------------------------------------------------
 
-  /** Forget the local metadata cache and staged changes (keys are kept); `remote` also deletes on the server. */
+  /** Forget the local metadata cache and staged changes (keys are kept); `remote` also deletes on the server and drops the pin. */
   async delete(opts: { remote?: boolean } = {}): Promise<void> {
     if (opts.remote) await this.remote.deleteRepository(this.gun);
     await rm(gunDir(this.trustDir, this.gun), { recursive: true, force: true });
-    await this.pins.remove(this.gun);
+    // the server's trust data is gone: a new repository under this name will have a new root
+    if (opts.remote) await this.pins.remove(this.gun);
   }
 }

@@ -194,6 +194,8 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
 
     await signet.ok(['key', 'rotate', gun, 'snapshot', '--server-managed']);
     expect((await notaryList()).has('1.0')).toBe(true);
+    await signet.ok(['key', 'rotate', gun, 'timestamp']);
+    expect((await notaryList()).has('1.0')).toBe(true);
     await signet.ok(['sign', `${gun}:multi`]);
     expect((await notaryList()).get('multi')?.digest).toBe(hex(images.multi!.digest));
     expect(await dockerInspect()).toEqual(await signetInspect());
