@@ -12,6 +12,7 @@ import { KeyCipher } from './cipher.js';
 import type { ServerKeyRole, ServerSigner } from './types.js';
 
 const ALGORITHM = 'ecdsa';
+const ABSENT_TTL_MS = 5_000;
 
 export interface LocalSignerOptions {
   keys: ServerKeyStore;
@@ -37,6 +38,8 @@ export class LocalServerSigner implements ServerSigner {
   /** key id → row as last read (rows never change except lastUsed) */
   readonly #rows = new Map<string, HeldKey>();
   readonly #used = new Set<string>();
+  /** key id → time until which "not held" is trusted without asking the database again */
+  readonly #absent = new Map<string, number>();
 
   constructor(opts: LocalSignerOptions) {
     this.#keys = opts.keys;
@@ -58,8 +61,19 @@ export class LocalServerSigner implements ServerSigner {
   async #row(id: string): Promise<HeldKey | null> {
     const cached = this.#rows.get(id);
     if (cached !== undefined) return cached;
+    // Client-held keys are looked up on every publish; another server sharing the database may
+    // create a key meanwhile, so a miss is only remembered briefly. (It also keeps lookups out of
+    // a publish transaction, which must not wait for a second database connection.)
+    const until = this.#absent.get(id);
+    if (until !== undefined && until > Date.now()) return null;
     const row = await this.#keys.get(id);
-    return row === null ? null : this.#remember(row);
+    if (row === null) {
+      if (this.#absent.size > 10_000) this.#absent.clear();
+      this.#absent.set(id, Date.now() + ABSENT_TTL_MS);
+      return null;
+    }
+    this.#absent.delete(id);
+    return this.#remember(row);
   }
 
   async #create(gun: string, role: ServerKeyRole): Promise<PublicKey> {
@@ -78,6 +92,7 @@ export class LocalServerSigner implements ServerSigner {
       lastUsed: null,
     };
     await this.#keys.insert(row);
+    this.#absent.delete(row.id);
     this.#remember(row);
     this.#signers.set(pk.id, Promise.resolve(localSigner(privateKey, pk)));
     return pk;
