@@ -113,7 +113,7 @@ export class Changelist {
       } catch (e) {
         throw new SignetError('MALFORMED_METADATA', `staged change ${file} is not valid JSON`, {
           cause: e,
-          fix: `remove the file, or clear the staged changes with \`signet publish --clear\``,
+          fix: `remove the file, or clear the staged changes with \`signet status <repository> --clear\``,
         });
       }
       const r = raw as Record<string, unknown>;

@@ -320,6 +320,8 @@ export class Repository {
       view = local;
       initial = true;
     }
+    // nothing staged on a published repository: do not upload a new snapshot for nothing
+    if (!initial && staged.length === 0 && extra.length === 0) return { roles: [], initial, changes: 0 };
     const work = new WorkingRepo({ gun: this.gun, ...view }, this.keySource());
     for (const { change } of staged) await work.apply(change);
     for (const c of extra) await work.apply(c);
@@ -349,7 +351,6 @@ export class Repository {
     }
     const snapshot = await work.signSnapshot(files, now);
     if (snapshot) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
-    if (parts.length === 0 && staged.length === 0 && extra.length === 0) return { roles: [], initial, changes: 0 };
 
     await this.remote.publish(this.gun, parts);
     await this.changelist.clear(staged.map((s) => s.file));

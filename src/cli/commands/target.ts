@@ -111,12 +111,14 @@ export function registerTarget(program: Command): void {
     .command('status')
     .description('show the staged, unpublished changes of a repository')
     .argument('<repository>', 'repository (GUN)')
+    .option('--clear', 'discard every staged change')
     .option('--json', 'print as JSON')
-    .action(async (repository: string, opts: { json?: boolean }, cmd: Command) =>
+    .action(async (repository: string, opts: { json?: boolean; clear?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
+          if (opts.clear) await repo.changelist.clear();
           const pending = await repo.pending();
           if (opts.json)
             printJson(
