@@ -106,7 +106,7 @@ export function buildApp(deps: AppDeps): SignetApp {
     let r: h.Reply;
     try {
       if (m.route === null) throw new HttpError('METADATA_NOT_FOUND', undefined, 'no route');
-      if (m.gunError !== undefined) throw new HttpError('INVALID_GUN', undefined, m.gunError);
+      if (m.gunError !== undefined) throw new HttpError('INVALID_GUN', m.gunError, m.gunError);
       const handler = HANDLERS[m.route.name] as Handler;
       r = await handler(ctx, m, req);
     } catch (err) {
