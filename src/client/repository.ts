@@ -327,6 +327,7 @@ export class Repository {
     for (const c of extra) await work.apply(c);
 
     const now = this.now();
+    await work.refreshRootIfNearExpiry(now);
     const parts: { role: string; bytes: Buffer }[] = [];
     const files = new Map<string, Buffer>();
     if (work.dirty.has('root')) {

@@ -321,6 +321,13 @@ export class WorkingRepo {
     if (role === 'targets') this.dirty.add('targets');
   }
 
+  /** notary re-signs a root that expires within 6 months on any publish (N:client/helpers.go nearExpiry). */
+  async refreshRootIfNearExpiry(now: Date): Promise<void> {
+    const sixMonths = new Date(now.getTime());
+    sixMonths.setUTCMonth(sixMonths.getUTCMonth() + 6);
+    if (new Date(this.root.expires).getTime() < sixMonths.getTime() && (await this.canSign('root'))) this.dirty.add('root');
+  }
+
   // ---- signing ------------------------------------------------------------------------------
 
   private async signersFor(keys: PublicKey[]): Promise<Signer[]> {

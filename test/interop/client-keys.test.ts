@@ -213,4 +213,41 @@ describe('keys shared between docker, notary and signet', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/1\.0\s+[0-9a-f]{64}/);
   });
+
+  it('exports keys notary imports, and imports keys notary exports', async () => {
+    const exported = path.join(dir, 'signet-export.pem');
+    await signet.ok(['key', 'export', '-o', exported]);
+    const ours = (JSON.parse((await signet.ok(['key', 'list', '--json'])).stdout) as { id: string }[])
+      .map((k) => k.id)
+      .sort();
+    const other = notaryCli({
+      server: server.url,
+      caFile: server.caFile,
+      trustDir: path.join(dir, 'notary-import'),
+      passphrases: {
+        root: SIGNET_PASSPHRASES.root,
+        targets: SIGNET_PASSPHRASES.repository,
+        snapshot: SIGNET_PASSPHRASES.repository,
+        delegation: SIGNET_PASSPHRASES.repository,
+      },
+    });
+    const imp = await other.run(['key', 'import', exported]);
+    expect(imp.code, `${imp.stdout}\n${imp.stderr}`).toBe(0);
+    const listed = await other.run(['key', 'list']);
+    for (const id of ours) expect(listed.stdout).toContain(id);
+
+    const back = path.join(dir, 'notary-export.pem');
+    const exp = await other.run(['key', 'export', '-o', back]);
+    expect(exp.code, exp.stderr).toBe(0);
+    const again = signetCli({
+      server: server.url,
+      caFile: server.caFile,
+      trustDir: path.join(dir, 'reimport', 'trust'),
+    });
+    await again.ok(['key', 'import', back]);
+    const theirs = (JSON.parse((await again.ok(['key', 'list', '--json'])).stdout) as { id: string }[])
+      .map((k) => k.id)
+      .sort();
+    expect(theirs).toEqual(ours);
+  });
 });
