@@ -103,12 +103,16 @@ interface GunEntry {
   loadedAt: number;
   /** bumped by invalidate(): a load that started before a write must not be cached */
   epoch: number;
+  /** bytes of the files held (for the cache's memory budget) */
+  bytes: number;
 }
 
 export interface RepoCacheOptions {
   /** 0 = entries live until this process writes the GUN (one server per database) */
   ttlMs: number;
   maxGuns: number;
+  /** memory budget for cached file bytes (least recently loaded GUNs are dropped first) */
+  maxBytes: number;
 }
 
 export class RepoCache {
@@ -117,6 +121,7 @@ export class RepoCache {
   readonly #entries = new Map<string, GunEntry>();
   readonly #epochs = new Map<string, number>();
   readonly #loading = new Map<string, Promise<GunEntry>>();
+  #bytes = 0;
 
   constructor(reader: MetaReader, opts: RepoCacheOptions) {
     this.#reader = reader;
@@ -146,10 +151,11 @@ export class RepoCache {
       const epoch = this.#epochs.get(gun) ?? 0;
       p = (async () => {
         const state = await resolveCurrent(this.#reader, gun);
-        const entry: GunEntry = { state, files: new Map(), loadedAt: Date.now(), epoch };
+        const entry: GunEntry = { state, files: new Map(), loadedAt: Date.now(), epoch, bytes: 0 };
         if (state !== null) {
           entry.files.set('timestamp', state.timestamp);
           entry.files.set('snapshot', state.snapshot);
+          entry.bytes = state.timestamp.bytes.length + (state.snapshot?.bytes.length ?? 0);
         }
         if ((this.#epochs.get(gun) ?? 0) === epoch) this.#store(gun, entry);
         return entry;
@@ -160,13 +166,25 @@ export class RepoCache {
     return p;
   }
 
-  #store(gun: string, entry: GunEntry): void {
+  #drop(gun: string): void {
+    const e = this.#entries.get(gun);
+    if (e === undefined) return;
+    this.#bytes -= e.bytes;
     this.#entries.delete(gun);
+  }
+
+  #store(gun: string, entry: GunEntry): void {
+    this.#drop(gun);
     this.#entries.set(gun, entry);
-    while (this.#entries.size > this.#opts.maxGuns) {
+    this.#bytes += entry.bytes;
+    this.#evict();
+  }
+
+  #evict(): void {
+    while (this.#entries.size > this.#opts.maxGuns || (this.#bytes > this.#opts.maxBytes && this.#entries.size > 1)) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+      this.#drop(oldest);
     }
   }
 
@@ -180,13 +198,19 @@ export class RepoCache {
     const cached = e.files.get(role);
     if (cached !== undefined) return cached;
     const f = await readCurrentRole(this.#reader, gun, e.state, role);
-    if (e.epoch === (this.#epochs.get(gun) ?? 0) && (f !== null || e.files.size < 10_000)) e.files.set(role, f);
+    if (e.epoch === (this.#epochs.get(gun) ?? 0) && this.#entries.get(gun) === e && e.files.size < 10_000) {
+      e.files.set(role, f);
+      const n = f?.bytes.length ?? 0;
+      e.bytes += n;
+      this.#bytes += n;
+      this.#evict();
+    }
     return f;
   }
 
   invalidate(gun: string): void {
     this.#epochs.set(gun, (this.#epochs.get(gun) ?? 0) + 1);
-    this.#entries.delete(gun);
+    this.#drop(gun);
     this.#loading.delete(gun);
     if (this.#epochs.size > 4 * this.#opts.maxGuns) this.#epochs.clear();
   }

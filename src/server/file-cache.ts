@@ -12,11 +12,21 @@ interface Entry {
 export class FileCache {
   readonly #map = new Map<string, Entry>();
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #ttlMs: number;
+  #bytes = 0;
 
-  constructor(max: number, ttlMs: number) {
+  constructor(max: number, ttlMs: number, maxBytes = 128 * 1024 * 1024) {
     this.#max = max;
     this.#ttlMs = ttlMs;
+    this.#maxBytes = maxBytes;
+  }
+
+  #delete(key: string): void {
+    const e = this.#map.get(key);
+    if (e === undefined) return;
+    this.#bytes -= e.file.bytes.length;
+    this.#map.delete(key);
   }
 
   static key(gun: string, kind: 'sha' | 'ver', role: string, id: string): string {
@@ -27,29 +37,31 @@ export class FileCache {
     const e = this.#map.get(key);
     if (e === undefined) return undefined;
     if (this.#ttlMs > 0 && now - e.at >= this.#ttlMs) {
-      this.#map.delete(key);
+      this.#delete(key);
       return undefined;
     }
     return e.file;
   }
 
   set(key: string, file: CachedFile, now: number): void {
-    if (this.#max <= 0) return;
-    this.#map.delete(key);
+    if (this.#max <= 0 || file.bytes.length > this.#maxBytes / 4) return;
+    this.#delete(key);
     this.#map.set(key, { file, at: now });
-    while (this.#map.size > this.#max) {
+    this.#bytes += file.bytes.length;
+    while (this.#map.size > this.#max || this.#bytes > this.#maxBytes) {
       const oldest = this.#map.keys().next().value;
       if (oldest === undefined) break;
-      this.#map.delete(oldest);
+      this.#delete(oldest);
     }
   }
 
   dropGun(gun: string): void {
     const prefix = `${gun}\u0000`;
-    for (const k of this.#map.keys()) if (k.startsWith(prefix)) this.#map.delete(k);
+    for (const k of [...this.#map.keys()]) if (k.startsWith(prefix)) this.#delete(k);
   }
 
   clear(): void {
     this.#map.clear();
+    this.#bytes = 0;
   }
 }

@@ -16,6 +16,8 @@ export interface ServerOptions {
   cacheMaxGuns: number;
   /** immutable (by checksum / version) files kept in memory */
   cacheMaxFiles: number;
+  /** memory budget of each of the two caches (current files; immutable files), bytes */
+  cacheMaxBytes: number;
   /** a timestamp expiring within this window is re-signed when read (default 1 day) */
   resignWindowMs: number;
   /** after a re-sign attempt that could not help (no key), wait this long before trying again */
@@ -33,6 +35,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   cacheTtlMs: 0,
   cacheMaxGuns: 10_000,
   cacheMaxFiles: 20_000,
+  cacheMaxBytes: 256 * 1024 * 1024,
   resignWindowMs: 24 * 60 * 60 * 1000,
   resignCooldownMs: 60_000,
   readLogLevel: 'debug',
