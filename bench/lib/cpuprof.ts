@@ -18,7 +18,24 @@ interface Profile {
 export interface ProfileSummary {
   file: string;
   totalMs: number;
+  /** self time grouped: idle (waiting on I/O), module loading, GC, crypto, SQLite, Signet code, dependencies, other */
+  categories: Record<string, number>;
   top: { selfMs: number; pct: number; frame: string }[];
+}
+
+function category(fn: string, url: string): string {
+  if (fn === '(idle)') return 'idle (waiting for I/O)';
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (
+    /node:internal\/modules|node:internal\/deps\/cjs-module-lexer|node:internal\/bootstrap/.test(url) ||
+    ['wrapSafe', 'compileSourceTextModule', 'internalModuleStat', 'openFileHandle', 'fstat', 'realpathSync', 'readFileUtf8'].includes(fn)
+  )
+    return 'module loading / file system';
+  if (/node:internal\/crypto/.test(url) || /sign|verify|pbkdf2|createPublicKey|createPrivateKey|X509Certificate|digest/i.test(fn)) return 'crypto';
+  if (/sqlite|kysely/.test(url)) return 'SQLite (kysely + better-sqlite3)';
+  if (/\/dist\//.test(url)) return 'Signet code (dist/)';
+  if (/node_modules/.test(url)) return 'dependencies (node_modules)';
+  return 'other (runtime, TLS, HTTP)';
 }
 
 export async function summariseProfiles(dir: string, topN = 15): Promise<ProfileSummary[]> {
@@ -33,6 +50,7 @@ export async function summariseProfiles(dir: string, topN = 15): Promise<Profile
     const p = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
     const self = new Map<string, number>();
+    const cats: Record<string, number> = {};
     const samples = p.samples ?? [];
     const deltas = p.timeDeltas ?? [];
     for (let i = 0; i < samples.length; i++) {
@@ -42,13 +60,20 @@ export async function summariseProfiles(dir: string, topN = 15): Promise<Profile
       const where = cf.url ? `${cf.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${cf.lineNumber + 1}` : '';
       const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
       self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
+      const c = category(cf.functionName, cf.url);
+      cats[c] = (cats[c] ?? 0) + (deltas[i] ?? 0) / 1000;
     }
     const totalMs = (p.endTime - p.startTime) / 1000;
     const top = [...self.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, topN)
       .map(([frame, ms]) => ({ selfMs: Math.round(ms), pct: Math.round((ms / totalMs) * 1000) / 10, frame }));
-    out.push({ file: f, totalMs: Math.round(totalMs), top });
+    const categories = Object.fromEntries(
+      Object.entries(cats)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, Math.round(v)]),
+    );
+    out.push({ file: f, totalMs: Math.round(totalMs), categories, top });
   }
   return out;
 }

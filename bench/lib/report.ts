@@ -52,6 +52,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push(`| Node.js | ${m.node} |`);
   L.push(`| notary | ${m.notary} (notary, notary-server, notary-signer; Go 1.19) |`);
   L.push(`| load generator | ${m.wrk}; ${s.get?.generator ?? ''} |`);
+  L.push(`| background load | 1-min load average ${fmt(m.loadavg1, 1)} when the last run ended: the machine is shared with other work, so absolute numbers are noisy; compare the ratios, which come from interleaved runs |`);
   L.push('');
 
   // ---- summary
@@ -80,7 +81,8 @@ export function renderReport(r: Results, notes: string): string {
   L.push('');
   if (g) {
     L.push(`\`GET /v2/bench/get/_trust/tuf/{timestamp,targets}.json\`, ${g.targets} targets in targets.json. Generator: ${g.generator}.`);
-    L.push('Cells: requests/s (p50 / p99 latency in ms) [server CPU, % of one core].');
+    L.push('Cells: requests/s (p50 / p99 latency in ms) [server CPU, % of one core, notary = server + signer], from the');
+    L.push('round with the median rate; the rates of all rounds are in the results file.');
     L.push('');
     L.push('| file (bytes) | conns | notary-server | Signet | bare node:https | Signet / notary | Signet / bare |');
     L.push('|---|---|---|---|---|---|---|');
@@ -121,14 +123,16 @@ export function renderReport(r: Results, notes: string): string {
   L.push('');
   if (s.verify) {
     const v = s.verify;
-    L.push(`\`notary lookup ${v.gun} ${v.tag}\` vs \`signet verify ${v.gun}:${v.tag}\`; cold = empty trust cache before each run, warm = cache kept.`);
-    L.push(`Median of ${v.nodeBaseline.runs} runs (min–max). Baseline \`node -e 0\`: ${fmt(v.nodeBaseline.medianMs, 1)} ms (${fmt(v.nodeBaseline.minMs, 1)}–${fmt(v.nodeBaseline.maxMs, 1)}).`);
+    L.push(`\`notary lookup ${v.gun} ${v.tag}\` vs \`signet --tofu verify --trust-only ${v.gun}:${v.tag}\` (the same work: trust data only);`);
+    L.push('plain `signet --tofu verify` also fetches the manifest from the registry and checks its digest and size. Cold = empty');
+    L.push('trust dir before each run (root trusted on first use, as `notary lookup` does by default), warm = cache kept.');
+    L.push(`Median of ${v.nodeBaseline.runs} runs (min–max). Baselines: \`node -e 0\` ${fmt(v.nodeBaseline.medianMs, 1)} ms (${fmt(v.nodeBaseline.minMs, 1)}–${fmt(v.nodeBaseline.maxMs, 1)}); \`signet --help\` (CLI start-up alone) ${val(v.signetStartup, (w) => `${fmt(w.medianMs, 1)} ms (${fmt(w.minMs, 1)}–${fmt(w.maxMs, 1)})`)}.`);
     L.push('');
-    L.push('| cache | notary lookup | signet verify | Signet / notary |');
-    L.push('|---|---|---|---|');
-    const t = (x: Maybe<{ medianMs: number; minMs: number; maxMs: number }>): string => val(x, (w) => `${fmt(w.medianMs, 1)} ms (${fmt(w.minMs, 1)}–${fmt(w.maxMs, 1)})`);
+    L.push('| cache | notary lookup | signet verify --trust-only | Signet / notary | signet verify (+ registry check) |');
+    L.push('|---|---|---|---|---|');
+    const t = (x: Maybe<{ medianMs: number; minMs: number; maxMs: number }> | undefined): string => val(x, (w) => `${fmt(w.medianMs, 1)} ms (${fmt(w.minMs, 1)}–${fmt(w.maxMs, 1)})`);
     for (const k of ['cold', 'warm'] as const) {
-      L.push(`| ${k} | ${t(v.notary[k])} | ${t(v.signet[k])} | ${ratio(v.signet[k], v.notary[k], (w) => w.medianMs)} |`);
+      L.push(`| ${k} | ${t(v.notary[k])} | ${t(v.signet[k])} | ${ratio(v.signet[k], v.notary[k], (w) => w.medianMs)} | ${t(v.signetFull?.[k])} |`);
     }
     L.push('');
     L.push(`Measured ${v.measuredAt}.`);
@@ -147,13 +151,17 @@ export function renderReport(r: Results, notes: string): string {
     L.push('| tags in repo | notary: add one tag | notary: sent / received | Signet: add one tag | Signet: sent / received | time notary / Signet | upload notary / Signet |');
     L.push('|---|---|---|---|---|---|---|');
     for (const x of s.scale.rows) {
-      const t = (v: Maybe<{ addOneSeconds: number; buildSeconds: number; targetsJsonBytes: number }>): string =>
-        val(v, (w) => `${fmt(w.addOneSeconds)} s (build ${fmt(w.buildSeconds, 1)} s; targets.json ${kib(w.targetsJsonBytes)})`);
+      const t = (v: Maybe<{ addOneSeconds: number; buildSeconds: number | null; targetsJsonBytes: number }>): string =>
+        val(v, (w) => `${fmt(w.addOneSeconds)} s (build ${w.buildSeconds === null || !Number.isFinite(w.buildSeconds) ? 'did not finish' : `${fmt(w.buildSeconds, 1)} s`}; targets.json ${kib(w.targetsJsonBytes)})`);
       const b = (v: Maybe<{ uploadBytes: number; downloadBytes: number; connections: number }>): string =>
         val(v, (w) => `${kib(w.uploadBytes)} / ${kib(w.downloadBytes)} (${w.connections} conns)`);
       L.push(
         `| ${fmtInt(x.tags)} | ${t(x.notary)} | ${b(x.notary)} | ${t(x.signet)} | ${b(x.signet)} | ${ratio(x.notary, x.signet, (w) => w.addOneSeconds, 1)} | ${ratio(x.notary, x.signet, (w) => w.uploadBytes, 1)} |`,
       );
+    }
+    L.push('');
+    for (const x of s.scale.rows) {
+      for (const v of [x.notary, x.signet]) if (v.ok && v.value.buildNote) L.push(`- ${fmtInt(x.tags)} tags: ${v.value.buildNote}.`);
     }
     L.push('');
     L.push(`Runs per size: ${s.scale.reps}. Measured ${s.scale.measuredAt}.`);
@@ -186,14 +194,14 @@ export function renderReport(r: Results, notes: string): string {
   L.push('');
 
   if (r.profiles?.length) {
-    L.push('## CPU profile of the Signet server (node --cpu-prof, last profiled run)');
+    L.push('## CPU profiles (node --cpu-prof, last profiled run: the longest Signet server and client processes)');
     L.push('');
     for (const p of r.profiles) {
-      L.push(`\`${p.file}\`, ${fmtInt(p.totalMs)} ms wall. Top self time:`);
+      L.push(`\`${p.file}\`, ${fmtInt(p.totalMs)} ms wall. By kind: ${Object.entries(p.categories ?? {}).map(([k, v]) => `${k} ${fmtInt(v)} ms`).join(', ')}. Top self time:`);
       L.push('');
       L.push('| self ms | % | frame |');
       L.push('|---|---|---|');
-      for (const t of p.top) L.push(`| ${fmtInt(t.selfMs)} | ${fmt(t.pct, 1)} | \`${t.frame.replace(/\|/g, '/')}\` |`);
+      for (const t of p.top.slice(0, 10)) L.push(`| ${fmtInt(t.selfMs)} | ${fmt(t.pct, 1)} | \`${t.frame.replace(/\|/g, '/')}\` |`);
       L.push('');
     }
   }

@@ -79,12 +79,18 @@ export async function startSignetServer(opts: {
   return { url: `https://127.0.0.1:${port}`, port, pid: proc.pid, dataDir, stop: () => proc.stop() };
 }
 
+/** When set (bench --cpu-prof), every signet client process runs under node --cpu-prof into this dir. */
+let signetCliProfDir: string | undefined;
+export function profileSignetClients(dir: string | undefined): void {
+  signetCliProfDir = dir;
+}
+
 export interface SignetCli {
   trustDir: string;
   run(args: string[], timeoutMs?: number): Promise<Exec>;
 }
 
-export function signetCli(opts: { server: string; caFile: string; trustDir: string }): SignetCli {
+export function signetCli(opts: { server: string; caFile: string; trustDir: string; profDir?: string }): SignetCli {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('NOTARY_') && !k.startsWith('DOCKER_CONTENT_TRUST')) env[k] = v;
@@ -100,9 +106,11 @@ export function signetCli(opts: { server: string; caFile: string; trustDir: stri
     NO_PROXY: '127.0.0.1,localhost',
     no_proxy: '127.0.0.1,localhost',
   });
+  const cliProfDir = opts.profDir ?? signetCliProfDir;
   const base = ['--server', opts.server, '--tls-ca', opts.caFile, '--trust-dir', opts.trustDir];
   return {
     trustDir: opts.trustDir,
-    run: (args, timeoutMs = 600_000) => exec(process.execPath, [SIGNET_MAIN, ...base, ...args], { env, timeoutMs }),
+    run: (args, timeoutMs = 600_000) =>
+      exec(process.execPath, [...(cliProfDir ? ['--cpu-prof', '--cpu-prof-dir', cliProfDir] : []), SIGNET_MAIN, ...base, ...args], { env, timeoutMs }),
   };
 }
