@@ -173,8 +173,11 @@ async function main(): Promise<void> {
 
   const stamp = startedAt.replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
   const runFile = `${stamp}${opts.quick ? '-quick' : ''}.json`;
-  await writeFile(path.join(resultsDir, runFile), JSON.stringify(results, null, 2) + '\n');
-  log(`wrote bench/results/${runFile}`);
+  // quick (smoke) runs go to the git-ignored results/tmp/
+  const runPath = opts.quick ? path.join(resultsDir, 'tmp', runFile) : path.join(resultsDir, runFile);
+  await mkdir(path.dirname(runPath), { recursive: true });
+  await writeFile(runPath, JSON.stringify(results, null, 2) + '\n');
+  log(`wrote ${path.relative(process.cwd(), runPath)}`);
   if (opts.quick) {
     log('quick run: latest.json and docs/performance.md are left alone');
     return;
