@@ -47,7 +47,14 @@ export interface Results {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { only: new Set([1, 2, 3, 4, 5]), quick: false, durationS: 10, wrkThreads: 2, cpuProf: false, keep: false };
+  const o: Options = {
+    only: new Set([1, 2, 3, 4, 5]),
+    quick: false,
+    durationS: 10,
+    wrkThreads: 2,
+    cpuProf: false,
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -81,7 +88,9 @@ async function gitHead(): Promise<string> {
 
 async function render(): Promise<void> {
   const latest = JSON.parse(await readFile(path.resolve('bench', 'results', 'latest.json'), 'utf8')) as Results;
-  const notes = existsSync(path.resolve('bench', 'notes.md')) ? await readFile(path.resolve('bench', 'notes.md'), 'utf8') : '';
+  const notes = existsSync(path.resolve('bench', 'notes.md'))
+    ? await readFile(path.resolve('bench', 'notes.md'), 'utf8')
+    : '';
   await writeFile(path.resolve('docs', 'performance.md'), renderReport(latest, notes));
   log('wrote docs/performance.md from bench/results/latest.json');
 }
@@ -103,7 +112,10 @@ async function main(): Promise<void> {
   const errors: string[] = [];
   const sections: Results['sections'] = {};
   const ca = await makeTestCA(path.join(work, 'tls'));
-  const [signetCert, bareCert] = await Promise.all([ca.issue('signet-server', { eku: 'serverAuth' }), ca.issue('bare', { eku: 'serverAuth' })]);
+  const [signetCert, bareCert] = await Promise.all([
+    ca.issue('signet-server', { eku: 'serverAuth' }),
+    ca.issue('bare', { eku: 'serverAuth' }),
+  ]);
   const caPem = await readFile(ca.caCert);
   const base = { work, signetCert, caPem, opts, profDir };
 
@@ -188,15 +200,21 @@ async function main(): Promise<void> {
   if (existsSync(latestFile)) {
     try {
       const prev = JSON.parse(await readFile(latestFile, 'utf8')) as Results;
-      merged = { ...results, startedAt: prev.startedAt < startedAt ? prev.startedAt : startedAt, sections: { ...prev.sections } };
-      for (const [k, v] of Object.entries(sections)) if (v) (merged.sections as Record<string, unknown>)[k] = { ...v, runFile };
+      merged = {
+        ...results,
+        startedAt: prev.startedAt < startedAt ? prev.startedAt : startedAt,
+        sections: { ...prev.sections },
+      };
+      for (const [k, v] of Object.entries(sections))
+        if (v) (merged.sections as Record<string, unknown>)[k] = { ...v, runFile };
       merged.errors = [...errors];
       if (!opts.cpuProf && prev.profiles) merged.profiles = prev.profiles;
     } catch (e) {
       log(`ignoring unreadable latest.json: ${errMsg(e)}`);
     }
   } else {
-    for (const [k, v] of Object.entries(sections)) if (v) (merged.sections as Record<string, unknown>)[k] = { ...v, runFile };
+    for (const [k, v] of Object.entries(sections))
+      if (v) (merged.sections as Record<string, unknown>)[k] = { ...v, runFile };
   }
   await writeFile(latestFile, JSON.stringify(merged, null, 2) + '\n');
   await render();

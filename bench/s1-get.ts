@@ -69,7 +69,17 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
     startProc({
       name: attempt === 0 ? 'bare-https' : `bare-https.${attempt}`,
       cmd: process.execPath,
-      args: [path.resolve('bench/.build/bench/bare-https.js'), '--port', String(port), '--cert', ctx.bareCert.cert, '--key', ctx.bareCert.key, '--dir', bareDir],
+      args: [
+        path.resolve('bench/.build/bench/bare-https.js'),
+        '--port',
+        String(port),
+        '--cert',
+        ctx.bareCert.cert,
+        '--key',
+        ctx.bareCert.key,
+        '--dir',
+        bareDir,
+      ],
       logDir: path.join(ctx.work, 'logs'),
       ready: () => httpOk(`https://127.0.0.1:${port}/x/timestamp.json`, ctx.caPem),
       listenPort: port,
@@ -81,7 +91,10 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
     { name: 'notary', url: { ok: true, value: ctx.notary.url }, pids: [np.server, np.signer] },
     {
       name: 'signet',
-      url: ctx.signet.ok && signetRepo.ok ? { ok: true, value: ctx.signet.value.url } : { ok: false, missing: ctx.signet.ok ? (signetRepo.ok ? '' : signetRepo.missing) : ctx.signet.missing },
+      url:
+        ctx.signet.ok && signetRepo.ok
+          ? { ok: true, value: ctx.signet.value.url }
+          : { ok: false, missing: ctx.signet.ok ? (signetRepo.ok ? '' : signetRepo.missing) : ctx.signet.missing },
       pids: ctx.signet.ok ? [ctx.signet.value.pid] : [],
     },
     { name: 'bare', url: { ok: true, value: `https://127.0.0.1:${bare.port}` }, pids: [bare.proc.pid] },
@@ -124,7 +137,10 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
           else {
             const all = got[s.name]!;
             const sorted = [...all].sort((a, b) => a.rps - b.rps);
-            row[s.name] = { ok: true, value: { ...sorted[(sorted.length - 1) >> 1]!, roundsRps: all.map((x) => Math.round(x.rps)) } };
+            row[s.name] = {
+              ok: true,
+              value: { ...sorted[(sorted.length - 1) >> 1]!, roundsRps: all.map((x) => Math.round(x.rps)) },
+            };
           }
         }
         rows.push(row as GetRow);

@@ -29,7 +29,8 @@ export const signCounts = (quick: boolean): number[] => (quick ? [1, 100] : [1, 
 /** Targets in targets.json plus its direct delegations (docker signs into targets/releases when it exists). */
 export async function countTargets(http: TrustHttp, gun: string): Promise<number> {
   type T = { signed: { targets: Record<string, unknown>; delegations?: { roles?: { name: string }[] | null } } };
-  const get = async (role: string): Promise<T> => JSON.parse((await http.get(`/v2/${gun}/_trust/tuf/${role}.json`)).toString('utf8')) as T;
+  const get = async (role: string): Promise<T> =>
+    JSON.parse((await http.get(`/v2/${gun}/_trust/tuf/${role}.json`)).toString('utf8')) as T;
   const top = await get('targets');
   let n = Object.keys(top.signed.targets).length;
   for (const r of top.signed.delegations?.roles ?? []) n += Object.keys((await get(r.name)).signed.targets).length;
@@ -56,14 +57,22 @@ export async function runSign(ctx: Ctx): Promise<SignSection> {
       check(await notary(['init', gun, '-p']), 'notary init');
       const t0 = process.hrtime.bigint();
       for (const img of images) {
-        check(await notary(['addhash', gun, img.tag, String(img.size), '--sha256', img.digest.slice(7)]), 'notary addhash');
+        check(
+          await notary(['addhash', gun, img.tag, String(img.size), '--sha256', img.digest.slice(7)]),
+          'notary addhash',
+        );
       }
       const t1 = process.hrtime.bigint();
       check(await notary(['publish', gun]), 'notary publish');
       const t2 = process.hrtime.bigint();
       const got = await countTargets(nHttp, gun);
       if (got !== n) throw new Error(`notary-server holds ${got} targets for ${gun}, expected ${n}`);
-      return { seconds: Number(t2 - t0) / 1e9, addhashSeconds: Number(t1 - t0) / 1e9, publishSeconds: Number(t2 - t1) / 1e9, processes: n + 1 };
+      return {
+        seconds: Number(t2 - t0) / 1e9,
+        addhashSeconds: Number(t1 - t0) / 1e9,
+        publishSeconds: Number(t2 - t1) / 1e9,
+        processes: n + 1,
+      };
     });
 
     log(`s2: signet, ${n} tags`);

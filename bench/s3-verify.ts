@@ -48,26 +48,50 @@ export async function runVerify(ctx: Ctx, gun: string, tag: string): Promise<Ver
   log(`s3: node -e 0 ×${n}`);
   const nodeBaseline = await timeRuns(n, nothing, () => exec(process.execPath, ['-e', '0']), 'node -e 0');
 
-  const signetStartup = await attempt('s3 signet --help', () => timeRuns(n, nothing, () => exec(process.execPath, [SIGNET_MAIN, '--help']), 'signet --help'));
+  const signetStartup = await attempt('s3 signet --help', () =>
+    timeRuns(n, nothing, () => exec(process.execPath, [SIGNET_MAIN, '--help']), 'signet --help'),
+  );
 
   const nTrust = path.join(dir, 'notary-trust');
   const notary = notaryRun(ctx.notary.url, ctx.notary.caFile, nTrust);
   log(`s3: notary lookup cold/warm ×${n}`);
-  const nCold = await attempt('s3 notary cold', () => timeRuns(n, () => rmrf(nTrust), () => notary(['lookup', gun, tag]), 'notary lookup'));
-  const nWarm = await attempt('s3 notary warm', () => timeRuns(n, nothing, () => notary(['lookup', gun, tag]), 'notary lookup'));
+  const nCold = await attempt('s3 notary cold', () =>
+    timeRuns(
+      n,
+      () => rmrf(nTrust),
+      () => notary(['lookup', gun, tag]),
+      'notary lookup',
+    ),
+  );
+  const nWarm = await attempt('s3 notary warm', () =>
+    timeRuns(n, nothing, () => notary(['lookup', gun, tag]), 'notary lookup'),
+  );
 
   // Cold runs start with an empty trust dir, so the root is trusted on first use (`--tofu`), which
   // is what `notary lookup` does without being asked.
   const signetArgs = ['--tofu', 'verify'];
   const why = ctx.signet.ok ? await signetCommandMissing(['verify']) : ctx.signet.missing;
   const signetPair = async (extra: string[], label: string): Promise<{ cold: Maybe<Timing>; warm: Maybe<Timing> }> => {
-    if (why !== null || !ctx.signet.ok) return { cold: { ok: false, missing: why ?? 'not available yet' }, warm: { ok: false, missing: why ?? 'not available yet' } };
+    if (why !== null || !ctx.signet.ok)
+      return {
+        cold: { ok: false, missing: why ?? 'not available yet' },
+        warm: { ok: false, missing: why ?? 'not available yet' },
+      };
     const sTrust = path.join(dir, `signet-trust${label}`);
     const cli = signetCli({ server: ctx.signet.value.url, caFile: ctx.ca.caCert, trustDir: sTrust });
     const args = [...signetArgs, ...extra, `${gun}:${tag}`];
     log(`s3: signet ${args.join(' ')} cold/warm ×${n}`);
-    const cold = await attempt(`s3 signet${label} cold`, () => timeRuns(n, () => rmrf(sTrust), () => cli.run(args), 'signet verify'));
-    const warm = await attempt(`s3 signet${label} warm`, () => timeRuns(n, nothing, () => cli.run(args), 'signet verify'));
+    const cold = await attempt(`s3 signet${label} cold`, () =>
+      timeRuns(
+        n,
+        () => rmrf(sTrust),
+        () => cli.run(args),
+        'signet verify',
+      ),
+    );
+    const warm = await attempt(`s3 signet${label} warm`, () =>
+      timeRuns(n, nothing, () => cli.run(args), 'signet verify'),
+    );
     return { cold, warm };
   };
   const signet = await signetPair(['--trust-only'], '');

@@ -74,7 +74,10 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
         for (const img of images) {
           proxy.reset();
           const t0 = process.hrtime.bigint();
-          check(await viaProxy(['addhash', gun, img.tag, String(img.size), '--sha256', img.digest.slice(7)]), 'notary addhash');
+          check(
+            await viaProxy(['addhash', gun, img.tag, String(img.size), '--sha256', img.digest.slice(7)]),
+            'notary addhash',
+          );
           check(await viaProxy(['publish', gun]), 'notary publish');
           runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
           up.push(proxy.up);
@@ -89,7 +92,15 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
         const got = await countTargets(http, gun);
         if (got !== n + reps) throw new Error(`notary-server holds ${got} targets, expected ${n + reps}`);
         const tj = await http.get(`/v2/${gun}/_trust/tuf/targets.json`);
-        return { buildSeconds: b.ms / 1000, addOneSeconds: median(runs), addOneRuns: runs, uploadBytes: median(up), downloadBytes: median(down), connections: conns, targetsJsonBytes: tj.length };
+        return {
+          buildSeconds: b.ms / 1000,
+          addOneSeconds: median(runs),
+          addOneRuns: runs,
+          uploadBytes: median(up),
+          downloadBytes: median(down),
+          connections: conns,
+          targetsJsonBytes: tj.length,
+        };
       } finally {
         http.close();
       }
@@ -120,10 +131,17 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
             buildNote = `signet publish of ${n} staged targets did not finish in ${cap / 1000} s (killed); repository built with notary publish instead`;
             log(`s4: ${buildNote}`);
             buildSeconds = NaN;
-            check(await notaryRun(server.url, ctx.ca.caCert, trust)(['publish', gun]), 'notary publish (fallback build)');
+            check(
+              await notaryRun(server.url, ctx.ca.caCert, trust)(['publish', gun]),
+              'notary publish (fallback build)',
+            );
           } else check(b, `signet publish of ${n} staged targets`);
           const proxy = await countingProxy(server.port);
-          const viaProxy = signetCli({ server: `https://127.0.0.1:${proxy.port}`, caFile: ctx.ca.caCert, trustDir: trust });
+          const viaProxy = signetCli({
+            server: `https://127.0.0.1:${proxy.port}`,
+            caFile: ctx.ca.caCert,
+            trustDir: trust,
+          });
           const runs: number[] = [];
           const up: number[] = [];
           const down: number[] = [];

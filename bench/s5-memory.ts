@@ -39,7 +39,12 @@ async function duBytes(p: string): Promise<number> {
   return total;
 }
 
-async function load(http: TrustHttp, repos: number, keys: { root: BenchKey; targets: BenchKey; snapshot: BenchKey }, perRepo: number): Promise<number> {
+async function load(
+  http: TrustHttp,
+  repos: number,
+  keys: { root: BenchKey; targets: BenchKey; snapshot: BenchKey },
+  perRepo: number,
+): Promise<number> {
   const targets = fakeTargets(perRepo);
   let next = 0;
   const t0 = process.hrtime.bigint();
@@ -88,7 +93,9 @@ async function measure(
   };
 }
 
-export async function runMemory(ctx: Pick<Ctx, 'work' | 'opts' | 'caPem' | 'signetCert' | 'profDir'>): Promise<MemorySection> {
+export async function runMemory(
+  ctx: Pick<Ctx, 'work' | 'opts' | 'caPem' | 'signetCert' | 'profDir'>,
+): Promise<MemorySection> {
   const repos = ctx.opts.quick ? 1000 : 10000;
   const perRepo = 5;
   const dir = path.join(ctx.work, 's5');

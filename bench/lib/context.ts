@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startNotaryPeers, type NotaryPeers } from '../../test/harness/notary-peers.js';
 import { TEST_PASSPHRASES } from '../../test/harness/notary-cli.js';
 import { childEnv } from '../../test/harness/proc.js';
-import { startRegistry, type TestRegistry } from '../../test/harness/registry.js';
+import type { TestRegistry } from '../../test/harness/registry.js';
 import type { TestCA } from '../../test/harness/tls.js';
 import { startSignetServer, type SignetServer } from './signet.js';
 import { exec, type Exec, type Maybe, attempt } from './util.js';
@@ -73,7 +73,10 @@ export async function notaryPids(peers: NotaryPeers): Promise<{ server: number; 
   return { server: server.pid, signer: signer.pid };
 }
 
-export async function startBoth(ctx: Pick<Ctx, 'work' | 'signetCert' | 'caPem' | 'opts' | 'profDir'>, name: string): Promise<{
+export async function startBoth(
+  ctx: Pick<Ctx, 'work' | 'signetCert' | 'caPem' | 'opts' | 'profDir'>,
+  name: string,
+): Promise<{
   notary: NotaryPeers;
   signet: Maybe<SignetServer>;
 }> {

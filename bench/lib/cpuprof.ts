@@ -28,10 +28,22 @@ function category(fn: string, url: string): string {
   if (fn === '(garbage collector)') return 'garbage collection';
   if (
     /node:internal\/modules|node:internal\/deps\/cjs-module-lexer|node:internal\/bootstrap/.test(url) ||
-    ['wrapSafe', 'compileSourceTextModule', 'internalModuleStat', 'openFileHandle', 'fstat', 'realpathSync', 'readFileUtf8'].includes(fn)
+    [
+      'wrapSafe',
+      'compileSourceTextModule',
+      'internalModuleStat',
+      'openFileHandle',
+      'fstat',
+      'realpathSync',
+      'readFileUtf8',
+    ].includes(fn)
   )
     return 'module loading / file system';
-  if (/node:internal\/crypto/.test(url) || /sign|verify|pbkdf2|createPublicKey|createPrivateKey|X509Certificate|digest/i.test(fn)) return 'crypto';
+  if (
+    /node:internal\/crypto/.test(url) ||
+    /sign|verify|pbkdf2|createPublicKey|createPrivateKey|X509Certificate|digest/i.test(fn)
+  )
+    return 'crypto';
   if (/sqlite|kysely/.test(url)) return 'SQLite (kysely + better-sqlite3)';
   if (/\/dist\//.test(url)) return 'Signet code (dist/)';
   if (/node_modules/.test(url)) return 'dependencies (node_modules)';
@@ -57,7 +69,9 @@ export async function summariseProfiles(dir: string, topN = 15): Promise<Profile
       const n = byId.get(samples[i]!);
       if (!n) continue;
       const cf = n.callFrame;
-      const where = cf.url ? `${cf.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${cf.lineNumber + 1}` : '';
+      const where = cf.url
+        ? `${cf.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${cf.lineNumber + 1}`
+        : '';
       const key = `${cf.functionName || '(anonymous)'} ${where}`.trim();
       self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
       const c = category(cf.functionName, cf.url);

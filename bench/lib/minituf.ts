@@ -34,7 +34,11 @@ function keyId(keytype: string, pub: string): string {
 export function ecdsaKey(): BenchKey {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pub = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-  return { id: keyId('ecdsa', pub), json: { keytype: 'ecdsa', keyval: { private: null, public: pub } }, priv: privateKey };
+  return {
+    id: keyId('ecdsa', pub),
+    json: { keytype: 'ecdsa', keyval: { private: null, public: pub } },
+    priv: privateKey,
+  };
 }
 
 /**
@@ -46,18 +50,39 @@ export async function rootKey(dir: string, cn: string): Promise<BenchKey> {
   const crtFile = path.join(dir, 'root.crt');
   check(
     await exec('/usr/bin/openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-sha256',
-      '-keyout', keyFile, '-out', crtFile, '-subj', `/CN=${cn.replace(/\//g, '\\/')}`,
-      '-addext', 'basicConstraints=critical,CA:FALSE',
-      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-      '-addext', 'extendedKeyUsage=codeSigning',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '3650',
+      '-sha256',
+      '-keyout',
+      keyFile,
+      '-out',
+      crtFile,
+      '-subj',
+      `/CN=${cn.replace(/\//g, '\\/')}`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext',
+      'extendedKeyUsage=codeSigning',
     ]),
     'openssl root certificate',
   );
   const pem = await readFile(crtFile, 'utf8'); // openssl writes Go pem.Encode's layout (64-char lines)
   const pub = Buffer.from(pem).toString('base64');
   const priv = crypto.createPrivateKey(await readFile(keyFile));
-  return { id: keyId('ecdsa-x509', pub), json: { keytype: 'ecdsa-x509', keyval: { private: null, public: pub } }, priv };
+  return {
+    id: keyId('ecdsa-x509', pub),
+    json: { keytype: 'ecdsa-x509', keyval: { private: null, public: pub } },
+    priv,
+  };
 }
 
 function envelope(signed: J, keys: BenchKey[]): Buffer {
@@ -73,7 +98,8 @@ function meta(b: Buffer): J {
   return { hashes: { sha256: crypto.createHash('sha256').update(b).digest('base64') }, length: b.length };
 }
 
-const inYears = (y: number): string => new Date(Date.now() + y * 365.25 * 86400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+const inYears = (y: number): string =>
+  new Date(Date.now() + y * 365.25 * 86400_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface Target {
   name: string;
@@ -104,7 +130,12 @@ export function buildRepo(
       _type: 'Root',
       consistent_snapshot: false,
       expires: inYears(10),
-      keys: { [keys.root.id]: keys.root.json, [keys.targets.id]: keys.targets.json, [keys.snapshot.id]: keys.snapshot.json, [tsId]: ts },
+      keys: {
+        [keys.root.id]: keys.root.json,
+        [keys.targets.id]: keys.targets.json,
+        [keys.snapshot.id]: keys.snapshot.json,
+        [tsId]: ts,
+      },
       roles: {
         root: { keyids: [keys.root.id], threshold: 1 },
         snapshot: { keyids: [keys.snapshot.id], threshold: 1 },
@@ -141,12 +172,22 @@ export class TrustHttp {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: sockets, ca });
   }
 
-  request(method: string, p: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer }> {
+  request(
+    method: string,
+    p: string,
+    body?: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const u = new URL(this.base + p);
       const req = https.request(
         u,
-        { method, agent: this.agent, ca: this.ca, headers: { ...headers, ...(body ? { 'Content-Length': String(body.length) } : {}) } },
+        {
+          method,
+          agent: this.agent,
+          ca: this.ca,
+          headers: { ...headers, ...(body ? { 'Content-Length': String(body.length) } : {}) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -162,7 +203,8 @@ export class TrustHttp {
 
   async get(p: string): Promise<Buffer> {
     const r = await this.request('GET', p);
-    if (r.status !== 200) throw new Error(`GET ${this.base}${p} → ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
+    if (r.status !== 200)
+      throw new Error(`GET ${this.base}${p} → ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
     return r.body;
   }
 

@@ -51,30 +51,29 @@ export async function startSignetServer(opts: {
   if (missing) throw new Error(missing);
   const dataDir = path.join(opts.dir, `${opts.name}-data`);
   await mkdir(dataDir, { recursive: true });
-  const { port, proc } = await startOnFreePort(
-    (p, attempt): Promise<Proc> =>
-      startProc({
-        name: attempt === 0 ? opts.name : `${opts.name}.${attempt}`,
-        cmd: process.execPath,
-        args: [
-          ...(opts.nodeArgs ?? []),
-          SIGNET_MAIN,
-          'server',
-          '--listen',
-          `127.0.0.1:${p}`,
-          '--data-dir',
-          dataDir,
-          '--tls-cert',
-          opts.cert,
-          '--tls-key',
-          opts.key,
-        ],
-        env: { ...process.env, NODE_ENV: 'production' },
-        logDir: path.join(opts.dir, 'logs'),
-        ready: () => httpOk(`https://127.0.0.1:${p}/v2/`, opts.ca),
-        listenPort: p,
-        timeoutMs: 30_000,
-      }),
+  const { port, proc } = await startOnFreePort((p, attempt): Promise<Proc> =>
+    startProc({
+      name: attempt === 0 ? opts.name : `${opts.name}.${attempt}`,
+      cmd: process.execPath,
+      args: [
+        ...(opts.nodeArgs ?? []),
+        SIGNET_MAIN,
+        'server',
+        '--listen',
+        `127.0.0.1:${p}`,
+        '--data-dir',
+        dataDir,
+        '--tls-cert',
+        opts.cert,
+        '--tls-key',
+        opts.key,
+      ],
+      env: { ...process.env, NODE_ENV: 'production' },
+      logDir: path.join(opts.dir, 'logs'),
+      ready: () => httpOk(`https://127.0.0.1:${p}/v2/`, opts.ca),
+      listenPort: p,
+      timeoutMs: 30_000,
+    }),
   );
   return { url: `https://127.0.0.1:${port}`, port, pid: proc.pid, dataDir, stop: () => proc.stop() };
 }
@@ -111,6 +110,10 @@ export function signetCli(opts: { server: string; caFile: string; trustDir: stri
   return {
     trustDir: opts.trustDir,
     run: (args, timeoutMs = 600_000) =>
-      exec(process.execPath, [...(cliProfDir ? ['--cpu-prof', '--cpu-prof-dir', cliProfDir] : []), SIGNET_MAIN, ...base, ...args], { env, timeoutMs }),
+      exec(
+        process.execPath,
+        [...(cliProfDir ? ['--cpu-prof', '--cpu-prof-dir', cliProfDir] : []), SIGNET_MAIN, ...base, ...args],
+        { env, timeoutMs },
+      ),
   };
 }

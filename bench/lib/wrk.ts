@@ -39,12 +39,27 @@ export function requireWrk(): void {
   }
 }
 
-export async function wrk(url: string, opts: { connections: number; threads: number; durationS: number; workDir: string }): Promise<WrkResult> {
+export async function wrk(
+  url: string,
+  opts: { connections: number; threads: number; durationS: number; workDir: string },
+): Promise<WrkResult> {
   const script = path.join(opts.workDir, 'wrk-json.lua');
   await writeFile(script, LUA);
   const r = await exec(
     WRK,
-    ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${opts.durationS}s`, '--timeout', '5s', '-s', script, url],
+    [
+      '-t',
+      String(opts.threads),
+      '-c',
+      String(opts.connections),
+      '-d',
+      `${opts.durationS}s`,
+      '--timeout',
+      '5s',
+      '-s',
+      script,
+      url,
+    ],
     { timeoutMs: (opts.durationS + 30) * 1000 },
   );
   const line = r.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
@@ -65,6 +80,7 @@ export async function wrk(url: string, opts: { connections: number; threads: num
     errors: { connect: j.connect!, read: j.read!, write: j.write!, status: j.status!, timeout: j.timeout! },
   };
   const errs = Object.values(res.errors).reduce((a, b) => a + b, 0);
-  if (errs > res.requests * 0.01) throw new Error(`wrk ${url}: ${errs} errors in ${res.requests} requests ${JSON.stringify(res.errors)}`);
+  if (errs > res.requests * 0.01)
+    throw new Error(`wrk ${url}: ${errs} errors in ${res.requests} requests ${JSON.stringify(res.errors)}`);
   return res;
 }
