@@ -196,10 +196,7 @@ export class Repository {
   async init(opts: { rootKeyId?: string; serverManagedSnapshot?: boolean } = {}): Promise<InitResult> {
     const serverManagedSnapshot = opts.serverManagedSnapshot !== false;
     const now = this.now();
-    const rootKey = await this.rootKey(opts.rootKeyId);
-    const certPem = await createRootCertificate(this.gun, rootKey.keyObject, now);
-    const rootPub = certificatePublicKey(certPem);
-    const targetsKey = generatePrivateKey('ecdsa');
+    // ask the server first, so an unreachable server leaves no new key files behind
     const timestampPub = await this.remote.getServerKey(this.gun, 'timestamp');
     let snapshotKey: PrivateKey | undefined;
     let snapshotPub: PublicKey;
@@ -208,7 +205,10 @@ export class Repository {
       snapshotKey = generatePrivateKey('ecdsa');
       snapshotPub = snapshotKey.publicKey;
     }
-    // keys are written only after the server answered, so a failed init leaves no stray files
+    const rootKey = await this.rootKey(opts.rootKeyId);
+    const certPem = await createRootCertificate(this.gun, rootKey.keyObject, now);
+    const rootPub = certificatePublicKey(certPem);
+    const targetsKey = generatePrivateKey('ecdsa');
     await this.keyStore.add(targetsKey, { role: 'targets', gun: this.gun });
     if (snapshotKey) await this.keyStore.add(snapshotKey, { role: 'snapshot', gun: this.gun });
 
