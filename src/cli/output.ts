@@ -86,12 +86,12 @@ export function printJson(o: Output, value: unknown): void {
   o.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** A left-aligned table with columns separated by 3 spaces (docker's tabwriter look). */
+/** A left-aligned table as docker's tabwriter prints it: cells padded by 3, columns at least 10 wide. */
 export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((h, i) => Math.max(10, 3 + Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
   const line = (cells: string[]): string =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';

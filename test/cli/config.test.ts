@@ -84,6 +84,7 @@ describe('exit codes', () => {
   });
 
   it('formats tables', () => {
-    expect(formatTable(['A', 'BB'], [['xyz', '1']])).toBe('A     BB\nxyz   1\n');
+    expect(formatTable(['A', 'BB'], [['xyz', '1']])).toBe('A         BB\nxyz       1\n');
+    expect(formatTable(['SIGNED TAG', 'X'], [['1.0', 'y']])).toBe('SIGNED TAG   X\n1.0          y\n');
   });
 });

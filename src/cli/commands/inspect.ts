@@ -5,7 +5,7 @@ import { publicKeyFromJson } from '../../tuf/index.js';
 import { formatTable } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
-export function prettyInspect(r: InspectResult, gun: string): string {
+export function prettyInspect(r: InspectResult): string {
   let s = '';
   if (r.SignedTags.length === 0) s += `\nNo signatures for ${r.Name}\n\n`;
   else {
@@ -28,7 +28,6 @@ export function prettyInspect(r: InspectResult, gun: string): string {
       .sort()
       .join(', ')}\n`;
   }
-  void gun;
   return s;
 }
 
@@ -50,7 +49,7 @@ export function registerInspect(program: Command): void {
             const view = await repo.read();
             const r = inspectRepo(image, view, ref.tag ?? '', (k) => publicKeyFromJson(k).canonicalId);
             results.push(r);
-            pretty.push(prettyInspect(r, repo.gun));
+            pretty.push(prettyInspect(r));
           } finally {
             await close();
           }
