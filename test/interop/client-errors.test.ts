@@ -74,4 +74,17 @@ describe('client errors and exit codes', () => {
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: 'REPOSITORY_NOT_FOUND' } });
   });
+
+  it('signs many tags in one call and one publish', async () => {
+    const many = `${registry.host}/err/many`;
+    const tags = Array.from({ length: 40 }, (_, i) => `t${i}`);
+    const pushed = await pushImages(registry.host, 'err/many', tags);
+    const started = Date.now();
+    const r = await signet.ok(['sign', ...tags.map((t) => `${many}:${t}`), '--json']);
+    const res = JSON.parse(r.stdout) as { tags: { tag: string; digest: string }[] }[];
+    expect(res[0]?.tags.map((t) => t.digest)).toEqual(pushed.map((p) => p.digest));
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const insp = JSON.parse((await signet.ok(['inspect', many])).stdout) as { SignedTags: unknown[] }[];
+    expect(insp[0]?.SignedTags).toHaveLength(40);
+  });
 });
