@@ -38,6 +38,7 @@ export interface SignetApp {
 }
 
 const ENVELOPE = 'application/json; charset=utf-8';
+const NO_BODY_LIMIT = 64 * 1024;
 
 type Handler = (ctx: h.HandlerContext, m: RouteMatch, req: FastifyRequest) => Promise<h.Reply>;
 
@@ -107,6 +108,10 @@ export function buildApp(deps: AppDeps): SignetApp {
     try {
       if (m.route === null) throw new HttpError('METADATA_NOT_FOUND', undefined, 'no route');
       if (m.gunError !== undefined) throw new HttpError('INVALID_GUN', m.gunError, m.gunError);
+      // routes without a body accept none to speak of (the publish body is limited while it streams)
+      if (m.route.body === 'none' && Number(req.headers['content-length'] ?? 0) > NO_BODY_LIMIT) {
+        throw new HttpError('PAYLOAD_TOO_LARGE', undefined, 'this route takes no request body');
+      }
       const handler = HANDLERS[m.route.name] as Handler;
       r = await handler(ctx, m, req);
     } catch (err) {

@@ -50,6 +50,12 @@ describe('responses identical to notary-server 0.7 (captured fixtures)', () => {
     });
   }
 
+  it('refuses a large body on a route that takes none (413)', async () => {
+    const r = await srv.signet.app.inject({ method: 'POST', url: `/v2/${gun}/_trust/tuf/timestamp.key`, payload: Buffer.alloc(100 * 1024) });
+    expect(r.statusCode).toBe(413);
+    expect(errorOf(r.body).code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
   it('HEAD on metadata is the catch-all 404', async () => {
     const r = await get(`/v2/${gun}/_trust/tuf/root.json`, 'HEAD');
     expect(r.statusCode).toBe(404);
