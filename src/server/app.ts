@@ -6,7 +6,13 @@
  * request handler, before Fastify (used by `startServer` through `serverFactory`).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { MetaStore } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import { RepoCache } from './current.js';
@@ -61,13 +67,20 @@ const NOOP_LOG: h.Logger = { info() {}, warn() {}, error() {} };
 
 export function buildApp(deps: AppDeps): SignetApp {
   const opts: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...deps.options };
-  const metrics = createMetrics({ countGuns: () => deps.store.countGuns(), defaultMetrics: deps.processMetrics ?? false });
+  const metrics = createMetrics({
+    countGuns: () => deps.store.countGuns(),
+    defaultMetrics: deps.processMetrics ?? false,
+  });
   const ctx: h.HandlerContext = {
     store: deps.store,
     signer: deps.signer,
     now: deps.now ?? (() => new Date()),
     opts,
-    cache: new RepoCache(deps.store, { ttlMs: opts.cacheTtlMs, maxGuns: opts.cacheMaxGuns, maxBytes: opts.cacheMaxBytes }),
+    cache: new RepoCache(deps.store, {
+      ttlMs: opts.cacheTtlMs,
+      maxGuns: opts.cacheMaxGuns,
+      maxBytes: opts.cacheMaxBytes,
+    }),
     files: new FileCache(opts.cacheMaxFiles, opts.cacheTtlMs, opts.cacheMaxBytes),
     metrics,
     cacheHeaders: cacheHeaders(opts.maxAgeCurrent, opts.maxAgeConsistent),
@@ -118,13 +131,24 @@ export function buildApp(deps: AppDeps): SignetApp {
       const he = toHttpError(err);
       if (he.status >= 500) req.log.error({ err, route: routeName, gun: m.gun }, 'request failed');
       r = { status: he.status, headers: { 'content-type': ENVELOPE }, body: errorBody(he.code, he.detail) };
-      if (he.status < 500 && routeName !== 'not_found') req.log.info({ route: routeName, gun: m.gun, code: he.code, reason: he.message }, 'request refused');
+      if (he.status < 500 && routeName !== 'not_found')
+        req.log.info({ route: routeName, gun: m.gun, code: he.code, reason: he.message }, 'request refused');
     }
     const secs = Number(process.hrtime.bigint() - start) / 1e9;
     metrics.requests.inc({ route: routeName, method: req.method, status: String(r.status) });
     metrics.latency.observe({ route: routeName }, secs);
     const level = req.method === 'GET' && r.status < 400 ? opts.readLogLevel : 'info';
-    req.log[level]({ method: req.method, path: m.path, route: routeName, gun: m.gun, status: r.status, ms: Math.round(secs * 1e4) / 10 }, 'request');
+    req.log[level](
+      {
+        method: req.method,
+        path: m.path,
+        route: routeName,
+        gun: m.gun,
+        status: r.status,
+        ms: Math.round(secs * 1e4) / 10,
+      },
+      'request',
+    );
     reply.code(r.status).headers(r.headers).send(r.body);
   };
 
@@ -182,7 +206,15 @@ function makeFastPath(ctx: h.HandlerContext): (req: IncomingMessage, res: Server
     const f = hit.file;
     let hdr = headers.get(f);
     if (hdr === undefined) {
-      hdr = ['content-type', 'text/plain; charset=utf-8', 'last-modified', f.lastModified, 'content-length', String(f.bytes.length), ...current];
+      hdr = [
+        'content-type',
+        'text/plain; charset=utf-8',
+        'last-modified',
+        f.lastModified,
+        'content-length',
+        String(f.bytes.length),
+        ...current,
+      ];
       headers.set(f, hdr);
     }
     res.writeHead(200, hdr);

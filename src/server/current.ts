@@ -88,7 +88,12 @@ export async function resolveCurrent(reader: MetaReader, gun: string): Promise<C
 }
 
 /** The current bytes of `role` given a resolved state (root, targets, delegations, snapshot, timestamp). */
-export async function readCurrentRole(reader: MetaReader, gun: string, state: CurrentState, role: string): Promise<CachedFile | null> {
+export async function readCurrentRole(
+  reader: MetaReader,
+  gun: string,
+  state: CurrentState,
+  role: string,
+): Promise<CachedFile | null> {
   if (role === 'timestamp') return state.timestamp;
   if (role === 'snapshot') return state.snapshot;
   const sha = state.roleSha.get(role);

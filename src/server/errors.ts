@@ -101,7 +101,12 @@ export function toHttpError(err: unknown): HttpError {
   if (isSignetError(err, 'INVALID_GUN')) return new HttpError('INVALID_GUN', undefined, err.message);
   if (isSignetError(err, 'STORAGE')) return new HttpError('UNAVAILABLE', undefined, err.message);
   // storage refusing a value the client chose (e.g. a version beyond notary's SQL integer)
-  if (isSignetError(err, 'USAGE')) return new HttpError('INVALID_UPDATE', { Name: 'ErrValidation', Error: { Msg: err.message.slice(0, 300) } }, err.message);
+  if (isSignetError(err, 'USAGE'))
+    return new HttpError(
+      'INVALID_UPDATE',
+      { Name: 'ErrValidation', Error: { Msg: err.message.slice(0, 300) } },
+      err.message,
+    );
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
   // Fastify / Node errors raised while reading the request (client's fault).
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

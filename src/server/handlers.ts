@@ -49,7 +49,11 @@ const TEXT = 'text/plain; charset=utf-8';
 const NOT_FOUND_DETAIL = {};
 
 export function metadataReply(file: CachedFile, cache: Record<string, string>): Reply {
-  return { status: 200, headers: { 'content-type': TEXT, 'last-modified': file.lastModified, ...cache }, body: file.bytes };
+  return {
+    status: 200,
+    headers: { 'content-type': TEXT, 'last-modified': file.lastModified, ...cache },
+    body: file.bytes,
+  };
 }
 
 /** Whether a cached current timestamp/snapshot must be re-signed before it is served. */
@@ -76,7 +80,10 @@ async function resign(ctx: HandlerContext, gun: string): Promise<void> {
         await ctx.signer.markUsed(used, ctx.now()).catch(() => undefined);
       } catch (err) {
         ctx.resignCooldown.set(gun, Date.now() + ctx.opts.resignCooldownMs);
-        ctx.log.warn({ gun, err: (err as Error)?.message }, 'could not re-sign expiring timestamp; serving the stored one');
+        ctx.log.warn(
+          { gun, err: (err as Error)?.message },
+          'could not re-sign expiring timestamp; serving the stored one',
+        );
       }
     })().finally(() => ctx.resigning.delete(gun));
     ctx.resigning.set(gun, p);
@@ -101,7 +108,8 @@ export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise
   const gun = m.gun as string;
   const [role, checksum] = m.params as [string, string];
   // Only sha256 is stored; notary compares lowercase hex case-sensitively (§1.1)
-  if (checksum.length !== 64 || /[A-F]/.test(checksum) || !isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  if (checksum.length !== 64 || /[A-F]/.test(checksum) || !isValidRoleName(role))
+    throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
   const key = FileCache.key(gun, 'sha', role, checksum);
   const now = Date.now();
   let file = ctx.files.get(key, now);
@@ -118,7 +126,8 @@ export async function getByVersion(ctx: HandlerContext, m: RouteMatch): Promise<
   const gun = m.gun as string;
   const [v, role] = m.params as [string, string];
   const version = Number(v);
-  if (!Number.isSafeInteger(version) || version > 2 ** 31 - 1 || !isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  if (!Number.isSafeInteger(version) || version > 2 ** 31 - 1 || !isValidRoleName(role))
+    throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
   const key = FileCache.key(gun, 'ver', role, String(version));
   const now = Date.now();
   let file = ctx.files.get(key, now);
@@ -196,7 +205,9 @@ export async function publishHandler(
     }
     outcome = 'ok';
     ctx.log.info({ gun, stored: result.stored }, 'published');
-    await ctx.signer.markUsed(result.usedKeys, ctx.now()).catch((err: unknown) => ctx.log.warn({ err: (err as Error)?.message }, 'markUsed failed'));
+    await ctx.signer
+      .markUsed(result.usedKeys, ctx.now())
+      .catch((err: unknown) => ctx.log.warn({ err: (err as Error)?.message }, 'markUsed failed'));
     return { status: 200, headers: {}, body: '' };
   } catch (err) {
     if (isSignetError(err, 'CONFLICT')) outcome = 'conflict';
@@ -216,7 +227,8 @@ export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Re
   const q = new URLSearchParams(m.query);
   const recordsRaw = q.get('records') ?? '';
   const records = int32(recordsRaw);
-  if (records === undefined) throw new HttpError('INVALID_PARAMETERS', `invalid records parameter: ${recordsRaw.slice(0, 50)}`);
+  if (records === undefined)
+    throw new HttpError('INVALID_PARAMETERS', `invalid records parameter: ${recordsRaw.slice(0, 50)}`);
   const changeId = q.get('change_id') ?? '';
   if (changeId !== '' && !/^-?\d{1,19}$/.test(changeId)) {
     throw new HttpError('INVALID_PARAMETERS', `did not recognize parameters: change_id=${changeId.slice(0, 50)}`);
@@ -225,7 +237,8 @@ export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Re
   try {
     rows = await ctx.store.getChanges({ changeId, records, ...(m.gun !== undefined ? { gun: m.gun } : {}) });
   } catch (err) {
-    if (isSignetError(err, 'USAGE')) throw new HttpError('INVALID_PARAMETERS', `did not recognize parameters: change_id=${changeId.slice(0, 50)}`);
+    if (isSignetError(err, 'USAGE'))
+      throw new HttpError('INVALID_PARAMETERS', `did not recognize parameters: change_id=${changeId.slice(0, 50)}`);
     throw err;
   }
   const body = JSON.stringify({
@@ -250,11 +263,19 @@ export async function health(ctx: HandlerContext): Promise<Reply> {
     problems['DB operational'] = (err as Error)?.message ?? 'database unavailable';
   }
   const ok = Object.keys(problems).length === 0;
-  return { status: ok ? 200 : 503, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(ok ? {} : problems) };
+  return {
+    status: ok ? 200 : 503,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(ok ? {} : problems),
+  };
 }
 
 export async function metrics(ctx: HandlerContext): Promise<Reply> {
-  return { status: 200, headers: { 'content-type': ctx.metrics.registry.contentType }, body: await ctx.metrics.registry.metrics() };
+  return {
+    status: 200,
+    headers: { 'content-type': ctx.metrics.registry.contentType },
+    body: await ctx.metrics.registry.metrics(),
+  };
 }
 
 export { lastModified };

@@ -38,7 +38,10 @@ export function checkPartJson(bytes: Buffer): boolean {
     const s = signed as Record<string, unknown>;
     if (s._type !== undefined && typeof s._type !== 'string') return false;
     if (s.expires !== undefined && (typeof s.expires !== 'string' || Number.isNaN(Date.parse(s.expires)))) return false;
-    if (s.version !== undefined && (typeof s.version !== 'number' || !Number.isInteger(s.version) || s.version < 0 || s.version > MAX_VERSION)) {
+    if (
+      s.version !== undefined &&
+      (typeof s.version !== 'number' || !Number.isInteger(s.version) || s.version < 0 || s.version > MAX_VERSION)
+    ) {
       return false;
     }
   }
@@ -47,11 +50,19 @@ export function checkPartJson(bytes: Buffer): boolean {
 }
 
 export function isMultipart(contentType: string | undefined): boolean {
-  return typeof contentType === 'string' && /^multipart\/form-data\s*;/i.test(contentType.trim()) && /boundary=/i.test(contentType);
+  return (
+    typeof contentType === 'string' &&
+    /^multipart\/form-data\s*;/i.test(contentType.trim()) &&
+    /boundary=/i.test(contentType)
+  );
 }
 
 /** Parses the body into role → exact bytes (the last part wins for a repeated role, as in notary). */
-export function readUpload(stream: Readable, headers: Record<string, string | string[] | undefined>, limits: UploadLimits): Promise<Map<string, Buffer>> {
+export function readUpload(
+  stream: Readable,
+  headers: Record<string, string | string[] | undefined>,
+  limits: UploadLimits,
+): Promise<Map<string, Buffer>> {
   const contentType = headers['content-type'];
   if (!isMultipart(typeof contentType === 'string' ? contentType : undefined)) {
     stream.resume();
@@ -60,7 +71,9 @@ export function readUpload(stream: Readable, headers: Record<string, string | st
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.bodyLimit) {
     stream.resume();
-    return Promise.reject(new HttpError('PAYLOAD_TOO_LARGE', undefined, `body of ${declared} bytes exceeds ${limits.bodyLimit}`));
+    return Promise.reject(
+      new HttpError('PAYLOAD_TOO_LARGE', undefined, `body of ${declared} bytes exceeds ${limits.bodyLimit}`),
+    );
   }
   return new Promise((resolve, reject) => {
     const parts = new Map<string, Buffer>();
@@ -80,7 +93,14 @@ export function readUpload(stream: Readable, headers: Record<string, string | st
       bb = busboy({
         headers: headers as busboy.BusboyConfig['headers'],
         preservePath: true,
-        limits: { fileSize: limits.roleLimit, files: limits.maxParts, parts: limits.maxParts, fields: limits.maxParts, fieldSize: 1024, headerPairs: 20 },
+        limits: {
+          fileSize: limits.roleLimit,
+          files: limits.maxParts,
+          parts: limits.maxParts,
+          fields: limits.maxParts,
+          fieldSize: 1024,
+          headerPairs: 20,
+        },
       });
     } catch {
       stream.resume();
@@ -112,11 +132,16 @@ export function readUpload(stream: Readable, headers: Record<string, string | st
       const chunks: Buffer[] = [];
       file.on('data', (c: Buffer) => {
         total += c.length;
-        if (total > limits.bodyLimit) fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `body exceeds ${limits.bodyLimit} bytes`));
+        if (total > limits.bodyLimit)
+          fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `body exceeds ${limits.bodyLimit} bytes`));
         else chunks.push(c);
       });
-      file.on('error', () => fail(new HttpError('MALFORMED_UPLOAD', undefined, `multipart: ${role} part is truncated`)));
-      file.on('limit', () => fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `${role} exceeds ${limits.roleLimit} bytes`)));
+      file.on('error', () =>
+        fail(new HttpError('MALFORMED_UPLOAD', undefined, `multipart: ${role} part is truncated`)),
+      );
+      file.on('limit', () =>
+        fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `${role} exceeds ${limits.roleLimit} bytes`)),
+      );
       file.on('end', () => {
         pending--;
         if (failed) return;
@@ -130,10 +155,18 @@ export function readUpload(stream: Readable, headers: Record<string, string | st
       });
     });
     bb.on('field', () => fail(new HttpError('NO_FILENAME')));
-    bb.on('filesLimit', () => fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `more than ${limits.maxParts} parts`)));
-    bb.on('partsLimit', () => fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `more than ${limits.maxParts} parts`)));
-    bb.on('fieldsLimit', () => fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `more than ${limits.maxParts} parts`)));
-    bb.on('error', (err: unknown) => fail(new HttpError('MALFORMED_UPLOAD', undefined, `multipart: ${(err as Error)?.message ?? err}`)));
+    bb.on('filesLimit', () =>
+      fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `more than ${limits.maxParts} parts`)),
+    );
+    bb.on('partsLimit', () =>
+      fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `more than ${limits.maxParts} parts`)),
+    );
+    bb.on('fieldsLimit', () =>
+      fail(new HttpError('PAYLOAD_TOO_LARGE', undefined, `more than ${limits.maxParts} parts`)),
+    );
+    bb.on('error', (err: unknown) =>
+      fail(new HttpError('MALFORMED_UPLOAD', undefined, `multipart: ${(err as Error)?.message ?? err}`)),
+    );
     bb.on('close', () => {
       finished = true;
       done();

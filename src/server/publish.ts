@@ -82,7 +82,9 @@ export async function publish(
     }
     const t = await deps.signer.signerFor(gun, 'timestamp', plan.root.signed);
     if (t === null) throw missingTimestampKey();
-    const ts = await signMetadata('timestamp', nextTimestamp(plan.previousTimestamp, snapshotBytes as Buffer, now), [t]);
+    const ts = await signMetadata('timestamp', nextTimestamp(plan.previousTimestamp, snapshotBytes as Buffer, now), [
+      t,
+    ]);
     usedKeys.push(t.publicKey.id);
     updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
     await tx.updateMany(gun, updates);

@@ -8,6 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { SignetError } from '../errors.js';
@@ -17,7 +18,8 @@ import { buildApp, type SignetApp } from './app.js';
 import type { ServerOptions } from './options.js';
 import { ensureTls } from './tls.js';
 
-export type TlsConfig = { mode: 'auto' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'insecure-http' };
+export type TlsConfig =
+  { mode: 'auto' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'insecure-http' };
 
 export interface ServerConfig {
   /** HOST:PORT (default 127.0.0.1:4443); port 0 = any free port */
@@ -98,7 +100,11 @@ export async function signerPassphrase(dataDir: string, given: string | undefine
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger =
     config.logger ??
-    pino({ level: config.logLevel ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'signet-server' } });
+    pino({
+      level: config.logLevel ?? 'info',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      base: { service: 'signet-server' },
+    });
   const { host, port } = parseListen(config.listen);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({
@@ -114,16 +120,21 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     let caFile: string | undefined;
     let tls: { cert: string; key: string } | undefined;
     if (config.tls.mode === 'auto') {
-      const m = await ensureTls(config.dataDir);
+      // the certificate also names the listen address (or this host's name for a wildcard address)
+      const extra = host === '0.0.0.0' || host === '::' ? [os.hostname()] : [host];
+      const m = await ensureTls(config.dataDir, { names: extra.filter((n) => n !== '' && !n.includes('%')) });
       tls = { cert: m.cert, key: m.key };
       caFile = m.caFile;
       tlsState = m.state;
-      if (m.state !== 'existing') logger.info({ caFile, state: m.state }, 'TLS certificate authority and server certificate ready');
+      if (m.state !== 'existing')
+        logger.info({ caFile, state: m.state }, 'TLS certificate authority and server certificate ready');
     } else if (config.tls.mode === 'files') {
       tls = { cert: await readFile(config.tls.certFile, 'utf8'), key: await readFile(config.tls.keyFile, 'utf8') };
       tlsState = 'files';
     } else {
-      logger.warn('serving plain HTTP (--insecure-http): put a TLS-terminating proxy in front; docker refuses http trust servers');
+      logger.warn(
+        'serving plain HTTP (--insecure-http): put a TLS-terminating proxy in front; docker refuses http trust servers',
+      );
     }
 
     const isPg = /^postgres(ql)?:\/\//i.test(config.database ?? '');
@@ -135,17 +146,26 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       // several servers may share a PostgreSQL database: cached "current" views live briefly
       options: { ...(isPg ? { cacheTtlMs: 1000 } : {}), ...config.options },
       createServer: (handler) =>
-        tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createHttpServer(handler),
+        tls
+          ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler)
+          : createHttpServer(handler),
     });
     const app = signet.app;
     app.server.keepAliveTimeout = 65_000;
     app.server.requestTimeout = 120_000;
     app.server.headersTimeout = 30_000;
-    await app.listen({ host, port, listenTextResolver: (address) => `listening on ${tls ? address.replace(/^http:/, 'https:') : address}` });
+    await app.listen({
+      host,
+      port,
+      listenTextResolver: (address) => `listening on ${tls ? address.replace(/^http:/, 'https:') : address}`,
+    });
     const addr = app.server.address() as AddressInfo;
     const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `${tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
-    logger.info({ url, dataDir: config.dataDir, database: isPg ? 'postgresql' : 'sqlite' }, 'signet trust server listening');
+    logger.info(
+      { url, dataDir: config.dataDir, database: isPg ? 'postgresql' : 'sqlite' },
+      'signet trust server listening',
+    );
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {

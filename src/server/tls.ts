@@ -55,14 +55,20 @@ const nameCN = (cn: string): Buffer => seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buf
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 
 function pem(type: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${type}-----\n${b64}\n-----END ${type}-----\n`;
 }
 
 /** SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */
 function keyId(spki: Buffer): Buffer {
   // SPKI = SEQ { algId SEQ, BIT STRING }: the key bits are the last 65 bytes for P-256 (uncompressed point)
-  return crypto.createHash('sha1').update(spki.subarray(spki.length - 65)).digest();
+  return crypto
+    .createHash('sha1')
+    .update(spki.subarray(spki.length - 65))
+    .digest();
 }
 
 function certificate(opts: {
@@ -112,16 +118,31 @@ async function writeSecret(p: string, data: string): Promise<void> {
   await chmod(p, 0o600);
 }
 
+function ipv6Bytes(addr: string): Buffer {
+  const [head = '', tail = ''] = addr.split('::');
+  const h = head ? head.split(':') : [];
+  const t = addr.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return Buffer.from(
+    groups.flatMap((g) => {
+      const v = parseInt(g, 16);
+      return [v >> 8, v & 0xff];
+    }),
+  );
+}
+
 function sanNames(names: string[]): Buffer {
   return seq(
     ...names.map((n) => {
       const ip = isIP(n);
       if (ip === 4) return tlv(0x87, Buffer.from(n.split('.').map(Number)));
+      if (ip === 6) return tlv(0x87, ipv6Bytes(n));
       return tlv(0x82, Buffer.from(n, 'ascii'));
     }),
   );
 }
 
+/** `names`: extra DNS names / IP addresses for the server certificate (localhost and 127.0.0.1 always). */
 export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}): Promise<TlsMaterial> {
   const dir = path.join(dataDir, 'tls');
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -163,10 +184,12 @@ export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}
 
   const existing = state === 'existing' ? await readIf(srvCrt) : undefined;
   let renew = existing === undefined || (await readIf(srvKey)) === undefined;
+  const names = [...new Set(['localhost', '127.0.0.1', ...(opts.names ?? [])])];
   if (!renew && existing !== undefined) {
     try {
       const c = new crypto.X509Certificate(existing);
-      renew = Date.parse(c.validTo) - now < 30 * DAY;
+      const covers = names.every((n) => (isIP(n) ? c.checkIP(n) : c.checkHost(n)) !== undefined);
+      renew = Date.parse(c.validTo) - now < 30 * DAY || !covers;
     } catch {
       renew = true;
     }
@@ -185,7 +208,7 @@ export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}
         ext('2.5.29.19', true, seq()),
         ext('2.5.29.15', true, bitString(Buffer.from([0xa0]), 5)), // digitalSignature | keyEncipherment
         ext('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))), // serverAuth
-        ext('2.5.29.17', false, sanNames(opts.names ?? ['localhost', '127.0.0.1'])),
+        ext('2.5.29.17', false, sanNames(names)),
       ],
     });
     await writeSecret(srvKey, kp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);

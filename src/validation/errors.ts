@@ -5,7 +5,8 @@
  */
 import { SignetError, type SignetErrorCode } from '../errors.js';
 
-export type ValidationErrorName = 'ErrValidation' | 'ErrBadHierarchy' | 'ErrBadRoot' | 'ErrBadTargets' | 'ErrBadSnapshot';
+export type ValidationErrorName =
+  'ErrValidation' | 'ErrBadHierarchy' | 'ErrBadRoot' | 'ErrBadTargets' | 'ErrBadSnapshot';
 
 const PREFIX: Record<ValidationErrorName, string> = {
   ErrValidation: 'An error occurred during validation',

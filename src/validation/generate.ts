@@ -16,8 +16,15 @@ export const TIMESTAMP_EXPIRY_MS = 14 * DAY_MS;
 export function nextSnapshot(prev: SnapshotSigned | undefined, files: Map<string, Buffer>, now: Date): SnapshotSigned {
   const meta: Record<string, FileMeta> = { ...(prev?.meta ?? {}) };
   for (const [role, bytes] of files) meta[role] = fileMeta(bytes);
-  const base: SnapshotSigned = prev !== undefined ? { ...prev } : { _type: 'Snapshot', expires: '', meta: {}, version: 0 };
-  return { ...base, _type: 'Snapshot', expires: formatExpires(new Date(now.getTime() + SNAPSHOT_EXPIRY_MS)), meta, version: (prev?.version ?? 0) + 1 };
+  const base: SnapshotSigned =
+    prev !== undefined ? { ...prev } : { _type: 'Snapshot', expires: '', meta: {}, version: 0 };
+  return {
+    ...base,
+    _type: 'Snapshot',
+    expires: formatExpires(new Date(now.getTime() + SNAPSHOT_EXPIRY_MS)),
+    meta,
+    version: (prev?.version ?? 0) + 1,
+  };
 }
 
 /** The same snapshot, re-dated: version + 1, expiry now + 3 years (re-sign on read, §2.3). */
@@ -28,7 +35,9 @@ export function refreshedSnapshot(prev: SnapshotSigned, now: Date): SnapshotSign
 /** Next timestamp: meta = {snapshot: length + sha256 + sha512 of the snapshot bytes}, version + 1, now + 14 days. */
 export function nextTimestamp(prev: TimestampSigned | undefined, snapshotBytes: Buffer, now: Date): TimestampSigned {
   const base: TimestampSigned =
-    prev !== undefined ? { ...prev } : { _type: 'Timestamp', expires: '', meta: { snapshot: fileMeta(snapshotBytes) }, version: 0 };
+    prev !== undefined
+      ? { ...prev }
+      : { _type: 'Timestamp', expires: '', meta: { snapshot: fileMeta(snapshotBytes) }, version: 0 };
   return {
     ...base,
     _type: 'Timestamp',

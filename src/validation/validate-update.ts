@@ -165,7 +165,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
   const loaded = new Map<string, { md: Metadata<TargetsSigned>; bytes: Buffer }>();
   for (const role of targetsRoles) {
     const ancestors: string[] = [];
-    for (let r = role; r !== 'targets'; ) {
+    for (let r = role; r !== 'targets';) {
       r = parentOf(r);
       ancestors.unshift(r);
     }
@@ -247,7 +247,12 @@ function requireMeta(sn: SnapshotSigned, role: string) {
 }
 
 /** §2.2 step 2 and §3.10 ValidateRoot(prev, new, gun). */
-function validateRoot(gun: string, prev: Metadata<RootSigned> | undefined, bytes: Buffer, now: Date): Metadata<RootSigned> {
+function validateRoot(
+  gun: string,
+  prev: Metadata<RootSigned> | undefined,
+  bytes: Buffer,
+  now: Date,
+): Metadata<RootSigned> {
   let md: Metadata<RootSigned>;
   try {
     md = parseRoot(bytes);
@@ -259,11 +264,17 @@ function validateRoot(gun: string, prev: Metadata<RootSigned> | undefined, bytes
   if (version !== current + 1) {
     if (prev !== undefined && version === current) {
       // notary passes validation here and then fails storage: 400 VERSION (§2.2)
-      throw new SignetError('CONFLICT', `root version ${version} is already stored`, { details: { role: 'root', version } });
+      throw new SignetError('CONFLICT', `root version ${version} is already stored`, {
+        details: { role: 'root', version },
+      });
     }
-    throw new ValidationError('ErrBadRoot', `Root modifications must increment the version. Current ${current}, new ${version}`, {
-      code: 'ROLLBACK',
-    });
+    throw new ValidationError(
+      'ErrBadRoot',
+      `Root modifications must increment the version. Current ${current}, new ${version}`,
+      {
+        code: 'ROLLBACK',
+      },
+    );
   }
   // (a) a threshold of the previous root's root keys (their certificate expiry is not checked)
   if (prev !== undefined) {
@@ -315,7 +326,10 @@ function loadTargets(
     } else {
       const parent = loaded.get(parentOf(role));
       if (parent === undefined) {
-        throw new SignetError('INVALID_ROLE', `tuf: invalid role ${role}. parent role ${parentOf(role)} does not exist`);
+        throw new SignetError(
+          'INVALID_ROLE',
+          `tuf: invalid role ${role}. parent role ${parentOf(role)} does not exist`,
+        );
       }
       signing = delegationKeys(parent.md.signed, role);
     }
@@ -337,7 +351,11 @@ function loadTargets(
 }
 
 /** Stricter than notary: every target of a delegation must be inside its (inherited) `paths`. */
-function checkPaths(role: string, md: Metadata<TargetsSigned>, loaded: Map<string, { md: Metadata<TargetsSigned> }>): void {
+function checkPaths(
+  role: string,
+  md: Metadata<TargetsSigned>,
+  loaded: Map<string, { md: Metadata<TargetsSigned> }>,
+): void {
   if (role === 'targets') return;
   const chain: (string[] | undefined)[] = [];
   for (let r = role; r !== 'targets'; r = parentOf(r)) {
@@ -347,9 +365,13 @@ function checkPaths(role: string, md: Metadata<TargetsSigned>, loaded: Map<strin
   }
   for (const name of Object.keys(md.signed.targets)) {
     if (!chain.every((paths) => pathAllowed(paths, name))) {
-      throw new ValidationError('ErrBadTargets', `target ${JSON.stringify(name.slice(0, 100))} is outside the paths delegated to ${role}`, {
-        code: 'INVALID_ROLE',
-      });
+      throw new ValidationError(
+        'ErrBadTargets',
+        `target ${JSON.stringify(name.slice(0, 100))} is outside the paths delegated to ${role}`,
+        {
+          code: 'INVALID_ROLE',
+        },
+      );
     }
   }
 }

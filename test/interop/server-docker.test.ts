@@ -78,7 +78,9 @@ describe('docker CLI 28 against Signet', () => {
   it('trust sign of a new tag through the (fake) daemon', async () => {
     await ok(docker, ['trust', 'sign', `${gun}:1.0`]);
     const i = await inspect(daemonless, gun);
-    expect(i.SignedTags).toEqual([{ SignedTag: '1.0', Digest: pushed.get('1.0')?.digest.slice(7), Signers: ['alice'] }]);
+    expect(i.SignedTags).toEqual([
+      { SignedTag: '1.0', Digest: pushed.get('1.0')?.digest.slice(7), Signers: ['alice'] },
+    ]);
   });
 
   it('trust sign of an already-signed tag works without a daemon, and inspect has the reference shape', async () => {
@@ -87,7 +89,9 @@ describe('docker CLI 28 against Signet', () => {
     await ok(daemonless, ['trust', 'sign', `${gun}:1.0`]);
     const i = await inspect(daemonless, gun);
     const ref = (
-      JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/vectors/docker/cli/trust-inspect.json'), 'utf8')) as Inspect[]
+      JSON.parse(
+        readFileSync(path.join(import.meta.dirname, '../fixtures/vectors/docker/cli/trust-inspect.json'), 'utf8'),
+      ) as Inspect[]
     )[0] as Inspect;
     // same keys at every level as the reference output
     expect(Object.keys(i)).toEqual(Object.keys(ref));

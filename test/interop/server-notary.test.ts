@@ -101,11 +101,17 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     it('delegation add (imported key + x509 cert), publish signed by the delegation key, delegation remove', async () => {
       const key = path.join(dir, 'releases.key');
       const crt = path.join(dir, 'releases.crt');
-      const o1 = await run('/usr/bin/openssl', ['ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', key], { timeoutMs: 20_000 });
-      expect(o1.code, o1.stderr).toBe(0);
-      const o2 = await run('/usr/bin/openssl', ['req', '-new', '-x509', '-key', key, '-out', crt, '-days', '365', '-subj', '/CN=releases'], {
+      const o1 = await run('/usr/bin/openssl', ['ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', key], {
         timeoutMs: 20_000,
       });
+      expect(o1.code, o1.stderr).toBe(0);
+      const o2 = await run(
+        '/usr/bin/openssl',
+        ['req', '-new', '-x509', '-key', key, '-out', crt, '-days', '365', '-subj', '/CN=releases'],
+        {
+          timeoutMs: 20_000,
+        },
+      );
       expect(o2.code, o2.stderr).toBe(0);
       await ok(notary, ['key', 'import', key, '--role', 'targets/releases']);
       await ok(notary, ['delegation', 'add', gun, 'targets/releases', crt, '--all-paths']);

@@ -5,7 +5,14 @@ import type { MetaReader, StoredMeta } from '../../src/storage/index.js';
 import { RepoCache } from '../../src/server/current.js';
 
 function row(gun: string, role: string, version: number, data: Buffer): StoredMeta {
-  return { gun, role, version, sha256: crypto.createHash('sha256').update(data).digest('hex'), data, createdAt: new Date() };
+  return {
+    gun,
+    role,
+    version,
+    sha256: crypto.createHash('sha256').update(data).digest('hex'),
+    data,
+    createdAt: new Date(),
+  };
 }
 
 /** A reader over a GUN → role → rows map, counting reads. */
@@ -30,9 +37,22 @@ function fakeReader(size: number): MetaReader & { reads: number; guns: Map<strin
   const add = (gun: string, version: number) => {
     const targets = Buffer.alloc(size, version);
     const b64 = (d: Buffer) => crypto.createHash('sha256').update(d).digest('base64');
-    const sn = Buffer.from(JSON.stringify({ signed: { expires: '2100-01-01T00:00:00Z', meta: { targets: { hashes: { sha256: b64(targets) } } } } }));
-    const ts = Buffer.from(JSON.stringify({ signed: { expires: '2100-01-01T00:00:00Z', meta: { snapshot: { hashes: { sha256: b64(sn) } } } } }));
-    guns.set(gun, [...(guns.get(gun) ?? []), row(gun, 'targets', version, targets), row(gun, 'snapshot', version, sn), row(gun, 'timestamp', version, ts)]);
+    const sn = Buffer.from(
+      JSON.stringify({
+        signed: { expires: '2100-01-01T00:00:00Z', meta: { targets: { hashes: { sha256: b64(targets) } } } },
+      }),
+    );
+    const ts = Buffer.from(
+      JSON.stringify({
+        signed: { expires: '2100-01-01T00:00:00Z', meta: { snapshot: { hashes: { sha256: b64(sn) } } } },
+      }),
+    );
+    guns.set(gun, [
+      ...(guns.get(gun) ?? []),
+      row(gun, 'targets', version, targets),
+      row(gun, 'snapshot', version, sn),
+      row(gun, 'timestamp', version, ts),
+    ]);
   };
   return Object.assign(r, { add });
 }

@@ -38,11 +38,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function testServer(opts: { database?: string; options?: Partial<ServerOptions>; now?: () => Date } = {}): Promise<TestServer> {
+export async function testServer(
+  opts: { database?: string; options?: Partial<ServerOptions>; now?: () => Date } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-srv-'));
   const store = await openStore({ dataDir: dir, ...(opts.database ? { database: opts.database } : {}) });
   const signer = new LocalServerSigner({ keys: store.keys, passphrase: 'test-passphrase' });
-  const signet = buildApp({ store, signer, ...(opts.options ? { options: opts.options } : {}), ...(opts.now ? { now: opts.now } : {}) });
+  const signet = buildApp({
+    store,
+    signer,
+    ...(opts.options ? { options: opts.options } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   await signet.app.ready();
   return {
     signet,
@@ -81,7 +88,10 @@ export function keyOf(pk: PublicKey): KeyJson {
 }
 
 /** multipart/form-data exactly as Go's multipart.Writer writes it (CreateFormFile). */
-export function multipart(parts: [string, Buffer][], boundary = crypto.randomBytes(30).toString('hex')): { body: Buffer; contentType: string } {
+export function multipart(
+  parts: [string, Buffer][],
+  boundary = crypto.randomBytes(30).toString('hex'),
+): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
   for (const [filename, data] of parts) {
     chunks.push(
@@ -100,7 +110,12 @@ const YEAR = 365 * 24 * 3600 * 1000;
 
 /** What TestRepo needs from a server: `app.inject()` or an HTTP client with the same shape. */
 export interface Injector {
-  inject(o: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers?: Record<string, string>; payload?: Buffer }): Promise<{
+  inject(o: {
+    method: 'GET' | 'POST' | 'DELETE';
+    url: string;
+    headers?: Record<string, string>;
+    payload?: Buffer;
+  }): Promise<{
     statusCode: number;
     body: string;
     rawPayload: Buffer;
@@ -114,9 +129,19 @@ export async function httpInjector(baseUrl: string, ca?: string): Promise<Inject
   const agent = new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 1000 });
   return {
     async inject(o) {
-      const r = await request(baseUrl + o.url, { method: o.method, headers: o.headers ?? {}, body: o.payload ?? null, dispatcher: agent });
+      const r = await request(baseUrl + o.url, {
+        method: o.method,
+        headers: o.headers ?? {},
+        body: o.payload ?? null,
+        dispatcher: agent,
+      });
       const rawPayload = Buffer.from(await r.body.arrayBuffer());
-      return { statusCode: r.statusCode, body: rawPayload.toString('utf8'), rawPayload, headers: r.headers as Record<string, unknown> };
+      return {
+        statusCode: r.statusCode,
+        body: rawPayload.toString('utf8'),
+        rawPayload,
+        headers: r.headers as Record<string, unknown>,
+      };
     },
     close: () => agent.close(),
   };
@@ -206,7 +231,10 @@ export class TestRepo {
     const p = parent === 'targets' ? this.targets : (this.delegations.get(parent) as { signed: TargetsSigned }).signed;
     p.delegations.keys ??= {};
     for (const k of keys) p.delegations.keys[k.pub.id] = keyOf(k.pub);
-    p.delegations.roles = [...(p.delegations.roles ?? []).filter((r) => r.name !== role), { keyids: keys.map((k) => k.pub.id), name: role, paths, threshold: 1 }];
+    p.delegations.roles = [
+      ...(p.delegations.roles ?? []).filter((r) => r.name !== role),
+      { keyids: keys.map((k) => k.pub.id), name: role, paths, threshold: 1 },
+    ];
     this.delegations.set(role, { signed: newTargets(new Date(Date.now() + 3 * YEAR), 0), keys });
     this.dirty.add(parent);
     this.dirty.add(role);
@@ -233,9 +261,15 @@ export class TestRepo {
 
   snapshotBody(): SnapshotSigned {
     const meta: SnapshotSigned['meta'] = {};
-    for (const [role, bytes] of this.files) if (role !== 'snapshot' && role !== 'timestamp') meta[role] = fileMeta(bytes);
+    for (const [role, bytes] of this.files)
+      if (role !== 'snapshot' && role !== 'timestamp') meta[role] = fileMeta(bytes);
     this.snapshotVersion++;
-    return { _type: 'Snapshot', expires: formatExpires(new Date(Date.now() + 3 * YEAR)), meta, version: this.snapshotVersion };
+    return {
+      _type: 'Snapshot',
+      expires: formatExpires(new Date(Date.now() + 3 * YEAR)),
+      meta,
+      version: this.snapshotVersion,
+    };
   }
 
   /** The parts a notary client would send for the dirty roles. */
@@ -252,7 +286,12 @@ export class TestRepo {
 
   async post(parts: [string, Buffer][]) {
     const { body, contentType } = multipart(parts);
-    return this.http.inject({ method: 'POST', url: this.url(''), headers: { 'content-type': contentType }, payload: body });
+    return this.http.inject({
+      method: 'POST',
+      url: this.url(''),
+      headers: { 'content-type': contentType },
+      payload: body,
+    });
   }
 
   async publish(): ReturnType<Injector['inject']> {

@@ -28,7 +28,10 @@ describe('two servers, one PostgreSQL database', () => {
     viaA.addTarget('v2', '2');
     expect((await viaA.publish()).statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 250));
-    expect(Object.keys(parseTargets('targets', (await viaB.get('targets.json')).rawPayload).signed.targets)).toEqual(['v1', 'v2']);
+    expect(Object.keys(parseTargets('targets', (await viaB.get('targets.json')).rawPayload).signed.targets)).toEqual([
+      'v1',
+      'v2',
+    ]);
     // server B can publish too: it decrypts the timestamp/snapshot keys A created
     viaA.http = b.signet.app as never;
     viaA.addTarget('v3', '3');
@@ -45,7 +48,12 @@ describe('two servers, one PostgreSQL database', () => {
     const { multipart } = await import('./helpers.js');
     const send = (srv: TestServer) => {
       const { body, contentType } = multipart(parts);
-      return srv.signet.app.inject({ method: 'POST', url: repo.url(''), headers: { 'content-type': contentType }, payload: body });
+      return srv.signet.app.inject({
+        method: 'POST',
+        url: repo.url(''),
+        headers: { 'content-type': contentType },
+        payload: body,
+      });
     };
     const [ra, rb] = await Promise.all([send(a), send(b)]);
     expect([ra.statusCode, rb.statusCode].sort()).toEqual([200, 400]);

@@ -55,7 +55,9 @@ describe('publish', () => {
     expect((await repo.post(parts)).statusCode).toBe(200);
     const again = await repo.post(parts);
     expect(again.statusCode).toBe(400);
-    expect(again.body).toBe('{"errors":[{"code":"VERSION","message":"A newer version of metadata is already available.","detail":{}}]}\n');
+    expect(again.body).toBe(
+      '{"errors":[{"code":"VERSION","message":"A newer version of metadata is already available.","detail":{}}]}\n',
+    );
   });
 
   it('refuses a first publish without root (ErrValidation), byte-identical to notary', async () => {
@@ -93,7 +95,8 @@ describe('publish', () => {
     const d = await srv.signet.app.inject({ method: 'DELETE', url: repo.url('') });
     expect(d.statusCode).toBe(200);
     expect(d.body).toBe('');
-    for (const f of ['root.json', 'timestamp.json', 'targets.json', '1.root.json']) expect((await repo.get(f)).statusCode).toBe(404);
+    for (const f of ['root.json', 'timestamp.json', 'targets.json', '1.root.json'])
+      expect((await repo.get(f)).statusCode).toBe(404);
     expect((await srv.signet.app.inject({ method: 'DELETE', url: '/v2/never/seen/_trust/tuf/' })).statusCode).toBe(200);
   });
 });

@@ -17,7 +17,11 @@ afterAll(async () => {
 let n = 0;
 const fresh = (): string => `example.com/refuse/r${++n}`;
 
-function expectEnvelope(r: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string): void {
+function expectEnvelope(
+  r: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+): void {
   expect(r.statusCode, r.body).toBe(status);
   expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
   expect(r.body.endsWith('\n')).toBe(true);
@@ -67,7 +71,10 @@ describe('refused updates', () => {
     await repo.signRoot();
     const r = await repo.publish();
     expectEnvelope(r, 400, 'INVALID_UPDATE');
-    expect(errorOf(r.body).detail).toEqual({ Name: 'ErrBadRoot', Error: { Msg: 'Root modifications must increment the version. Current 1, new 7' } });
+    expect(errorOf(r.body).detail).toEqual({
+      Name: 'ErrBadRoot',
+      Error: { Msg: 'Root modifications must increment the version. Current 1, new 7' },
+    });
   });
 
   it('refuses a delegation target outside the delegation paths (ErrBadTargets; stricter than notary)', async () => {
@@ -98,7 +105,10 @@ describe('refused updates', () => {
     await repo.signDirty(new Map([['targets/releases', [ecdsaKey().signer]]]));
     const r = await repo.post([['targets/releases', repo.files.get('targets/releases') as Buffer]]);
     expectEnvelope(r, 400, 'INVALID_UPDATE');
-    expect(errorOf(r.body).detail).toMatchObject({ Name: 'ErrBadTargets', Error: { Msg: 'valid signatures did not meet threshold for targets/releases' } });
+    expect(errorOf(r.body).detail).toMatchObject({
+      Name: 'ErrBadTargets',
+      Error: { Msg: 'valid signatures did not meet threshold for targets/releases' },
+    });
   });
 
   it('refuses a client snapshot that does not match the uploaded targets (ErrBadSnapshot)', async () => {
@@ -107,7 +117,11 @@ describe('refused updates', () => {
     const sn = parts.find(([r]) => r === 'snapshot') as [string, Buffer];
     repo.addTarget('late', 'x');
     await repo.signDirty();
-    const r = await repo.post([['root', repo.files.get('root') as Buffer], ['targets', repo.files.get('targets') as Buffer], sn]);
+    const r = await repo.post([
+      ['root', repo.files.get('root') as Buffer],
+      ['targets', repo.files.get('targets') as Buffer],
+      sn,
+    ]);
     expectEnvelope(r, 400, 'INVALID_UPDATE');
     expect(errorOf(r.body).detail).toMatchObject({ Name: 'ErrBadSnapshot' });
   });
@@ -119,7 +133,10 @@ describe('refused updates', () => {
     expectEnvelope(r, 400, 'INVALID_UPDATE');
     expect(errorOf(r.body).detail).toEqual({
       Name: 'ErrBadHierarchy',
-      Error: { Missing: 'snapshot', Msg: 'no snapshot was included in update and server does not hold current snapshot key for repository' },
+      Error: {
+        Missing: 'snapshot',
+        Msg: 'no snapshot was included in update and server does not hold current snapshot key for repository',
+      },
     });
   });
 
@@ -130,20 +147,32 @@ describe('refused updates', () => {
     await repo.signRoot();
     repo.dirty.add('targets');
     const r = await repo.publish();
-    expect(errorOf(r.body).detail).toEqual({ Name: 'ErrBadRoot', Error: { Msg: 'no  timestamp keys exist on the server' } });
+    expect(errorOf(r.body).detail).toEqual({
+      Name: 'ErrBadRoot',
+      Error: { Msg: 'no  timestamp keys exist on the server' },
+    });
   });
 
   it('refuses malformed JSON (MALFORMED_JSON, notary body)', async () => {
     const repo = await new TestRepo(srv, fresh()).init();
     const r = await repo.post([['targets', Buffer.from('{"signed": nope')]]);
     expect(r.statusCode).toBe(400);
-    expect(r.body).toBe('{"errors":[{"code":"MALFORMED_JSON","message":"JSON sent by the client could not be parsed by the server"}]}\n');
+    expect(r.body).toBe(
+      '{"errors":[{"code":"MALFORMED_JSON","message":"JSON sent by the client could not be parsed by the server"}]}\n',
+    );
   });
 
   it('refuses a non-multipart body (MALFORMED_UPLOAD, notary body)', async () => {
-    const r = await srv.signet.app.inject({ method: 'POST', url: `/v2/${fresh()}/_trust/tuf/`, headers: { 'content-type': 'application/json' }, payload: '{}' });
+    const r = await srv.signet.app.inject({
+      method: 'POST',
+      url: `/v2/${fresh()}/_trust/tuf/`,
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(r.statusCode).toBe(400);
-    expect(r.body).toBe('{"errors":[{"code":"MALFORMED_UPLOAD","message":"The body of your request is malformed."}]}\n');
+    expect(r.body).toBe(
+      '{"errors":[{"code":"MALFORMED_UPLOAD","message":"The body of your request is malformed."}]}\n',
+    );
     const none = await srv.signet.app.inject({ method: 'POST', url: `/v2/${fresh()}/_trust/tuf/` });
     expectEnvelope(none, 400, 'MALFORMED_UPLOAD');
   });
@@ -151,7 +180,9 @@ describe('refused updates', () => {
   it('refuses an unknown role name (INVALID_ROLE with the role as detail) and a part without filename', async () => {
     const repo = await new TestRepo(srv, fresh()).init();
     const r = await repo.post([['bogus.json', Buffer.from('{}')]]);
-    expect(r.body).toBe('{"errors":[{"code":"INVALID_ROLE","message":"The role you are attempting to operate on is invalid.","detail":"bogus"}]}\n');
+    expect(r.body).toBe(
+      '{"errors":[{"code":"INVALID_ROLE","message":"The role you are attempting to operate on is invalid.","detail":"bogus"}]}\n',
+    );
     const trav = await repo.post([['targets/../root', Buffer.from('{}')]]);
     expectEnvelope(trav, 400, 'INVALID_ROLE');
     const empty = await repo.post([['', Buffer.from('{}')]]);
@@ -162,7 +193,12 @@ describe('refused updates', () => {
     const repo = await new TestRepo(srv, fresh()).init();
     const big = Buffer.alloc(300 * 1024, 0x20);
     const { body, contentType } = multipart([['targets', big]]);
-    const r = await srv.signet.app.inject({ method: 'POST', url: repo.url(''), headers: { 'content-type': contentType }, payload: body });
+    const r = await srv.signet.app.inject({
+      method: 'POST',
+      url: repo.url(''),
+      headers: { 'content-type': contentType },
+      payload: body,
+    });
     expectEnvelope(r, 413, 'PAYLOAD_TOO_LARGE');
     const chunked = await srv.signet.app.inject({
       method: 'POST',
@@ -172,7 +208,12 @@ describe('refused updates', () => {
     });
     expect([400, 413]).toContain(chunked.statusCode);
     const role = multipart([['targets', Buffer.alloc(100 * 1024, 0x20)]]);
-    const r2 = await srv.signet.app.inject({ method: 'POST', url: repo.url(''), headers: { 'content-type': role.contentType }, payload: role.body });
+    const r2 = await srv.signet.app.inject({
+      method: 'POST',
+      url: repo.url(''),
+      headers: { 'content-type': role.contentType },
+      payload: role.body,
+    });
     expectEnvelope(r2, 413, 'PAYLOAD_TOO_LARGE');
   });
 
@@ -189,7 +230,8 @@ describe('refused updates', () => {
       ] as const) {
         const r = await srv.signet.app.inject({ method, url: `/v2/${g}/${suffix}` });
         expect(r.statusCode, `${method} ${g} ${suffix}: ${r.body}`).toBeLessThan(500);
-        if (g === 'a%2e%2e/b') expect(r.statusCode).not.toBe(500); // "a.." is an odd but legal name
+        if (g === 'a%2e%2e/b')
+          expect(r.statusCode).not.toBe(500); // "a.." is an odd but legal name
         else expectEnvelope(r, 400, 'INVALID_GUN');
       }
     }
@@ -213,10 +255,25 @@ describe('refused updates', () => {
     const roles = ['root', 'targets', 'snapshot', 'timestamp', 'targets/x', 'bogus', '', 'targets/../x', 'root.json'];
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.constantFrom(...roles), fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.json().map((s) => new TextEncoder().encode(s)))), {
-          maxLength: 4,
-        }),
-        fc.constantFrom('multipart/form-data; boundary=XYZ', 'multipart/form-data', 'application/json', 'text/plain', ''),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(...roles),
+            fc.oneof(
+              fc.uint8Array({ maxLength: 300 }),
+              fc.json().map((s) => new TextEncoder().encode(s)),
+            ),
+          ),
+          {
+            maxLength: 4,
+          },
+        ),
+        fc.constantFrom(
+          'multipart/form-data; boundary=XYZ',
+          'multipart/form-data',
+          'application/json',
+          'text/plain',
+          '',
+        ),
         fc.boolean(),
         async (parts, ctype, wellFormed) => {
           let payload: Buffer;
@@ -226,7 +283,14 @@ describe('refused updates', () => {
             payload = m.body;
             contentType = m.contentType;
           } else {
-            payload = Buffer.concat(parts.map(([r, b]) => Buffer.concat([Buffer.from(`--XYZ\r\nContent-Disposition: form-data; filename="${r}"\r\n\r\n`), Buffer.from(b)])));
+            payload = Buffer.concat(
+              parts.map(([r, b]) =>
+                Buffer.concat([
+                  Buffer.from(`--XYZ\r\nContent-Disposition: form-data; filename="${r}"\r\n\r\n`),
+                  Buffer.from(b),
+                ]),
+              ),
+            );
           }
           const r = await srv.signet.app.inject({
             method: 'POST',
@@ -241,11 +305,15 @@ describe('refused updates', () => {
       { numRuns: 150 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 80 }), fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'HEAD'), async (p, method) => {
-        const url = `/v2/${encodeURI(p)}/_trust/tuf/${encodeURI(p)}.json`;
-        const r = await srv.signet.app.inject({ method, url });
-        expect(r.statusCode, `${method} ${url} ${r.body}`).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.string({ maxLength: 80 }),
+        fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'HEAD'),
+        async (p, method) => {
+          const url = `/v2/${encodeURI(p)}/_trust/tuf/${encodeURI(p)}.json`;
+          const r = await srv.signet.app.inject({ method, url });
+          expect(r.statusCode, `${method} ${url} ${r.body}`).toBeLessThan(500);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -255,11 +323,21 @@ describe('refused updates', () => {
     repo.addTarget('good', 'g');
     expect((await repo.publish()).statusCode).toBe(200);
     const before = (await repo.get('timestamp.json')).rawPayload;
-    const bad = await signMetadata('targets', { ...repo.targets, version: repo.targets.version + 1 }, [ecdsaKey().signer]);
+    const bad = await signMetadata('targets', { ...repo.targets, version: repo.targets.version + 1 }, [
+      ecdsaKey().signer,
+    ]);
     expect((await repo.post([['targets', bad.bytes]])).statusCode).toBe(400);
     expect((await repo.get('timestamp.json')).rawPayload.equals(before)).toBe(true);
-    expect(crypto.createHash('sha256').update((await repo.get('targets.json')).rawPayload).digest('hex')).toBe(
-      crypto.createHash('sha256').update(repo.files.get('targets') as Buffer).digest('hex'),
+    expect(
+      crypto
+        .createHash('sha256')
+        .update((await repo.get('targets.json')).rawPayload)
+        .digest('hex'),
+    ).toBe(
+      crypto
+        .createHash('sha256')
+        .update(repo.files.get('targets') as Buffer)
+        .digest('hex'),
     );
   });
 });

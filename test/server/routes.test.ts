@@ -20,7 +20,8 @@ afterAll(async () => {
   await srv.close();
 });
 
-const get = (url: string, method: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | 'POST' = 'GET') => srv.signet.app.inject({ method, url });
+const get = (url: string, method: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | 'POST' = 'GET') =>
+  srv.signet.app.inject({ method, url });
 
 describe('responses identical to notary-server 0.7 (captured fixtures)', () => {
   const cases: [string, 'GET' | 'PUT' | 'DELETE', string][] = [
@@ -51,7 +52,11 @@ describe('responses identical to notary-server 0.7 (captured fixtures)', () => {
   }
 
   it('refuses a large body on a route that takes none (413)', async () => {
-    const r = await srv.signet.app.inject({ method: 'POST', url: `/v2/${gun}/_trust/tuf/timestamp.key`, payload: Buffer.alloc(100 * 1024) });
+    const r = await srv.signet.app.inject({
+      method: 'POST',
+      url: `/v2/${gun}/_trust/tuf/timestamp.key`,
+      payload: Buffer.alloc(100 * 1024),
+    });
     expect(r.statusCode).toBe(413);
     expect(errorOf(r.body).code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -77,7 +82,12 @@ describe('path cleaning instead of redirects', () => {
     repo.addTarget('again', 'y');
     const { multipart } = await import('./helpers.js');
     const { body, contentType } = multipart(await repo.parts());
-    const r = await srv.signet.app.inject({ method: 'POST', url: `/v2/${gun}/_trust/tuf//`, headers: { 'content-type': contentType }, payload: body });
+    const r = await srv.signet.app.inject({
+      method: 'POST',
+      url: `/v2/${gun}/_trust/tuf//`,
+      headers: { 'content-type': contentType },
+      payload: body,
+    });
     expect(r.statusCode, r.body).toBe(200);
     repo.dirty.clear();
   });
@@ -126,7 +136,9 @@ describe('changefeed, health, metrics', () => {
     expect(j.records[0]).toMatchObject({ GUN: gun, Category: 'update', Version: 1 });
     const all = JSON.parse((await get('/v2/_trust/changefeed?records=0')).body) as { count: number };
     expect(all.count).toBeGreaterThanOrEqual(j.count);
-    const back = JSON.parse((await get(`/v2/${gun}/_trust/changefeed?records=-1&change_id=-1`)).body) as { records: { Version: number }[] };
+    const back = JSON.parse((await get(`/v2/${gun}/_trust/changefeed?records=-1&change_id=-1`)).body) as {
+      records: { Version: number }[];
+    };
     expect(back.records).toHaveLength(1);
   });
 

@@ -11,7 +11,9 @@ export interface StartedServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-export async function startTestServer(opts: { database?: string; dataDir?: string; insecureHttp?: boolean } = {}): Promise<StartedServer> {
+export async function startTestServer(
+  opts: { database?: string; dataDir?: string; insecureHttp?: boolean } = {},
+): Promise<StartedServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'signet-it-'));
   const logger = pino({ level: process.env.SIGNET_TEST_LOG ?? 'silent' });
   const s = await startServer({

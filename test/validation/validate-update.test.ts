@@ -1,6 +1,15 @@
 /** validateUpdate: notary-server's checks (reference §2.2) as a pure function, one behaviour per test. */
 import { describe, expect, it } from 'vitest';
-import { fileMeta, formatExpires, newRoot, newTargets, signMetadata, type Metadata, type RootSigned, type TargetsSigned } from '../../src/tuf/index.js';
+import {
+  fileMeta,
+  formatExpires,
+  newRoot,
+  newTargets,
+  signMetadata,
+  type Metadata,
+  type RootSigned,
+  type TargetsSigned,
+} from '../../src/tuf/index.js';
 import {
   ValidationError,
   nextSnapshot,
@@ -41,7 +50,12 @@ function rootBody(k: Keys, version = 1, expires: Date = future(10)): RootSigned 
   );
 }
 
-async function targets(k: KeyPair, mutate: (t: TargetsSigned) => void = () => {}, role = 'targets', expires = future()): Promise<Metadata> {
+async function targets(
+  k: KeyPair,
+  mutate: (t: TargetsSigned) => void = () => {},
+  role = 'targets',
+  expires = future(),
+): Promise<Metadata> {
   const t = newTargets(expires, 1);
   mutate(t);
   return signMetadata(role, t, [k.signer]);
@@ -68,7 +82,12 @@ describe('validateUpdate', () => {
     const t = await targets(k.targets);
     const sn = await signMetadata(
       'snapshot',
-      { _type: 'Snapshot', expires: formatExpires(future()), meta: { root: fileMeta(root.bytes), targets: fileMeta(t.bytes) }, version: 1 },
+      {
+        _type: 'Snapshot',
+        expires: formatExpires(future()),
+        meta: { root: fileMeta(root.bytes), targets: fileMeta(t.bytes) },
+        version: 1,
+      },
       [k.snapshot.signer],
     );
     const plan = validateUpdate({
@@ -91,14 +110,27 @@ describe('validateUpdate', () => {
   it('refuses an update with no root anywhere (ErrValidation)', async () => {
     const k = await keys();
     const t = await targets(k.targets);
-    expectRejected({ gun: GUN, stored: {}, uploaded: new Map([['targets', t.bytes]]), now: NOW }, 'ErrValidation', 'no pre-existing root and no root provided in update.');
+    expectRejected(
+      { gun: GUN, stored: {}, uploaded: new Map([['targets', t.bytes]]), now: NOW },
+      'ErrValidation',
+      'no pre-existing root and no root provided in update.',
+    );
   });
 
   it('plans a server snapshot listing root and every loaded targets role when none is uploaded', async () => {
     const k = await keys();
     const root = await signMetadata('root', rootBody(k), [k.root.signer]);
     const t = await targets(k.targets);
-    const plan = validateUpdate({ gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes], ['targets', t.bytes]]), now: NOW, serverHoldsSnapshotKey: true });
+    const plan = validateUpdate({
+      gun: GUN,
+      stored: {},
+      uploaded: new Map([
+        ['root', root.bytes],
+        ['targets', t.bytes],
+      ]),
+      now: NOW,
+      serverHoldsSnapshotKey: true,
+    });
     expect(plan.snapshotToSign?.version).toBe(1);
     expect(plan.snapshotToSign?.meta).toEqual({ root: fileMeta(root.bytes), targets: fileMeta(t.bytes) });
   });
@@ -108,7 +140,16 @@ describe('validateUpdate', () => {
     const root = await signMetadata('root', rootBody(k), [k.root.signer]);
     const t = await targets(k.targets);
     const e = expectRejected(
-      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes], ['targets', t.bytes]]), now: NOW, serverHoldsSnapshotKey: () => false },
+      {
+        gun: GUN,
+        stored: {},
+        uploaded: new Map([
+          ['root', root.bytes],
+          ['targets', t.bytes],
+        ]),
+        now: NOW,
+        serverHoldsSnapshotKey: () => false,
+      },
       'ErrBadHierarchy',
     );
     expect(e.serializable()).toEqual({ Name: 'ErrBadHierarchy', Error: { Missing: 'snapshot', Msg: e.msg } });
@@ -118,13 +159,21 @@ describe('validateUpdate', () => {
     const k = await keys();
     const other = await rootKey(GUN);
     const root = await signMetadata('root', rootBody(k), [other.signer]);
-    expectRejected({ gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW }, 'ErrBadRoot', /could not validate the path to a trusted root/);
+    expectRejected(
+      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW },
+      'ErrBadRoot',
+      /could not validate the path to a trusted root/,
+    );
   });
 
   it('refuses an expired root (ErrBadRoot)', async () => {
     const k = await keys();
     const root = await signMetadata('root', rootBody(k, 1, new Date(NOW.getTime() - 1000)), [k.root.signer]);
-    expectRejected({ gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW }, 'ErrBadRoot', /expired/);
+    expectRejected(
+      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW },
+      'ErrBadRoot',
+      /expired/,
+    );
   });
 
   it('refuses a root with a plain ecdsa root key (no certificate)', async () => {
@@ -134,7 +183,11 @@ describe('validateUpdate', () => {
     body.keys[plain.pub.id] = keyOf(plain.pub);
     body.roles.root = { keyids: [plain.pub.id], threshold: 1 };
     const root = await signMetadata('root', body, [plain.signer]);
-    expectRejected({ gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW }, 'ErrBadRoot', /unable to retrieve valid leaf certificates/);
+    expectRejected(
+      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW },
+      'ErrBadRoot',
+      /unable to retrieve valid leaf certificates/,
+    );
   });
 
   it('refuses a root rotation not signed by the previous root key, accepts it when it is', async () => {
@@ -142,10 +195,29 @@ describe('validateUpdate', () => {
     const v1 = await signMetadata('root', rootBody(k), [k.root.signer]);
     const k2 = { ...k, root: await rootKey(GUN) };
     const bad = await signMetadata('root', rootBody(k2, 2), [k2.root.signer]);
-    expectRejected({ gun: GUN, stored: { root: v1.bytes }, uploaded: new Map([['root', bad.bytes]]), now: NOW, serverHoldsSnapshotKey: true }, 'ErrBadRoot', /rotate/);
+    expectRejected(
+      {
+        gun: GUN,
+        stored: { root: v1.bytes },
+        uploaded: new Map([['root', bad.bytes]]),
+        now: NOW,
+        serverHoldsSnapshotKey: true,
+      },
+      'ErrBadRoot',
+      /rotate/,
+    );
     const good = await signMetadata('root', rootBody(k2, 2), [k2.root.signer, k.root.signer]);
     const t = await targets(k.targets);
-    const plan = validateUpdate({ gun: GUN, stored: { root: v1.bytes }, uploaded: new Map([['root', good.bytes], ['targets', t.bytes]]), now: NOW, serverHoldsSnapshotKey: true });
+    const plan = validateUpdate({
+      gun: GUN,
+      stored: { root: v1.bytes },
+      uploaded: new Map([
+        ['root', good.bytes],
+        ['targets', t.bytes],
+      ]),
+      now: NOW,
+      serverHoldsSnapshotKey: true,
+    });
     expect(plan.rootChanged).toBe(true);
     expect(plan.root.signed.version).toBe(2);
   });
@@ -154,12 +226,25 @@ describe('validateUpdate', () => {
     const k = await keys();
     const root = await signMetadata('root', rootBody(k), [k.root.signer]);
     const old = await targets(k.targets, () => {}, 'targets', new Date(NOW.getTime() - 1000));
-    expectRejected({ gun: GUN, stored: { root: root.bytes }, uploaded: new Map([['targets', old.bytes]]), now: NOW, serverHoldsSnapshotKey: true }, 'ErrBadTargets', /expired/);
+    expectRejected(
+      {
+        gun: GUN,
+        stored: { root: root.bytes },
+        uploaded: new Map([['targets', old.bytes]]),
+        now: NOW,
+        serverHoldsSnapshotKey: true,
+      },
+      'ErrBadTargets',
+      /expired/,
+    );
     const d = ecdsaKey();
     const parent = await targets(
       k.targets,
       (t) => {
-        t.delegations = { keys: { [d.pub.id]: keyOf(d.pub) }, roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths: [''], threshold: 1 }] };
+        t.delegations = {
+          keys: { [d.pub.id]: keyOf(d.pub) },
+          roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths: [''], threshold: 1 }],
+        };
       },
       'targets',
       new Date(NOW.getTime() - 1000),
@@ -182,7 +267,12 @@ describe('validateUpdate', () => {
     const parent = await targets(k.targets);
     const rel = await targets(ecdsaKey(), () => {}, 'targets/releases');
     expectRejected(
-      { gun: GUN, stored: { root: root.bytes, targets: new Map([['targets', parent.bytes]]) }, uploaded: new Map([['targets/releases', rel.bytes]]), now: NOW },
+      {
+        gun: GUN,
+        stored: { root: root.bytes, targets: new Map([['targets', parent.bytes]]) },
+        uploaded: new Map([['targets/releases', rel.bytes]]),
+        now: NOW,
+      },
       'ErrBadTargets',
       /delegation does not exist/,
     );
@@ -193,32 +283,88 @@ describe('validateUpdate', () => {
     const root = await signMetadata('root', rootBody(k), [k.root.signer]);
     const d = ecdsaKey();
     const parent = await targets(k.targets, (t) => {
-      t.delegations = { keys: { [d.pub.id]: keyOf(d.pub) }, roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths: ['prod/'], threshold: 1 }] };
+      t.delegations = {
+        keys: { [d.pub.id]: keyOf(d.pub) },
+        roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths: ['prod/'], threshold: 1 }],
+      };
     });
     const stored = { root: root.bytes, targets: new Map([['targets', parent.bytes]]) };
     const inside = await targets(d, (t) => (t.targets['prod/x'] = fileMeta(Buffer.from('x'))), 'targets/releases');
-    expect(() => validateUpdate({ gun: GUN, stored, uploaded: new Map([['targets/releases', inside.bytes]]), now: NOW, serverHoldsSnapshotKey: true })).not.toThrow();
+    expect(() =>
+      validateUpdate({
+        gun: GUN,
+        stored,
+        uploaded: new Map([['targets/releases', inside.bytes]]),
+        now: NOW,
+        serverHoldsSnapshotKey: true,
+      }),
+    ).not.toThrow();
     const outside = await targets(d, (t) => (t.targets['dev/x'] = fileMeta(Buffer.from('x'))), 'targets/releases');
-    expectRejected({ gun: GUN, stored, uploaded: new Map([['targets/releases', outside.bytes]]), now: NOW, serverHoldsSnapshotKey: true }, 'ErrBadTargets', /outside the paths/);
+    expectRejected(
+      {
+        gun: GUN,
+        stored,
+        uploaded: new Map([['targets/releases', outside.bytes]]),
+        now: NOW,
+        serverHoldsSnapshotKey: true,
+      },
+      'ErrBadTargets',
+      /outside the paths/,
+    );
   });
 
   it('refuses a snapshot that does not list the stored root (ErrBadSnapshot)', async () => {
     const k = await keys();
     const root = await signMetadata('root', rootBody(k), [k.root.signer]);
     const t = await targets(k.targets);
-    const sn = await signMetadata('snapshot', { _type: 'Snapshot', expires: formatExpires(future()), meta: { root: fileMeta(Buffer.from('other')), targets: fileMeta(t.bytes) }, version: 1 }, [k.snapshot.signer]);
-    expectRejected({ gun: GUN, stored: { root: root.bytes }, uploaded: new Map([['targets', t.bytes], ['snapshot', sn.bytes]]), now: NOW }, 'ErrBadSnapshot');
+    const sn = await signMetadata(
+      'snapshot',
+      {
+        _type: 'Snapshot',
+        expires: formatExpires(future()),
+        meta: { root: fileMeta(Buffer.from('other')), targets: fileMeta(t.bytes) },
+        version: 1,
+      },
+      [k.snapshot.signer],
+    );
+    expectRejected(
+      {
+        gun: GUN,
+        stored: { root: root.bytes },
+        uploaded: new Map([
+          ['targets', t.bytes],
+          ['snapshot', sn.bytes],
+        ]),
+        now: NOW,
+      },
+      'ErrBadSnapshot',
+    );
   });
 
   it('names the stored roles it needs: root, snapshot, timestamp and every ancestor of an uploaded delegation', () => {
-    expect(requiredStoredRoles(['targets/a/b', 'root']).sort()).toEqual(['root', 'snapshot', 'targets', 'targets/a', 'timestamp']);
+    expect(requiredStoredRoles(['targets/a/b', 'root']).sort()).toEqual([
+      'root',
+      'snapshot',
+      'targets',
+      'targets/a',
+      'timestamp',
+    ]);
   });
 
   it('generates bodies with notary expiries and versions: snapshot +3 y, timestamp +14 d', () => {
     const sn = nextSnapshot(undefined, new Map([['root', Buffer.from('r')]]), NOW);
     expect(sn.version).toBe(1);
     expect(Date.parse(sn.expires) - NOW.getTime()).toBe(3 * YEAR);
-    const ts = nextTimestamp({ _type: 'Timestamp', expires: '2000-01-01T00:00:00Z', meta: { snapshot: fileMeta(Buffer.from('a')) }, version: 4 }, Buffer.from('b'), NOW);
+    const ts = nextTimestamp(
+      {
+        _type: 'Timestamp',
+        expires: '2000-01-01T00:00:00Z',
+        meta: { snapshot: fileMeta(Buffer.from('a')) },
+        version: 4,
+      },
+      Buffer.from('b'),
+      NOW,
+    );
     expect(ts.version).toBe(5);
     expect(ts.meta.snapshot).toEqual(fileMeta(Buffer.from('b')));
     expect(Date.parse(ts.expires) - NOW.getTime()).toBe(14 * 24 * 3600 * 1000);

@@ -35,7 +35,11 @@ describe('replaying the captured notary CLI publishes', () => {
     const seen: string[][] = [];
     for (const f of posts) {
       const { headers, body } = parseRequest(f);
-      const uploaded = await readUpload(Readable.from([body]), headers, { bodyLimit: 1 << 24, roleLimit: 1 << 22, maxParts: 100 });
+      const uploaded = await readUpload(Readable.from([body]), headers, {
+        bodyLimit: 1 << 24,
+        roleLimit: 1 << 22,
+        maxParts: 100,
+      });
       seen.push([...uploaded.keys()].sort());
       const plan = validateUpdate({ gun: GUN, stored, uploaded, now: new Date() });
       for (const a of plan.accepted) {
@@ -50,10 +54,18 @@ describe('replaying the captured notary CLI publishes', () => {
   });
 
   it('refuses the first publish for another GUN (the root certificate names the captured GUN)', async () => {
-    const { headers, body } = parseRequest(readdirSync(WIRE).filter((f) => /^\d+-POST-.*_trust_tuf\.request$/.test(f)).sort()[0] as string);
-    const uploaded = await readUpload(Readable.from([body]), headers, { bodyLimit: 1 << 24, roleLimit: 1 << 22, maxParts: 100 });
-    expect(() => validateUpdate({ gun: '127.0.0.1:5000/library/other', stored: {}, uploaded, now: new Date() })).toThrow(
-      expect.objectContaining({ notaryName: 'ErrBadRoot' }),
+    const { headers, body } = parseRequest(
+      readdirSync(WIRE)
+        .filter((f) => /^\d+-POST-.*_trust_tuf\.request$/.test(f))
+        .sort()[0] as string,
     );
+    const uploaded = await readUpload(Readable.from([body]), headers, {
+      bodyLimit: 1 << 24,
+      roleLimit: 1 << 22,
+      maxParts: 100,
+    });
+    expect(() =>
+      validateUpdate({ gun: '127.0.0.1:5000/library/other', stored: {}, uploaded, now: new Date() }),
+    ).toThrow(expect.objectContaining({ notaryName: 'ErrBadRoot' }));
   });
 });

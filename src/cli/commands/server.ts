@@ -68,9 +68,13 @@ function readConfigFile(file: string): ConfigFile {
   const r = ConfigFile.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new SignetError('USAGE', `config file ${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`, {
-      fix: 'see docs/server.md for the config file fields',
-    });
+    throw new SignetError(
+      'USAGE',
+      `config file ${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`,
+      {
+        fix: 'see docs/server.md for the config file fields',
+      },
+    );
   }
   return r.data;
 }
@@ -79,11 +83,14 @@ function readConfigFile(file: string): ConfigFile {
 export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.homedir()): ServerConfig {
   const configPath = flags.config ?? env.SIGNET_CONFIG;
   const file: ConfigFile = configPath ? readConfigFile(configPath) : {};
-  const rel = (p: string | undefined): string | undefined => (p === undefined || configPath === undefined ? p : path.resolve(path.dirname(configPath), p));
+  const rel = (p: string | undefined): string | undefined =>
+    p === undefined || configPath === undefined ? p : path.resolve(path.dirname(configPath), p);
   const pick = <T>(...vals: (T | undefined)[]): T | undefined => vals.find((v) => v !== undefined && v !== '');
 
   const listen = pick(flags.listen, env.SIGNET_LISTEN, file.listen) ?? '127.0.0.1:4443';
-  const dataDir = path.resolve(pick(flags.dataDir, env.SIGNET_DATA_DIR, rel(file.dataDir)) ?? path.join(home, '.signet', 'server'));
+  const dataDir = path.resolve(
+    pick(flags.dataDir, env.SIGNET_DATA_DIR, rel(file.dataDir)) ?? path.join(home, '.signet', 'server'),
+  );
   const database = pick(flags.database, env.SIGNET_DATABASE, file.database);
   const tlsCert = pick(flags.tlsCert, env.SIGNET_TLS_CERT, rel(file.tlsCert));
   const tlsKey = pick(flags.tlsKey, env.SIGNET_TLS_KEY, rel(file.tlsKey));
@@ -122,7 +129,8 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
   const bodyLimitEnv = env.SIGNET_BODY_LIMIT;
   if (bodyLimitEnv !== undefined && bodyLimitEnv !== '') {
     const n = Number(bodyLimitEnv);
-    if (!Number.isInteger(n) || n <= 0) throw new SignetError('USAGE', 'SIGNET_BODY_LIMIT must be a positive integer (bytes)');
+    if (!Number.isInteger(n) || n <= 0)
+      throw new SignetError('USAGE', 'SIGNET_BODY_LIMIT must be a positive integer (bytes)');
     options.bodyLimit = n;
   }
 
@@ -166,12 +174,18 @@ export function registerServerCommand(program: Command): void {
     .command('server')
     .description('run the trust server (Notary v1 API, compatible with notary 0.7 and docker trust)')
     .option('--listen <host:port>', 'address to listen on (env SIGNET_LISTEN; default 127.0.0.1:4443)')
-    .option('--data-dir <dir>', 'data directory: SQLite database, TLS material, signer passphrase (env SIGNET_DATA_DIR; default ~/.signet/server)')
+    .option(
+      '--data-dir <dir>',
+      'data directory: SQLite database, TLS material, signer passphrase (env SIGNET_DATA_DIR; default ~/.signet/server)',
+    )
     .option('--database <url>', 'postgres://user:pass@host:5432/db instead of SQLite (env SIGNET_DATABASE)')
     .option('--tls-cert <file>', 'TLS certificate chain (PEM) instead of the generated local CA (env SIGNET_TLS_CERT)')
     .option('--tls-key <file>', 'TLS private key (PEM) for --tls-cert (env SIGNET_TLS_KEY)')
     .option('--insecure-http', 'serve plain HTTP, for use behind a TLS-terminating proxy (env SIGNET_INSECURE_HTTP=1)')
-    .option('--signer-passphrase-file <file>', 'file holding the passphrase that encrypts server keys (env SIGNET_SIGNER_PASSPHRASE[_FILE])')
+    .option(
+      '--signer-passphrase-file <file>',
+      'file holding the passphrase that encrypts server keys (env SIGNET_SIGNER_PASSPHRASE[_FILE])',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env SIGNET_LOG_LEVEL; default info)')
     .option('--config <file>', 'JSON config file (env SIGNET_CONFIG); flags and env override it')
     .action(async (flags: ServerFlags) => {
