@@ -21,7 +21,6 @@ export type NotaryErrorCode =
   | 'INVALID_GUN'
   | 'INVALID_PARAMETERS'
   | 'PAYLOAD_TOO_LARGE'
-  | 'UNAVAILABLE'
   | 'UNKNOWN';
 
 const CATALOG: Record<NotaryErrorCode, { status: number; message: string }> = {
@@ -39,7 +38,6 @@ const CATALOG: Record<NotaryErrorCode, { status: number; message: string }> = {
   INVALID_PARAMETERS: { status: 400, message: 'The parameters provided are not valid.' },
   // Not in notary (it has no body limit); the status is what proxies answer, the body keeps the envelope.
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the server accepts.' },
-  UNAVAILABLE: { status: 503, message: 'The server is shutting down or its storage is unavailable.' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 };
 
@@ -99,7 +97,8 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (isSignetError(err, 'CONFLICT')) return new HttpError('VERSION', {}, err.message);
   if (isSignetError(err, 'INVALID_GUN')) return new HttpError('INVALID_GUN', undefined, err.message);
-  if (isSignetError(err, 'STORAGE')) return new HttpError('UNAVAILABLE', undefined, err.message);
+  // database trouble: notary's UNKNOWN (publishes report UPDATING, see publishHandler)
+  if (isSignetError(err, 'STORAGE')) return new HttpError('UNKNOWN', undefined, err.message);
   // storage refusing a value the client chose (e.g. a version beyond notary's SQL integer)
   if (isSignetError(err, 'USAGE'))
     return new HttpError(

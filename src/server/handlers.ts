@@ -211,6 +211,7 @@ export async function publishHandler(
     return { status: 200, headers: {}, body: '' };
   } catch (err) {
     if (isSignetError(err, 'CONFLICT')) outcome = 'conflict';
+    if (isSignetError(err, 'STORAGE')) throw new HttpError('UPDATING', undefined, err.message);
     throw err;
   } finally {
     ctx.metrics.publishes.inc({ outcome });
