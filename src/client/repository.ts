@@ -131,24 +131,7 @@ export class Repository {
 
   /** Verified current metadata from the server (REPOSITORY_NOT_FOUND when it has none). */
   async read(opts: { forWrite?: boolean } = {}): Promise<TrustedView> {
-    let t;
-    try {
-      t = await this.reader.refresh({ forWrite: opts.forWrite === true });
-    } catch (e) {
-      // With a cached (unpublished) root, a 404 on root.json surfaces as NOT_FOUND: it still means
-      // the server has no trust data for this GUN (N:client ErrRepositoryNotExist).
-      if (isSignetError(e, 'NOT_FOUND') && !(await this.existsRemotely())) {
-        throw new SignetError(
-          'REPOSITORY_NOT_FOUND',
-          `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`,
-          {
-            cause: e,
-            fix: `check the repository name and trust server; create the trust data with \`signet init ${this.gun}\` or \`signet sign\``,
-          },
-        );
-      }
-      throw e;
-    }
+    const t = await this.reader.refresh({ forWrite: opts.forWrite === true });
     return { root: t.root, targets: t.targets, delegations: t.delegations, snapshot: t.snapshot };
   }
 

@@ -142,6 +142,27 @@ export class Updater {
     }
   }
 
+  /** GET root.json; a 404 means the server has no trust data for this GUN (N:client ErrRepositoryNotExist). */
+  private async currentRoot(): Promise<Buffer> {
+    try {
+      return await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
+    } catch (e) {
+      if (isSignetError(e, 'NOT_FOUND')) throw this.repositoryMissing(e);
+      throw e;
+    }
+  }
+
+  private repositoryMissing(cause: unknown): SignetError {
+    return new SignetError(
+      'REPOSITORY_NOT_FOUND',
+      `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`,
+      {
+        cause,
+        fix: 'the image has never been signed on this trust server; check the image name and --server, or sign it first',
+      },
+    );
+  }
+
   private staleOffline(): SignetError {
     return new SignetError(
       'MIX_AND_MATCH',
@@ -178,22 +199,7 @@ export class Updater {
         fix: 'run once without --offline to fetch and cache the trust data',
       });
     }
-    let bytes: Buffer;
-    try {
-      bytes = await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
-    } catch (e) {
-      if (isSignetError(e, 'NOT_FOUND')) {
-        throw new SignetError(
-          'REPOSITORY_NOT_FOUND',
-          `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`,
-          {
-            cause: e,
-            fix: 'the image has never been signed on this trust server; check the image name and --server, or sign it first',
-          },
-        );
-      }
-      throw e;
-    }
+    const bytes = await this.currentRoot();
     const set = TrustedSet.fromNewRoot(bytes, base);
     if (pin.kind === 'none' || pin.kind === 'tofu') {
       const ids = Object.keys(set.root.signed.keys).filter((id) => set.root.signed.roles['root']?.keyids.includes(id));
@@ -211,7 +217,7 @@ export class Updater {
     const newest =
       hint !== undefined && hint.hashes.sha256 !== undefined
         ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: sha256Hex(hint) })
-        : await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
+        : await this.currentRoot();
     if (newest.equals(set.root.bytes)) {
       set.checkRootFresh();
       return;
@@ -249,6 +255,7 @@ export class Updater {
       try {
         tsBytes = await this.remote.getRole(this.gun, 'timestamp', { maxBytes: this.limits.timestampMaxBytes });
       } catch (e) {
+        if (cachedTs === undefined && isSignetError(e, 'NOT_FOUND')) throw this.repositoryMissing(e);
         if (cachedTs === undefined || !isSignetError(e) || !TIMESTAMP_FALLBACK.has(e.code)) throw e;
         this.warn(`WARNING: could not fetch timestamp.json for ${this.gun} (${e.message}); using the cached copy`);
         tsBytes = cachedTs;
