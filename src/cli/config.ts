@@ -24,6 +24,7 @@ export interface GlobalFlags {
   tofu?: boolean;
   json?: boolean;
   timeout?: string | number;
+  retries?: string | number;
 }
 
 export interface GlobalConfig {
@@ -35,9 +36,12 @@ export interface GlobalConfig {
   /** `--tls-ca` file, if given. */
   tlsCaFile: string | undefined;
   insecureRegistries: string[];
+  /** `--tofu` or `SIGNET_TOFU=1`: trust a first-seen root without a pin (prints a warning). */
   tofu: boolean;
   json: boolean;
   timeoutMs: number;
+  /** Retries of idempotent requests (GETs) after a network error or 5xx, for trust server and registry. */
+  retries: number;
   /** Passphrase variables only (NOTARY_*_PASSPHRASE, DOCKER_CONTENT_TRUST_*_PASSPHRASE), for the key retriever. */
   passphraseEnv: Record<string, string>;
   /** Trust-server basic auth from `NOTARY_AUTH` (base64 `user:pass`), as the notary CLI reads it. */
@@ -52,6 +56,7 @@ export interface GlobalConfig {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_RETRIES = 2;
 const HUB_NOTARY = 'https://notary.docker.io';
 
 /** Snapshot of the process environment, for other CLI modules (server config, verify, pin). */
@@ -82,6 +87,21 @@ function parseTimeout(v: string | number | undefined, env: Env): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new SignetError('USAGE', `timeout must be a positive number of milliseconds, got ${String(raw)}`);
   return n;
+}
+
+function parseRetries(v: string | number | undefined, env: Env): number {
+  const raw = v ?? env.SIGNET_RETRIES;
+  if (raw === undefined || raw === '') return DEFAULT_RETRIES;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 10)
+    throw new SignetError('USAGE', `retries must be an integer from 0 to 10, got ${String(raw)}`, {
+      fix: 'pass --retries N or set SIGNET_RETRIES=N',
+    });
+  return n;
+}
+
+function truthy(v: string | undefined): boolean {
+  return v === '1' || v === 'true' || v === 'yes';
 }
 
 function parseNotaryAuth(v: string | undefined): GlobalConfig['notaryAuth'] {
@@ -124,9 +144,10 @@ export function resolveGlobalConfig(
     serverOverride,
     tlsCaFile,
     insecureRegistries: flags.insecureRegistry ?? [],
-    tofu: flags.tofu === true,
+    tofu: flags.tofu === true || truthy(env.SIGNET_TOFU),
     json: flags.json === true,
     timeoutMs: parseTimeout(flags.timeout, env),
+    retries: parseRetries(flags.retries, env),
     passphraseEnv,
     notaryAuth: parseNotaryAuth(env.NOTARY_AUTH),
     isTTY,

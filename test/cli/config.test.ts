@@ -31,6 +31,24 @@ describe('resolveGlobalConfig', () => {
     expect(() => resolveGlobalConfig({ server: 'ftp://x' }, {}, tty)).toThrow(SignetError);
   });
 
+  it('takes retries from --retries, else SIGNET_RETRIES, else 2, and refuses nonsense', () => {
+    expect(resolveGlobalConfig({}, { HOME: '/h' }, tty).retries).toBe(2);
+    expect(resolveGlobalConfig({}, { HOME: '/h', SIGNET_RETRIES: '0' }, tty).retries).toBe(0);
+    expect(resolveGlobalConfig({ retries: '5' }, { HOME: '/h', SIGNET_RETRIES: '0' }, tty).retries).toBe(5);
+    for (const bad of ['-1', '1.5', 'many', '11']) {
+      expect(() => resolveGlobalConfig({ retries: bad }, { HOME: '/h' }, tty)).toThrow(
+        expect.objectContaining({ code: 'USAGE' }),
+      );
+    }
+  });
+
+  it('turns on TOFU from --tofu or SIGNET_TOFU=1 only', () => {
+    expect(resolveGlobalConfig({}, { HOME: '/h' }, tty).tofu).toBe(false);
+    expect(resolveGlobalConfig({}, { HOME: '/h', SIGNET_TOFU: '1' }, tty).tofu).toBe(true);
+    expect(resolveGlobalConfig({}, { HOME: '/h', SIGNET_TOFU: '0' }, tty).tofu).toBe(false);
+    expect(resolveGlobalConfig({ tofu: true }, { HOME: '/h' }, tty).tofu).toBe(true);
+  });
+
   it('finds the CA in DOCKER_CONFIG/tls/<host:port>/ca.crt', () => {
     const dc = mkdtempSync(path.join(os.tmpdir(), 'signet-dc-'));
     mkdirSync(path.join(dc, 'tls', 'n.example.com:4443'), { recursive: true });

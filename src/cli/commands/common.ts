@@ -23,6 +23,10 @@ export interface ClientContext {
   retriever: PassphraseRetriever;
   keyStore: TrustDirKeyStore;
   pins: PinStore;
+  /** A client of the trust server that serves `ref` (global --server, CA, timeout, retries, auth). */
+  remoteFor(ref: ImageReference): NotaryRemote;
+  /** The verifying reader of one repository's trust data (pins, TOFU, cache in the trust dir). */
+  updaterFor(ref: ImageReference, remote: NotaryRemote, opts?: { offline?: boolean }): Updater;
   /** A repository handle for an image reference or a bare GUN. */
   repository(refOrGun: string): { repo: Repository; ref: ImageReference; close(): Promise<void> };
   registry(): RegistryClient;
@@ -46,7 +50,8 @@ export function addGlobalOptions(program: Command): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--tofu', 'trust a repository root seen for the first time without a pin (WARNING: trust on first use)')
-    .option('--timeout <ms>', 'per-request network timeout in milliseconds');
+    .option('--timeout <ms>', 'per-request network timeout in milliseconds (env SIGNET_TIMEOUT_MS; default 30000)')
+    .option('--retries <n>', 'retries of a failed GET (network error or 5xx) (env SIGNET_RETRIES; default 2)');
 }
 
 export function clientContext(cmd: Command, out: Output = processOutput()): ClientContext {
@@ -59,30 +64,39 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
   const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
   const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
   const pins = new PinStore(cfg.trustDir);
+  const remoteFor = (ref: ImageReference): NotaryRemote => {
+    const serverUrl = cfg.serverFor(ref.registry);
+    const ca = cfg.caFor(serverUrl);
+    return new NotaryRemote({
+      serverUrl,
+      ...(ca !== undefined ? { ca } : {}),
+      timeoutMs: cfg.timeoutMs,
+      retries: cfg.retries,
+      ...(cfg.notaryAuth !== undefined ? { auth: cfg.notaryAuth } : {}),
+    });
+  };
+  const updaterFor = (ref: ImageReference, remote: NotaryRemote, opts: { offline?: boolean } = {}): Updater =>
+    new Updater({
+      gun: ref.name,
+      remote,
+      trustDir: cfg.trustDir,
+      pins,
+      tofu: cfg.tofu,
+      offline: opts.offline === true,
+      onWarning: (m) => out.err(`Warning: ${m}\n`),
+    });
   return {
     cfg,
     out,
     retriever,
     keyStore,
     pins,
+    remoteFor,
+    updaterFor,
     repository(refOrGun: string) {
       const ref = parseImageReference(refOrGun);
-      const serverUrl = cfg.serverFor(ref.registry);
-      const ca = cfg.caFor(serverUrl);
-      const remote = new NotaryRemote({
-        serverUrl,
-        ...(ca !== undefined ? { ca } : {}),
-        timeoutMs: cfg.timeoutMs,
-        ...(cfg.notaryAuth !== undefined ? { auth: cfg.notaryAuth } : {}),
-      });
-      const reader = new Updater({
-        gun: ref.name,
-        remote,
-        trustDir: cfg.trustDir,
-        pins,
-        tofu: cfg.tofu,
-        onWarning: (m) => out.err(`Warning: ${m}\n`),
-      });
+      const remote = remoteFor(ref);
+      const reader = updaterFor(ref, remote);
       const repo = new Repository({ gun: ref.name, trustDir: cfg.trustDir, remote, keyStore, reader, pins });
       return { repo, ref, close: () => remote.close() };
     },
@@ -91,6 +105,7 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
         insecureRegistries: cfg.insecureRegistries,
         dockerConfigDir: cfg.dockerConfigDir,
         timeoutMs: cfg.timeoutMs,
+        retries: cfg.retries,
       });
     },
   };

@@ -5,9 +5,7 @@
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
 import { parseImageReference } from '../../registry/index.js';
-import { NotaryRemote } from '../../remote/index.js';
-import { Updater, verifyImage } from '../../updater/index.js';
-import { readEnv } from '../config.js';
+import { verifyImage } from '../../updater/index.js';
 import { printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -30,36 +28,17 @@ export function registerVerify(program: Command): void {
     .action(async (image: string, opts: VerifyFlags, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
-        const env = readEnv();
-        const envTofu = env.SIGNET_TOFU === '1' || env.SIGNET_TOFU === 'true';
-        if (envTofu && !ctx.cfg.tofu)
-          ctx.out.err('WARNING: SIGNET_TOFU: a repository root seen for the first time is trusted without a pin\n');
         const ref = parseImageReference(image, { defaultTag: 'latest' });
         if (ref.tag === undefined) {
           throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, {
             fix: `use ${ref.familiar}:<tag>`,
           });
         }
-        const serverUrl = ctx.cfg.serverFor(ref.registry);
-        const ca = ctx.cfg.caFor(serverUrl);
-        const remote = new NotaryRemote({
-          serverUrl,
-          ...(ca !== undefined ? { ca } : {}),
-          timeoutMs: ctx.cfg.timeoutMs,
-          ...(ctx.cfg.notaryAuth !== undefined ? { auth: ctx.cfg.notaryAuth } : {}),
-        });
+        const remote = ctx.remoteFor(ref);
         const offline = opts.offline === true;
         const registry = offline || opts.trustOnly === true ? undefined : ctx.registry();
         try {
-          const updater = new Updater({
-            gun: ref.name,
-            remote,
-            trustDir: ctx.cfg.trustDir,
-            pins: ctx.pins,
-            tofu: ctx.cfg.tofu || envTofu,
-            offline,
-            onWarning: (m) => ctx.out.err(`${m}\n`),
-          });
+          const updater = ctx.updaterFor(ref, remote, { offline });
           const v = await verifyImage({ ref, updater, ...(registry !== undefined ? { registry } : {}) });
           const pinned = `${v.familiar}@${v.digest}`;
           if (opts.json) {
