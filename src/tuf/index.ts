@@ -66,8 +66,9 @@ export {
   certificateProblem,
   certificatePublicKey,
   createRootCertificate,
+  issueCertificate,
   matchCNToGun,
   parseCertificateBundle,
   validateRootCertificates,
 } from './x509.js';
-export type { CertificateInfo } from './x509.js';
+export type { CertificateInfo, CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509.js';

@@ -1,11 +1,29 @@
 /** `signet server` configuration (flags > env > file > defaults) and the generated TLS material. */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  BasicConstraints,
+  Certificate,
+  Extension,
+  Extensions,
+  Name,
+  RelativeDistinguishedName,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from '@peculiar/asn1-x509';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientInstructions, resolveServerConfig } from '../../src/cli/commands/server.js';
 import { ensureTls, parseListen } from '../../src/server/index.js';
+import { pemEncode } from '../../src/tuf/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -120,5 +138,124 @@ describe('TLS names', () => {
     expect((await ensureTls(d, { names: ['signet.example'] })).state).toBe('existing');
     // same CA throughout
     expect(readFileSync(second.caFile, 'utf8')).toBe(readFileSync(first.caFile, 'utf8'));
+  });
+});
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const openssl = (args: string[]): string => execFileSync('openssl', args, { encoding: 'utf8' });
+
+/** The subject of a certificate in DER, as the bytes `Go` compares with its children's issuer. */
+function subjectDer(pem: string): Buffer {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  return Buffer.from(AsnConvert.serialize(AsnConvert.parse(der, Certificate).tbsCertificate.subject));
+}
+
+describe.skipIf(!hasOpenssl())('generated TLS material under openssl', () => {
+  it('shows a CA:TRUE keyCertSign/cRLSign CA and a serverAuth leaf for localhost/127.0.0.1 that verifies', async () => {
+    const d = path.join(dir, 'tls-openssl');
+    await ensureTls(d, { names: ['signet.example', '10.1.2.3', '::1'] });
+    const tls = path.join(d, 'tls');
+    const ca = openssl(['x509', '-noout', '-text', '-in', path.join(tls, 'ca.crt')]);
+    expect(ca).toContain('Subject: CN = Signet local CA');
+    expect(ca).toContain('Issuer: CN = Signet local CA');
+    expect(ca).toContain('Signature Algorithm: ecdsa-with-SHA256');
+    expect(ca).toContain('NIST CURVE: P-256');
+    expect(ca).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    expect(ca).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
+    const leaf = openssl(['x509', '-noout', '-text', '-in', path.join(tls, 'server.crt')]);
+    expect(leaf).toContain('Subject: CN = localhost');
+    expect(leaf).toContain('Issuer: CN = Signet local CA');
+    expect(leaf).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+    expect(leaf).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    expect(leaf).toMatch(/Extended Key Usage:\s+TLS Web Server Authentication/);
+    const san = /Subject Alternative Name:\s+(.*)/.exec(leaf)?.[1] ?? '';
+    for (const n of [
+      'DNS:localhost',
+      'DNS:signet.example',
+      'IP Address:127.0.0.1',
+      'IP Address:10.1.2.3',
+      'IP Address:0:0:0:0:0:0:0:1',
+    ])
+      expect(san).toContain(n);
+    expect(leaf).toContain('Subject Key Identifier');
+    expect(leaf).toContain('Authority Key Identifier');
+    const out = openssl([
+      'verify',
+      '-x509_strict',
+      '-purpose',
+      'sslserver',
+      '-CAfile',
+      path.join(tls, 'ca.crt'),
+      path.join(tls, 'server.crt'),
+    ]);
+    expect(out.trim()).toBe(`${path.join(tls, 'server.crt')}: OK`);
+  });
+
+  it('re-issues for an existing CA with its issuer name bytes unchanged (a UTF8String CN, as earlier versions wrote)', async () => {
+    // a CA as the earlier hand-written encoder made it: CN as UTF8String, pathlen 0, no SKI
+    const d = path.join(dir, 'tls-old-ca');
+    const tls = path.join(d, 'tls');
+    mkdirSync(tls, { recursive: true });
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const name = new Name([
+      new RelativeDistinguishedName([
+        new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'Signet local CA' }) }),
+      ]),
+    ]);
+    const alg = new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' });
+    const bc = new BasicConstraints({ cA: true, pathLenConstraint: 0 });
+    const tbs = new TBSCertificate({
+      version: Version.v3,
+      serialNumber: new Uint8Array([0x01, 0x02]).buffer,
+      signature: alg,
+      issuer: name,
+      validity: new Validity({
+        notBefore: new Date(Date.now() - 60_000),
+        notAfter: new Date(Date.now() + 3650 * 86_400_000),
+      }),
+      subject: name,
+      subjectPublicKeyInfo: AsnConvert.parse(
+        crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }),
+        SubjectPublicKeyInfo,
+      ),
+      extensions: new Extensions([
+        new Extension({ extnID: '2.5.29.19', critical: true, extnValue: new OctetString(AsnConvert.serialize(bc)) }),
+      ]),
+    });
+    const sig = crypto.sign('sha256', Buffer.from(AsnConvert.serialize(tbs)), privateKey);
+    const caPem = pemEncode(
+      'CERTIFICATE',
+      Buffer.from(
+        AsnConvert.serialize(
+          new Certificate({ tbsCertificate: tbs, signatureAlgorithm: alg, signatureValue: new Uint8Array(sig).buffer }),
+        ),
+      ),
+    );
+    writeFileSync(path.join(tls, 'ca.crt'), caPem);
+    writeFileSync(path.join(tls, 'ca.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+      mode: 0o600,
+    });
+
+    const m = await ensureTls(d);
+    expect(m.state).toBe('renewed'); // CA reused; the missing server certificate is issued
+    expect(readFileSync(m.caFile, 'utf8')).toBe(caPem);
+    const issuer = AsnConvert.serialize(
+      AsnConvert.parse(
+        Buffer.from(m.cert.split('-----END CERTIFICATE-----')[0]?.replace(/-----[^-]+-----|\s/g, '') ?? '', 'base64'),
+        Certificate,
+      ).tbsCertificate.issuer,
+    );
+    expect(Buffer.from(issuer).equals(subjectDer(caPem))).toBe(true);
+    expect(Buffer.from(issuer).includes(Buffer.from([0x0c, 15, ...Buffer.from('Signet local CA')]))).toBe(true);
+    const out = openssl(['verify', '-CAfile', m.caFile, path.join(tls, 'server.crt')]);
+    expect(out.trim()).toBe(`${path.join(tls, 'server.crt')}: OK`);
   });
 });

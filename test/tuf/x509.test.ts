@@ -22,6 +22,7 @@ import {
   certificateInfo,
   certificatePublicKey,
   createRootCertificate,
+  issueCertificate,
   keyJson,
   matchCNToGun,
   newRoot,
@@ -211,6 +212,92 @@ describe('createRootCertificate', () => {
   it('refuses ed25519 keys (notary cannot make certificates for them)', async () => {
     const { privateKey } = crypto.generateKeyPairSync('ed25519');
     await expect(createRootCertificate(GUN, privateKey, NOW)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+  });
+});
+
+describe('issueCertificate', () => {
+  const ec = (): crypto.KeyPairKeyObjectResult => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const window = { notBefore: NOW, notAfter: new Date(NOW.getTime() + 30 * DAY) };
+
+  it('issues a CA and a leaf it signs, with SANs, key identifiers and a PEM matching the DER', () => {
+    const caKeys = ec();
+    const ca = issueCertificate({
+      subjectCN: 'Test CA',
+      subjectKey: caKeys.publicKey,
+      signingKey: caKeys.privateKey,
+      ...window,
+      ca: true,
+      pathLen: 0,
+      keyUsage: ['keyCertSign', 'cRLSign'],
+      keyIdentifiers: true,
+    });
+    expect(pemEncode('CERTIFICATE', ca.der)).toBe(ca.pem);
+    const leafKeys = ec();
+    const leaf = issueCertificate({
+      subjectCN: 'localhost',
+      subjectKey: leafKeys.publicKey,
+      issuer: { certificate: ca.pem, key: caKeys.privateKey },
+      ...window,
+      ca: false,
+      keyUsage: ['digitalSignature'],
+      extKeyUsage: ['serverAuth', 'clientAuth'],
+      sans: { dns: ['localhost'], ip: ['127.0.0.1', '::1', '::ffff:10.0.0.1'] },
+      keyIdentifiers: true,
+    });
+    const caX = new crypto.X509Certificate(ca.der);
+    const leafX = new crypto.X509Certificate(leaf.der);
+    expect(caX.ca).toBe(true);
+    expect(caX.verify(caX.publicKey)).toBe(true);
+    expect(leafX.ca).toBe(false);
+    expect(leafX.verify(caX.publicKey)).toBe(true);
+    expect(leafX.checkIssued(caX)).toBe(true);
+    expect(leafX.checkHost('localhost')).toBe('localhost');
+    expect(leafX.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(leafX.checkIP('::1')).toBeDefined();
+    expect(leafX.checkIP('10.0.0.1')).toBeUndefined(); // an IPv6 SAN, not an IPv4 one
+    expect(leafX.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    expect(leafX.issuer).toBe('CN=Test CA');
+    expect(new Date(leafX.validFrom).toISOString()).toBe('2026-11-25T20:00:00.000Z'); // whole seconds
+  });
+
+  it('takes a CA by CN and key alone, and the key of a self-signed subject from a private key', () => {
+    const caKeys = ec();
+    const leafKeys = ec();
+    const leaf = issueCertificate({
+      subjectCN: 'x',
+      subjectKey: leafKeys.privateKey,
+      issuer: { cn: 'CA', key: caKeys.privateKey },
+      ...window,
+      ca: false,
+      keyUsage: [],
+    });
+    const x = new crypto.X509Certificate(leaf.der);
+    expect(x.issuer).toBe('CN=CA');
+    expect(x.verify(caKeys.publicKey)).toBe(true);
+    expect(x.publicKey.export({ format: 'der', type: 'spki' })).toEqual(
+      leafKeys.publicKey.export({ format: 'der', type: 'spki' }),
+    );
+  });
+
+  it('refuses a missing or public signing key, a foreign self-signing key, a CA certificate of another key, bad IPs', () => {
+    const a = ec();
+    const b = ec();
+    const base = { subjectCN: 'x', subjectKey: a.publicKey, ...window, ca: false, keyUsage: [] };
+    expect(code(() => issueCertificate(base))).toBe('INVALID_KEY');
+    expect(code(() => issueCertificate({ ...base, signingKey: a.publicKey }))).toBe('INVALID_KEY');
+    expect(code(() => issueCertificate({ ...base, signingKey: b.privateKey }))).toBe('INVALID_KEY');
+    const caOfB = issueCertificate({ ...base, subjectKey: b.publicKey, signingKey: b.privateKey, ca: true }).pem;
+    expect(code(() => issueCertificate({ ...base, issuer: { certificate: caOfB, key: a.privateKey } }))).toBe(
+      'INVALID_KEY',
+    );
+    expect(code(() => issueCertificate({ ...base, issuer: { certificate: 'not a pem', key: b.privateKey } }))).toBe(
+      'CERTIFICATE',
+    );
+    for (const ip of ['1.2.3', '300.1.1.1', '1::2::3', 'localhost'])
+      expect(
+        code(() => issueCertificate({ ...base, signingKey: a.privateKey, sans: { ip: [ip] } })),
+        ip,
+      ).toBe('USAGE');
   });
 });
 
