@@ -1,21 +1,11 @@
 /** Trust-dir paths (reference §4.1). The GUN is a relative path, `/` mapped to nested directories. */
 import path from 'node:path';
-import { SignetError } from '../errors.js';
+import { checkGun } from '../tuf/index.js';
 
-/** `<trustDir>/tuf/<gun>`; refuses GUNs that would escape the trust dir (`..`, absolute, empty parts). */
+/** `<trustDir>/tuf/<gun>`; refuses GUNs that could escape the trust dir (tuf `checkGun`: INVALID_GUN). */
 export function gunDir(trustDir: string, gun: string): string {
-  const parts = gun.split('/');
-  if (
-    gun === '' ||
-    parts.some((p) => p === '' || p === '.' || p === '..') ||
-    gun.includes('\\') ||
-    gun.includes('\0')
-  ) {
-    throw new SignetError('INVALID_GUN', `"${gun}" is not a valid repository name`, {
-      fix: 'use a name like registry.example.com/team/app',
-    });
-  }
-  return path.join(trustDir, 'tuf', ...parts);
+  checkGun(gun);
+  return path.join(trustDir, 'tuf', ...gun.split('/'));
 }
 
 export function metadataDir(trustDir: string, gun: string): string {

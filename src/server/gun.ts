@@ -4,7 +4,8 @@
  * notary accepts any GUN without `*` (§1.2); we also refuse names that could only be mistakes or
  * attacks (path traversal, control characters, backslashes), with 400 INVALID_GUN.
  */
-export const MAX_GUN_LENGTH = 255; // notary's varchar(255)
+import { isSignetError } from '../errors.js';
+import { checkGun } from '../tuf/index.js';
 
 /** Collapses runs of `/` and drops a trailing `/` (but keeps "/"). Returns null if undecodable. */
 export function normalisePath(rawPath: string): string | null {
@@ -21,17 +22,17 @@ export function normalisePath(rawPath: string): string | null {
   return p;
 }
 
-/** Why a GUN is refused, or null when it is acceptable. */
+/**
+ * Why a GUN is refused (400 INVALID_GUN), or null when it is acceptable: tuf's `checkGun`, plus, on the
+ * server only, no whitespace (a GUN arrives in the URL path).
+ */
 export function gunProblem(gun: string): string | null {
-  if (gun.length === 0) return 'empty GUN';
-  if (gun.length > MAX_GUN_LENGTH) return `GUN longer than ${MAX_GUN_LENGTH} characters`;
-  if (gun.includes('*')) return 'GUN contains "*"';
-  if (gun.includes('\\')) return 'GUN contains a backslash';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\s]/.test(gun)) return 'GUN contains a control or whitespace character';
-  for (const seg of gun.split('/')) {
-    if (seg === '.' || seg === '..') return 'GUN contains a "." or ".." path segment';
-    if (seg === '') return 'GUN contains an empty path segment';
+  try {
+    checkGun(gun);
+  } catch (err) {
+    if (!isSignetError(err, 'INVALID_GUN')) throw err;
+    return String(err.details?.['reason'] ?? err.message);
   }
+  if (/\s/.test(gun)) return 'GUN contains a control or whitespace character';
   return null;
 }

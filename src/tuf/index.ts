@@ -71,4 +71,5 @@ export {
   parseCertificateBundle,
   validateRootCertificates,
 } from './x509.js';
+export { MAX_GUN_LENGTH, checkGun } from './gun.js';
 export type { CertificateInfo, CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509.js';

@@ -6,25 +6,15 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
-import { isValidRoleName } from '../tuf/index.js';
+import { checkGun, isValidRoleName } from '../tuf/index.js';
 
 export class MetadataCache {
   readonly dir: string;
 
   constructor(trustDir: string, gun: string) {
     // the GUN is used as a relative path like notary; refuse anything that could escape the trust dir
-    const parts = gun.split('/');
-    if (
-      gun === '' ||
-      parts.some((p) => p === '' || p === '.' || p === '..') ||
-      gun.includes('\\') ||
-      gun.includes('\0')
-    ) {
-      throw new SignetError('INVALID_GUN', `${JSON.stringify(gun)} cannot be used as a trust repository name`, {
-        fix: 'use a normalised image name such as docker.io/library/alpine',
-      });
-    }
-    this.dir = path.join(trustDir, 'tuf', ...parts, 'metadata');
+    checkGun(gun);
+    this.dir = path.join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
   }
 
   fileFor(role: string): string {
