@@ -6,10 +6,11 @@
 //   --threads T        wrk threads (default 2; 1 leaves more CPU to the server but cannot decrypt 1,000-target bodies fast enough)
 //   --cpu-prof         run the Signet server under node --cpu-prof; top frames go in the results
 //   --keep             keep the work dir
+//   --sizes 1000,…     measurement 4 repository sizes
 //   --render           only re-render docs/performance.md from latest.json and bench/notes.md
 // Writes bench/results/<timestamp>.json, bench/results/latest.json and docs/performance.md.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startRegistry } from '../test/harness/registry.js';
@@ -18,7 +19,8 @@ import { rmrf, startBoth, type Ctx, type Options } from './lib/context.js';
 import { summariseProfiles, type ProfileSummary } from './lib/cpuprof.js';
 import { machine, type Machine } from './lib/machine.js';
 import { renderReport } from './lib/report.js';
-import { profileSignetClients } from './lib/signet.js';
+import { profileSignetClients, startSignetServer } from './lib/signet.js';
+import { tailFile } from '../test/harness/proc.js';
 import { attempt, errMsg, log } from './lib/util.js';
 import { requireWrk } from './lib/wrk.js';
 import { runGet, type GetSection } from './s1-get.js';
@@ -69,6 +71,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--cpu-prof') o.cpuProf = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--render') o.render = true;
+    else if (a === '--sizes') o.sizes = val().split(',').map(Number);
     else throw new Error(`unknown option ${a} (see bench/main.ts)`);
   }
   if (o.quick && !argv.includes('--duration')) o.durationS = 3;
@@ -133,6 +136,21 @@ async function main(): Promise<void> {
       if (!opts.only.has(n)) return undefined;
       log(`=== measurement ${n}: ${name}`);
       const r = await attempt(`measurement ${n}`, f);
+      if (ctx?.signet.ok && !existsSync(`/proc/${ctx.signet.value.pid}`)) {
+        const why = `the Signet server (pid ${ctx.signet.value.pid}) exited during measurement ${n}; log tail: ${tailFile(ctx.signet.value.logFile, 8).replace(/\s+/g, ' ').slice(-600)}`;
+        log(why);
+        errors.push(why);
+        const c = ctx;
+        c.signet = await attempt('signet server restart', () =>
+          startSignetServer({
+            dir: work,
+            cert: signetCert.cert,
+            key: signetCert.key,
+            ca: caPem,
+            name: `signet-server-after-${n}`,
+          }),
+        );
+      }
       if (!r.ok) {
         errors.push(`measurement ${n} (${name}): ${r.missing}`);
         return undefined;
@@ -160,6 +178,10 @@ async function main(): Promise<void> {
       if (ctx.signet.ok) await ctx.signet.value.stop().catch(() => undefined);
       await ctx.registry?.stop().catch(() => undefined);
     }
+    // keep the logs (git-ignored) for post-mortems
+    await cp(path.join(work, 'logs'), path.join(resultsDir, 'tmp', `logs-${startedAt.replace(/[:.]/g, '-')}`), {
+      recursive: true,
+    }).catch(() => undefined);
     if (!opts.keep) await rmrf(work);
   }
 
@@ -186,16 +208,29 @@ async function main(): Promise<void> {
   const stamp = startedAt.replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
   const runFile = `${stamp}${opts.quick ? '-quick' : ''}.json`;
   // quick (smoke) runs go to the git-ignored results/tmp/
-  const runPath = opts.quick ? path.join(resultsDir, 'tmp', runFile) : path.join(resultsDir, runFile);
+  const runPath =
+    opts.quick || opts.cpuProf || opts.sizes ? path.join(resultsDir, 'tmp', runFile) : path.join(resultsDir, runFile);
   await mkdir(path.dirname(runPath), { recursive: true });
   await writeFile(runPath, JSON.stringify(results, null, 2) + '\n');
   log(`wrote ${path.relative(process.cwd(), runPath)}`);
-  if (opts.quick) {
-    log('quick run: latest.json and docs/performance.md are left alone');
+  const latestFile = path.join(resultsDir, 'latest.json');
+  if (opts.cpuProf && !opts.quick && existsSync(latestFile)) {
+    // profiled timings are slowed by the profiler: keep them out of the tables, keep the profiles
+    const prev = JSON.parse(await readFile(latestFile, 'utf8')) as Results;
+    const tag = [...opts.only].join(',');
+    prev.profiles = [
+      ...(prev.profiles ?? []).filter((p) => p.measurements !== tag),
+      ...(results.profiles ?? []).map((p) => ({ ...p, measurements: tag })),
+    ];
+    await writeFile(latestFile, JSON.stringify(prev, null, 2) + '\n');
+    await render();
+    return;
+  }
+  if (opts.quick || opts.cpuProf || opts.sizes) {
+    log('quick, profiled or resized run: latest.json and docs/performance.md are left alone');
     return;
   }
   // latest.json: this run's sections over the previous latest's.
-  const latestFile = path.join(resultsDir, 'latest.json');
   let merged: Results = results;
   if (existsSync(latestFile)) {
     try {

@@ -50,7 +50,7 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
   const reps = 3;
   const rows: ScaleRow[] = [];
   const nCa = readFileSync(ctx.notary.caFile);
-  for (const n of scaleSizes(ctx.opts.quick)) {
+  for (const n of ctx.opts.sizes ?? scaleSizes(ctx.opts.quick)) {
     const name = `bench/scale${n}`;
     const gun = `${host}/${name}`;
     const newTags = Array.from({ length: reps }, (_, i) => `new${i}`);
@@ -123,7 +123,7 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
           // `signet publish` of the staged changes is the build; it is bounded, and when it does not
           // finish in time the still-staged changelist is published with the notary CLI instead
           // (same trust dir format, same keys), so the add-one-tag measurement can still be made.
-          const cap = n >= 100000 ? 180_000 : 600_000;
+          const cap = n >= 100000 ? (ctx.opts.cpuProf ? 30_000 : 180_000) : 600_000;
           const b = await cli.run(['publish', gun], cap);
           let buildSeconds = b.ms / 1000;
           let buildNote: string | undefined;

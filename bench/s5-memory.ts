@@ -9,7 +9,7 @@ import type { Ctx } from './lib/context.js';
 import { notaryPids, startBoth } from './lib/context.js';
 import { buildRepo, ecdsaKey, fakeTargets, rootKey, TrustHttp, type BenchKey } from './lib/minituf.js';
 import type { SignetServer } from './lib/signet.js';
-import { attempt, log, rssKiB, sleep, type Maybe } from './lib/util.js';
+import { attempt, errMsg, log, rssKiB, sleep, type Maybe } from './lib/util.js';
 
 export interface MemOne {
   idleRssKiB: number;
@@ -19,6 +19,9 @@ export interface MemOne {
   createSeconds: number;
   reposPerSecond: number;
   dataBytes?: number;
+  /** publishes that got a 5xx and were retried */
+  retried?: number;
+  retryExamples?: string[];
 }
 
 export interface MemorySection {
@@ -44,6 +47,7 @@ async function load(
   repos: number,
   keys: { root: BenchKey; targets: BenchKey; snapshot: BenchKey },
   perRepo: number,
+  retries: string[],
 ): Promise<number> {
   const targets = fakeTargets(perRepo);
   let next = 0;
@@ -55,8 +59,19 @@ async function load(
       if (i >= repos) return;
       if (Date.now() > deadline) throw new Error(`creating ${repos} repositories took over 20 min (at ${i})`);
       const gun = `bench/mem/r${String(i).padStart(6, '0')}`;
-      const ts = await http.timestampKey(gun);
-      await http.publish(gun, buildRepo(keys, ts, targets));
+      // A 5xx is retried (at most 3 tries per step) and counted: notary-server answered a few
+      // timestamp.key GETs with 500 UNKNOWN under this load.
+      for (let tries = 1; ; tries++) {
+        try {
+          const ts = await http.timestampKey(gun);
+          await http.publish(gun, buildRepo(keys, ts, targets));
+          break;
+        } catch (e) {
+          if (tries >= 3 || !/→ 5\d\d/.test(errMsg(e))) throw e;
+          retries.push(`${gun}: ${errMsg(e).slice(0, 200)}`);
+          await sleep(200);
+        }
+      }
       if (i % 2000 === 1999) log(`s5: ${i + 1} repositories`);
     }
   };
@@ -74,7 +89,8 @@ async function measure(
   await sleep(2000);
   const idle: Record<string, number> = {};
   for (const [k, pid] of Object.entries(pids)) idle[k] = (await rssKiB(pid)).rss;
-  const secs = await load(http, repos, keys, perRepo);
+  const retries: string[] = [];
+  const secs = await load(http, repos, keys, perRepo, retries);
   await sleep(5000);
   const perProcess: MemOne['perProcess'] = {};
   for (const [k, pid] of Object.entries(pids)) {
@@ -90,6 +106,8 @@ async function measure(
     perProcess,
     createSeconds: secs,
     reposPerSecond: repos / secs,
+    retried: retries.length,
+    ...(retries.length ? { retryExamples: retries.slice(0, 3) } : {}),
   };
 }
 

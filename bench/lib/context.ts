@@ -19,6 +19,8 @@ export interface Options {
   cpuProf: boolean;
   keep: boolean;
   render?: boolean;
+  /** measurement 4 repository sizes (default 1,000 / 10,000 / 100,000) */
+  sizes?: number[];
 }
 
 export interface Ctx {

@@ -17,6 +17,8 @@ interface Profile {
 
 export interface ProfileSummary {
   file: string;
+  /** which measurements (--only) were running while this profile was taken */
+  measurements?: string;
   totalMs: number;
   /** self time grouped: idle (waiting on I/O), module loading, GC, crypto, SQLite, Signet code, dependencies, other */
   categories: Record<string, number>;

@@ -36,6 +36,7 @@ export interface SignetServer {
   port: number;
   pid: number;
   dataDir: string;
+  logFile: string;
   stop(): Promise<void>;
 }
 
@@ -75,7 +76,14 @@ export async function startSignetServer(opts: {
       timeoutMs: 30_000,
     }),
   );
-  return { url: `https://127.0.0.1:${port}`, port, pid: proc.pid, dataDir, stop: () => proc.stop() };
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    pid: proc.pid,
+    dataDir,
+    logFile: proc.logFile,
+    stop: () => proc.stop(),
+  };
 }
 
 /** When set (bench --cpu-prof), every signet client process runs under node --cpu-prof into this dir. */
