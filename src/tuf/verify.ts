@@ -3,8 +3,10 @@
  *  - ecdsa: SHA-256 over the canonical bytes, raw r||s (IEEE P1363), never DER
  *  - rsapss: PSS, SHA-256, MGF1-SHA-256, salt 32; rsapkcs1v15 (verify only); modulus ≥ 2048
  *  - eddsa: pure Ed25519
- * Threshold counts distinct valid key IDs; signatures by keys outside the role are ignored; a listed
- * key whose content hashes to another ID is a hard INVALID_KEY_ID.
+ * Threshold counts distinct valid keys; signatures by keys outside the role are ignored; a listed
+ * key whose content hashes to another ID is a hard INVALID_KEY_ID. "Distinct" is by the public key
+ * itself, not by key ID: one private key listed under two IDs (a compressed-point SPKI, two
+ * certificates for one key, a re-encoded PEM) counts once, so a threshold of N needs N key holders.
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
@@ -65,6 +67,16 @@ export function verifySignature(pk: PublicKey, method: string, data: Buffer, sig
   }
 }
 
+/** Identity of the key material (not of its encoding): JWK coordinates of the bare key. */
+function keyMaterialId(pk: PublicKey): string {
+  try {
+    const jwk = keyObjectFromPublicKey(pk).export({ format: 'jwk' });
+    return [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e].map((v) => v ?? '').join(':');
+  } catch {
+    return `id:${pk.id}`;
+  }
+}
+
 /**
  * Require `threshold` distinct keys among `keyids` to have valid signatures over md.signedBytes.
  * `keys` maps the listed key ID to the key. Throws INVALID_KEY_ID when a signature's listed key hashes
@@ -81,6 +93,7 @@ export function verifyThreshold(
   }
   const allowed = new Set(keyids);
   const valid = new Set<string>();
+  const distinct = new Set<string>(); // key material of the valid signatures
   const invalid: string[] = [];
   for (const sig of md.signatures) {
     if (!allowed.has(sig.keyid)) continue; // unknown keys are ignored
@@ -92,14 +105,16 @@ export function verifyThreshold(
       });
     }
     if (valid.has(sig.keyid)) continue;
-    if (verifySignature(pk, sig.method, md.signedBytes, Buffer.from(sig.sig, 'base64'))) valid.add(sig.keyid);
-    else invalid.push(sig.keyid);
+    if (verifySignature(pk, sig.method, md.signedBytes, Buffer.from(sig.sig, 'base64'))) {
+      valid.add(sig.keyid);
+      distinct.add(keyMaterialId(pk));
+    } else invalid.push(sig.keyid);
   }
-  if (valid.size < threshold) {
+  if (distinct.size < threshold) {
     const why = invalid.length > 0 ? `; signatures that failed to verify: ${invalid.join(', ')}` : '';
     throw new SignetError(
       'THRESHOLD',
-      `${md.role}: ${valid.size} valid signature(s) from the role's keys, ${threshold} required${why}`,
+      `${md.role}: ${distinct.size} valid signature(s) from distinct keys of the role, ${threshold} required${why}`,
       {
         fix: 'the metadata was modified after signing or signed with the wrong key; re-sign it with the role key(s)',
         details: { role: md.role, valid: [...valid], invalid, threshold },

@@ -1,0 +1,206 @@
+/**
+ * Attacks on the server's root checks (reference §2.2 step 2, §3.10): every forged root is refused
+ * with 400 INVALID_UPDATE and notary's ErrBadRoot text, and no server-held key of another GUN or
+ * another role can be borrowed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyJson, signMetadata, type RootSigned, type Signature } from '../../src/tuf/index.js';
+import { MSG } from '../../src/validation/index.js';
+import { TestRepo, ecdsaKey, expectInvalidUpdate, keyOf, rootKey, testServer, type TestServer } from './helpers.js';
+import { crlfCertKey, twinKey } from './keys.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await testServer();
+});
+afterAll(async () => {
+  await srv.close();
+});
+
+let n = 0;
+const fresh = (): string => `example.com/sec-root/r${++n}`;
+
+/** A published repository (server-held snapshot, so a root part alone is a complete update). */
+async function published(): Promise<TestRepo> {
+  const repo = await new TestRepo(srv, fresh()).init({ serverSnapshot: true });
+  const r = await repo.publish();
+  expect(r.statusCode, r.body).toBe(200);
+  return repo;
+}
+
+async function postRoot(
+  repo: TestRepo,
+  signed: RootSigned,
+  signers: Parameters<typeof signMetadata>[2],
+  keep: Signature[] = [],
+) {
+  const md = await signMetadata('root', signed, signers, keep);
+  return repo.post([['root', md.bytes]]);
+}
+
+describe('root attacks on the server', () => {
+  it('root rotation signed only by the new key: ErrBadRoot rotation', async () => {
+    const repo = await published();
+    const fresh2 = await rootKey(repo.gun);
+    repo.rootKeys = [fresh2];
+    const body = repo.rootBody(2);
+    expectInvalidUpdate(await postRoot(repo, body, [fresh2.signer]), 'ErrBadRoot', MSG.rotation);
+  });
+
+  it('root rotation signed only by the old key: ErrBadRoot (not signed by its own root key)', async () => {
+    const repo = await published();
+    const old = repo.rootKeys[0]!;
+    repo.rootKeys = [await rootKey(repo.gun)];
+    const body = repo.rootBody(2);
+    expectInvalidUpdate(await postRoot(repo, body, [old.signer]), 'ErrBadRoot', MSG.selfSigned);
+  });
+
+  it('root whose root role lists a bare ecdsa key (no certificate): ErrBadRoot leaf certificates', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const bare = ecdsaKey();
+    repo.rootKeys = [bare];
+    const body = repo.rootBody(1);
+    expectInvalidUpdate(await postRoot(repo, body, [bare.signer]), 'ErrBadRoot', MSG.leafCerts);
+  });
+
+  it('a bare ecdsa key next to the certificate does not count towards the root threshold: ErrBadRoot', async () => {
+    const repo = await published();
+    const cert = repo.rootKeys[0]!;
+    const bare = ecdsaKey();
+    repo.rootKeys = [cert, bare];
+    const body = repo.rootBody(2);
+    body.roles.root = { keyids: [cert.pub.id, bare.pub.id], threshold: 2 };
+    const forged = await signMetadata('root', body, [cert.signer, bare.signer]);
+    expectInvalidUpdate(await repo.post([['root', forged.bytes]]), 'ErrBadRoot', MSG.selfSigned);
+  });
+
+  it('root version jump (+2): ErrBadRoot', async () => {
+    const repo = await published();
+    const body = repo.rootBody(3);
+    expectInvalidUpdate(
+      await postRoot(repo, body, [repo.rootKeys[0]!.signer]),
+      'ErrBadRoot',
+      'Root modifications must increment the version. Current 1, new 3',
+    );
+  });
+
+  it('root with threshold 2 but one signature: ErrBadRoot', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const a = repo.rootKeys[0]!;
+    const b = await rootKey(repo.gun);
+    repo.rootKeys = [a, b];
+    const body = repo.rootBody(1);
+    body.roles.root = { keyids: [a.pub.id, b.pub.id], threshold: 2 };
+    expectInvalidUpdate(await postRoot(repo, body, [a.signer]), 'ErrBadRoot', MSG.selfSigned);
+  });
+
+  it('duplicate signatures by one key are counted once: ErrBadRoot', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const a = repo.rootKeys[0]!;
+    const b = await rootKey(repo.gun);
+    repo.rootKeys = [a, b];
+    const body = repo.rootBody(1);
+    body.roles.root = { keyids: [a.pub.id, b.pub.id], threshold: 2 };
+    const once = await signMetadata('root', body, [a.signer]);
+    const sig = once.signatures[0]!;
+    // signMetadata drops repeated signatures; build the envelope by hand
+    const env = JSON.parse(once.bytes.toString()) as { signed: unknown };
+    const bytes = Buffer.from(
+      JSON.stringify({ signed: env.signed, signatures: [sig, sig, { ...sig, method: 'ECDSA' }] }),
+    );
+    expectInvalidUpdate(await repo.post([['root', bytes]]), 'ErrBadRoot', MSG.selfSigned);
+  });
+
+  it('one root certificate listed under two key IDs (CRLF re-encoding) does not make threshold 2: ErrBadRoot', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const a = repo.rootKeys[0]!;
+    const alias = crlfCertKey(a.pub);
+    expect(alias.id).not.toBe(a.pub.id);
+    const body = repo.rootBody(1);
+    body.keys[alias.id] = keyOf(alias);
+    body.roles.root = { keyids: [a.pub.id, alias.id], threshold: 2 };
+    const { localSigner } = await import('../../src/tuf/index.js');
+    const md = await signMetadata('root', body, [a.signer, localSigner(a.priv, alias)]);
+    expect(md.signatures.map((s) => s.keyid)).toEqual([a.pub.id, alias.id]);
+    expectInvalidUpdate(await repo.post([['root', md.bytes]]), 'ErrBadRoot', MSG.selfSigned);
+  });
+
+  it('a signature whose keyid names a key with other content: ErrBadTargets INVALID_KEY_ID', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const body = repo.rootBody(1);
+    const impostor = ecdsaKey();
+    // targets role lists the real targets key ID, but keys[that ID] holds the impostor's key
+    body.keys[repo.targetsKey.pub.id] = keyJson('ecdsa', impostor.pub.public);
+    const root = await signMetadata('root', body, [repo.rootKeys[0]!.signer]);
+    const { localSigner, newTargets } = await import('../../src/tuf/index.js');
+    const t = newTargets(new Date(Date.now() + 86400_000 * 365), 1);
+    const targets = await signMetadata('targets', t, [
+      localSigner(impostor.priv, { ...impostor.pub, id: repo.targetsKey.pub.id }),
+    ]);
+    const r = await repo.post([
+      ['root', root.bytes],
+      ['targets', targets.bytes],
+    ]);
+    expectInvalidUpdate(r, 'ErrBadTargets', /actually has ID/);
+  });
+
+  it("a root listing another GUN's server timestamp key: ErrBadRoot no timestamp keys", async () => {
+    const victim = await published();
+    const evil = new TestRepo(srv, fresh());
+    evil.rootKeys = [await rootKey(evil.gun)];
+    evil.timestampPub = victim.timestampPub; // borrow the victim's server-held key
+    evil.serverSnapshotPub = await evil.fetchKey('snapshot');
+    evil.snapshotKey = undefined;
+    await evil.signRoot();
+    evil.dirty.add('targets');
+    expectInvalidUpdate(await evil.publish(), 'ErrBadRoot', MSG.noTimestampKey);
+  });
+
+  it("a root listing another GUN's server snapshot key: ErrBadHierarchy", async () => {
+    const victim = await published();
+    const evil = new TestRepo(srv, fresh());
+    evil.rootKeys = [await rootKey(evil.gun)];
+    evil.timestampPub = await evil.fetchKey('timestamp');
+    evil.serverSnapshotPub = victim.serverSnapshotPub;
+    evil.snapshotKey = undefined;
+    await evil.signRoot();
+    evil.dirty.add('targets');
+    expectInvalidUpdate(await evil.publish(), 'ErrBadHierarchy', MSG.noSnapshotKey);
+  });
+
+  it('a root naming its own server snapshot key as the timestamp key: ErrBadRoot no timestamp keys', async () => {
+    const repo = new TestRepo(srv, fresh());
+    repo.rootKeys = [await rootKey(repo.gun)];
+    repo.serverSnapshotPub = await repo.fetchKey('snapshot');
+    repo.snapshotKey = undefined;
+    repo.timestampPub = repo.serverSnapshotPub;
+    await repo.signRoot();
+    repo.dirty.add('targets');
+    expectInvalidUpdate(await repo.publish(), 'ErrBadRoot', MSG.noTimestampKey);
+  });
+
+  it('targets with threshold 2 cannot be met by one private key listed twice (compressed-point twin)', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const twin = twinKey(repo.targetsKey.priv, repo.targetsKey.pub);
+    const body = repo.rootBody(1);
+    body.keys[twin.pub.id] = keyOf(twin.pub);
+    body.roles.targets = { keyids: [repo.targetsKey.pub.id, twin.pub.id], threshold: 2 };
+    const root = await signMetadata('root', body, [repo.rootKeys[0]!.signer]);
+    const { newTargets } = await import('../../src/tuf/index.js');
+    const targets = await signMetadata('targets', newTargets(new Date(Date.now() + 86400_000 * 365), 1), [
+      repo.targetsKey.signer,
+      twin.signer,
+    ]);
+    const r = await repo.post([
+      ['root', root.bytes],
+      ['targets', targets.bytes],
+    ]);
+    expectInvalidUpdate(r, 'ErrBadTargets', 'valid signatures did not meet threshold for targets');
+  });
+});
