@@ -179,8 +179,9 @@ function checkRoot(c: Checker, s: JsonObject): void {
       continue;
     }
     const ids = c.stringList(ro['keyids'], `${p}.keyids`);
+    // own keys only: `constructor`, `__proto__`, `toString`… are not keys just because every object has them
     ids.forEach((id, i) => {
-      if (keys[id] === undefined) c.fail(`${p}.keyids[${i}]`, `lists key ${id} which is not in signed.keys`);
+      if (!Object.hasOwn(keys, id)) c.fail(`${p}.keyids[${i}]`, `lists key ${id} which is not in signed.keys`);
     });
   }
 }
@@ -206,7 +207,7 @@ function checkTargets(c: Checker, s: JsonObject, role: string): void {
     c.int(r['threshold'], `${p}.threshold`, 1);
     const ids = c.stringList(r['keyids'], `${p}.keyids`);
     ids.forEach((id, j) => {
-      if (keys[id] === undefined)
+      if (!Object.hasOwn(keys, id))
         c.fail(`${p}.keyids[${j}]`, `lists key ${id} which is not in signed.delegations.keys`);
     });
     c.stringList(r['paths'], `${p}.paths`);

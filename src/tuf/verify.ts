@@ -160,8 +160,8 @@ function keysFor(
 ): Record<string, PublicKey> {
   const keys: Record<string, PublicKey> = {};
   for (const id of keyids) {
-    const kj = keyJsons?.[id];
-    if (kj === undefined) continue;
+    if (keyJsons === null || keyJsons === undefined || !Object.hasOwn(keyJsons, id)) continue;
+    const kj = keyJsons[id] as KeyJson;
     try {
       keys[id] = publicKeyFromJson(kj);
     } catch (cause) {
