@@ -15,13 +15,15 @@ import Fastify, {
 } from 'fastify';
 import type { MetaStore } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
+import type { AuditEvent, AuditLog } from './audit.js';
+import type { Authorizer } from './auth.js';
 import { RepoCache } from './current.js';
 import { HttpError, errorBody, toHttpError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import * as h from './handlers.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
-import { cacheHeaders, matchRoute, type RouteMatch } from './routes.js';
+import { NOT_FOUND_ACTIONS, cacheHeaders, matchRoute, type RouteMatch, type RouteName } from './routes.js';
 
 export interface AppDeps {
   store: MetaStore;
@@ -34,6 +36,10 @@ export interface AppDeps {
   processMetrics?: boolean;
   /** creates the HTTP(S) server around the request handler (startServer); omitted in tests */
   createServer?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
+  /** token or basic auth (`createAuthorizer`); omitted = every request is allowed */
+  auth?: Authorizer | undefined;
+  /** audit trail of state-changing requests and auth failures; omitted = none */
+  audit?: AuditLog | undefined;
 }
 
 export interface SignetApp {
@@ -65,6 +71,19 @@ const HANDLERS: Record<string, Handler> = {
 
 const NOOP_LOG: h.Logger = { info() {}, warn() {}, error() {} };
 
+const AUDITED: Partial<Record<RouteName, AuditEvent>> = {
+  publish: 'publish',
+  delete_gun: 'delete',
+  rotate_key: 'rotate_key',
+};
+
+/** What the auth hook learnt about a request, for the handler (no request decoration). */
+interface RequestState {
+  m: RouteMatch;
+  start: bigint;
+  user: string | undefined;
+}
+
 export function buildApp(deps: AppDeps): SignetApp {
   const opts: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...deps.options };
   const metrics = createMetrics({
@@ -89,7 +108,8 @@ export function buildApp(deps: AppDeps): SignetApp {
     resigning: new Map(),
   };
 
-  const fastPath = makeFastPath(ctx);
+  const fastPath = makeFastPath(ctx, deps.auth);
+  const { auth, audit } = deps;
   const createServer = deps.createServer;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
@@ -113,28 +133,21 @@ export function buildApp(deps: AppDeps): SignetApp {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
-  const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const start = process.hrtime.bigint();
-    const m = matchRoute(req.method, req.raw.url ?? req.url);
-    const routeName = m.route?.name ?? 'not_found';
-    let r: h.Reply;
-    try {
-      if (m.route === null) throw new HttpError('METADATA_NOT_FOUND', undefined, 'no route');
-      if (m.gunError !== undefined) throw new HttpError('INVALID_GUN', m.gunError, m.gunError);
-      // routes without a body accept none to speak of (the publish body is limited while it streams)
-      if (m.route.body === 'none' && Number(req.headers['content-length'] ?? 0) > NO_BODY_LIMIT) {
-        throw new HttpError('PAYLOAD_TOO_LARGE', undefined, 'this route takes no request body');
-      }
-      const handler = HANDLERS[m.route.name] as Handler;
-      r = await handler(ctx, m, req);
-    } catch (err) {
-      const he = toHttpError(err);
-      if (he.status >= 500) req.log.error({ err, route: routeName, gun: m.gun }, 'request failed');
-      r = { status: he.status, headers: { 'content-type': ENVELOPE }, body: errorBody(he.code, he.detail) };
-      if (he.status < 500 && routeName !== 'not_found')
-        req.log.info({ route: routeName, gun: m.gun, code: he.code, reason: he.message }, 'request refused');
+  const states = new WeakMap<FastifyRequest, RequestState>();
+  const stateOf = (req: FastifyRequest): RequestState => {
+    let st = states.get(req);
+    if (st === undefined) {
+      st = { m: matchRoute(req.method, req.raw.url ?? req.url), start: process.hrtime.bigint(), user: undefined };
+      states.set(req, st);
     }
-    const secs = Number(process.hrtime.bigint() - start) / 1e9;
+    return st;
+  };
+
+  /** Metrics, the request log line, the audit line of a state-changing request, then the reply. */
+  const send = (req: FastifyRequest, reply: FastifyReply, st: RequestState, r: h.Reply, code?: string): void => {
+    const { m } = st;
+    const routeName = m.route?.name ?? 'not_found';
+    const secs = Number(process.hrtime.bigint() - st.start) / 1e9;
     metrics.requests.inc({ route: routeName, method: req.method, status: String(r.status) });
     metrics.latency.observe({ route: routeName }, secs);
     const level = req.method === 'GET' && r.status < 400 ? opts.readLogLevel : 'info';
@@ -146,13 +159,100 @@ export function buildApp(deps: AppDeps): SignetApp {
         gun: m.gun,
         status: r.status,
         ms: Math.round(secs * 1e4) / 10,
+        ...(st.user !== undefined ? { user: st.user } : {}),
       },
       'request',
     );
+    const event = AUDITED[routeName];
+    if (audit !== undefined && event !== undefined && r.status !== 401) {
+      audit.write({
+        event,
+        reqId: req.id,
+        remote: req.ip,
+        user: st.user,
+        method: req.method,
+        route: routeName,
+        gun: m.gun,
+        status: r.status,
+        code,
+        stored: r.audit?.stored,
+        role: r.audit?.role,
+        keyId: r.audit?.keyId,
+      });
+    }
     reply.code(r.status).headers(r.headers).send(r.body);
   };
 
-  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '*', handler: dispatch });
+  const dispatch = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const st = stateOf(req);
+    const m = st.m;
+    const routeName = m.route?.name ?? 'not_found';
+    let r: h.Reply;
+    let code: string | undefined;
+    try {
+      if (m.route === null) throw new HttpError('METADATA_NOT_FOUND', undefined, 'no route');
+      if (m.gunError !== undefined) throw new HttpError('INVALID_GUN', m.gunError, m.gunError);
+      // routes without a body accept none to speak of (the publish body is limited while it streams)
+      if (m.route.body === 'none' && Number(req.headers['content-length'] ?? 0) > NO_BODY_LIMIT) {
+        throw new HttpError('PAYLOAD_TOO_LARGE', undefined, 'this route takes no request body');
+      }
+      const handler = HANDLERS[m.route.name] as Handler;
+      r = await handler(ctx, m, req);
+    } catch (err) {
+      const he = toHttpError(err);
+      code = he.code;
+      if (he.status >= 500) req.log.error({ err, route: routeName, gun: m.gun }, 'request failed');
+      r = { status: he.status, headers: { 'content-type': ENVELOPE }, body: errorBody(he.code, he.detail) };
+      if (he.status < 500 && routeName !== 'not_found')
+        req.log.info({ route: routeName, gun: m.gun, code: he.code, reason: he.message }, 'request refused');
+    }
+    send(req, reply, st, r, code);
+  };
+
+  /**
+   * Auth (reference §1.3), as an onRequest hook of the protected context only. A refused GUN is
+   * answered before auth, like notary's GUN-prefix filter; routes with `actions: null` are public.
+   */
+  const authHook = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (auth === undefined) return undefined;
+    const st = stateOf(req);
+    const { m } = st;
+    if (m.gunError !== undefined) return undefined;
+    const actions = m.route === null ? NOT_FOUND_ACTIONS : m.route.actions;
+    if (actions === null) return undefined;
+    const res = auth.authorize(req.headers.authorization, m.gun, actions);
+    if (res.ok) {
+      st.user = res.user;
+      return undefined;
+    }
+    const routeName = m.route?.name ?? 'not_found';
+    req.log.info({ route: routeName, gun: m.gun, reason: res.reason, why: res.why }, 'request refused: unauthorized');
+    audit?.write({
+      event: 'auth_failure',
+      reqId: req.id,
+      remote: req.ip,
+      user: res.user,
+      method: req.method,
+      route: routeName,
+      gun: m.gun,
+      status: res.reply.status,
+      reason: res.reason,
+      required: m.gun === undefined ? ['registry:catalog:*'] : actions,
+    });
+    send(req, reply, st, res.reply, 'UNAUTHORIZED');
+    return reply;
+  };
+
+  // Public routes (health, metrics) live in a context without the auth hook (style §5); a
+  // non-canonical spelling of them (`/metrics/`) reaches the table through `*` and is public there too.
+  void app.register(async (pub) => {
+    for (const url of ['/_notary_server/health', '/metrics'])
+      pub.route({ method: 'GET', url, exposeHeadRoute: false, handler: dispatch });
+  });
+  void app.register(async (api) => {
+    if (auth !== undefined) api.addHook('onRequest', authHook);
+    api.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '*', handler: dispatch });
+  });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).header('content-type', ENVELOPE).send(errorBody('METADATA_NOT_FOUND'));
   });
@@ -173,12 +273,17 @@ export function buildApp(deps: AppDeps): SignetApp {
   };
 }
 
+const PULL = ['pull'] as const;
+
 /**
  * GET of current metadata already in the cache, answered from the raw Node handler: no Fastify
  * request objects, no parsing, no storage. Anything else (miss, stale, error) returns false and
  * takes the normal path.
  */
-function makeFastPath(ctx: h.HandlerContext): (req: IncomingMessage, res: ServerResponse) => boolean {
+function makeFastPath(
+  ctx: h.HandlerContext,
+  auth: Authorizer | undefined,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const current = Object.entries(ctx.cacheHeaders.current).flat();
   // raw URL → (gun, role) of a get_current match: skips the route regexes for repeated URLs
   const parsed = new Map<string, { gun: string; role: string }>();
@@ -199,6 +304,8 @@ function makeFastPath(ctx: h.HandlerContext): (req: IncomingMessage, res: Server
       if (parsed.size >= 10_000) parsed.clear();
       parsed.set(url, p);
     }
+    // under auth only an authorised request is answered here; any refusal takes the normal path
+    if (auth !== undefined && !auth.authorize(req.headers.authorization, p.gun, PULL).ok) return false;
     const now = Date.now();
     const hit = ctx.cache.peek(p.gun, p.role, now);
     if (hit === undefined || hit.file === null || hit.entry === null) return false;

@@ -21,6 +21,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
+  /** facts for the audit trail (never sent) */
+  audit?: { stored?: { role: string; version: number }[]; role?: string; keyId?: string };
 }
 
 export interface Logger {
@@ -167,7 +169,7 @@ export async function rotateKey(ctx: HandlerContext, m: RouteMatch): Promise<Rep
   const role = m.params[0] as ServerKeyRole;
   const pk = await ctx.signer.rotateKey(gun, role);
   ctx.log.info({ gun, role, keyId: pk.id }, 'created a new server key (pending until a root lists it)');
-  return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk) };
+  return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk), audit: { role, keyId: pk.id } };
 }
 
 export async function deleteGun(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
@@ -208,7 +210,7 @@ export async function publishHandler(
     await ctx.signer
       .markUsed(result.usedKeys, ctx.now())
       .catch((err: unknown) => ctx.log.warn({ err: (err as Error)?.message }, 'markUsed failed'));
-    return { status: 200, headers: {}, body: '' };
+    return { status: 200, headers: {}, body: '', audit: { stored: result.stored } };
   } catch (err) {
     if (isSignetError(err, 'CONFLICT')) outcome = 'conflict';
     if (isSignetError(err, 'STORAGE')) throw new HttpError('UPDATING', undefined, err.message);

@@ -7,7 +7,19 @@ export {
   type ServerConfig,
   type RunningServer,
   type TlsConfig,
+  type AuthConfig,
+  loadAuthorizer,
 } from './start.js';
+export {
+  createAuthorizer,
+  libtrustKeyId,
+  TOKEN_LEEWAY_S,
+  type Authorizer,
+  type AuthSettings,
+  type BasicAuthSettings,
+  type BasicUser,
+} from './auth.js';
+export { openAuditLog, auditWriter, type AuditLog, type AuditRecord } from './audit.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';

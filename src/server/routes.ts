@@ -33,14 +33,22 @@ export interface RouteDef {
   hasGun: boolean;
   /** request body allowed (bytes); 0 = any body is ignored and must be small */
   body: 'publish' | 'none';
+  /**
+   * Token actions required when auth is on (§1.1 table): on `repository:<gun>`, or, for a GUN-less
+   * route, `registry:catalog:*`. null = public (health, metrics).
+   */
+  actions: readonly ('pull' | 'push' | '*')[] | null;
 }
+
+/** Actions required of a request that matched no route (notary's catch-all: `registry:catalog:*`). */
+export const NOT_FOUND_ACTIONS: readonly '*'[] = ['*'];
 
 const ROLE = 'root|targets(?:/[^/\\s]+)*|snapshot|timestamp';
 // notary's GUN regex is [^*]+; we match any GUN and refuse bad ones (incl. '*') with 400 INVALID_GUN
 const GUN = '([\\s\\S]+)';
 
 export const ROUTES: readonly RouteDef[] = [
-  { name: 'ping', method: 'GET', pattern: /^\/v2$/, cache: 'none', hasGun: false, body: 'none' },
+  { name: 'ping', method: 'GET', pattern: /^\/v2$/, cache: 'none', hasGun: false, body: 'none', actions: ['*'] },
   {
     name: 'publish',
     method: 'POST',
@@ -48,6 +56,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'none',
     hasGun: true,
     body: 'publish',
+    actions: ['push', 'pull'],
   },
   {
     name: 'get_by_checksum',
@@ -58,6 +67,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'consistent',
     hasGun: true,
     body: 'none',
+    actions: ['pull'],
   },
   {
     name: 'get_by_version',
@@ -66,6 +76,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'consistent',
     hasGun: true,
     body: 'none',
+    actions: ['pull'],
   },
   {
     name: 'get_current',
@@ -74,6 +85,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'current',
     hasGun: true,
     body: 'none',
+    actions: ['pull'],
   },
   {
     name: 'get_key',
@@ -82,6 +94,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'none',
     hasGun: true,
     body: 'none',
+    actions: ['push', 'pull'],
   },
   {
     name: 'rotate_key',
@@ -90,6 +103,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'none',
     hasGun: true,
     body: 'none',
+    actions: ['*'],
   },
   {
     name: 'delete_gun',
@@ -98,6 +112,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'none',
     hasGun: true,
     body: 'none',
+    actions: ['*'],
   },
   {
     name: 'changefeed_gun',
@@ -106,6 +121,7 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'none',
     hasGun: true,
     body: 'none',
+    actions: ['pull'],
   },
   {
     name: 'changefeed_all',
@@ -114,9 +130,18 @@ export const ROUTES: readonly RouteDef[] = [
     cache: 'none',
     hasGun: false,
     body: 'none',
+    actions: ['*'],
   },
-  { name: 'health', method: 'GET', pattern: /^\/_notary_server\/health$/, cache: 'none', hasGun: false, body: 'none' },
-  { name: 'metrics', method: 'GET', pattern: /^\/metrics$/, cache: 'none', hasGun: false, body: 'none' },
+  {
+    name: 'health',
+    method: 'GET',
+    pattern: /^\/_notary_server\/health$/,
+    cache: 'none',
+    hasGun: false,
+    body: 'none',
+    actions: null,
+  },
+  { name: 'metrics', method: 'GET', pattern: /^\/metrics$/, cache: 'none', hasGun: false, body: 'none', actions: null },
 ];
 
 export interface RouteMatch {

@@ -15,11 +15,17 @@ import { SignetError } from '../errors.js';
 import { openStore, type MetaStore } from '../storage/index.js';
 import { LocalServerSigner } from '../signer/index.js';
 import { buildApp, type SignetApp } from './app.js';
+import { openAuditLog, type AuditLog } from './audit.js';
+import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth.js';
 import type { ServerOptions } from './options.js';
 import { ensureTls } from './tls.js';
 
 export type TlsConfig =
   { mode: 'auto' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'insecure-http' };
+
+/** Auth as configured: token settings name the root certificate bundle file (read at start). */
+export type AuthConfig =
+  { type: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string } | BasicAuthSettings;
 
 export interface ServerConfig {
   /** HOST:PORT (default 127.0.0.1:4443); port 0 = any free port */
@@ -37,6 +43,10 @@ export interface ServerConfig {
   options?: Partial<ServerOptions>;
   /** install SIGTERM/SIGINT handlers (default true) */
   handleSignals?: boolean;
+  /** token or basic auth; omitted = none (every request allowed) */
+  auth?: AuthConfig | undefined;
+  /** audit trail file, '-' for stdout, false for none; default <dataDir>/audit.log */
+  auditLog?: string | false | undefined;
 }
 
 export interface RunningServer {
@@ -64,7 +74,28 @@ export const REDACT = [
   '*.key',
   'req.headers.authorization',
   'headers.authorization',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
 ];
+
+/** The authorizer of the config (reads the token root certificate bundle). */
+export async function loadAuthorizer(auth: AuthConfig): Promise<Authorizer> {
+  if (auth.type === 'basic') return createAuthorizer(auth);
+  let pem: string;
+  try {
+    pem = await readFile(auth.rootCertBundle, 'utf8');
+  } catch (cause) {
+    throw new SignetError(
+      'USAGE',
+      `unable to read token auth root certificate bundle file ${JSON.stringify(auth.rootCertBundle)}`,
+      { cause },
+    );
+  }
+  const { rootCertBundle: _file, ...rest } = auth;
+  return createAuthorizer({ ...rest, rootCertsPem: pem });
+}
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
@@ -112,7 +143,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     dataDir: config.dataDir,
     logger: { warn: (o, msg) => logger.warn(o, msg) },
   });
+  let audit: AuditLog | undefined;
   try {
+    const authorizer = config.auth !== undefined ? await loadAuthorizer(config.auth) : undefined;
+    const auditFile = config.auditLog === undefined ? path.join(config.dataDir, 'audit.log') : config.auditLog;
+    if (auditFile !== false) {
+      audit = openAuditLog(auditFile, (err) =>
+        logger.error({ err: err.message, file: auditFile }, 'audit log write failed'),
+      );
+    }
+    if (authorizer !== undefined) logger.info({ type: authorizer.type }, 'authorization enabled');
     const passphrase = await signerPassphrase(config.dataDir, config.signerPassphrase, logger);
     const signer = new LocalServerSigner({ keys: store.keys, passphrase });
 
@@ -143,6 +183,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       signer,
       logger,
       processMetrics: true,
+      auth: authorizer,
+      audit,
       // several servers may share a PostgreSQL database: cached "current" views live briefly
       options: { ...(isPg ? { cacheTtlMs: 1000 } : {}), ...config.options },
       createServer: (handler) =>
@@ -172,6 +214,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       closing ??= (async () => {
         await app.close();
         await store.close();
+        await audit?.close();
       })();
       return closing;
     };
@@ -196,6 +239,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     return { url, host: addr.address, port: addr.port, caFile, tlsState, signet, store, logger, close };
   } catch (err) {
     await store.close().catch(() => undefined);
+    await audit?.close().catch(() => undefined);
     throw err;
   }
 }

@@ -22,7 +22,44 @@ export interface ServerFlags {
   config?: string;
   signerPassphraseFile?: string;
   logLevel?: string;
+  authTokenRealm?: string;
+  authTokenService?: string;
+  authTokenIssuer?: string;
+  authTokenRootcert?: string;
+  /** a file, '-' (stdout), or false (`--no-audit-log`) */
+  auditLog?: string | false;
 }
+
+const AuthAction = z.enum(['pull', 'push', '*']);
+const AuthConfigFile = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('token'),
+      realm: z.string().min(1).optional(),
+      service: z.string().min(1).optional(),
+      issuer: z.string().min(1).optional(),
+      rootCertBundle: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('basic'),
+      realm: z.string().min(1).optional(),
+      users: z.record(
+        z
+          .string()
+          .min(1)
+          .regex(/^[^:]+$/, 'a user name cannot contain ":"'),
+        z
+          .object({
+            passwordSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the password'),
+            repositories: z.record(z.string().min(1), z.array(AuthAction)),
+          })
+          .strict(),
+      ),
+    })
+    .strict(),
+]);
 
 const ConfigFile = z
   .object({
@@ -34,6 +71,8 @@ const ConfigFile = z
     insecureHttp: z.boolean().optional(),
     signerPassphraseFile: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    auth: AuthConfigFile.optional(),
+    auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
     limits: z
       .object({
         bodyLimit: z.number().int().positive().optional(),
@@ -134,6 +173,16 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     options.bodyLimit = n;
   }
 
+  const auth = resolveAuth(flags, env, file.auth, rel);
+  const auditLog =
+    flags.auditLog === false
+      ? false
+      : (pick<string | false>(
+          flags.auditLog,
+          env.SIGNET_AUDIT_LOG,
+          file.auditLog === false || file.auditLog === '-' ? file.auditLog : rel(file.auditLog),
+        ) ?? undefined);
+
   return {
     listen,
     dataDir,
@@ -142,7 +191,34 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     signerPassphrase,
     logLevel: pick(flags.logLevel, env.SIGNET_LOG_LEVEL, file.logLevel) ?? 'info',
     options,
+    ...(auth !== undefined ? { auth } : {}),
+    ...(auditLog !== undefined ? { auditLog } : {}),
   };
+}
+
+/** Token auth from flags > env > config file (all four settings needed), else the file's basic auth. */
+function resolveAuth(
+  flags: ServerFlags,
+  env: Env,
+  file: ConfigFile['auth'],
+  rel: (p: string | undefined) => string | undefined,
+): ServerConfig['auth'] {
+  const pick = (...vals: (string | undefined)[]): string | undefined => vals.find((v) => v !== undefined && v !== '');
+  const fileToken = file?.type === 'token' ? file : undefined;
+  const realm = pick(flags.authTokenRealm, env.SIGNET_AUTH_TOKEN_REALM, fileToken?.realm);
+  const service = pick(flags.authTokenService, env.SIGNET_AUTH_TOKEN_SERVICE, fileToken?.service);
+  const issuer = pick(flags.authTokenIssuer, env.SIGNET_AUTH_TOKEN_ISSUER, fileToken?.issuer);
+  const rootCertBundle = pick(flags.authTokenRootcert, env.SIGNET_AUTH_TOKEN_ROOTCERT, rel(fileToken?.rootCertBundle));
+  const given = [realm, service, issuer, rootCertBundle].filter((v) => v !== undefined).length;
+  if (given === 0) return file?.type === 'basic' ? file : undefined;
+  if (file?.type === 'basic')
+    throw new SignetError('USAGE', 'token auth settings were given, but the config file configures basic auth');
+  if (realm === undefined || service === undefined || issuer === undefined || rootCertBundle === undefined) {
+    throw new SignetError('USAGE', 'token auth needs a realm, a service, an issuer and a root certificate bundle', {
+      fix: 'give all of --auth-token-realm, --auth-token-service, --auth-token-issuer and --auth-token-rootcert',
+    });
+  }
+  return { type: 'token', realm, service, issuer, rootCertBundle };
 }
 
 /** What to tell the user so that notary and docker trust this server. */
@@ -188,6 +264,18 @@ export function registerServerCommand(program: Command): void {
     )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env SIGNET_LOG_LEVEL; default info)')
     .option('--config <file>', 'JSON config file (env SIGNET_CONFIG); flags and env override it')
+    .option('--auth-token-realm <url>', 'token auth: URL of the token service (env SIGNET_AUTH_TOKEN_REALM)')
+    .option('--auth-token-service <name>', 'token auth: service name = token audience (env SIGNET_AUTH_TOKEN_SERVICE)')
+    .option('--auth-token-issuer <name>', 'token auth: accepted token issuer (env SIGNET_AUTH_TOKEN_ISSUER)')
+    .option(
+      '--auth-token-rootcert <file>',
+      'token auth: PEM bundle of the certificates that sign tokens (env SIGNET_AUTH_TOKEN_ROOTCERT)',
+    )
+    .option(
+      '--audit-log <file>',
+      "audit trail file, '-' for stdout (env SIGNET_AUDIT_LOG; default <data-dir>/audit.log)",
+    )
+    .option('--no-audit-log', 'write no audit trail')
     .action(async (flags: ServerFlags) => {
       try {
         const config = resolveServerConfig(flags, readEnv());

@@ -1,0 +1,110 @@
+/**
+ * A test token issuer (docker/distribution token format): a root CA, a signing certificate issued
+ * by it, and ES256/RS256 JWTs carrying the key by `x5c`, `kid` (libtrust fingerprint) or `jwk`.
+ */
+import crypto, { type KeyObject } from 'node:crypto';
+import { libtrustKeyId } from '../../src/server/index.js';
+import { issueCertificate } from '../../src/tuf/index.js';
+
+export interface AccessClaim {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+export interface TokenClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  access?: AccessClaim[];
+  [k: string]: unknown;
+}
+
+export interface TokenIssuer {
+  caKey: KeyObject;
+  caPem: string;
+  leafKey: KeyObject;
+  leafDer: Buffer;
+  issuer: string;
+  service: string;
+  realm: string;
+  /** a JWT; `mode` picks how the header names the key (default x5c with the leaf certificate) */
+  token(
+    claims: TokenClaims,
+    opts?: { mode?: 'x5c' | 'kid' | 'jwk'; alg?: string; key?: KeyObject; x5c?: Buffer[]; header?: object },
+  ): string;
+  /** claims with iss/aud/exp/nbf filled for `access` */
+  claims(access: AccessClaim[], extra?: TokenClaims): TokenClaims;
+}
+
+const b64u = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
+
+export function tokenIssuer(
+  opts: { realm?: string; service?: string; issuer?: string; rsa?: boolean } = {},
+): TokenIssuer {
+  const now = Date.now();
+  const gen = (): KeyObject =>
+    opts.rsa
+      ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const caKey = gen();
+  const caPem = issueCertificate({
+    subjectCN: 'Test token CA',
+    subjectKey: caKey,
+    signingKey: caKey,
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + 24 * 3600_000),
+    ca: true,
+    keyUsage: ['keyCertSign', 'cRLSign', 'digitalSignature'],
+    keyIdentifiers: true,
+  }).pem;
+  const leafKey = gen();
+  const leafDer = issueCertificate({
+    subjectCN: 'token-signer',
+    subjectKey: leafKey,
+    issuer: { key: caKey, certificate: caPem },
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + 24 * 3600_000),
+    ca: false,
+    keyUsage: ['digitalSignature'],
+    keyIdentifiers: true,
+  }).der;
+  const issuer = opts.issuer ?? 'test-issuer';
+  const service = opts.service ?? 'signet-test';
+  const realm = opts.realm ?? 'https://auth.example.test/token';
+  return {
+    caKey,
+    caPem,
+    leafKey,
+    leafDer,
+    issuer,
+    service,
+    realm,
+    claims(access, extra = {}) {
+      const t = Math.floor(Date.now() / 1000);
+      return { iss: issuer, sub: 'alice', aud: service, exp: t + 300, nbf: t - 1, iat: t, access, ...extra };
+    },
+    token(claims, o = {}) {
+      const mode = o.mode ?? 'x5c';
+      const key = o.key ?? (mode === 'x5c' ? leafKey : caKey);
+      const isRsa = key.asymmetricKeyType === 'rsa';
+      const alg = o.alg ?? (isRsa ? 'RS256' : 'ES256');
+      const pub = crypto.createPublicKey(key);
+      const header: Record<string, unknown> = { typ: 'JWT', alg };
+      if (mode === 'x5c') header.x5c = (o.x5c ?? [leafDer]).map((d) => d.toString('base64'));
+      else if (mode === 'kid') header.kid = libtrustKeyId(pub);
+      else header.jwk = pub.export({ format: 'jwk' });
+      Object.assign(header, o.header ?? {});
+      const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
+      const sig = isRsa
+        ? crypto.sign('sha256', Buffer.from(input), key)
+        : crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+      return `${input}.${b64u(sig)}`;
+    },
+  };
+}
+
+export const sha256hex = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');

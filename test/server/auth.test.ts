@@ -1,0 +1,375 @@
+/**
+ * Token and basic auth of the trust server (reference §1.3, pitfall 12), through `app.inject()`:
+ * every refusal branch with its exact challenge and body, the `*` action, public health/metrics,
+ * the cached-GET fast path, and an app without auth behaving as before.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type MetaStore } from '../../src/storage/index.js';
+import { LocalServerSigner } from '../../src/signer/index.js';
+import { buildApp, createAuthorizer, type AuthSettings, type SignetApp } from '../../src/server/index.js';
+import { TestRepo, type Injector } from './helpers.js';
+import { sha256hex, tokenIssuer, type TokenIssuer } from './auth-helpers.js';
+
+interface AuthServer {
+  signet: SignetApp;
+  store: MetaStore;
+  dir: string;
+  close(): Promise<void>;
+}
+
+async function authServer(settings: AuthSettings | undefined, http = false): Promise<AuthServer & { url?: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-auth-'));
+  const store = await openStore({ dataDir: dir });
+  const signer = new LocalServerSigner({ keys: store.keys, passphrase: 'test-passphrase' });
+  const signet = buildApp({
+    store,
+    signer,
+    ...(settings ? { auth: createAuthorizer(settings) } : {}),
+    ...(http ? { createServer: (h) => createServer(h) } : {}),
+  });
+  let url: string | undefined;
+  if (http) {
+    await signet.app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(signet.app.server.address() as AddressInfo).port}`;
+  } else await signet.app.ready();
+  return {
+    signet,
+    store,
+    dir,
+    ...(url ? { url } : {}),
+    async close() {
+      await signet.app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function withAuth(app: SignetApp['app'], authorization: string | undefined): Injector {
+  return {
+    inject: (o) =>
+      app.inject({
+        ...o,
+        headers: { ...(o.headers ?? {}), ...(authorization ? { authorization } : {}) },
+      }) as ReturnType<Injector['inject']>,
+  };
+}
+
+const GUN = 'example.com/team/app';
+const repo = (gun: string, actions: string[]) => ({ type: 'repository', name: gun, actions });
+
+describe('token auth', () => {
+  let iss: TokenIssuer;
+  let srv: AuthServer;
+  let full: string;
+  let pullOnly: string;
+
+  beforeAll(async () => {
+    iss = tokenIssuer();
+    srv = await authServer({
+      type: 'token',
+      realm: iss.realm,
+      service: iss.service,
+      issuer: iss.issuer,
+      rootCertsPem: iss.caPem,
+    });
+    full = iss.token(iss.claims([repo(GUN, ['push', 'pull'])]));
+    pullOnly = iss.token(iss.claims([repo(GUN, ['pull'])], { sub: 'bob' }));
+  });
+  afterAll(async () => srv?.close());
+
+  const get = (url: string, authorization?: string) =>
+    srv.signet.app.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
+  const challenge = (scope: string, error?: string): string =>
+    `Bearer realm="${iss.realm}",service="${iss.service}",scope="${scope}"` + (error ? `,error="${error}"` : '');
+
+  it('no Authorization header: 401, the challenge and the exact notary body', async () => {
+    const r = await get(`/v2/${GUN}/_trust/tuf/root.json`);
+    expect(r.statusCode).toBe(401);
+    expect(r.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:pull`));
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(r.body).toBe(
+      `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":[{"Type":"repository","Class":"","Name":"${GUN}","Action":"pull"}]}]}\n`,
+    );
+  });
+
+  it('asks push,pull for publish and GET key, * for delete, rotate and the global changefeed', async () => {
+    const pub = await srv.signet.app.inject({ method: 'POST', url: `/v2/${GUN}/_trust/tuf/` });
+    expect(pub.statusCode).toBe(401);
+    expect(pub.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:push,pull`));
+    expect(JSON.parse(pub.body).errors[0].detail.map((d: { Action: string }) => d.Action)).toEqual(['push', 'pull']);
+    const key = await get(`/v2/${GUN}/_trust/tuf/timestamp.key`);
+    expect(key.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:push,pull`));
+    const del = await srv.signet.app.inject({ method: 'DELETE', url: `/v2/${GUN}/_trust/tuf/` });
+    expect(del.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:*`));
+    const rot = await srv.signet.app.inject({ method: 'POST', url: `/v2/${GUN}/_trust/tuf/snapshot.key` });
+    expect(rot.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:*`));
+    for (const url of ['/v2/', '/v2/_trust/changefeed?records=10', '/nowhere']) {
+      const r = await get(url);
+      expect(r.statusCode, url).toBe(401);
+      expect(r.headers['www-authenticate']).toBe(challenge('registry:catalog:*'));
+      expect(JSON.parse(r.body).errors[0].detail).toEqual([
+        { Type: 'registry', Class: '', Name: 'catalog', Action: '*' },
+      ]);
+    }
+  });
+
+  it('health and metrics stay public', async () => {
+    for (const url of ['/_notary_server/health', '/metrics', '/metrics/', '//_notary_server/health']) {
+      const r = await get(url);
+      expect(r.statusCode, url).toBe(200);
+      expect(r.headers['www-authenticate']).toBeUndefined();
+    }
+  });
+
+  it('a refused GUN is answered 400 before auth (as notary’s prefix filter)', async () => {
+    const r = await get('/v2/a%5Cb/_trust/tuf/root.json');
+    expect(r.statusCode).toBe(400);
+  });
+
+  it('a pull token reads; on publish it gets insufficient_scope', async () => {
+    expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${pullOnly}`)).statusCode).toBe(404);
+    const r = await srv.signet.app.inject({
+      method: 'POST',
+      url: `/v2/${GUN}/_trust/tuf/`,
+      headers: { authorization: `Bearer ${pullOnly}` },
+    });
+    expect(r.statusCode).toBe(401);
+    expect(r.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:push,pull`, 'insufficient_scope'));
+    // a token for another GUN does not reach this one; nor does catalog access without `*`
+    const other = iss.token(iss.claims([repo('example.com/other', ['*'])]));
+    expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${other}`)).headers['www-authenticate']).toBe(
+      challenge(`repository:${GUN}:pull`, 'insufficient_scope'),
+    );
+  });
+
+  it('a push,pull token initialises and publishes; delete needs *, which a * token has', async () => {
+    const repoClient = new TestRepo(withAuth(srv.signet.app, `Bearer ${full}`), GUN);
+    await repoClient.init();
+    repoClient.addTarget('v1', 'one');
+    expect((await repoClient.publish()).statusCode).toBe(200);
+    expect((await get(`/v2/${GUN}/_trust/tuf/targets.json`, `Bearer ${pullOnly}`)).statusCode).toBe(200);
+    const del = await srv.signet.app.inject({
+      method: 'DELETE',
+      url: `/v2/${GUN}/_trust/tuf/`,
+      headers: { authorization: `Bearer ${full}` },
+    });
+    expect(del.statusCode).toBe(401);
+    expect(del.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:*`, 'insufficient_scope'));
+    const star = iss.token(iss.claims([repo(GUN, ['*'])]));
+    const rot = await srv.signet.app.inject({
+      method: 'POST',
+      url: `/v2/${GUN}/_trust/tuf/timestamp.key`,
+      headers: { authorization: `Bearer ${star}` },
+    });
+    expect(rot.statusCode).toBe(200);
+    const ok = await srv.signet.app.inject({
+      method: 'DELETE',
+      url: `/v2/${GUN}/_trust/tuf/`,
+      headers: { authorization: `Bearer ${star}` },
+    });
+    expect(ok.statusCode).toBe(200);
+    const catalog = iss.token(iss.claims([{ type: 'registry', name: 'catalog', actions: ['*'] }]));
+    expect((await get('/v2/', `Bearer ${catalog}`)).statusCode).toBe(200);
+    expect((await get('/v2/_trust/changefeed?records=10', `Bearer ${catalog}`)).statusCode).toBe(200);
+  });
+
+  it('invalid tokens: signature, issuer, audience, expiry, nbf, key, shape → invalid_token', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const good = iss.claims([repo(GUN, ['*'])]);
+    const otherCa = tokenIssuer();
+    const tampered = (() => {
+      const [h, , s] = iss.token(good).split('.');
+      const c = Buffer.from(JSON.stringify({ ...good, sub: 'mallory' })).toString('base64url');
+      return `${h}.${c}.${s}`;
+    })();
+    const cases: Record<string, string> = {
+      tampered,
+      issuer: iss.token({ ...good, iss: 'someone-else' }),
+      audience: iss.token({ ...good, aud: 'other-service' }),
+      expired: iss.token({ ...good, exp: t - 61 }),
+      noExp: iss.token({ ...good, exp: undefined }),
+      notYet: iss.token({ ...good, nbf: t + 120 }),
+      otherCa: otherCa.token({ ...good }),
+      unknownKid: iss.token(good, { mode: 'kid', key: otherCa.caKey }),
+      untrustedJwk: iss.token(good, { mode: 'jwk', key: iss.leafKey }),
+      algMismatch: iss.token(good, { alg: 'ES384' }),
+      algNone: iss.token(good, { header: { alg: 'none' } }),
+      noSignature: iss.token(good).split('.').slice(0, 2).join('.') + '.',
+      twoParts: 'abc.def',
+      badBase64: 'a*b.c.d',
+      notJson: `${Buffer.from('x').toString('base64url')}.${Buffer.from('y').toString('base64url')}.AA`,
+      expAsString: iss.token({ ...good, exp: String(t + 100) as unknown as number }),
+    };
+    for (const [name, tok] of Object.entries(cases)) {
+      const r = await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${tok}`);
+      expect(r.statusCode, name).toBe(401);
+      expect(r.headers['www-authenticate'], name).toBe(challenge(`repository:${GUN}:pull`, 'invalid_token'));
+    }
+    // not a Bearer header at all: no error parameter (distribution's ErrTokenRequired)
+    for (const h of [`Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer  ${full}`, `Bearer`]) {
+      const r = await get(`/v2/${GUN}/_trust/tuf/root.json`, h);
+      expect(r.headers['www-authenticate'], h).toBe(challenge(`repository:${GUN}:pull`));
+    }
+  });
+
+  it('accepts 60 s of clock skew, kid and jwk headers, an aud list, and "bearer" in any case', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const acc = [repo(GUN, ['pull'])];
+    const toks = {
+      skewExp: iss.token(iss.claims(acc, { exp: t - 30 })),
+      skewNbf: iss.token(iss.claims(acc, { nbf: t + 30 })),
+      kid: iss.token(iss.claims(acc), { mode: 'kid' }),
+      jwk: iss.token(iss.claims(acc), { mode: 'jwk' }),
+      audList: iss.token(iss.claims(acc, { aud: ['x', iss.service] })),
+    };
+    for (const [name, tok] of Object.entries(toks)) {
+      expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${tok}`)).statusCode, name).toBe(404);
+    }
+    expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `bEaReR ${toks.kid}`)).statusCode).toBe(404);
+  });
+
+  it('RS256 tokens from an RSA issuer', async () => {
+    const rsa = tokenIssuer({ rsa: true });
+    const s = await authServer({
+      type: 'token',
+      realm: rsa.realm,
+      service: rsa.service,
+      issuer: rsa.issuer,
+      rootCertsPem: rsa.caPem,
+    });
+    try {
+      const tok = rsa.token(rsa.claims([repo(GUN, ['pull'])]));
+      const r = await s.signet.app.inject({
+        method: 'GET',
+        url: `/v2/${GUN}/_trust/tuf/root.json`,
+        headers: { authorization: `Bearer ${tok}` },
+      });
+      expect(r.statusCode).toBe(404);
+      const es = await s.signet.app.inject({
+        method: 'GET',
+        url: `/v2/${GUN}/_trust/tuf/root.json`,
+        headers: { authorization: `Bearer ${rsa.token(rsa.claims([repo(GUN, ['pull'])]), { alg: 'RS512' })}` },
+      });
+      expect(es.statusCode).toBe(401);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses a bundle without certificates', () => {
+    expect(() =>
+      createAuthorizer({ type: 'token', realm: 'r', service: 's', issuer: 'i', rootCertsPem: 'nothing' }),
+    ).toThrow(/at least one token signing root certificate/);
+  });
+
+  it('keeps the 401 body under 1 KiB for a 255-character GUN', async () => {
+    const long = 'example.com/' + 'a'.repeat(243);
+    const r = await srv.signet.app.inject({ method: 'POST', url: `/v2/${long}/_trust/tuf/` });
+    expect(r.statusCode).toBe(401);
+    expect(r.rawPayload.length).toBeLessThan(1024);
+  });
+});
+
+describe('token auth over HTTP: the cached GET fast path authorises too', () => {
+  it('serves a cached file only with a valid token', async () => {
+    const iss = tokenIssuer();
+    const srv = await authServer(
+      { type: 'token', realm: iss.realm, service: iss.service, issuer: iss.issuer, rootCertsPem: iss.caPem },
+      true,
+    );
+    try {
+      const tok = iss.token(iss.claims([repo(GUN, ['push', 'pull'])]));
+      const r = new TestRepo(withAuth(srv.signet.app, `Bearer ${tok}`), GUN);
+      await r.init();
+      expect((await r.publish()).statusCode).toBe(200);
+      const url = `${srv.url}/v2/${GUN}/_trust/tuf/root.json`;
+      for (let i = 0; i < 2; i++)
+        expect((await fetch(url, { headers: { authorization: `Bearer ${tok}` } })).status).toBe(200);
+      const anon = await fetch(url);
+      expect(anon.status).toBe(401);
+      expect(anon.headers.get('www-authenticate')).toContain(`scope="repository:${GUN}:pull"`);
+      const bad = await fetch(url, { headers: { authorization: `Bearer ${tok}x` } });
+      expect(bad.status).toBe(401);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('basic auth', () => {
+  let srv: AuthServer;
+  const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+
+  beforeAll(async () => {
+    srv = await authServer({
+      type: 'basic',
+      realm: 'Signet test',
+      users: {
+        admin: { passwordSha256: sha256hex('admin-pw'), repositories: { '*': ['*'] } },
+        ci: { passwordSha256: sha256hex('ci-pw'), repositories: { 'example.com/team/*': ['push', 'pull'] } },
+        reader: { passwordSha256: sha256hex('reader-pw'), repositories: { [GUN]: ['pull'] } },
+      },
+    });
+  });
+  afterAll(async () => srv?.close());
+
+  const req = (method: 'GET' | 'POST' | 'DELETE', url: string, authorization?: string) =>
+    srv.signet.app.inject({ method, url, headers: authorization ? { authorization } : {} });
+
+  it('no credentials, a wrong password, an unknown user: 401 with a Basic challenge', async () => {
+    for (const a of [undefined, basic('reader', 'nope'), basic('nobody', 'x'), 'Basic !!!', 'Bearer abc']) {
+      const r = await req('GET', `/v2/${GUN}/_trust/tuf/root.json`, a);
+      expect(r.statusCode, String(a)).toBe(401);
+      expect(r.headers['www-authenticate']).toBe('Basic realm="Signet test"');
+      expect(JSON.parse(r.body).errors[0].code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('per-repository actions, prefix patterns, and `*` for the catalog', async () => {
+    expect((await req('GET', `/v2/${GUN}/_trust/tuf/root.json`, basic('reader', 'reader-pw'))).statusCode).toBe(404);
+    expect((await req('POST', `/v2/${GUN}/_trust/tuf/`, basic('reader', 'reader-pw'))).statusCode).toBe(401);
+    expect((await req('GET', '/v2/other/x/_trust/tuf/root.json', basic('reader', 'reader-pw'))).statusCode).toBe(401);
+    const repoClient = new TestRepo(withAuth(srv.signet.app, basic('ci', 'ci-pw')), GUN);
+    await repoClient.init();
+    expect((await repoClient.publish()).statusCode).toBe(200);
+    expect((await req('DELETE', `/v2/${GUN}/_trust/tuf/`, basic('ci', 'ci-pw'))).statusCode).toBe(401);
+    expect((await req('GET', '/v2/', basic('ci', 'ci-pw'))).statusCode).toBe(401);
+    expect((await req('GET', '/v2/', basic('admin', 'admin-pw'))).statusCode).toBe(200);
+    expect((await req('DELETE', `/v2/${GUN}/_trust/tuf/`, basic('admin', 'admin-pw'))).statusCode).toBe(200);
+  });
+
+  it('refuses a malformed digest in the settings', () => {
+    expect(() =>
+      createAuthorizer({ type: 'basic', users: { a: { passwordSha256: 'abc', repositories: {} } } }),
+    ).toThrow(/64 hex digits/);
+  });
+});
+
+describe('auth off (the default)', () => {
+  it('answers everything as before: no challenges, publish and delete without credentials', async () => {
+    const srv = await authServer(undefined);
+    try {
+      const ping = await srv.signet.app.inject({ method: 'GET', url: '/v2/' });
+      expect(ping.statusCode).toBe(200);
+      expect(ping.body).toBe('{}');
+      const r = new TestRepo(srv.signet.app as unknown as Injector, GUN);
+      await r.init();
+      expect((await r.publish()).statusCode).toBe(200);
+      const del = await srv.signet.app.inject({ method: 'DELETE', url: `/v2/${GUN}/_trust/tuf/` });
+      expect(del.statusCode).toBe(200);
+      const nf = await srv.signet.app.inject({ method: 'GET', url: '/nowhere' });
+      expect(nf.statusCode).toBe(404);
+      expect(nf.headers['www-authenticate']).toBeUndefined();
+      const head = await srv.signet.app.inject({ method: 'HEAD', url: '/metrics' });
+      expect(head.statusCode).toBe(404);
+    } finally {
+      await srv.close();
+    }
+  });
+});
