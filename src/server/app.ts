@@ -227,18 +227,21 @@ export function buildApp(deps: AppDeps): SignetApp {
     }
     const routeName = m.route?.name ?? 'not_found';
     req.log.info({ route: routeName, gun: m.gun, reason: res.reason, why: res.why }, 'request refused: unauthorized');
-    audit?.write({
-      event: 'auth_failure',
-      reqId: req.id,
-      remote: req.ip,
-      user: res.user,
-      method: req.method,
-      route: routeName,
-      gun: m.gun,
-      status: res.reply.status,
-      reason: res.reason,
-      required: m.gun === undefined ? ['registry:catalog:*'] : actions,
-    });
+    // a credential-less ping is how clients learn the challenge (§5.3), not a failed attempt
+    const handshake = routeName === 'ping' && res.reason === 'token_required';
+    if (!handshake)
+      audit?.write({
+        event: 'auth_failure',
+        reqId: req.id,
+        remote: req.ip,
+        user: res.user,
+        method: req.method,
+        route: routeName,
+        gun: m.gun,
+        status: res.reply.status,
+        reason: res.reason,
+        required: m.gun === undefined ? ['registry:catalog:*'] : actions,
+      });
     send(req, reply, st, res.reply, 'UNAUTHORIZED');
     return reply;
   };

@@ -411,13 +411,13 @@ function tokenAuthorizer(cfg: TokenAuthSettings): Authorizer {
           return {
             ok: false,
             reason: 'insufficient_scope',
-            user: tok.subject,
+            user: tok.subject === '' ? undefined : tok.subject,
             why: `token lacks ${r.type}:${r.name}:${r.action}`,
             reply: unauthorized(challenge(records, 'insufficient_scope'), records),
           };
         }
       }
-      return { ok: true, user: tok.subject };
+      return { ok: true, user: tok.subject === '' ? undefined : tok.subject };
     },
   };
 }

@@ -175,7 +175,11 @@ describe('audit trail with basic auth', () => {
       expect(all).not.toContain(wrong.slice(6));
       expect(all).not.toContain(sha256hex('s3cret-pw'));
 
-      for (let i = 0; i < 80; i++) await signet.app.inject({ method: 'GET', url: '/v2/' });
+      // the credential-less ping every client starts with is a handshake, not a failure
+      await signet.app.inject({ method: 'GET', url: '/v2/' });
+      expect(sink.lines).toHaveLength(1);
+      for (let i = 0; i < 80; i++) await signet.app.inject({ method: 'GET', url: '/nowhere' });
+      expect(sink.lines.length).toBeGreaterThanOrEqual(40);
       expect(sink.lines.length).toBeLessThanOrEqual(51);
     } finally {
       await signet.app.close();

@@ -1,0 +1,150 @@
+/**
+ * The real notary 0.7 CLI against Signet's server with token auth (reference §1.3): a tiny token
+ * server in the test checks `NOTARY_AUTH` basic credentials and issues ES256 JWTs (x5c chain to a
+ * test CA) for the intersection of the requested scope and the user's rights, like docker_auth.
+ * A full-scope user runs init/publish/list/delete; a pull-only user lists, and its publish fails
+ * cleanly with notary's 401 message. The audit log names both.
+ */
+import crypto from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server/index.js';
+import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
+import { tokenIssuer, type TokenIssuer } from '../server/auth-helpers.js';
+
+const sha = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
+
+const USERS: Record<string, { password: string; actions: string[] }> = {
+  alice: { password: 'alice-pw', actions: ['*'] },
+  reader: { password: 'reader-pw', actions: ['pull'] },
+};
+
+/** GET <realm>?service=…&scope=repository:<gun>:<actions> with optional basic auth → {"token": JWT}. */
+function tokenServer(iss: TokenIssuer, log: string[]): Server {
+  return createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    let user: string | undefined;
+    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
+    if (basic) {
+      const [name, pw] = Buffer.from(basic[1] as string, 'base64')
+        .toString('utf8')
+        .split(':') as [string, string];
+      if (USERS[name]?.password !== pw) {
+        res.writeHead(401).end();
+        return;
+      }
+      user = name;
+    }
+    const access = u.searchParams.getAll('scope').flatMap((scope) => {
+      const m = /^(repository|registry):(.+):([^:]+)$/.exec(scope);
+      if (m === null || user === undefined) return [];
+      const rights = USERS[user]?.actions ?? [];
+      const granted = (m[3] as string).split(',').filter((a) => rights.includes('*') || rights.includes(a));
+      return granted.length ? [{ type: m[1] as string, name: m[2] as string, actions: granted }] : [];
+    });
+    log.push(`${user ?? 'anonymous'} ${u.searchParams.get('service')} ${u.searchParams.getAll('scope').join(' ')}`);
+    const token = iss.token(iss.claims(access, { sub: user ?? '' }));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ token, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+}
+
+describe('notary CLI against Signet with token auth', () => {
+  let dir: string;
+  let srv: RunningServer;
+  let ts: Server;
+  let notary: NotaryCli;
+  const tokenLog: string[] = [];
+  const gun = '127.0.0.1:5000/interop/auth';
+  const as = (user: string) => ({
+    env: { NOTARY_AUTH: Buffer.from(`${user}:${USERS[user]?.password}`).toString('base64') },
+  });
+
+  async function ok(args: string[], user = 'alice'): Promise<string> {
+    const r = await notary.run(args, as(user));
+    if (r.code !== 0) throw new Error(`notary ${args.join(' ')} → ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout + r.stderr;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'signet-auth-it-'));
+    const iss = tokenIssuer({ service: 'signet-interop', issuer: 'interop-token-issuer' });
+    ts = tokenServer(iss, tokenLog);
+    await new Promise<void>((resolve) => ts.listen(0, '127.0.0.1', resolve));
+    const realm = `http://127.0.0.1:${(ts.address() as AddressInfo).port}/token`;
+    const bundle = path.join(dir, 'token-ca.pem');
+    writeFileSync(bundle, iss.caPem);
+    srv = await startServer({
+      listen: '127.0.0.1:0',
+      dataDir: path.join(dir, 'data'),
+      tls: { mode: 'auto' },
+      signerPassphrase: 'interop-test-passphrase',
+      logger: pino({ level: process.env.SIGNET_TEST_LOG ?? 'silent' }),
+      handleSignals: false,
+      auth: { type: 'token', realm, service: iss.service, issuer: iss.issuer, rootCertBundle: bundle },
+    });
+    notary = notaryCli({ server: srv.url, caFile: srv.caFile as string, trustDir: path.join(dir, 'trust') });
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await new Promise((resolve) => ts?.close(resolve));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a full-scope user: init, publish, addhash + publish, list', async () => {
+    await ok(['init', gun]);
+    await ok(['publish', gun]);
+    await ok(['addhash', gun, 'v1', '3', '--sha256', sha('one')]);
+    await ok(['publish', gun]);
+    const out = await ok(['list', gun]);
+    expect(out).toContain(sha('one'));
+    // notary asked for the GUN-named scope with push,pull
+    expect(tokenLog).toContain(`alice signet-interop repository:${gun}:push,pull`);
+  });
+
+  it('a pull-only user lists; its publish fails cleanly with 401', async () => {
+    const out = await ok(['list', gun], 'reader');
+    expect(out).toContain(sha('one'));
+    await ok(['addhash', gun, 'v2', '3', '--sha256', sha('two')], 'reader');
+    const r = await notary.run(['publish', gun], as('reader'));
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/not authorized to perform this operation: server returned 401/);
+    // nothing changed on the server
+    const after = await ok(['list', gun], 'reader');
+    expect(after).not.toContain(sha('two'));
+  });
+
+  it('without credentials nothing is readable', async () => {
+    const cold = notaryCli({ server: srv.url, caFile: srv.caFile as string, trustDir: path.join(dir, 'cold') });
+    const r = await cold.run(['list', gun]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/401|not authorized/);
+  });
+
+  it('delete --remote needs *, which alice has; the audit log names the users, without tokens', async () => {
+    // drop reader's pending change first, then delete everything remotely as alice
+    await ok(['delete', gun, '--remote']);
+    const lines = readFileSync(path.join(dir, 'data', 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const pubs = lines.filter((l) => l.event === 'publish' && l.status === 200);
+    expect(pubs.length).toBeGreaterThanOrEqual(2);
+    expect(pubs.every((l) => l.user === 'alice' && l.gun === gun)).toBe(true);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        event: 'auth_failure',
+        user: 'reader',
+        reason: 'insufficient_scope',
+        route: 'publish',
+      }),
+    );
+    expect(lines).toContainEqual(expect.objectContaining({ event: 'delete', user: 'alice', status: 200 }));
+    expect(readFileSync(path.join(dir, 'data', 'audit.log'), 'utf8')).not.toMatch(/eyJ|Bearer|Basic/);
+  });
+});
