@@ -121,8 +121,10 @@ export function findTarget(
       tag,
       r,
       (md, role) => {
-        const meta = md.signed.targets?.[tag];
-        if (meta === undefined) return false;
+        // own entries only: a tag named `constructor` or `__proto__` is not signed just because objects have one
+        const targets = md.signed.targets;
+        if (targets === null || targets === undefined || !Object.hasOwn(targets, tag)) return false;
+        const meta = targets[tag] as FileMeta;
         hit = { role: role.name, meta };
         return true;
       },

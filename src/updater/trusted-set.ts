@@ -94,6 +94,8 @@ export class TrustedSet {
   /** Versions trusted before (from the cache or earlier in this session): the rollback floor. */
   private readonly floor = new Map<string, number>();
   private previousSnapshotMeta: SnapshotSigned['meta'] | undefined;
+  /** Set when the cached root does not satisfy the pin: nothing may be trusted until a pinned root is reached. */
+  private unpinnedAnchor: SignetError | undefined;
 
   private constructor(root: Metadata<RootSigned>, opts: TrustedSetOptions) {
     this.gun = opts.gun;
@@ -116,7 +118,30 @@ export class TrustedSet {
     const md = parseRoot(bytes);
     const certs = validateRootCertificates(md.signed, opts.gun, opts.now, false);
     verifyRoleSignatures(md, certKeySet(certs, rootThreshold(md.signed)));
-    return new TrustedSet(md, opts);
+    const set = new TrustedSet(md, opts);
+    // A pin must hold for the cached root too, or anyone who can write the trust dir replaces the
+    // anchor and the pin means nothing. A cached root the pin refuses is kept only as the start of
+    // a chain walk: the root reached (updateRoot, final) must satisfy the pin, else PIN_MISMATCH.
+    const pin = opts.pin ?? { kind: 'none' };
+    if (pin.kind === 'certs' || pin.kind === 'ca') {
+      try {
+        applyPin(pin, certs, { gun: opts.gun, now: opts.now, firstBootstrap: false, tofu: opts.tofu === true });
+      } catch (e) {
+        if (!(e instanceof SignetError) || e.code !== 'PIN_MISMATCH') throw e;
+        set.unpinnedAnchor = e;
+      }
+    }
+    return set;
+  }
+
+  /** True when the trusted root still has to be replaced by one the pin allows. */
+  get needsPinnedRoot(): boolean {
+    return this.unpinnedAnchor !== undefined;
+  }
+
+  /** PIN_MISMATCH while the trusted root is a cached root the pin does not allow. */
+  checkPinned(): void {
+    if (this.unpinnedAnchor !== undefined) throw this.unpinnedAnchor;
   }
 
   /**
@@ -158,7 +183,10 @@ export class TrustedSet {
   updateRoot(bytes: Buffer, opts: { final: boolean }): Metadata<RootSigned> {
     const cur = this.rootMd;
     if (bytes.equals(cur.bytes)) {
-      if (opts.final) checkExpiry(cur, this.now);
+      if (opts.final) {
+        this.checkPinned();
+        checkExpiry(cur, this.now);
+      }
       return cur;
     }
     const md = parseRoot(bytes);
@@ -191,6 +219,7 @@ export class TrustedSet {
     verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)));
     if (opts.final) checkExpiry(md, this.now);
     this.rootMd = md;
+    if (opts.final) this.unpinnedAnchor = undefined; // the pin was applied to this root above
     this.rememberVersion('root', md.signed.version);
     this.timestamp = undefined;
     this.snapshot = undefined;
@@ -201,6 +230,7 @@ export class TrustedSet {
 
   /** The trusted root must not be expired (checked before anything signed under it is used). */
   checkRootFresh(): void {
+    this.checkPinned();
     checkExpiry(this.rootMd, this.now);
   }
 

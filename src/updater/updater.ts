@@ -106,7 +106,9 @@ export class Updater {
     const { set, fetched } = await this.bootstrap(now, pin);
     // a write (or an expired cached root) starts from the server's current root; a root we just
     // fetched is already that
-    if (!this.offline && !fetched && (opts.forWrite === true || this.rootExpired(set))) await this.updateRoot(set);
+    if (!this.offline && !fetched && (opts.forWrite === true || set.needsPinnedRoot || this.rootExpired(set))) {
+      await this.updateRoot(set);
+    }
     try {
       return await this.update(set);
     } catch (e) {
@@ -214,6 +216,16 @@ export class Updater {
 
   /** Fetch the newest root (by checksum when the snapshot names one) and walk the chain to it. */
   private async updateRoot(set: TrustedSet, hint?: FileMeta): Promise<void> {
+    if (hint !== undefined && hint.length > this.limits.rootMaxBytes) {
+      // the snapshot may be signed by a server-held key: its length for root is not a licence to stream
+      throw new SignetError(
+        'ENDLESS_DATA',
+        `the snapshot of ${this.gun} lists root.json as ${hint.length} bytes, over the ${this.limits.rootMaxBytes}-byte limit`,
+        {
+          fix: 'the repository metadata is unreasonably large (or the server lies about it); raise the limit only if you trust it',
+        },
+      );
+    }
     const newest =
       hint !== undefined && hint.hashes.sha256 !== undefined
         ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: sha256Hex(hint) })
