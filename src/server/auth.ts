@@ -66,6 +66,8 @@ export interface Authorizer {
 /** Token clock-skew leeway on `exp` and `nbf` (distribution's `Leeway`). */
 export const TOKEN_LEEWAY_S = 60;
 const TOKEN_CACHE_MAX = 2000;
+/** certificates in a token's x5c chain (leaf + intermediates), and intermediates walked */
+const MAX_CHAIN = 8;
 const ENVELOPE = 'application/json; charset=utf-8';
 const MAX_BODY = 1000;
 
@@ -229,6 +231,7 @@ function validAt(c: X509Certificate, nowMs: number): boolean {
 /** parseAndVerifyCertChain: x5c[0] is the leaf, the rest intermediates; must chain to a bundle root. */
 function verifyChain(x5c: readonly string[], roots: Roots, nowMs: number): KeyObject {
   if (x5c.length === 0) throw new TokenError('invalid', 'empty x509 certificate chain');
+  if (x5c.length > MAX_CHAIN) throw new TokenError('invalid', 'x509 certificate chain too long');
   const certs = x5c.map((s, i) => {
     const der = b64std(s);
     if (der === null) throw new TokenError('invalid', `unable to decode certificate ${i} of the chain`);
@@ -240,16 +243,26 @@ function verifyChain(x5c: readonly string[], roots: Roots, nowMs: number): KeyOb
   });
   const leaf = certs[0] as X509Certificate;
   const intermediates = certs.slice(1);
+  // Each certificate is explored once (an attacker controls the intermediates: certificates sharing
+  // a key and a name would otherwise make the search exponential); a cycle counts as a dead end.
+  const seen = new Map<X509Certificate, boolean>();
   const chains = (c: X509Certificate, depth: number): boolean => {
-    if (!validAt(c, nowMs)) return false;
-    if (roots.certs.some((r) => r.raw.equals(c.raw))) return true;
-    if (depth > 8) return false;
-    for (const r of roots.certs) if (validAt(r, nowMs) && c.checkIssued(r) && c.verify(r.publicKey)) return true;
-    for (const i of intermediates) {
-      if (i === c || !i.ca || !c.checkIssued(i) || !c.verify(i.publicKey)) continue;
-      if (chains(i, depth + 1)) return true;
+    const known = seen.get(c);
+    if (known !== undefined) return known;
+    seen.set(c, false);
+    let ok = false;
+    if (!validAt(c, nowMs)) ok = false;
+    else if (roots.certs.some((r) => r.raw.equals(c.raw))) ok = true;
+    else if (depth <= MAX_CHAIN) {
+      ok = roots.certs.some((r) => validAt(r, nowMs) && c.checkIssued(r) && c.verify(r.publicKey));
+      for (const i of intermediates) {
+        if (ok) break;
+        if (i === c || !i.ca || !c.checkIssued(i) || !c.verify(i.publicKey)) continue;
+        ok = chains(i, depth + 1);
+      }
     }
-    return false;
+    seen.set(c, ok);
+    return ok;
   };
   if (!chains(leaf, 0)) throw new TokenError('invalid', 'unable to verify certificate chain');
   return leaf.publicKey;

@@ -3,6 +3,7 @@
  * every refusal branch with its exact challenge and body, the `*` action, public health/metrics,
  * the cached-GET fast path, and an app without auth behaving as before.
  */
+import crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type MetaStore } from '../../src/storage/index.js';
 import { LocalServerSigner } from '../../src/signer/index.js';
 import { buildApp, createAuthorizer, type AuthSettings, type SignetApp } from '../../src/server/index.js';
+import { issueCertificate } from '../../src/tuf/index.js';
 import { TestRepo, type Injector } from './helpers.js';
 import { sha256hex, tokenIssuer, type TokenIssuer } from './auth-helpers.js';
 
@@ -232,6 +234,60 @@ describe('token auth', () => {
       expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${tok}`)).statusCode, name).toBe(404);
     }
     expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `bEaReR ${toks.kid}`)).statusCode).toBe(404);
+  });
+
+  it('x5c chains: through an intermediate CA; not through a non-CA, an expired or a looping chain', async () => {
+    const now = Date.now();
+    const mk = (
+      cn: string,
+      key: crypto.KeyObject,
+      issuer: { key: crypto.KeyObject; certificate: string },
+      ca: boolean,
+      notAfter = now + 3600_000,
+    ) =>
+      issueCertificate({
+        subjectCN: cn,
+        subjectKey: key,
+        issuer,
+        notBefore: new Date(now - 3600_000),
+        notAfter: new Date(notAfter),
+        ca,
+        keyUsage: ca ? ['keyCertSign', 'digitalSignature'] : ['digitalSignature'],
+        keyIdentifiers: true,
+      });
+    const ec = () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const interKey = ec();
+    const inter = mk('intermediate', interKey, { key: iss.caKey, certificate: iss.caPem }, true);
+    const leafKey = ec();
+    const leaf = mk('leaf', leafKey, { key: interKey, certificate: inter.pem }, false);
+    const claims = iss.claims([repo(GUN, ['pull'])]);
+    const use = async (tok: string) => (await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${tok}`)).statusCode;
+    expect(await use(iss.token(claims, { key: leafKey, x5c: [leaf.der, inter.der] }))).toBe(404);
+    expect(await use(iss.token(claims, { key: leafKey, x5c: [leaf.der] }))).toBe(401);
+    const notCa = mk('not-a-ca', interKey, { key: iss.caKey, certificate: iss.caPem }, false);
+    const leaf2 = mk('leaf', leafKey, { key: interKey, certificate: notCa.pem }, false);
+    expect(await use(iss.token(claims, { key: leafKey, x5c: [leaf2.der, notCa.der] }))).toBe(401);
+    const expired = mk('old', leafKey, { key: interKey, certificate: inter.pem }, false, now - 1000);
+    expect(await use(iss.token(claims, { key: leafKey, x5c: [expired.der, inter.der] }))).toBe(401);
+    // attacker-made CAs sharing one key and name: refused without an exponential search
+    const evilKey = ec();
+    const evil = Array.from({ length: 7 }, () =>
+      issueCertificate({
+        subjectCN: 'evil',
+        subjectKey: evilKey,
+        issuer: { key: evilKey, cn: 'evil' },
+        notBefore: new Date(now - 3600_000),
+        notAfter: new Date(now + 3600_000),
+        ca: true,
+        keyUsage: ['keyCertSign'],
+      }),
+    );
+    const evilLeaf = mk('leaf', leafKey, { key: evilKey, certificate: evil[0]!.pem }, false);
+    const t0 = Date.now();
+    expect(await use(iss.token(claims, { key: leafKey, x5c: [evilLeaf.der, ...evil.map((e) => e.der)] }))).toBe(401);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const tooLong = Array.from({ length: 9 }, () => inter.der);
+    expect(await use(iss.token(claims, { key: leafKey, x5c: [leaf.der, ...tooLong] }))).toBe(401);
   });
 
   it('RS256 tokens from an RSA issuer', async () => {
