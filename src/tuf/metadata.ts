@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { canonicalJson, canonicalString, htmlEscapeJson, parseJsonBytes, type JsonValue } from './canonical-json.js';
-import { Checker, checkSignedStructure } from './structure.js';
+import { Checker, checkGoFieldNames, checkSignedStructure } from './structure.js';
 import type {
   AnySigned,
   FileMeta,
@@ -73,6 +73,7 @@ export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
   const doc = parseJsonBytes(bytes, what);
   const c = new Checker(what);
   const top = c.object(doc, '(top level)');
+  checkGoFieldNames(role, top, what);
   const signed = c.object(top['signed'], 'signed');
   checkSignedStructure(role, signed, what);
   const signatures = parseSignatures(c, top['signatures']);

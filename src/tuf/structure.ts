@@ -248,3 +248,88 @@ export function checkSignedStructure(role: string, signed: JsonValue | undefined
       return checkTimestamp(c, s);
   }
 }
+
+/**
+ * Go's encoding/json matches struct fields case-insensitively (Unicode simple folding, so `ſ` is `s`
+ * and `K` is `k`), the last match winning; JSON.parse is exact. A file holding `"Version"` or
+ * `"Targets"` next to the real field would mean one thing to notary/docker and another to us under
+ * the same signature, so such keys are refused wherever Go decodes into a struct. Map keys (target
+ * names, key IDs, meta roles) are data and stay case-sensitive.
+ */
+interface Shape {
+  /** a Go struct: its JSON field names and their shapes */
+  fields?: Record<string, Shape>;
+  /** a Go map: the shape of its values */
+  values?: Shape;
+  /** a Go slice: the shape of its items */
+  items?: Shape;
+}
+
+const LEAF: Shape = {};
+const KEY_SHAPE: Shape = { fields: { keytype: LEAF, keyval: { fields: { private: LEAF, public: LEAF } } } };
+const FILE_META_SHAPE: Shape = { fields: { custom: LEAF, hashes: LEAF, length: LEAF } };
+const COMMON_FIELDS: Record<string, Shape> = { _type: LEAF, expires: LEAF, version: LEAF };
+const SIGNED_SHAPE: Record<string, Shape> = {
+  Root: {
+    fields: {
+      ...COMMON_FIELDS,
+      consistent_snapshot: LEAF,
+      keys: { values: KEY_SHAPE },
+      roles: { values: { fields: { keyids: LEAF, threshold: LEAF } } },
+    },
+  },
+  Targets: {
+    fields: {
+      ...COMMON_FIELDS,
+      targets: { values: FILE_META_SHAPE },
+      delegations: {
+        fields: {
+          keys: { values: KEY_SHAPE },
+          roles: { items: { fields: { keyids: LEAF, name: LEAF, paths: LEAF, threshold: LEAF } } },
+        },
+      },
+    },
+  },
+  Snapshot: { fields: { ...COMMON_FIELDS, meta: { values: FILE_META_SHAPE } } },
+  Timestamp: { fields: { ...COMMON_FIELDS, meta: { values: FILE_META_SHAPE } } },
+};
+
+function goFold(s: string): string {
+  return s.toLowerCase().replace(/\u017f/g, 's');
+}
+
+function checkShape(c: Checker, v: JsonValue | undefined, shape: Shape, path: string, depth: number): void {
+  if (depth > 32 || v === null || v === undefined || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    if (shape.items !== undefined)
+      v.forEach((x, i) => checkShape(c, x, shape.items as Shape, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  if (shape.values !== undefined) {
+    for (const [k, x] of Object.entries(v)) checkShape(c, x, shape.values, `${path}[${JSON.stringify(k)}]`, depth + 1);
+    return;
+  }
+  const fields = shape.fields;
+  if (fields === undefined) return;
+  const folded = new Map(Object.keys(fields).map((f) => [goFold(f), f]));
+  for (const [k, x] of Object.entries(v)) {
+    const field = Object.hasOwn(fields, k) ? k : folded.get(goFold(k));
+    if (field === undefined) continue; // unknown fields: Go ignores them, and so do we
+    if (field !== k) {
+      c.fail(
+        `${path}.${k}`,
+        `is decoded by Go as the field ${JSON.stringify(field)} (case-insensitive match); only the exact name is allowed`,
+      );
+    }
+    checkShape(c, x, fields[field] as Shape, `${path}.${k}`, depth + 1);
+  }
+}
+
+/** Refuse envelope and `signed` keys that Go would fold onto another field (see Shape above). */
+export function checkGoFieldNames(role: string, top: JsonObject, what: string): void {
+  const signedShape = SIGNED_SHAPE[expectedType(role)] ?? LEAF;
+  const envelope: Shape = {
+    fields: { signed: signedShape, signatures: { items: { fields: { keyid: LEAF, method: LEAF, sig: LEAF } } } },
+  };
+  checkShape(new Checker(what), top, envelope, '(top level)', 0);
+}

@@ -307,6 +307,18 @@ describe('numbers, dates and JSON tricks', () => {
     );
   });
 
+  it('a second, case-folded "Targets" map (what notary clients would read) is refused: ErrBadTargets', async () => {
+    const repo = await published();
+    const evil = fileMeta(Buffer.from('evil'), ['sha256']);
+    const json = canonicalJson(targetsBody(2) as never)
+      .toString()
+      .replace('{"_type"', `{"Targets":{"latest":${JSON.stringify(evil)}},"_type"`);
+    const r = await repo.post([
+      ['targets', rawEnvelope(json, [await sigOver(canonicalJson(JSON.parse(json)), repo.targetsKey.signer)])],
+    ]);
+    expectInvalidUpdate(r, 'ErrBadTargets', /is decoded by Go as the field "targets"/);
+  });
+
   it('__proto__ and constructor as target names are plain targets; they pollute nothing', async () => {
     const repo = await published();
     const fm = fileMeta(Buffer.from('x'), ['sha256']);
