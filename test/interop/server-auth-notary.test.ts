@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,44 +15,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
-import { tokenIssuer, type TokenIssuer } from '../server/auth-helpers.js';
+import { TEST_TOKEN_USERS, tokenIssuer, tokenServer } from '../server/auth-helpers.js';
 
 const sha = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
 
-const USERS: Record<string, { password: string; actions: string[] }> = {
-  alice: { password: 'alice-pw', actions: ['*'] },
-  reader: { password: 'reader-pw', actions: ['pull'] },
-};
-
-/** GET <realm>?service=…&scope=repository:<gun>:<actions> with optional basic auth → {"token": JWT}. */
-function tokenServer(iss: TokenIssuer, log: string[]): Server {
-  return createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    let user: string | undefined;
-    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
-    if (basic) {
-      const [name, pw] = Buffer.from(basic[1] as string, 'base64')
-        .toString('utf8')
-        .split(':') as [string, string];
-      if (USERS[name]?.password !== pw) {
-        res.writeHead(401).end();
-        return;
-      }
-      user = name;
-    }
-    const access = u.searchParams.getAll('scope').flatMap((scope) => {
-      const m = /^(repository|registry):(.+):([^:]+)$/.exec(scope);
-      if (m === null || user === undefined) return [];
-      const rights = USERS[user]?.actions ?? [];
-      const granted = (m[3] as string).split(',').filter((a) => rights.includes('*') || rights.includes(a));
-      return granted.length ? [{ type: m[1] as string, name: m[2] as string, actions: granted }] : [];
-    });
-    log.push(`${user ?? 'anonymous'} ${u.searchParams.get('service')} ${u.searchParams.getAll('scope').join(' ')}`);
-    const token = iss.token(iss.claims(access, { sub: user ?? '' }));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, expires_in: 300, issued_at: new Date().toISOString() }));
-  });
-}
+const USERS = TEST_TOKEN_USERS;
 
 describe('notary CLI against Signet with token auth', () => {
   let dir: string;

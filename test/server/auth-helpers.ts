@@ -3,6 +3,7 @@
  * by it, and ES256/RS256 JWTs carrying the key by `x5c`, `kid` (libtrust fingerprint) or `jwk`.
  */
 import crypto, { type KeyObject } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { libtrustKeyId } from '../../src/server/index.js';
 import { issueCertificate } from '../../src/tuf/index.js';
 
@@ -108,3 +109,42 @@ export function tokenIssuer(
 }
 
 export const sha256hex = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
+
+/** Users of the test token service: alice may do anything, reader may pull. */
+export const TEST_TOKEN_USERS: Record<string, { password: string; actions: string[] }> = {
+  alice: { password: 'alice-pw', actions: ['*'] },
+  reader: { password: 'reader-pw', actions: ['pull'] },
+};
+
+/**
+ * A docker_auth-like token service: GET <realm>?service=…&scope=repository:<gun>:<actions> with optional basic auth → {"token": JWT}
+ * granting the intersection of the requested scope and the user's rights (anonymous: nothing).
+ */
+export function tokenServer(iss: TokenIssuer, log: string[], users = TEST_TOKEN_USERS): Server {
+  return createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    let user: string | undefined;
+    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
+    if (basic) {
+      const [name, pw] = Buffer.from(basic[1] as string, 'base64')
+        .toString('utf8')
+        .split(':') as [string, string];
+      if (users[name]?.password !== pw) {
+        res.writeHead(401).end();
+        return;
+      }
+      user = name;
+    }
+    const access = u.searchParams.getAll('scope').flatMap((scope) => {
+      const m = /^(repository|registry):(.+):([^:]+)$/.exec(scope);
+      if (m === null || user === undefined) return [];
+      const rights = users[user]?.actions ?? [];
+      const granted = (m[3] as string).split(',').filter((a) => rights.includes('*') || rights.includes(a));
+      return granted.length ? [{ type: m[1] as string, name: m[2] as string, actions: granted }] : [];
+    });
+    log.push(`${user ?? 'anonymous'} ${u.searchParams.get('service')} ${u.searchParams.getAll('scope').join(' ')}`);
+    const token = iss.token(iss.claims(access, { sub: user ?? '' }));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ token, expires_in: 300, issued_at: new Date().toISOString() }));
+  });
+}
