@@ -1,6 +1,9 @@
 // Measurement 5: server resident memory holding 10,000 repositories. Fresh servers; every
 // repository is made by direct HTTPS publishes of pre-made signed metadata (GET timestamp.key,
-// then one multipart POST of root+targets+snapshot), 8 at a time. RSS from /proc/<pid>/status.
+// then one multipart POST of root+targets+snapshot), one at a time. RSS from /proc/<pid>/status.
+// One at a time because notary-signer 0.7's memory key store is not safe for concurrent use: with 8
+// publishes in flight it died at ~6,700 repositories ("fatal error: concurrent map read and map
+// write" in trustmanager.(*GenericKeyStore).GetKeyInfo, CreateKey racing Sign), in two runs out of two.
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +22,8 @@ export interface MemOne {
   createSeconds: number;
   reposPerSecond: number;
   dataBytes?: number;
+  /** Signet only: V8 heap / external bytes from GET /metrics after the load */
+  heap?: Record<string, number>;
   /** publishes that got a 5xx and were retried */
   retried?: number;
   retryExamples?: string[];
@@ -28,8 +33,29 @@ export interface MemorySection {
   measuredAt: string;
   repos: number;
   targetsPerRepo: number;
+  concurrency?: number;
   notary: Maybe<MemOne>;
   signet: Maybe<MemOne>;
+}
+
+/** V8 heap and external memory from the server's Prometheus metrics (prom-client defaults), if exposed. */
+async function nodeHeap(http: TrustHttp): Promise<Record<string, number> | undefined> {
+  try {
+    const r = await http.request('GET', '/metrics');
+    if (r.status !== 200) return undefined;
+    const out: Record<string, number> = {};
+    for (const name of [
+      'nodejs_heap_size_used_bytes',
+      'nodejs_heap_size_total_bytes',
+      'nodejs_external_memory_bytes',
+    ]) {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(r.body.toString('utf8'));
+      if (m) out[name] = Number(m[1]);
+    }
+    return Object.keys(out).length ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function duBytes(p: string): Promise<number> {
@@ -41,6 +67,8 @@ async function duBytes(p: string): Promise<number> {
   }
   return total;
 }
+
+export const CONCURRENCY = 1;
 
 async function load(
   http: TrustHttp,
@@ -60,14 +88,15 @@ async function load(
       if (Date.now() > deadline) throw new Error(`creating ${repos} repositories took over 20 min (at ${i})`);
       const gun = `bench/mem/r${String(i).padStart(6, '0')}`;
       // A 5xx is retried (at most 3 tries per step) and counted: notary-server answered a few
-      // timestamp.key GETs with 500 UNKNOWN under this load.
+      // timestamp.key GETs with 500 UNKNOWN, or a publish with "rpc error: code = Unavailable" (its gRPC
+      // connection to notary-signer was closed), under this load.
       for (let tries = 1; ; tries++) {
         try {
           const ts = await http.timestampKey(gun);
           await http.publish(gun, buildRepo(keys, ts, targets));
           break;
         } catch (e) {
-          if (tries >= 3 || !/→ 5\d\d/.test(errMsg(e))) throw e;
+          if (tries >= 3 || !/→ 5\d\d|rpc error: code = Unavailable/.test(errMsg(e))) throw e;
           retries.push(`${gun}: ${errMsg(e).slice(0, 200)}`);
           await sleep(200);
         }
@@ -75,7 +104,7 @@ async function load(
       if (i % 2000 === 1999) log(`s5: ${i + 1} repositories`);
     }
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
@@ -141,12 +170,19 @@ export async function runMemory(
           const http = new TrustHttp(s.value.url, ctx.caPem);
           try {
             const m = await measure({ 'signet server': s.value.pid }, http, repos, keys, perRepo);
-            return { ...m, dataBytes: await duBytes(s.value.dataDir) };
+            return { ...m, dataBytes: await duBytes(s.value.dataDir), heap: await nodeHeap(http) };
           } finally {
             http.close();
           }
         });
-    return { measuredAt: new Date().toISOString(), repos, targetsPerRepo: perRepo, notary, signet };
+    return {
+      measuredAt: new Date().toISOString(),
+      repos,
+      targetsPerRepo: perRepo,
+      concurrency: CONCURRENCY,
+      notary,
+      signet,
+    };
   } finally {
     await fresh.notary.stop();
     if (fresh.signet.ok) await fresh.signet.value.stop();

@@ -138,7 +138,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('was initialised (and published) before the clock starts.');
   L.push('');
   if (s.sign) {
-    L.push('| new tags | notary total (addhash / publish) | Signet | notary / Signet |');
+    L.push('| new tags | notary total (addhash / publish) | Signet | Signet speed-up (notary ÷ Signet) |');
     L.push('|---|---|---|---|');
     for (const x of s.sign.rows) {
       L.push(
@@ -169,7 +169,7 @@ export function renderReport(r: Results, notes: string): string {
     );
     L.push('');
     L.push(
-      '| cache | notary lookup | signet verify --trust-only | Signet / notary | signet verify (+ registry check) |',
+      '| cache | notary lookup | signet verify --trust-only | Signet ÷ notary time | signet verify (+ registry check) |',
     );
     L.push('|---|---|---|---|---|');
     const t = (x: Maybe<{ medianMs: number; minMs: number; maxMs: number }> | undefined): string =>
@@ -196,7 +196,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('');
   if (s.scale) {
     L.push(
-      '| tags in repo | notary: add one tag | notary: sent / received | Signet: add one tag | Signet: sent / received | time notary / Signet | upload notary / Signet |',
+      '| tags in repo | notary: add one tag | notary: sent / received | Signet: add one tag | Signet: sent / received | Signet speed-up (notary ÷ Signet time) | upload notary ÷ Signet |',
     );
     L.push('|---|---|---|---|---|---|---|');
     for (const x of s.scale.rows) {
@@ -231,7 +231,7 @@ export function renderReport(r: Results, notes: string): string {
       `Fresh servers; ${fmtInt(mm.repos)} repositories of ${mm.targetsPerRepo} targets each, created by direct HTTPS publishes`,
     );
     L.push(
-      '(GET timestamp.key, then one multipart POST of root+targets+snapshot), 8 in flight. RSS from /proc/<pid>/status,',
+      `(GET timestamp.key, then one multipart POST of root+targets+snapshot), ${mm.concurrency ?? 8} in flight. RSS from /proc/<pid>/status,`,
     );
     L.push('idle before, 5 s after the last publish, and the peak (VmHWM). notary = notary-server + notary-signer.');
     L.push('notary runs with its **memory** storage (everything in RAM); Signet with its default SQLite file.');
@@ -256,6 +256,12 @@ export function renderReport(r: Results, notes: string): string {
           .map(([k, v]) => `${k} ${fmt(v.idle / 1024, 1)} → ${fmt(v.loaded / 1024, 1)}`)
           .join(', ')}.`,
       );
+    const heap = mm.signet.ok ? mm.signet.value.heap : undefined;
+    if (heap) {
+      L.push(
+        `Signet's own view after the load (GET /metrics): V8 heap used ${fmt((heap.nodejs_heap_size_used_bytes ?? NaN) / 2 ** 20, 1)} MiB of ${fmt((heap.nodejs_heap_size_total_bytes ?? NaN) / 2 ** 20, 1)} MiB, external ${fmt((heap.nodejs_external_memory_bytes ?? NaN) / 2 ** 20, 1)} MiB (its in-memory caches of current and immutable metadata are bounded by count and bytes, src/server/options.ts).`,
+      );
+    }
     L.push('');
     L.push(`Measured ${mm.measuredAt}.`);
   } else L.push('Not measured yet.');
