@@ -16,6 +16,8 @@ import { parseRfc3339 } from './structure.js';
 import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, TargetsSigned } from './types.js';
 
 const MIN_RSA_BITS = 2048;
+/** Signatures checked per listed key ID (see verifyThreshold). */
+const MAX_TRIES_PER_KEY = 2;
 
 /** The RSA key of a `pycrypto-pkcs#1 pss` signer: keytype `rsa` whose public value is PEM text, not DER. */
 function pyCryptoKey(pk: PublicKey): crypto.KeyObject | undefined {
@@ -92,6 +94,7 @@ export function verifyThreshold(
     throw new SignetError('THRESHOLD', `${md.role}: threshold ${threshold} is invalid; it must be at least 1`);
   }
   const allowed = new Set(keyids);
+  const tries = new Map<string, number>(); // key ID → signatures checked for it
   const valid = new Set<string>();
   const distinct = new Set<string>(); // key material of the valid signatures
   const invalid: string[] = [];
@@ -105,6 +108,12 @@ export function verifyThreshold(
       });
     }
     if (valid.has(sig.keyid)) continue;
+    // A signing tool writes one signature per key. Checking every repeat would let a file of 50 MB of
+    // bogus signatures for one listed key hold the (single) event loop for minutes, so each listed key
+    // gets MAX_TRIES_PER_KEY chances; the work is bounded by the role's own key list.
+    const n = tries.get(sig.keyid) ?? 0;
+    if (n >= MAX_TRIES_PER_KEY) continue;
+    tries.set(sig.keyid, n + 1);
     if (verifySignature(pk, sig.method, md.signedBytes, Buffer.from(sig.sig, 'base64'))) {
       valid.add(sig.keyid);
       distinct.add(keyMaterialId(pk));

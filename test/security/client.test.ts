@@ -183,6 +183,24 @@ describe('hostile server: wrong files and chains', () => {
   });
 });
 
+describe('signature floods', () => {
+  it('a root.json padded with 20,000 bogus signatures is refused fast: THRESHOLD', async () => {
+    const w = await world();
+    const env = JSON.parse((w.repo.current.get('root') as Buffer).toString()) as {
+      signed: unknown;
+      signatures: { keyid: string; method: string; sig: string }[];
+    };
+    const bogus = { keyid: env.signatures[0]!.keyid, method: 'ecdsa', sig: Buffer.alloc(64, 1).toString('base64') };
+    const flooded = Buffer.from(
+      JSON.stringify({ signed: env.signed, signatures: [...Array(20_000).fill(bogus), ...env.signatures] }),
+    );
+    w.server.override('root.json', serveBytes(flooded));
+    const t0 = Date.now();
+    expect(await codeOf(w.client.refresh())).toBe('THRESHOLD');
+    expect(Date.now() - t0).toBeLessThan(3000); // 11.8 s before the fix
+  });
+});
+
 describe('tampered trust dir', () => {
   const rootFile = (c: SimClient): string => path.join(c.trustDir, 'tuf', ...GUN.split('/'), 'metadata', 'root.json');
 

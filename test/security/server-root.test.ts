@@ -204,3 +204,29 @@ describe('root attacks on the server', () => {
     expectInvalidUpdate(r, 'ErrBadTargets', 'valid signatures did not meet threshold for targets');
   });
 });
+
+describe('signature floods', () => {
+  it('a root padded with 20,000 bogus signatures for its key is refused fast (the event loop is not held): ErrBadRoot', async () => {
+    const repo = new TestRepo(srv, fresh());
+    await repo.init({ serverSnapshot: true });
+    const md = await signMetadata('root', repo.rootBody(1), [repo.rootKeys[0]!.signer]);
+    const env = JSON.parse(md.bytes.toString()) as { signed: unknown; signatures: Signature[] };
+    const bogus: Signature = {
+      keyid: repo.rootKeys[0]!.pub.id,
+      method: 'ecdsa',
+      sig: Buffer.alloc(64, 1).toString('base64'),
+    };
+    const flooded = Buffer.from(
+      JSON.stringify({ signed: env.signed, signatures: [...Array<Signature>(20_000).fill(bogus), ...env.signatures] }),
+    );
+    await repo.signDirty();
+    const t0 = Date.now();
+    const r = await repo.post([
+      ['root', flooded],
+      ['targets', repo.files.get('targets') as Buffer],
+    ]);
+    const ms = Date.now() - t0;
+    expectInvalidUpdate(r, 'ErrBadRoot', MSG.selfSigned);
+    expect(ms).toBeLessThan(3000); // 7.6 s before the fix
+  });
+});
