@@ -48,7 +48,7 @@ export {
   verifySignature,
   verifyThreshold,
 } from './verify.js';
-export type { RoleKeySet } from './verify.js';
+export type { RoleKeySet, SignatureBudget } from './verify.js';
 export { localSigner } from './sign.js';
 export {
   BASE_ROLES,

@@ -79,6 +79,11 @@ function keyMaterialId(pk: PublicKey): string {
   }
 }
 
+/** How many signature checks a caller still allows (shared across calls, e.g. one server update). */
+export interface SignatureBudget {
+  remaining: number;
+}
+
 /**
  * Require `threshold` distinct keys among `keyids` to have valid signatures over md.signedBytes.
  * `keys` maps the listed key ID to the key. Throws INVALID_KEY_ID when a signature's listed key hashes
@@ -89,6 +94,7 @@ export function verifyThreshold(
   keys: Record<string, PublicKey>,
   keyids: readonly string[],
   threshold: number,
+  budget?: SignatureBudget,
 ): void {
   if (!Number.isInteger(threshold) || threshold < 1) {
     throw new SignetError('THRESHOLD', `${md.role}: threshold ${threshold} is invalid; it must be at least 1`);
@@ -114,6 +120,12 @@ export function verifyThreshold(
     const n = tries.get(sig.keyid) ?? 0;
     if (n >= MAX_TRIES_PER_KEY) continue;
     tries.set(sig.keyid, n + 1);
+    if (budget !== undefined && budget.remaining-- <= 0) {
+      throw new SignetError('THRESHOLD', `${md.role}: too many signatures to check in one go`, {
+        fix: 'a role is signed by a handful of keys; this metadata carries an abusive number of signatures',
+        details: { role: md.role, valid: [...valid], invalid, threshold },
+      });
+    }
     if (verifySignature(pk, sig.method, md.signedBytes, Buffer.from(sig.sig, 'base64'))) {
       valid.add(sig.keyid);
       distinct.add(keyMaterialId(pk));

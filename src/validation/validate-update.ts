@@ -33,6 +33,7 @@ import {
   type PublicKey,
   type RoleKeySet,
   type RootSigned,
+  type SignatureBudget,
   type SnapshotSigned,
   type TargetsSigned,
   type TimestampSigned,
@@ -129,9 +130,17 @@ function parentOf(role: string): string {
   return parentRole(role) ?? 'targets';
 }
 
+/**
+ * Signature checks one update may cost. Each costs ~0.3 ms of the server's single event loop; a
+ * legitimate publish needs a handful, while 1,000 parts of 256 bogus signatures each (within the
+ * body limit) would hold the loop for over a minute.
+ */
+export const MAX_SIGNATURE_CHECKS = 1024;
+
 export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
   const { gun, stored, uploaded, now } = input;
   const accepted: AcceptedFile[] = [];
+  const budget: SignatureBudget = { remaining: MAX_SIGNATURE_CHECKS };
 
   // 1. stored root (trusted as stored; expiry allowed)
   let storedRoot: Metadata<RootSigned> | undefined;
@@ -148,7 +157,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
   let rootBytes: Buffer;
   const rootUpload = uploaded.get('root');
   if (rootUpload !== undefined) {
-    root = validateRoot(gun, storedRoot, rootUpload, now);
+    root = validateRoot(gun, storedRoot, rootUpload, now, budget);
     rootBytes = rootUpload;
     accepted.push({ role: 'root', version: root.signed.version, data: rootUpload });
   } else if (storedRoot !== undefined && stored.root !== undefined) {
@@ -173,10 +182,10 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
       if (loaded.has(anc)) continue;
       const bytes = stored.targets?.get(anc);
       if (bytes === undefined) continue; // loading the child then fails: no delegation
-      loaded.set(anc, { md: loadTargets(anc, bytes, root, loaded, now, true), bytes });
+      loaded.set(anc, { md: loadTargets(anc, bytes, root, loaded, now, true, budget), bytes });
     }
     const bytes = uploaded.get(role) as Buffer;
-    const md = loadTargets(role, bytes, root, loaded, now, false);
+    const md = loadTargets(role, bytes, root, loaded, now, false, budget);
     checkPaths(role, md, loaded);
     loaded.set(role, { md, bytes });
     accepted.push({ role, version: md.signed.version, data: bytes });
@@ -191,7 +200,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
     try {
       sn = parseSnapshot(snapshotUpload);
       const rk = rootRoleKeys(root.signed, 'snapshot');
-      verifyThreshold(sn, rk.keys, rk.keyids, rk.threshold);
+      verifyThreshold(sn, rk.keys, rk.keyids, rk.threshold, budget);
       checkExpiry(sn, now);
       checkFileMeta(rootBytes, requireMeta(sn.signed, 'root'), 'root');
       for (const [role, { bytes }] of loaded) checkFileMeta(bytes, requireMeta(sn.signed, role), role);
@@ -252,6 +261,7 @@ function validateRoot(
   prev: Metadata<RootSigned> | undefined,
   bytes: Buffer,
   now: Date,
+  budget: SignatureBudget,
 ): Metadata<RootSigned> {
   let md: Metadata<RootSigned>;
   try {
@@ -280,7 +290,7 @@ function validateRoot(
   if (prev !== undefined) {
     try {
       const rk = rootRoleKeys(prev.signed, 'root');
-      verifyThreshold(md, rk.keys, rk.keyids, rk.threshold);
+      verifyThreshold(md, rk.keys, rk.keyids, rk.threshold, budget);
     } catch (err) {
       throw new ValidationError('ErrBadRoot', MSG.rotation, { code: 'ROOT_ROTATION', cause: err });
     }
@@ -298,7 +308,7 @@ function validateRoot(
     const keys: Record<string, PublicKey> = {};
     for (const k of leaves) keys[k.id] = k;
     const threshold = md.signed.roles.root?.threshold ?? 1;
-    verifyThreshold(md, keys, Object.keys(keys), threshold);
+    verifyThreshold(md, keys, Object.keys(keys), threshold, budget);
   } catch (err) {
     throw new ValidationError('ErrBadRoot', MSG.selfSigned, { code: 'THRESHOLD', cause: err });
   }
@@ -318,6 +328,7 @@ function loadTargets(
   loaded: Map<string, { md: Metadata<TargetsSigned> }>,
   now: Date,
   fromStore: boolean,
+  budget: SignatureBudget,
 ): Metadata<TargetsSigned> {
   try {
     let signing: { keys: Record<string, PublicKey>; keyids: string[]; threshold: number };
@@ -335,7 +346,7 @@ function loadTargets(
     }
     const md = parseTargets(role, bytes);
     try {
-      verifyThreshold(md, signing.keys, signing.keyids, signing.threshold);
+      verifyThreshold(md, signing.keys, signing.keyids, signing.threshold, budget);
     } catch (err) {
       if (isSignetError(err, 'THRESHOLD') || isSignetError(err, 'BAD_SIGNATURE')) {
         // notary's ErrRoleThreshold text (N:tuf/signed/verify.go), which clients and fixtures show
