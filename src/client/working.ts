@@ -199,7 +199,7 @@ export class WorkingRepo {
       throw new SignetError('INVALID_ROLE', `cannot remove ${name}: role ${role} does not exist in ${this.gun}`);
     await this.requireSign(role, `remove ${name}`);
     const f = this.targets.get(role);
-    if (f === undefined || f.targets[name] === undefined) return;
+    if (f === undefined || !Object.hasOwn(f.targets, name)) return;
     const next = { ...f.targets };
     delete next[name];
     f.targets = next;
@@ -325,7 +325,8 @@ export class WorkingRepo {
   async refreshRootIfNearExpiry(now: Date): Promise<void> {
     const sixMonths = new Date(now.getTime());
     sixMonths.setUTCMonth(sixMonths.getUTCMonth() + 6);
-    if (new Date(this.root.expires).getTime() < sixMonths.getTime() && (await this.canSign('root'))) this.dirty.add('root');
+    if (new Date(this.root.expires).getTime() < sixMonths.getTime() && (await this.canSign('root')))
+      this.dirty.add('root');
   }
 
   // ---- signing ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { isValidRoleName } from '../tuf/index.js';
+import { isValidRoleName, nonIntegerNumberLiteral, parseRfc3339 } from '../tuf/index.js';
 import { HttpError } from './errors.js';
 
 export interface UploadLimits {
@@ -25,11 +25,14 @@ const MAX_VERSION = 2 ** 31 - 1; // notary stores versions in an SQL integer
 /** Go's shape check of a part: `{"signed":{"_type":string,"expires":time,"version":int},"signatures":[…]}`. */
 export function checkPartJson(bytes: Buffer): boolean {
   let v: unknown;
+  const text = bytes.toString('utf8');
   try {
-    v = JSON.parse(bytes.toString('utf8'));
+    v = JSON.parse(text);
   } catch {
     return false;
   }
+  // Go decodes into int fields: `2.0` / `1e0` do not decode (and could never verify in a Go client)
+  if (nonIntegerNumberLiteral(text) !== undefined) return false;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
   const signed = o.signed;
@@ -37,7 +40,9 @@ export function checkPartJson(bytes: Buffer): boolean {
     if (typeof signed !== 'object' || Array.isArray(signed)) return false;
     const s = signed as Record<string, unknown>;
     if (s._type !== undefined && typeof s._type !== 'string') return false;
-    if (s.expires !== undefined && (typeof s.expires !== 'string' || Number.isNaN(Date.parse(s.expires)))) return false;
+    // Go's time.Time accepts RFC 3339 only (Date.parse would also take "2030-01-01" or lower-case t/z)
+    if (s.expires !== undefined && (typeof s.expires !== 'string' || parseRfc3339(s.expires) === undefined))
+      return false;
     if (
       s.version !== undefined &&
       (typeof s.version !== 'number' || !Number.isInteger(s.version) || s.version < 0 || s.version > MAX_VERSION)

@@ -115,6 +115,31 @@ export function parseJsonBytes(bytes: Uint8Array, what: string): JsonValue {
   }
 }
 
+/**
+ * Go decodes every number in notary metadata into an integer field (version, length, threshold) or,
+ * when verifying, re-encodes it as an integer: a literal written `2.0`, `1e0` or `1.5` can therefore
+ * never be read or verified by notary/Docker, while JSON.parse would take it. Returns the first such
+ * literal (scanning outside strings), or undefined when every number is a plain integer.
+ */
+export function nonIntegerNumberLiteral(text: string): string | undefined {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (m === null) continue;
+      if (m[1] !== undefined || m[2] !== undefined) return m[0];
+      i += m[0].length - 1;
+    }
+  }
+  return undefined;
+}
+
 export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -6,6 +6,7 @@ export {
   compareUtf8,
   htmlEscapeJson,
   isJsonObject,
+  nonIntegerNumberLiteral,
   parseJsonBytes,
 } from './canonical-json.js';
 export type { JsonObject, JsonValue } from './canonical-json.js';

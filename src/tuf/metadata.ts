@@ -8,7 +8,14 @@
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { canonicalJson, canonicalString, htmlEscapeJson, parseJsonBytes, type JsonValue } from './canonical-json.js';
+import {
+  canonicalJson,
+  canonicalString,
+  htmlEscapeJson,
+  nonIntegerNumberLiteral,
+  parseJsonBytes,
+  type JsonValue,
+} from './canonical-json.js';
 import { Checker, checkGoFieldNames, checkSignedStructure } from './structure.js';
 import type {
   AnySigned,
@@ -77,6 +84,14 @@ export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
   const signed = c.object(top['signed'], 'signed');
   checkSignedStructure(role, signed, what);
   const signatures = parseSignatures(c, top['signatures']);
+  // after the structural checks (which name the field): what remains is an integral value written
+  // as `2.0`/`2e0`, which JSON.parse takes but Go cannot decode into its integer fields
+  const literal = nonIntegerNumberLiteral(bytes.toString('utf8'));
+  if (literal !== undefined) {
+    throw new SignetError('MALFORMED_METADATA', `${what}: the number ${literal} is not an integer literal`, {
+      fix: 'notary metadata holds integers only, written without fraction or exponent',
+    });
+  }
   let signedBytes: Buffer;
   try {
     signedBytes = canonicalJson(signed);

@@ -241,6 +241,8 @@ describe('numbers, dates and JSON tricks', () => {
     ['float', 1.5],
     ['1e400', '1e400'],
     ['string', '"2"'],
+    ['integral with a fraction', '2.0'],
+    ['integral with an exponent', '2e0'],
   ])('targets version %s: refused with 400', async (_label, version) => {
     const repo = await published();
     const body = targetsBody(2);
@@ -255,22 +257,21 @@ describe('numbers, dates and JSON tricks', () => {
   });
 
   it.each([
-    ['lower-case t and z', '2030-01-01t00:00:00z', 'INVALID_UPDATE'],
-    ['no seconds', '2030-01-01T00:00Z', 'INVALID_UPDATE'],
-    ['leap second', '2030-12-31T23:59:60Z', 'MALFORMED_JSON'],
-    ['year 10000', '10000-01-01T00:00:00Z', 'MALFORMED_JSON'],
-    ['offset +24:00', '2030-01-01T00:00:00+24:00', 'MALFORMED_JSON'],
-    ['one-digit hour', '2030-01-01T1:00:00Z', 'MALFORMED_JSON'],
-    ['date only', '2030-01-01', 'INVALID_UPDATE'],
-  ])('targets expires with %s: refused (%s)', async (_label, expires, code) => {
+    ['lower-case t and z', '2030-01-01t00:00:00z'],
+    ['no seconds', '2030-01-01T00:00Z'],
+    ['leap second', '2030-12-31T23:59:60Z'],
+    ['year 10000', '10000-01-01T00:00:00Z'],
+    ['offset +24:00', '2030-01-01T00:00:00+24:00'],
+    ['one-digit hour', '2030-01-01T1:00:00Z'],
+    ['date only', '2030-01-01'],
+  ])('targets expires with %s: refused as MALFORMED_JSON, as Go time.Time does', async (_label, expires) => {
     const repo = await published();
     const body = targetsBody(2, { expires });
     const json = canonicalJson(body as never).toString();
     const r = await repo.post([
       ['targets', rawEnvelope(json, [await sigOver(Buffer.from(json), repo.targetsKey.signer)])],
     ]);
-    expectRefused(r, 400, code);
-    if (code === 'INVALID_UPDATE') expectInvalidUpdate(r, 'ErrBadTargets', /is not an RFC 3339 timestamp/);
+    expectRefused(r, 400, 'MALFORMED_JSON');
   });
 
   it('a fractional, offset expires in the future is accepted (Go RFC 3339)', async () => {

@@ -6,6 +6,7 @@ import {
   canonicalString,
   compareUtf8,
   htmlEscapeJson,
+  nonIntegerNumberLiteral,
   parseJsonBytes,
   type JsonValue,
 } from '../../src/tuf/index.js';
@@ -123,5 +124,21 @@ describe('canonical JSON (docker/go canonical/json)', () => {
 
   it('HTML-escapes <, >, &, U+2028 and U+2029 for the envelope', () => {
     expect(htmlEscapeJson('"a<b>&\u2028\u2029"')).toBe('"a\\u003cb\\u003e\\u0026\\u2028\\u2029"');
+  });
+});
+
+describe('nonIntegerNumberLiteral', () => {
+  it('finds fraction and exponent literals that Go cannot decode into integer fields', () => {
+    expect(nonIntegerNumberLiteral('{"version":2.0}')).toBe('2.0');
+    expect(nonIntegerNumberLiteral('{"length":1e3}')).toBe('1e3');
+    expect(nonIntegerNumberLiteral('[1,-2,3.5]')).toBe('3.5');
+    expect(nonIntegerNumberLiteral('{"n":-0.1E-2}')).toBe('-0.1E-2');
+  });
+
+  it('ignores integers and anything inside strings, escaped quotes included', () => {
+    expect(nonIntegerNumberLiteral('{"version":2,"length":-10,"threshold":1}')).toBeUndefined();
+    expect(nonIntegerNumberLiteral('{"name":"v1.2.3","x":"2e5"}')).toBeUndefined();
+    expect(nonIntegerNumberLiteral('{"a":"say \\"1.5\\" here","b":7}')).toBeUndefined();
+    expect(nonIntegerNumberLiteral('{"a":"\\\\","b":1.5}')).toBe('1.5');
   });
 });

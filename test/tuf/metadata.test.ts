@@ -267,3 +267,16 @@ describe('RFC 3339 expires', () => {
     expect(parseRfc3339(text)).toBeUndefined();
   });
 });
+
+describe('integer literals', () => {
+  it('refuses an integral number written as 2.0 or 2e0, which Go clients cannot decode', () => {
+    const ok = file(targetsBody());
+    expect(() => parseMetadata('targets', ok)).not.toThrow();
+    for (const literal of ['1.0', '1e0', '10E-1']) {
+      const bytes = Buffer.from(ok.toString('utf8').replace('"version":1', `"version":${literal}`));
+      const e = err(() => parseMetadata('targets', bytes));
+      expect(e.code).toBe('MALFORMED_METADATA');
+      expect(e.message).toContain(literal);
+    }
+  });
+});
