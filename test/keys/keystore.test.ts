@@ -12,7 +12,6 @@ import {
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import {
   TrustDirKeyStore,
   constantPassphraseRetriever,
@@ -26,6 +25,7 @@ import {
   type PassphraseRequest,
   type PassphraseRetriever,
 } from '../../src/keys/index.js';
+import { codeOf } from '../helpers/errors.js';
 
 const VEC = path.resolve(import.meta.dirname, '../fixtures/vectors');
 
@@ -45,16 +45,6 @@ function recording(pass: (r: PassphraseRequest) => string): {
       return pass(r);
     },
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isSignetError(err)) return err.code;
-    throw err;
-  }
-  return 'no error';
 }
 
 describe('TrustDirKeyStore', () => {

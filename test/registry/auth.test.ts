@@ -10,22 +10,13 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isSignetError, type SignetErrorCode } from '../../src/errors.js';
 import { RegistryClient, parseWwwAuthenticate, credentialHostKey } from '../../src/registry/index.js';
+import { expectCode } from '../helpers/errors.js';
 
 const MT = 'application/vnd.oci.image.manifest.v1+json';
 const BODY = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: {}, layers: [] }));
 const DIGEST = `sha256:${createHash('sha256').update(BODY).digest('hex')}`;
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
-
-async function expectCode(p: Promise<unknown>, code: SignetErrorCode): Promise<Error> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSignetError(err, code), `expected ${code}, got ${String(err)}`).toBe(true);
-  return err as Error;
-}
 
 interface TokenRequest {
   method: string;

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 import { pushImage, pushImages, pushMultiArchIndex, type PushedImage } from '../harness/push-image.js';
+import { expectCode } from '../helpers/errors.js';
 
 const exec = promisify(execFile);
 
@@ -20,15 +20,6 @@ async function skopeoRaw(host: string, ref: string): Promise<{ digest: string; s
     },
   );
   return { digest: `sha256:${createHash('sha256').update(stdout).digest('hex')}`, size: stdout.length };
-}
-
-async function expectCode(p: Promise<unknown>, code: Parameters<typeof isSignetError>[1]): Promise<Error> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSignetError(err, code), `expected ${code}, got ${String(err)}`).toBe(true);
-  return err as Error;
 }
 
 describe('RegistryClient against a real docker-registry', () => {

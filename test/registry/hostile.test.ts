@@ -6,22 +6,13 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSignetError, type SignetErrorCode } from '../../src/errors.js';
 import { RegistryClient } from '../../src/registry/index.js';
+import { expectCode } from '../helpers/errors.js';
 
 const MT = 'application/vnd.docker.distribution.manifest.v2+json';
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const GOOD = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: {}, layers: [] }));
 const OTHER = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { x: 1 }, layers: [] }));
-
-async function expectCode(p: Promise<unknown>, code: SignetErrorCode): Promise<Error> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isSignetError(err, code), `expected ${code}, got ${String(err)}`).toBe(true);
-  return err as Error;
-}
 
 describe('RegistryClient vs a hostile registry', () => {
   let server: Server;

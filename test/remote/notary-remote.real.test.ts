@@ -8,6 +8,7 @@ import { isSignetError } from '../../src/errors.js';
 import { parseRoot, parseTimestamp } from '../../src/tuf/index.js';
 import { startNotaryPeers, type NotaryPeers } from '../harness/notary-peers.js';
 import { notaryCli } from '../harness/notary-cli.js';
+import { codeOf } from '../helpers/errors.js';
 
 let peers: NotaryPeers;
 let remote: NotaryRemote;
@@ -25,22 +26,12 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-async function errCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (e) {
-    if (isSignetError(e)) return e.code;
-    throw e;
-  }
-}
-
 describe('NotaryRemote ⇄ real notary-server', () => {
   it('pings over HTTPS with the test CA, and fails TLS without it', async () => {
     await remote.ping();
     const noCa = new NotaryRemote({ serverUrl: peers.url, retries: 0 });
     try {
-      expect(await errCode(noCa.ping())).toBe('NETWORK');
+      expect(await codeOf(noCa.ping())).toBe('NETWORK');
     } finally {
       await noCa.close();
     }
@@ -56,7 +47,7 @@ describe('NotaryRemote ⇄ real notary-server', () => {
   });
 
   it('reports NOT_FOUND for root.json of an unknown GUN', async () => {
-    expect(await errCode(remote.getRole('127.0.0.1:5000/nothing/here', 'root', { maxBytes: 1 << 20 }))).toBe(
+    expect(await codeOf(remote.getRole('127.0.0.1:5000/nothing/here', 'root', { maxBytes: 1 << 20 }))).toBe(
       'NOT_FOUND',
     );
   });
@@ -86,7 +77,7 @@ describe('NotaryRemote ⇄ real notary-server', () => {
     const hex = Buffer.from(snapMeta.hashes.sha256 ?? '', 'base64').toString('hex');
     const snap = await remote.getRole(gun, 'snapshot', { maxBytes: snapMeta.length, checksum: hex });
     expect(snap.length).toBe(snapMeta.length);
-    expect(await errCode(remote.getRole(gun, 'snapshot', { maxBytes: snapMeta.length - 1, checksum: hex }))).toBe(
+    expect(await codeOf(remote.getRole(gun, 'snapshot', { maxBytes: snapMeta.length - 1, checksum: hex }))).toBe(
       'ENDLESS_DATA',
     );
 
@@ -100,6 +91,6 @@ describe('NotaryRemote ⇄ real notary-server', () => {
     }
 
     await remote.deleteRepository(gun);
-    expect(await errCode(remote.getRole(gun, 'root', { maxBytes: 1 << 20 }))).toBe('NOT_FOUND');
+    expect(await codeOf(remote.getRole(gun, 'root', { maxBytes: 1 << 20 }))).toBe('NOT_FOUND');
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotaryRemote, buildMultipart, parseChallenges } from '../../src/remote/index.js';
 import { isSignetError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
 type Handler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void;
 
@@ -49,16 +50,6 @@ function remote(url: string, extra: Partial<ConstructorParameters<typeof NotaryR
   return r;
 }
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isSignetError(e)) return e.code;
-    throw e;
-  }
-  return 'OK';
-}
-
 const GUN = '127.0.0.1:5000/library/app';
 
 describe('NotaryRemote.getRole', () => {
@@ -86,7 +77,7 @@ describe('NotaryRemote.getRole', () => {
       res.writeHead(200, { 'content-length': '5000' });
       res.end('x'.repeat(5000));
     });
-    expect(await code(remote(srv.url).getRole(GUN, 'snapshot', { maxBytes: 100 }))).toBe('ENDLESS_DATA');
+    expect(await codeOf(remote(srv.url).getRole(GUN, 'snapshot', { maxBytes: 100 }))).toBe('ENDLESS_DATA');
   });
 
   it('stops reading a never-ending chunked body past the cap (ENDLESS_DATA)', async () => {
@@ -98,7 +89,7 @@ describe('NotaryRemote.getRole', () => {
       }, 1);
       res.on('close', () => clearInterval(timer));
     });
-    expect(await code(remote(srv.url).getRole(GUN, 'timestamp', { maxBytes: 1024 * 1024 }))).toBe('ENDLESS_DATA');
+    expect(await codeOf(remote(srv.url).getRole(GUN, 'timestamp', { maxBytes: 1024 * 1024 }))).toBe('ENDLESS_DATA');
   });
 
   it('maps 404 to NOT_FOUND', async () => {
@@ -108,7 +99,7 @@ describe('NotaryRemote.getRole', () => {
         '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist.","detail":{}}]}\n',
       );
     });
-    expect(await code(remote(srv.url).getRole(GUN, 'root', { maxBytes: 100 }))).toBe('NOT_FOUND');
+    expect(await codeOf(remote(srv.url).getRole(GUN, 'root', { maxBytes: 100 }))).toBe('NOT_FOUND');
   });
 
   it('retries GETs on 5xx and then succeeds', async () => {
@@ -129,7 +120,7 @@ describe('NotaryRemote.getRole', () => {
       res.writeHead(500);
       res.end();
     });
-    expect(await code(remote(srv.url, { retries: 1 }).getRole(GUN, 'timestamp', { maxBytes: 10 }))).toBe('HTTP');
+    expect(await codeOf(remote(srv.url, { retries: 1 }).getRole(GUN, 'timestamp', { maxBytes: 10 }))).toBe('HTTP');
     expect(srv.requests).toHaveLength(2);
   });
 
@@ -138,12 +129,12 @@ describe('NotaryRemote.getRole', () => {
     const url = srv.url;
     await srv.close();
     opened.pop();
-    expect(await code(remote(url, { retries: 0 }).getRole(GUN, 'root', { maxBytes: 10 }))).toBe('NETWORK');
+    expect(await codeOf(remote(url, { retries: 0 }).getRole(GUN, 'root', { maxBytes: 10 }))).toBe('NETWORK');
   });
 
   it('times out a server that never answers (NETWORK)', async () => {
     const srv = await fakeServer(() => undefined);
-    expect(await code(remote(srv.url, { retries: 0, timeoutMs: 200 }).getRole(GUN, 'root', { maxBytes: 10 }))).toBe(
+    expect(await codeOf(remote(srv.url, { retries: 0, timeoutMs: 200 }).getRole(GUN, 'root', { maxBytes: 10 }))).toBe(
       'NETWORK',
     );
   });
@@ -195,7 +186,7 @@ describe('NotaryRemote.publish', () => {
       res.writeHead(500);
       res.end('{"errors":[{"code":"UPDATING","message":"An error has occurred while updating the TUF repository."}]}');
     });
-    expect(await code(remote(srv.url).publish(GUN, []))).toBe('SERVER_REJECTED');
+    expect(await codeOf(remote(srv.url).publish(GUN, []))).toBe('SERVER_REJECTED');
     expect(srv.requests).toHaveLength(1);
   });
 });
@@ -216,7 +207,7 @@ describe('NotaryRemote keys', () => {
 
   it('refuses a key body over 256 KiB (ENDLESS_DATA)', async () => {
     const srv = await fakeServer((_req, _b, res) => res.end('x'.repeat(300 * 1024)));
-    expect(await code(remote(srv.url).getServerKey(GUN, 'timestamp'))).toBe('ENDLESS_DATA');
+    expect(await codeOf(remote(srv.url).getServerKey(GUN, 'timestamp'))).toBe('ENDLESS_DATA');
   });
 
   it('deletes with DELETE on the GUN path', async () => {
@@ -264,7 +255,7 @@ describe('NotaryRemote auth', () => {
       res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/token",service="notary"' });
       res.end();
     });
-    expect(await code(remote(srv.url).getRole(GUN, 'root', { maxBytes: 100 }))).toBe('UNAUTHORIZED');
+    expect(await codeOf(remote(srv.url).getRole(GUN, 'root', { maxBytes: 100 }))).toBe('UNAUTHORIZED');
   });
 
   it('sends a fixed bearer token and reports UNAUTHORIZED when it is refused', async () => {
@@ -272,7 +263,7 @@ describe('NotaryRemote auth', () => {
       res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/token"' });
       res.end();
     });
-    expect(await code(remote(srv.url, { auth: { token: 'abc' } }).getRole(GUN, 'root', { maxBytes: 100 }))).toBe(
+    expect(await codeOf(remote(srv.url, { auth: { token: 'abc' } }).getRole(GUN, 'root', { maxBytes: 100 }))).toBe(
       'UNAUTHORIZED',
     );
     expect(srv.requests[0]?.headers.authorization).toBe('Bearer abc');

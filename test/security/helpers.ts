@@ -1,8 +1,8 @@
 /** Shared bits of the security suite: a Signet server on SQLite in a temp dir and notary's refusal shape. */
 import { expect } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import { errorOf } from '../server/helpers.js';
 
+export { codeOf } from '../helpers/errors.js';
 export { TestRepo, ecdsaKey, errorOf, keyOf, multipart, rootKey, testServer } from '../server/helpers.js';
 export type { KeyPair, TestServer } from '../server/helpers.js';
 
@@ -21,15 +21,4 @@ export function expectInvalidUpdate(r: Reply, name: string, msg?: string | RegEx
   expect(d.Name, r.body).toBe(name);
   if (typeof msg === 'string') expect(d.Error.Msg).toBe(msg);
   else if (msg !== undefined) expect(d.Error.Msg).toMatch(msg);
-}
-
-/** The SignetError code a promise (or function) fails with, 'OK' when it succeeds. */
-export async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-    return 'OK';
-  } catch (e) {
-    if (isSignetError(e)) return e.code;
-    return `NOT_A_SIGNET_ERROR: ${String(e)}`;
-  }
 }

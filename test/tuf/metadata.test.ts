@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isSignetError, type SignetError } from '../../src/errors.js';
 import {
   canonicalJson,
   checkExpiry,
@@ -23,19 +22,10 @@ import {
   verifyThreshold,
   type JsonValue,
 } from '../../src/tuf/index.js';
+import { thrownError } from '../helpers/errors.js';
 import { vector } from './helpers.js';
 
 const NOW = new Date('2026-11-25T20:00:00Z');
-
-function err(fn: () => unknown): SignetError {
-  try {
-    fn();
-  } catch (e) {
-    if (isSignetError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a SignetError');
-}
 
 /** A metadata file with the given signed body and no signatures, as exact bytes. */
 function file(signed: unknown): Buffer {
@@ -98,7 +88,7 @@ describe('structural checks name the field at fault', () => {
     it(`refuses ${role}.json with ${what} (${field})`, () => {
       const body = targetsBody();
       mutate(body);
-      const e = err(() => parseMetadata(role, file(body)));
+      const e = thrownError(() => parseMetadata(role, file(body)));
       expect(e.code).toBe('MALFORMED_METADATA');
       expect(e.details?.['field']).toBe(field);
       expect(e.message).toContain(`${role}.json: ${field}`);
@@ -107,31 +97,31 @@ describe('structural checks name the field at fault', () => {
 
   it('says which root role is missing', () => {
     const root = newRoot({}, { root: { keyids: [], threshold: 1 } } as never, '2030-01-01T00:00:00Z');
-    expect(err(() => parseMetadata('root', file(root))).details?.['field']).toBe('signed.roles.targets');
+    expect(thrownError(() => parseMetadata('root', file(root))).details?.['field']).toBe('signed.roles.targets');
   });
 
   it('refuses a snapshot without a sha256 for targets', () => {
     const meta = { root: fileMeta(Buffer.from('r')), targets: fileMeta(Buffer.from('t'), ['sha512']) };
-    const e = err(() => parseMetadata('snapshot', file(newSnapshot(meta, '2030-01-01T00:00:00Z'))));
+    const e = thrownError(() => parseMetadata('snapshot', file(newSnapshot(meta, '2030-01-01T00:00:00Z'))));
     expect(e.details?.['field']).toBe('signed.meta["targets"].hashes.sha256');
   });
 
   it('refuses a timestamp whose snapshot sha256 has the wrong size', () => {
     const fm = { hashes: { sha256: Buffer.alloc(31).toString('base64') }, length: 3 };
-    const e = err(() => parseMetadata('timestamp', file(newTimestamp(fm, '2030-01-01T00:00:00Z'))));
+    const e = thrownError(() => parseMetadata('timestamp', file(newTimestamp(fm, '2030-01-01T00:00:00Z'))));
     expect(e.details?.['field']).toBe('signed.meta["snapshot"].hashes.sha256');
   });
 
   it('refuses a file that is not JSON, or whose signed is not an object', () => {
-    expect(err(() => parseMetadata('targets', Buffer.from('{"signed":'))).code).toBe('MALFORMED_METADATA');
-    expect(err(() => parseMetadata('targets', Buffer.from('{"signed":[],"signatures":[]}'))).code).toBe(
+    expect(thrownError(() => parseMetadata('targets', Buffer.from('{"signed":'))).code).toBe('MALFORMED_METADATA');
+    expect(thrownError(() => parseMetadata('targets', Buffer.from('{"signed":[],"signatures":[]}'))).code).toBe(
       'MALFORMED_METADATA',
     );
   });
 
   it('refuses a role name notary does not accept', () => {
-    expect(err(() => parseMetadata('targets/../root', file(targetsBody()))).code).toBe('INVALID_ROLE');
-    expect(err(() => parseTargets('snapshot', file(targetsBody()))).code).toBe('INVALID_ROLE');
+    expect(thrownError(() => parseMetadata('targets/../root', file(targetsBody()))).code).toBe('INVALID_ROLE');
+    expect(thrownError(() => parseTargets('snapshot', file(targetsBody()))).code).toBe('INVALID_ROLE');
   });
 });
 
@@ -203,11 +193,11 @@ describe('file meta', () => {
   it('refuses a wrong length, a wrong hash, or no supported hash with MIX_AND_MATCH', () => {
     const bytes = Buffer.from('content');
     const fm = fileMeta(bytes);
-    expect(err(() => checkFileMeta(Buffer.from('contenT'), fm, 'x')).code).toBe('MIX_AND_MATCH');
-    expect(err(() => checkFileMeta(bytes, { ...fm, length: 8 }, 'x')).code).toBe('MIX_AND_MATCH');
-    expect(err(() => checkFileMeta(bytes, { hashes: { md5: 'AA==' }, length: 7 }, 'x')).code).toBe('MIX_AND_MATCH');
+    expect(thrownError(() => checkFileMeta(Buffer.from('contenT'), fm, 'x')).code).toBe('MIX_AND_MATCH');
+    expect(thrownError(() => checkFileMeta(bytes, { ...fm, length: 8 }, 'x')).code).toBe('MIX_AND_MATCH');
+    expect(thrownError(() => checkFileMeta(bytes, { hashes: { md5: 'AA==' }, length: 7 }, 'x')).code).toBe('MIX_AND_MATCH');
     const wrong512 = { ...fm, hashes: { ...fm.hashes, sha512: fileMeta(Buffer.from('other')).hashes.sha512 } };
-    expect(err(() => checkFileMeta(bytes, wrong512, 'x')).code).toBe('MIX_AND_MATCH');
+    expect(thrownError(() => checkFileMeta(bytes, wrong512, 'x')).code).toBe('MIX_AND_MATCH');
   });
 });
 
@@ -216,19 +206,19 @@ describe('expiry and version', () => {
   it('accepts metadata until its expires instant and refuses it after (EXPIRED)', () => {
     const exp = new Date('2026-12-09T19:24:23.594Z');
     checkExpiry(md, exp);
-    expect(err(() => checkExpiry(md, new Date(exp.getTime() + 1))).code).toBe('EXPIRED');
+    expect(thrownError(() => checkExpiry(md, new Date(exp.getTime() + 1))).code).toBe('EXPIRED');
   });
 
   it('handles expires with a non-UTC offset', () => {
     const body = { ...newTargets('2030-01-01T00:00:00.5-05:00') };
     const t = parseMetadata('targets', serializeEnvelope(body, []));
     checkExpiry(t, new Date('2030-01-01T05:00:00.400Z'));
-    expect(err(() => checkExpiry(t, new Date('2030-01-01T05:00:00.600Z'))).code).toBe('EXPIRED');
+    expect(thrownError(() => checkExpiry(t, new Date('2030-01-01T05:00:00.600Z'))).code).toBe('EXPIRED');
   });
 
   it('refuses a version lower than the trusted one (ROLLBACK)', () => {
     checkVersion(md, md.signed.version);
-    expect(err(() => checkVersion(md, md.signed.version + 1)).code).toBe('ROLLBACK');
+    expect(thrownError(() => checkVersion(md, md.signed.version + 1)).code).toBe('ROLLBACK');
   });
 
   it('formats expires as RFC 3339 UTC with trimmed fraction', () => {
@@ -274,7 +264,7 @@ describe('integer literals', () => {
     expect(() => parseMetadata('targets', ok)).not.toThrow();
     for (const literal of ['1.0', '1e0', '10E-1']) {
       const bytes = Buffer.from(ok.toString('utf8').replace('"version":1', `"version":${literal}`));
-      const e = err(() => parseMetadata('targets', bytes));
+      const e = thrownError(() => parseMetadata('targets', bytes));
       expect(e.code).toBe('MALFORMED_METADATA');
       expect(e.message).toContain(literal);
     }

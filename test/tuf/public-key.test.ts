@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import {
   keyJson,
   keyObjectFromPublicKey,
@@ -10,16 +9,8 @@ import {
   publicKeyToJson,
   tufKeyId,
 } from '../../src/tuf/index.js';
+import { thrownCode } from '../helpers/errors.js';
 import { keyFiles, vector } from './helpers.js';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'none';
-  } catch (err) {
-    return isSignetError(err) ? err.code : 'other';
-  }
-}
 
 describe('key IDs', () => {
   it('hashes the canonical key JSON with "private":null (reference §3.8 checked vector)', () => {
@@ -76,13 +67,13 @@ describe('public keys', () => {
   it('refuses keys that do not decode as their keytype (INVALID_KEY)', () => {
     const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     const b64 = ec.export({ format: 'der', type: 'spki' }).toString('base64');
-    expect(code(() => publicKeyFromJson(keyJson('rsa', b64)))).toBe('INVALID_KEY');
-    expect(code(() => publicKeyFromJson(keyJson('ed25519', b64)))).toBe('INVALID_KEY');
-    expect(code(() => publicKeyFromJson(keyJson('ecdsa-x509', b64)))).toBe('INVALID_KEY');
-    expect(code(() => publicKeyFromJson({ keytype: 'dsa', keyval: { private: null, public: b64 } } as never))).toBe(
+    expect(thrownCode(() => publicKeyFromJson(keyJson('rsa', b64)))).toBe('INVALID_KEY');
+    expect(thrownCode(() => publicKeyFromJson(keyJson('ed25519', b64)))).toBe('INVALID_KEY');
+    expect(thrownCode(() => publicKeyFromJson(keyJson('ecdsa-x509', b64)))).toBe('INVALID_KEY');
+    expect(thrownCode(() => publicKeyFromJson({ keytype: 'dsa', keyval: { private: null, public: b64 } } as never))).toBe(
       'INVALID_KEY',
     );
-    expect(code(() => publicKeyFromSpki(Buffer.from('nope')))).toBe('INVALID_KEY');
+    expect(thrownCode(() => publicKeyFromSpki(Buffer.from('nope')))).toBe('INVALID_KEY');
   });
 
   it('reads PEM blocks with CRLF line ends', () => {

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import {
   createRootCertificate,
   certificatePublicKey,
@@ -17,6 +16,7 @@ import {
   verifyThreshold,
   type PublicKey,
 } from '../../src/tuf/index.js';
+import { thrownCode } from '../helpers/errors.js';
 
 const NOW = new Date('2026-11-25T20:00:00Z');
 
@@ -28,15 +28,6 @@ function keypair(kind: 'ecdsa' | 'rsa' | 'ed25519'): { priv: crypto.KeyObject; p
         ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
         : crypto.generateKeyPairSync('ed25519');
   return { priv: privateKey, pk: publicKeyFromSpki(publicKey.export({ format: 'der', type: 'spki' })) };
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'none';
-  } catch (err) {
-    return isSignetError(err) ? err.code : 'other';
-  }
 }
 
 /** IEEE P1363 r||s → DER ECDSA-Sig-Value, for openssl. */
@@ -75,7 +66,7 @@ describe('sign then verify', () => {
       const reparsed = parseMetadata('targets', md.bytes);
       verifyThreshold(reparsed, { [pk.id]: pk }, [pk.id], 1);
       const other = keypair(kind).pk;
-      expect(code(() => verifyThreshold(reparsed, { [pk.id]: other }, [pk.id], 1))).toBe('INVALID_KEY_ID');
+      expect(thrownCode(() => verifyThreshold(reparsed, { [pk.id]: other }, [pk.id], 1))).toBe('INVALID_KEY_ID');
     });
   }
 
@@ -172,7 +163,7 @@ describe('sign then verify', () => {
     expect(again.signatures.map((s) => s.keyid)).toEqual([a.pk.id, b.pk.id]);
     const keys = { [a.pk.id]: a.pk, [b.pk.id]: b.pk };
     verifyThreshold(both, keys, [a.pk.id, b.pk.id], 2);
-    expect(code(() => verifyThreshold(first, keys, [a.pk.id, b.pk.id], 2))).toBe('THRESHOLD');
+    expect(thrownCode(() => verifyThreshold(first, keys, [a.pk.id, b.pk.id], 2))).toBe('THRESHOLD');
   });
 
   it('refuses to sign a body notary could not load', async () => {
@@ -186,6 +177,6 @@ describe('sign then verify', () => {
   it('refuses a private key that does not fit the public key type', () => {
     const { priv } = keypair('ed25519');
     const { pk } = keypair('ecdsa');
-    expect(code(() => localSigner(priv, pk))).toBe('INVALID_KEY');
+    expect(thrownCode(() => localSigner(priv, pk))).toBe('INVALID_KEY');
   });
 });

@@ -17,7 +17,6 @@ import {
   Version,
 } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import {
   certificateInfo,
   certificatePublicKey,
@@ -37,20 +36,12 @@ import {
   type PublicKey,
   type RootSigned,
 } from '../../src/tuf/index.js';
+import { thrownCode } from '../helpers/errors.js';
 import { vector } from './helpers.js';
 
 const NOW = new Date('2026-11-25T20:00:00.123Z');
 const DAY = 24 * 3600 * 1000;
 const GUN = 'example.com/org/app';
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'none';
-  } catch (err) {
-    return isSignetError(err) ? err.code : 'other';
-  }
-}
 
 function hasOpenssl(): boolean {
   try {
@@ -283,19 +274,19 @@ describe('issueCertificate', () => {
     const a = ec();
     const b = ec();
     const base = { subjectCN: 'x', subjectKey: a.publicKey, ...window, ca: false, keyUsage: [] };
-    expect(code(() => issueCertificate(base))).toBe('INVALID_KEY');
-    expect(code(() => issueCertificate({ ...base, signingKey: a.publicKey }))).toBe('INVALID_KEY');
-    expect(code(() => issueCertificate({ ...base, signingKey: b.privateKey }))).toBe('INVALID_KEY');
+    expect(thrownCode(() => issueCertificate(base))).toBe('INVALID_KEY');
+    expect(thrownCode(() => issueCertificate({ ...base, signingKey: a.publicKey }))).toBe('INVALID_KEY');
+    expect(thrownCode(() => issueCertificate({ ...base, signingKey: b.privateKey }))).toBe('INVALID_KEY');
     const caOfB = issueCertificate({ ...base, subjectKey: b.publicKey, signingKey: b.privateKey, ca: true }).pem;
-    expect(code(() => issueCertificate({ ...base, issuer: { certificate: caOfB, key: a.privateKey } }))).toBe(
+    expect(thrownCode(() => issueCertificate({ ...base, issuer: { certificate: caOfB, key: a.privateKey } }))).toBe(
       'INVALID_KEY',
     );
-    expect(code(() => issueCertificate({ ...base, issuer: { certificate: 'not a pem', key: b.privateKey } }))).toBe(
+    expect(thrownCode(() => issueCertificate({ ...base, issuer: { certificate: 'not a pem', key: b.privateKey } }))).toBe(
       'CERTIFICATE',
     );
     for (const ip of ['1.2.3', '300.1.1.1', '1::2::3', 'localhost'])
       expect(
-        code(() => issueCertificate({ ...base, signingKey: a.privateKey, sans: { ip: [ip] } })),
+        thrownCode(() => issueCertificate({ ...base, signingKey: a.privateKey, sans: { ip: [ip] } })),
         ip,
       ).toBe('USAGE');
   });
@@ -312,31 +303,31 @@ describe('validateRootCertificates', () => {
   it('refuses a certificate made for another GUN', async () => {
     const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const key = x509Key(await createRootCertificate('example.com/org/other', privateKey, NOW));
-    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
   });
 
   it('refuses a CA:TRUE certificate', () => {
     const key = x509Key(makeCert({ cn: GUN, ca: true }));
-    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
   });
 
   it('refuses an expired certificate, and accepts it when expiry is not checked', async () => {
     const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const key = x509Key(await createRootCertificate(GUN, privateKey, new Date(NOW.getTime() - 3651 * DAY)));
-    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
     expect(validateRootCertificates(rootWith([key]), GUN, NOW, false)).toHaveLength(1);
   });
 
   it('refuses a certificate valid only from more than one day ahead; accepts one valid from within a day', () => {
     const later = x509Key(makeCert({ cn: GUN, notBefore: new Date(NOW.getTime() + 2 * DAY) }));
-    expect(code(() => validateRootCertificates(rootWith([later]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([later]), GUN, NOW, true))).toBe('CERTIFICATE');
     const soon = x509Key(makeCert({ cn: GUN, notBefore: new Date(NOW.getTime() + 12 * 3600 * 1000) }));
     expect(validateRootCertificates(rootWith([soon]), GUN, NOW, true)).toHaveLength(1);
   });
 
   it('refuses a SHA-1 signed certificate', () => {
     const key = x509Key(makeCert({ cn: GUN, sha1: true }));
-    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
   });
 
   it('refuses a certificate whose validity is not in the DER Z form (lower-case z)', () => {
@@ -348,8 +339,8 @@ describe('validateRootCertificates', () => {
     const bad = Buffer.from(good);
     bad[at + 12] = 0x7a; // 'z'
     expect(certificateInfo(good).notBefore.toISOString()).toBe('2026-11-25T20:00:00.000Z');
-    expect(code(() => certificateInfo(bad))).toBe('CERTIFICATE');
-    expect(code(() => x509Key(pemEncode('CERTIFICATE', bad)))).toBe('CERTIFICATE');
+    expect(thrownCode(() => certificateInfo(bad))).toBe('CERTIFICATE');
+    expect(thrownCode(() => x509Key(pemEncode('CERTIFICATE', bad)))).toBe('CERTIFICATE');
   });
 
   it('refuses an RSA certificate under 2048 bits', () => {
@@ -365,20 +356,20 @@ describe('validateRootCertificates', () => {
     });
     const key = x509Key(pem);
     expect(key.keytype).toBe('rsa-x509');
-    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([key]), GUN, NOW, false))).toBe('CERTIFICATE');
   });
 
   it('accepts a prefix* wildcard CN that prefixes the GUN and refuses one that does not', () => {
     const good = x509Key(makeCert({ cn: 'example.com/org/*' }));
     expect(validateRootCertificates(rootWith([good]), GUN, NOW, true)).toHaveLength(1);
     const bad = x509Key(makeCert({ cn: 'example.com/other/*' }));
-    expect(code(() => validateRootCertificates(rootWith([bad]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([bad]), GUN, NOW, true))).toBe('CERTIFICATE');
   });
 
   it('refuses a root whose root role key is a bare ecdsa key', () => {
     const { publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const bare = publicKeyFromSpki(publicKey.export({ format: 'der', type: 'spki' }));
-    expect(code(() => validateRootCertificates(rootWith([bare]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([bare]), GUN, NOW, true))).toBe('CERTIFICATE');
   });
 
   it('refuses a bundle holding a non-CERTIFICATE PEM block', async () => {
@@ -387,7 +378,7 @@ describe('validateRootCertificates', () => {
       (await createRootCertificate(GUN, privateKey, NOW)) +
       pemEncode('PUBLIC KEY', crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
     const key = publicKeyFromJson(keyJson('ecdsa-x509', Buffer.from(pem).toString('base64')));
-    expect(code(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([key]), GUN, NOW, true))).toBe('CERTIFICATE');
   });
 
   it('keeps a valid CA intermediate after the leaf and drops an expired one from the re-derived key', async () => {
@@ -418,7 +409,7 @@ describe('validateRootCertificates', () => {
   it('refuses a bundle with two leaf certificates', async () => {
     const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = (await createRootCertificate(GUN, privateKey, NOW)) + makeCert({ cn: GUN });
-    expect(code(() => validateRootCertificates(rootWith([x509Key(pem)]), GUN, NOW, true))).toBe('CERTIFICATE');
+    expect(thrownCode(() => validateRootCertificates(rootWith([x509Key(pem)]), GUN, NOW, true))).toBe('CERTIFICATE');
   });
 
   for (const [capture, gun] of [
@@ -431,7 +422,7 @@ describe('validateRootCertificates', () => {
       const valid = validateRootCertificates(root.signed, gun, NOW, true);
       expect(valid.map((k) => k.id)).toEqual(listed);
       verifyThreshold(root, Object.fromEntries(valid.map((k) => [k.id, k])), listed, 1);
-      expect(code(() => validateRootCertificates(root.signed, `${gun}2`, NOW, true))).toBe('CERTIFICATE');
+      expect(thrownCode(() => validateRootCertificates(root.signed, `${gun}2`, NOW, true))).toBe('CERTIFICATE');
     });
   }
 });

@@ -10,6 +10,7 @@ import { isSignetError } from '../../src/errors.js';
 import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
 import { serializeEnvelope, type TargetsSigned } from '../../src/tuf/index.js';
 import { resolveTag, verifyImage } from '../../src/updater/index.js';
+import { codeOf } from '../helpers/errors.js';
 import { simClient, type SimClient } from '../simulator/client.js';
 import { SimRepo, plainKey, sha256Hex } from '../simulator/repo.js';
 import { endlessBody, lyingLength, serveBytes, startSimServer, type SimServer } from '../simulator/server.js';
@@ -44,16 +45,6 @@ async function world(
     () => client.close(),
   );
   return { repo, server, client };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (e) {
-    if (isSignetError(e)) return e.code;
-    throw e;
-  }
 }
 
 /** Re-serialise targets.json with a changed target but the old signatures (what a server can do). */

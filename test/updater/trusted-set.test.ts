@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isSignetError } from '../../src/errors.js';
 import { parseTimestamp } from '../../src/tuf/index.js';
 import { TrustedSet, listSignedTags, resolveTag, type TrustedRepo } from '../../src/updater/index.js';
+import { thrownCode } from '../helpers/errors.js';
 
 const V = path.join(import.meta.dirname, '../fixtures/vectors');
 const read = (p: string): Buffer => readFileSync(path.join(V, p));
@@ -38,16 +38,6 @@ function load(
   return { set, repo };
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return 'OK';
-  } catch (e) {
-    if (isSignetError(e)) return e.code;
-    throw e;
-  }
-}
-
 describe('TrustedSet on real notary output', () => {
   const GUN = '127.0.0.1:5000/library/hello';
 
@@ -71,7 +61,7 @@ describe('TrustedSet on real notary output', () => {
 
   it('refuses the fixture root for another GUN (CERTIFICATE)', () => {
     expect(
-      code(() =>
+      thrownCode(() =>
         TrustedSet.fromNewRoot(read('notary/tuf/root.json'), {
           gun: '127.0.0.1:5000/library/other',
           now: fixtureNow('notary'),
@@ -87,12 +77,12 @@ describe('TrustedSet on real notary output', () => {
       now: new Date(fixtureNow('notary').getTime() + 14 * DAY),
       tofu: true,
     });
-    expect(code(() => set.updateTimestamp(read('notary/tuf/timestamp.json')))).toBe('EXPIRED');
+    expect(thrownCode(() => set.updateTimestamp(read('notary/tuf/timestamp.json')))).toBe('EXPIRED');
   });
 
   it('refuses a root older than the trusted one (ROLLBACK)', () => {
     const set = TrustedSet.fromTrustedRoot(read('notary/tuf/2.root.json'), { gun: GUN, now: fixtureNow('notary') });
-    expect(code(() => set.updateRoot(read('notary/tuf/1.root.json'), { final: true }))).toBe('ROLLBACK');
+    expect(thrownCode(() => set.updateRoot(read('notary/tuf/1.root.json'), { final: true }))).toBe('ROLLBACK');
   });
 
   it('refuses a snapshot not listed by the timestamp (MIX_AND_MATCH)', () => {
@@ -103,12 +93,12 @@ describe('TrustedSet on real notary output', () => {
     });
     set.updateTimestamp(read('notary/tuf/timestamp.json'));
     const snap = Buffer.concat([read('notary/tuf/snapshot.json'), Buffer.from(' ')]);
-    expect(code(() => set.updateSnapshot(snap))).toBe('MIX_AND_MATCH');
+    expect(thrownCode(() => set.updateSnapshot(snap))).toBe('MIX_AND_MATCH');
   });
 
   it('refuses a first-seen root without pin or TOFU (UNTRUSTED_ROOT)', () => {
     expect(
-      code(() => TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: GUN, now: fixtureNow('notary') })),
+      thrownCode(() => TrustedSet.fromNewRoot(read('notary/tuf/root.json'), { gun: GUN, now: fixtureNow('notary') })),
     ).toBe('UNTRUSTED_ROOT');
   });
 
@@ -152,7 +142,7 @@ describe('TrustedSet on real docker trust output', () => {
     const set = TrustedSet.fromNewRoot(read('docker/tuf/root.json'), { gun: GUN, now, tofu: true });
     set.updateTimestamp(read('docker/tuf/timestamp.json'));
     set.updateSnapshot(read('docker/tuf/snapshot.json'));
-    expect(code(() => set.updateDelegation('targets/alice', read('docker/tuf/targets/alice.json')))).toBe(
+    expect(thrownCode(() => set.updateDelegation('targets/alice', read('docker/tuf/targets/alice.json')))).toBe(
       'INVALID_ROLE',
     );
   });
