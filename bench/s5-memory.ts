@@ -49,7 +49,7 @@ async function nodeHeap(http: TrustHttp): Promise<Record<string, number> | undef
       'nodejs_heap_size_total_bytes',
       'nodejs_external_memory_bytes',
     ]) {
-      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(r.body.toString('utf8'));
+      const m = new RegExp(`^(?:signet_)?${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(r.body.toString('utf8'));
       if (m) out[name] = Number(m[1]);
     }
     return Object.keys(out).length ? out : undefined;
