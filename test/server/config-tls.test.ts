@@ -5,25 +5,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  BasicConstraints,
-  Certificate,
-  Extension,
-  Extensions,
-  Name,
-  RelativeDistinguishedName,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, BasicConstraints, Certificate, Extension } from '@peculiar/asn1-x509';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientInstructions, resolveServerConfig } from '../../src/cli/commands/server.js';
 import { ensureTls, parseListen } from '../../src/server/index.js';
-import { pemEncode } from '../../src/tuf/index.js';
+import { buildCert, hasOpenssl } from '../helpers/x509.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -141,15 +127,6 @@ describe('TLS names', () => {
   });
 });
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const openssl = (args: string[]): string => execFileSync('openssl', args, { encoding: 'utf8' });
 
 /** The subject of a certificate in DER, as the bytes `Go` compares with its children's issuer. */
@@ -205,40 +182,19 @@ describe.skipIf(!hasOpenssl())('generated TLS material under openssl', () => {
     const tls = path.join(d, 'tls');
     mkdirSync(tls, { recursive: true });
     const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const name = new Name([
-      new RelativeDistinguishedName([
-        new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'Signet local CA' }) }),
-      ]),
-    ]);
-    const alg = new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' });
     const bc = new BasicConstraints({ cA: true, pathLenConstraint: 0 });
-    const tbs = new TBSCertificate({
-      version: Version.v3,
-      serialNumber: new Uint8Array([0x01, 0x02]).buffer,
-      signature: alg,
-      issuer: name,
-      validity: new Validity({
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 3650 * 86_400_000),
-      }),
-      subject: name,
-      subjectPublicKeyInfo: AsnConvert.parse(
-        crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }),
-        SubjectPublicKeyInfo,
-      ),
-      extensions: new Extensions([
+    const caPem = buildCert({
+      cn: 'Signet local CA',
+      key: privateKey,
+      alg: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }),
+      hash: 'sha256',
+      serial: Buffer.from([0x01, 0x02]),
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3650 * 86_400_000),
+      extensions: [
         new Extension({ extnID: '2.5.29.19', critical: true, extnValue: new OctetString(AsnConvert.serialize(bc)) }),
-      ]),
+      ],
     });
-    const sig = crypto.sign('sha256', Buffer.from(AsnConvert.serialize(tbs)), privateKey);
-    const caPem = pemEncode(
-      'CERTIFICATE',
-      Buffer.from(
-        AsnConvert.serialize(
-          new Certificate({ tbsCertificate: tbs, signatureAlgorithm: alg, signatureValue: new Uint8Array(sig).buffer }),
-        ),
-      ),
-    );
     writeFileSync(path.join(tls, 'ca.crt'), caPem);
     writeFileSync(path.join(tls, 'ca.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
       mode: 0o600,

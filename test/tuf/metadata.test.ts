@@ -195,7 +195,9 @@ describe('file meta', () => {
     const fm = fileMeta(bytes);
     expect(thrownError(() => checkFileMeta(Buffer.from('contenT'), fm, 'x')).code).toBe('MIX_AND_MATCH');
     expect(thrownError(() => checkFileMeta(bytes, { ...fm, length: 8 }, 'x')).code).toBe('MIX_AND_MATCH');
-    expect(thrownError(() => checkFileMeta(bytes, { hashes: { md5: 'AA==' }, length: 7 }, 'x')).code).toBe('MIX_AND_MATCH');
+    expect(thrownError(() => checkFileMeta(bytes, { hashes: { md5: 'AA==' }, length: 7 }, 'x')).code).toBe(
+      'MIX_AND_MATCH',
+    );
     const wrong512 = { ...fm, hashes: { ...fm.hashes, sha512: fileMeta(Buffer.from('other')).hashes.sha512 } };
     expect(thrownError(() => checkFileMeta(bytes, wrong512, 'x')).code).toBe('MIX_AND_MATCH');
   });

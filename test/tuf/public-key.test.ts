@@ -70,9 +70,9 @@ describe('public keys', () => {
     expect(thrownCode(() => publicKeyFromJson(keyJson('rsa', b64)))).toBe('INVALID_KEY');
     expect(thrownCode(() => publicKeyFromJson(keyJson('ed25519', b64)))).toBe('INVALID_KEY');
     expect(thrownCode(() => publicKeyFromJson(keyJson('ecdsa-x509', b64)))).toBe('INVALID_KEY');
-    expect(thrownCode(() => publicKeyFromJson({ keytype: 'dsa', keyval: { private: null, public: b64 } } as never))).toBe(
-      'INVALID_KEY',
-    );
+    expect(
+      thrownCode(() => publicKeyFromJson({ keytype: 'dsa', keyval: { private: null, public: b64 } } as never)),
+    ).toBe('INVALID_KEY');
     expect(thrownCode(() => publicKeyFromSpki(Buffer.from('nope')))).toBe('INVALID_KEY');
   });
 

@@ -17,6 +17,7 @@ import {
   type PublicKey,
 } from '../../src/tuf/index.js';
 import { thrownCode } from '../helpers/errors.js';
+import { hasOpenssl } from '../helpers/x509.js';
 
 const NOW = new Date('2026-11-25T20:00:00Z');
 
@@ -41,15 +42,6 @@ function p1363ToDer(sig: Buffer): Buffer {
   };
   const body = Buffer.concat([int(sig.subarray(0, 32)), int(sig.subarray(32))]);
   return Buffer.concat([Buffer.from([0x30, body.length]), body]);
-}
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('sign then verify', () => {

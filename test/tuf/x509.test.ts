@@ -1,21 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  BasicConstraints,
-  Certificate,
-  Extension,
-  Extensions,
-  Name,
-  RelativeDistinguishedName,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Validity,
-  Version,
-} from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, BasicConstraints, Extension } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
 import {
   certificateInfo,
@@ -37,59 +23,12 @@ import {
   type RootSigned,
 } from '../../src/tuf/index.js';
 import { thrownCode } from '../helpers/errors.js';
+import { buildCert, hasOpenssl } from '../helpers/x509.js';
 import { vector } from './helpers.js';
 
 const NOW = new Date('2026-11-25T20:00:00.123Z');
 const DAY = 24 * 3600 * 1000;
 const GUN = 'example.com/org/app';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A self-signed v3 certificate with a UTF8String CN, built with @peculiar/asn1-x509 and signed by node:crypto. */
-function buildCert(opts: {
-  cn: string;
-  key: crypto.KeyObject;
-  alg: AlgorithmIdentifier;
-  hash: string;
-  serial: Buffer;
-  notBefore: Date;
-  notAfter: Date;
-  extensions?: Extension[];
-}): string {
-  const name = (): Name =>
-    new Name([
-      new RelativeDistinguishedName([
-        new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: opts.cn }) }),
-      ]),
-    ]);
-  const tbs = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: new Uint8Array(opts.serial).buffer,
-    signature: opts.alg,
-    issuer: name(),
-    validity: new Validity({ notBefore: opts.notBefore, notAfter: opts.notAfter }),
-    subject: name(),
-    subjectPublicKeyInfo: AsnConvert.parse(
-      crypto.createPublicKey(opts.key).export({ format: 'der', type: 'spki' }),
-      SubjectPublicKeyInfo,
-    ),
-    extensions: opts.extensions === undefined ? undefined : new Extensions(opts.extensions),
-  });
-  const sig = crypto.sign(opts.hash, Buffer.from(AsnConvert.serialize(tbs)), opts.key);
-  const cert = new Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm: opts.alg,
-    signatureValue: new Uint8Array(sig).buffer,
-  });
-  return pemEncode('CERTIFICATE', Buffer.from(AsnConvert.serialize(cert)));
-}
 
 /** A self-signed certificate with chosen CN, CA flag, validity and hash (for the refusal cases). */
 function makeCert(opts: {
@@ -281,9 +220,9 @@ describe('issueCertificate', () => {
     expect(thrownCode(() => issueCertificate({ ...base, issuer: { certificate: caOfB, key: a.privateKey } }))).toBe(
       'INVALID_KEY',
     );
-    expect(thrownCode(() => issueCertificate({ ...base, issuer: { certificate: 'not a pem', key: b.privateKey } }))).toBe(
-      'CERTIFICATE',
-    );
+    expect(
+      thrownCode(() => issueCertificate({ ...base, issuer: { certificate: 'not a pem', key: b.privateKey } })),
+    ).toBe('CERTIFICATE');
     for (const ip of ['1.2.3', '300.1.1.1', '1::2::3', 'localhost'])
       expect(
         thrownCode(() => issueCertificate({ ...base, signingKey: a.privateKey, sans: { ip: [ip] } })),
