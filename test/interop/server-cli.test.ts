@@ -2,39 +2,22 @@
  * `signet server` as users run it: configuration from env vars, a random signer passphrase created
  * on first start (0600), the client instructions, notary working against it, SIGINT shutdown.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bundleEntry } from '../harness/bundle.js';
 import { notaryCli } from '../harness/notary-cli.js';
 import { httpOk } from '../harness/notary-peers.js';
 import { freePort } from '../harness/ports.js';
 import { startProc } from '../harness/proc.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-cli-srv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function bundleCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  const outfile = path.join(dir, 'signet.mjs');
-  await build({
-    entryPoints: [path.join(ROOT, 'src/cli/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
 describe('signet server (CLI)', () => {
   it('starts from SIGNET_* variables, prints how to use it, serves notary, stops on SIGINT', async () => {
-    const cli = await bundleCli();
+    const cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
     const port = await freePort();
     const dataDir = path.join(dir, 'data');
     const env: NodeJS.ProcessEnv = {

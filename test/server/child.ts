@@ -1,31 +1,19 @@
 /** Bundles child-server.ts once (esbuild) and starts it as a real process on a fixed port. */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { bundleEntry } from '../harness/bundle.js';
 import { httpOk } from '../harness/notary-peers.js';
 import { freePort } from '../harness/ports.js';
 import { startProc, type Proc } from '../harness/proc.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 let bundled: Promise<string> | undefined;
 
 /** dist-like single file of the server entry; node_modules resolved through a symlink. */
 export function bundleChildServer(): Promise<string> {
   bundled ??= (async () => {
-    const { build } = await import('esbuild');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-child-'));
-    symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-    const outfile = path.join(dir, 'child-server.mjs');
-    await build({
-      entryPoints: [path.join(ROOT, 'test/server/child-server.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile,
-      logLevel: 'error',
-    });
+    const outfile = await bundleEntry('test/server/child-server.ts', dir, 'child-server.mjs');
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return outfile;
   })();
