@@ -3,21 +3,18 @@
  * learns the challenge from `GET /v2/`, then fetches tokens from the test token service with the
  * registry credentials in $DOCKER_CONFIG/config.json, for the GUN-named scope (reference §5.3).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/server/index.js';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
-import { TEST_TOKEN_USERS, tokenIssuer, tokenServer } from '../server/auth-helpers.js';
+import { TEST_TOKEN_USERS, startTokenAuthServer, type TokenAuthServer } from '../server/auth-helpers.js';
+import type { StartedServer } from '../server/start-helper.js';
 
 describe('docker trust against Signet with token auth', () => {
   let dir: string;
-  let srv: RunningServer;
-  let ts: Server;
+  let srv: StartedServer;
+  let auth: TokenAuthServer | undefined;
   let docker: DockerCli;
   const tokenLog: string[] = [];
   // a loopback registry name: docker skips TLS verification of the trust server for it
@@ -33,31 +30,12 @@ describe('docker trust against Signet with token auth', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'signet-auth-docker-'));
-    const iss = tokenIssuer({ service: 'signet-docker', issuer: 'docker-token-issuer' });
-    ts = tokenServer(iss, tokenLog);
-    await new Promise<void>((resolve) => ts.listen(0, '127.0.0.1', resolve));
-    const bundle = path.join(dir, 'token-ca.pem');
-    writeFileSync(bundle, iss.caPem);
-    srv = await startServer({
-      listen: '127.0.0.1:0',
-      dataDir: path.join(dir, 'data'),
-      tls: { mode: 'auto' },
-      signerPassphrase: 'interop-test-passphrase',
-      logger: pino({ level: process.env.SIGNET_TEST_LOG ?? 'silent' }),
-      handleSignals: false,
-      auth: {
-        type: 'token',
-        realm: `http://127.0.0.1:${(ts.address() as AddressInfo).port}/token`,
-        service: iss.service,
-        issuer: iss.issuer,
-        rootCertBundle: bundle,
-      },
-    });
+    auth = await startTokenAuthServer(dir, { service: 'signet-docker', issuer: 'docker-token-issuer' }, tokenLog);
+    srv = auth.srv;
     docker = dockerCli({ trustServer: srv.url, dir: path.join(dir, 'docker') });
   });
   afterAll(async () => {
-    await srv?.close();
-    await new Promise((resolve) => ts?.close(resolve));
+    await auth?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

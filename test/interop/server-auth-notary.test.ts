@@ -6,16 +6,13 @@
  * cleanly with notary's 401 message. The audit log names both.
  */
 import crypto from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/server/index.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
-import { TEST_TOKEN_USERS, tokenIssuer, tokenServer } from '../server/auth-helpers.js';
+import { TEST_TOKEN_USERS, startTokenAuthServer, type TokenAuthServer } from '../server/auth-helpers.js';
+import type { StartedServer } from '../server/start-helper.js';
 
 const sha = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
 
@@ -23,8 +20,8 @@ const USERS = TEST_TOKEN_USERS;
 
 describe('notary CLI against Signet with token auth', () => {
   let dir: string;
-  let srv: RunningServer;
-  let ts: Server;
+  let srv: StartedServer;
+  let auth: TokenAuthServer | undefined;
   let notary: NotaryCli;
   const tokenLog: string[] = [];
   const gun = '127.0.0.1:5000/interop/auth';
@@ -40,26 +37,12 @@ describe('notary CLI against Signet with token auth', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'signet-auth-it-'));
-    const iss = tokenIssuer({ service: 'signet-interop', issuer: 'interop-token-issuer' });
-    ts = tokenServer(iss, tokenLog);
-    await new Promise<void>((resolve) => ts.listen(0, '127.0.0.1', resolve));
-    const realm = `http://127.0.0.1:${(ts.address() as AddressInfo).port}/token`;
-    const bundle = path.join(dir, 'token-ca.pem');
-    writeFileSync(bundle, iss.caPem);
-    srv = await startServer({
-      listen: '127.0.0.1:0',
-      dataDir: path.join(dir, 'data'),
-      tls: { mode: 'auto' },
-      signerPassphrase: 'interop-test-passphrase',
-      logger: pino({ level: process.env.SIGNET_TEST_LOG ?? 'silent' }),
-      handleSignals: false,
-      auth: { type: 'token', realm, service: iss.service, issuer: iss.issuer, rootCertBundle: bundle },
-    });
+    auth = await startTokenAuthServer(dir, { service: 'signet-interop', issuer: 'interop-token-issuer' }, tokenLog);
+    srv = auth.srv;
     notary = notaryCli({ server: srv.url, caFile: srv.caFile as string, trustDir: path.join(dir, 'trust') });
   });
   afterAll(async () => {
-    await srv?.close();
-    await new Promise((resolve) => ts?.close(resolve));
+    await auth?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

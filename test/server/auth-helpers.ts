@@ -3,9 +3,13 @@
  * by it, and ES256/RS256 JWTs carrying the key by `x5c`, `kid` (libtrust fingerprint) or `jwk`.
  */
 import crypto, { type KeyObject } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { libtrustKeyId } from '../../src/server/index.js';
 import { issueCertificate } from '../../src/tuf/index.js';
+import { startTestServer, type StartedServer } from './start-helper.js';
 
 export interface AccessClaim {
   type: string;
@@ -147,4 +151,43 @@ export function tokenServer(iss: TokenIssuer, log: string[], users = TEST_TOKEN_
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ token, expires_in: 300, issued_at: new Date().toISOString() }));
   });
+}
+
+export interface TokenAuthServer {
+  srv: StartedServer;
+  /** stops Signet's server and the token server */
+  close(): Promise<void>;
+}
+
+/**
+ * Signet's server (data in `dir`/data) with token auth, and a token server for it on a free port that
+ * issues for TEST_TOKEN_USERS and logs each grant to `tokenLog`.
+ */
+export async function startTokenAuthServer(
+  dir: string,
+  names: { service: string; issuer: string },
+  tokenLog: string[],
+): Promise<TokenAuthServer> {
+  const iss = tokenIssuer(names);
+  const ts = tokenServer(iss, tokenLog);
+  await new Promise<void>((resolve) => ts.listen(0, '127.0.0.1', resolve));
+  const bundle = path.join(dir, 'token-ca.pem');
+  writeFileSync(bundle, iss.caPem);
+  const srv = await startTestServer({
+    dataDir: path.join(dir, 'data'),
+    auth: {
+      type: 'token',
+      realm: `http://127.0.0.1:${(ts.address() as AddressInfo).port}/token`,
+      service: iss.service,
+      issuer: iss.issuer,
+      rootCertBundle: bundle,
+    },
+  });
+  return {
+    srv,
+    async close() {
+      await srv.close();
+      await new Promise((resolve) => ts.close(resolve));
+    },
+  };
 }

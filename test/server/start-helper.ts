@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { startServer, type RunningServer } from '../../src/server/index.js';
+import { startServer, type AuthConfig, type RunningServer } from '../../src/server/index.js';
 
 export interface StartedServer extends RunningServer {
   dataDir: string;
@@ -12,7 +12,7 @@ export interface StartedServer extends RunningServer {
 }
 
 export async function startTestServer(
-  opts: { database?: string; dataDir?: string; insecureHttp?: boolean } = {},
+  opts: { database?: string; dataDir?: string; insecureHttp?: boolean; auth?: AuthConfig } = {},
 ): Promise<StartedServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'signet-it-'));
   const logger = pino({ level: process.env.SIGNET_TEST_LOG ?? 'silent' });
@@ -24,6 +24,7 @@ export async function startTestServer(
     signerPassphrase: 'interop-test-passphrase',
     logger,
     handleSignals: false,
+    auth: opts.auth,
   });
   return {
     ...s,
