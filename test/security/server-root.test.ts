@@ -3,30 +3,14 @@
  * with 400 INVALID_UPDATE and notary's ErrBadRoot text, and no server-held key of another GUN or
  * another role can be borrowed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyJson, signMetadata, type RootSigned, type Signature } from '../../src/tuf/index.js';
 import { MSG } from '../../src/validation/index.js';
-import { TestRepo, ecdsaKey, expectInvalidUpdate, keyOf, rootKey, testServer, type TestServer } from './helpers.js';
+import { TestRepo, ecdsaKey, expectInvalidUpdate, keyOf, rootKey, serverSuite } from './helpers.js';
 import { crlfCertKey, twinKey } from './keys.js';
 
-let srv: TestServer;
-beforeAll(async () => {
-  srv = await testServer();
-});
-afterAll(async () => {
-  await srv.close();
-});
-
-let n = 0;
-const fresh = (): string => `example.com/sec-root/r${++n}`;
-
-/** A published repository (server-held snapshot, so a root part alone is a complete update). */
-async function published(): Promise<TestRepo> {
-  const repo = await new TestRepo(srv, fresh()).init({ serverSnapshot: true });
-  const r = await repo.publish();
-  expect(r.statusCode, r.body).toBe(200);
-  return repo;
-}
+const suite = serverSuite('example.com/sec-root/r');
+const { fresh, published } = suite;
 
 async function postRoot(
   repo: TestRepo,
@@ -56,7 +40,7 @@ describe('root attacks on the server', () => {
   });
 
   it('root whose root role lists a bare ecdsa key (no certificate): ErrBadRoot leaf certificates', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const bare = ecdsaKey();
     repo.rootKeys = [bare];
@@ -86,7 +70,7 @@ describe('root attacks on the server', () => {
   });
 
   it('root with threshold 2 but one signature: ErrBadRoot', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const a = repo.rootKeys[0]!;
     const b = await rootKey(repo.gun);
@@ -97,7 +81,7 @@ describe('root attacks on the server', () => {
   });
 
   it('duplicate signatures by one key are counted once: ErrBadRoot', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const a = repo.rootKeys[0]!;
     const b = await rootKey(repo.gun);
@@ -115,7 +99,7 @@ describe('root attacks on the server', () => {
   });
 
   it('one root certificate listed under two key IDs (CRLF re-encoding) does not make threshold 2: ErrBadRoot', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const a = repo.rootKeys[0]!;
     const alias = crlfCertKey(a.pub);
@@ -130,7 +114,7 @@ describe('root attacks on the server', () => {
   });
 
   it('a signature whose keyid names a key with other content: ErrBadTargets INVALID_KEY_ID', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const body = repo.rootBody(1);
     const impostor = ecdsaKey();
@@ -151,7 +135,7 @@ describe('root attacks on the server', () => {
 
   it("a root listing another GUN's server timestamp key: ErrBadRoot no timestamp keys", async () => {
     const victim = await published();
-    const evil = new TestRepo(srv, fresh());
+    const evil = new TestRepo(suite.srv, fresh());
     evil.rootKeys = [await rootKey(evil.gun)];
     evil.timestampPub = victim.timestampPub; // borrow the victim's server-held key
     evil.serverSnapshotPub = await evil.fetchKey('snapshot');
@@ -163,7 +147,7 @@ describe('root attacks on the server', () => {
 
   it("a root listing another GUN's server snapshot key: ErrBadHierarchy", async () => {
     const victim = await published();
-    const evil = new TestRepo(srv, fresh());
+    const evil = new TestRepo(suite.srv, fresh());
     evil.rootKeys = [await rootKey(evil.gun)];
     evil.timestampPub = await evil.fetchKey('timestamp');
     evil.serverSnapshotPub = victim.serverSnapshotPub;
@@ -174,7 +158,7 @@ describe('root attacks on the server', () => {
   });
 
   it('a root naming its own server snapshot key as the timestamp key: ErrBadRoot no timestamp keys', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     repo.rootKeys = [await rootKey(repo.gun)];
     repo.serverSnapshotPub = await repo.fetchKey('snapshot');
     repo.snapshotKey = undefined;
@@ -185,7 +169,7 @@ describe('root attacks on the server', () => {
   });
 
   it('targets with threshold 2 cannot be met by one private key listed twice (compressed-point twin)', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const twin = twinKey(repo.targetsKey.priv, repo.targetsKey.pub);
     const body = repo.rootBody(1);
@@ -207,7 +191,7 @@ describe('root attacks on the server', () => {
 
 describe('signature floods', () => {
   it('a root padded with 20,000 bogus signatures for its key is refused fast (the event loop is not held): ErrBadRoot', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const md = await signMetadata('root', repo.rootBody(1), [repo.rootKeys[0]!.signer]);
     const env = JSON.parse(md.bytes.toString()) as { signed: unknown; signatures: Signature[] };
@@ -261,7 +245,7 @@ describe('certificate bundle floods', () => {
   }
 
   it('a root key whose PEM bundle holds 11 certificates is refused: ErrBadRoot', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const md = await bundleRoot(repo, 10);
     await repo.signDirty();
@@ -273,7 +257,7 @@ describe('certificate bundle floods', () => {
   });
 
   it('a root key bundle of 10,000 CA certificates (5 MB) is refused fast', async () => {
-    const repo = new TestRepo(srv, fresh());
+    const repo = new TestRepo(suite.srv, fresh());
     await repo.init({ serverSnapshot: true });
     const md = await bundleRoot(repo, 10_000);
     await repo.signDirty();

@@ -3,7 +3,7 @@
  * parsing (reference §1.6, §2.2 steps 3–5, §3.5, §3.12). Every attempt ends in a 4xx with notary's
  * error code; the accepted variants are the ones notary accepts too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
   fileMeta,
@@ -16,36 +16,12 @@ import {
   type SnapshotSigned,
   type TargetsSigned,
 } from '../../src/tuf/index.js';
-import {
-  TestRepo,
-  ecdsaKey,
-  expectInvalidUpdate,
-  expectRefused,
-  keyOf,
-  multipart,
-  testServer,
-  type TestServer,
-} from './helpers.js';
+import { TestRepo, ecdsaKey, expectInvalidUpdate, expectRefused, keyOf, multipart, serverSuite } from './helpers.js';
 
-let srv: TestServer;
-beforeAll(async () => {
-  srv = await testServer();
-});
-afterAll(async () => {
-  await srv.close();
-});
-
-let n = 0;
-const fresh = (): string => `example.com/sec-targets/r${++n}`;
+const suite = serverSuite('example.com/sec-targets/r');
+const { fresh, published } = suite;
 const YEAR = 365 * 24 * 3600 * 1000;
 const THRESHOLD_MSG = (role: string): string => `valid signatures did not meet threshold for ${role}`;
-
-async function published(serverSnapshot = true): Promise<TestRepo> {
-  const repo = await new TestRepo(srv, fresh()).init({ serverSnapshot });
-  const r = await repo.publish();
-  expect(r.statusCode, r.body).toBe(200);
-  return repo;
-}
 
 function targetsBody(version: number, extra: Partial<TargetsSigned> = {}): TargetsSigned {
   return { ...newTargets(new Date(Date.now() + YEAR), version), ...extra };
@@ -63,7 +39,7 @@ async function sigOver(signedBytes: Buffer, signer: Signer) {
 
 describe('targets and delegations', () => {
   it('targets signed by the (client-held) snapshot key: ErrBadTargets threshold', async () => {
-    const repo = await new TestRepo(srv, fresh()).init();
+    const repo = await new TestRepo(suite.srv, fresh()).init();
     await repo.signDirty(new Map([['targets', [repo.snapshotKey!.signer]]]));
     repo.dirty.clear();
     repo.dirty.add('root');
@@ -73,7 +49,7 @@ describe('targets and delegations', () => {
   });
 
   it('targets/a/b uploaded when targets/a does not delegate it: ErrBadTargets', async () => {
-    const repo = await new TestRepo(srv, fresh()).init({ serverSnapshot: true });
+    const repo = await new TestRepo(suite.srv, fresh()).init({ serverSnapshot: true });
     repo.addDelegation('targets/a', [ecdsaKey()]);
     expect((await repo.publish()).statusCode).toBe(200);
     const k = ecdsaKey();
@@ -93,7 +69,7 @@ describe('targets and delegations', () => {
   });
 
   it('a delegation that claims wider paths than its parent cannot sign outside the parent: ErrBadTargets', async () => {
-    const repo = await new TestRepo(srv, fresh()).init({ serverSnapshot: true });
+    const repo = await new TestRepo(suite.srv, fresh()).init({ serverSnapshot: true });
     repo.addDelegation('targets/a', [ecdsaKey()], ['team/']);
     repo.addDelegation('targets/a/b', [ecdsaKey()], ['', 'other/'], 'targets/a');
     repo.addTarget('team/ok', 'x', 'targets/a/b');
@@ -182,7 +158,7 @@ describe('snapshot and timestamp uploads', () => {
   });
 
   it('a client snapshot that omits an uploaded delegation: ErrBadSnapshot', async () => {
-    const repo = await new TestRepo(srv, fresh()).init();
+    const repo = await new TestRepo(suite.srv, fresh()).init();
     repo.addDelegation('targets/a', [ecdsaKey()]);
     await repo.signDirty();
     repo.files.delete('targets/a');
@@ -199,7 +175,7 @@ describe('snapshot and timestamp uploads', () => {
   });
 
   it('a client snapshot with a wrong length for targets: ErrBadSnapshot', async () => {
-    const repo = await new TestRepo(srv, fresh()).init();
+    const repo = await new TestRepo(suite.srv, fresh()).init();
     await repo.signDirty();
     repo.dirty.clear();
     const body = repo.snapshotBody();
@@ -354,7 +330,7 @@ describe('numbers, dates and JSON tricks', () => {
   it.each([['constructor'], ['__proto__'], ['valueOf']])(
     'a root role listing key ID %j that is not in root.keys: ErrBadRoot',
     async (keyid) => {
-      const repo = new TestRepo(srv, fresh());
+      const repo = new TestRepo(suite.srv, fresh());
       await repo.init({ serverSnapshot: true });
       const body = repo.rootBody(1);
       const json = canonicalJson(body as never)
@@ -437,7 +413,7 @@ describe('multipart tricks', () => {
       repo.files.get('targets') as Buffer,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const r = await srv.signet.app.inject({
+    const r = await suite.srv.signet.app.inject({
       method: 'POST',
       url: repo.url(''),
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
@@ -450,7 +426,7 @@ describe('multipart tricks', () => {
     // (inject() resolves dot segments, %2e%2e included, before routing: test/server/refusals checks raw paths)
     for (const g of ['example.com/a%00b', 'example.com/a%5C..%5Cb', 'example.com/a%2F%2F..%2Fb']) {
       const { body, contentType } = multipart([['targets', Buffer.from('{}')]]);
-      const r = await srv.signet.app.inject({
+      const r = await suite.srv.signet.app.inject({
         method: 'POST',
         url: `/v2/${g}/_trust/tuf/`,
         headers: { 'content-type': contentType },
