@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
   fileMeta,
@@ -18,37 +18,15 @@ import {
 import { resolveTag } from '../../src/updater/index.js';
 import { simClient, type SimClient } from '../simulator/client.js';
 import { SimRepo, plainKey } from '../simulator/repo.js';
-import { endlessBody, serveBytes, startSimServer, type SimServer } from '../simulator/server.js';
+import { endlessBody, serveBytes, startSimServer } from '../simulator/server.js';
+import { simWorlds } from '../simulator/world.js';
 import { codeOf } from './helpers.js';
 
 const GUN = '127.0.0.1:5999/sec/app';
 const DIGEST = 'cd'.repeat(32);
 const DAY = 24 * 3600 * 1000;
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-interface World {
-  repo: SimRepo;
-  server: SimServer;
-  client: SimClient;
-}
-
-async function world(setup?: (r: SimRepo) => void, gun = GUN): Promise<World> {
-  const repo = await SimRepo.create(gun);
-  repo.setTarget('latest', DIGEST, 528);
-  setup?.(repo);
-  await repo.publish();
-  const server = await startSimServer(repo);
-  const client = await simClient(server.url, gun);
-  cleanup.push(
-    () => server.close(),
-    () => client.close(),
-  );
-  return { repo, server, client };
-}
+const { cleanup, world } = simWorlds({ gun: GUN, digest: DIGEST });
 
 /** A timestamp, really signed by the repository's timestamp key, listing `meta` for the snapshot (however odd). */
 async function timestampListing(repo: SimRepo, meta: FileMeta, version = 1000): Promise<Buffer> {
@@ -163,12 +141,14 @@ describe('hostile server: wrong files and chains', () => {
   });
 
   it('a delegation chain deeper than the limit: INVALID_ROLE', async () => {
-    const w = await world((r) => {
-      let role = 'targets';
-      for (let i = 0; i < 5; i++) {
-        role = `${role}/d${i}`;
-        r.addDelegation(role);
-      }
+    const w = await world({
+      setup: (r) => {
+        let role = 'targets';
+        for (let i = 0; i < 5; i++) {
+          role = `${role}/d${i}`;
+          r.addDelegation(role);
+        }
+      },
     });
     const u = w.client.updater({ limits: { maxDelegationDepth: 4 } });
     expect(await codeOf(u.refresh())).toBe('INVALID_ROLE');
@@ -255,7 +235,7 @@ describe('prototype keys in target lookups', () => {
   );
 
   it('a signed tag named constructor resolves to its own digest', async () => {
-    const w = await world((r) => r.setTarget('constructor', 'ab'.repeat(32), 10));
+    const w = await world({ setup: (r) => r.setTarget('constructor', 'ab'.repeat(32), 10) });
     const repo = await w.client.refresh();
     expect(resolveTag(repo, 'constructor')?.digest).toBe(`sha256:${'ab'.repeat(32)}`);
     void plainKey;

@@ -5,47 +5,21 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isSignetError } from '../../src/errors.js';
 import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
 import { serializeEnvelope, type TargetsSigned } from '../../src/tuf/index.js';
 import { resolveTag, verifyImage } from '../../src/updater/index.js';
 import { codeOf } from '../helpers/errors.js';
-import { simClient, type SimClient } from '../simulator/client.js';
 import { SimRepo, plainKey, sha256Hex } from '../simulator/repo.js';
-import { endlessBody, lyingLength, serveBytes, startSimServer, type SimServer } from '../simulator/server.js';
+import { endlessBody, lyingLength, serveBytes } from '../simulator/server.js';
+import { simWorlds } from '../simulator/world.js';
 
 const GUN = '127.0.0.1:5999/sim/app';
 const DAY = 24 * 3600 * 1000;
 const DIGEST = 'ab'.repeat(32);
 
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanup.length > 0) await cleanup.pop()?.();
-});
-
-interface World {
-  repo: SimRepo;
-  server: SimServer;
-  client: SimClient;
-}
-
-async function world(
-  opts: Parameters<typeof SimRepo.create>[1] & { gun?: string; setup?: (r: SimRepo) => void } = {},
-): Promise<World> {
-  const gun = opts.gun ?? GUN;
-  const repo = await SimRepo.create(gun, opts);
-  repo.setTarget('latest', DIGEST, 528);
-  opts.setup?.(repo);
-  await repo.publish();
-  const server = await startSimServer(repo);
-  const client = await simClient(server.url, gun);
-  cleanup.push(
-    () => server.close(),
-    () => client.close(),
-  );
-  return { repo, server, client };
-}
+const { cleanup, world } = simWorlds({ gun: GUN, digest: DIGEST });
 
 /** Re-serialise targets.json with a changed target but the old signatures (what a server can do). */
 function tamperTargets(repo: SimRepo, change: (t: TargetsSigned) => void): void {
