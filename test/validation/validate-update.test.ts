@@ -8,6 +8,7 @@ import {
   signMetadata,
   type Metadata,
   type RootSigned,
+  type SnapshotSigned,
   type TargetsSigned,
 } from '../../src/tuf/index.js';
 import {
@@ -61,6 +62,43 @@ async function targets(
   return signMetadata(role, t, [k.signer]);
 }
 
+/** Makes targets delegate `targets/releases` to `d` for `paths`. */
+function delegatingTo(d: KeyPair, paths: string[]): (t: TargetsSigned) => void {
+  return (t) => {
+    t.delegations = {
+      keys: { [d.pub.id]: keyOf(d.pub) },
+      roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths, threshold: 1 }],
+    };
+  };
+}
+
+/** A version-1 snapshot listing `meta`, signed by the snapshot key of `k`. */
+function signedSnapshot(k: Keys, meta: SnapshotSigned['meta']): Promise<Metadata> {
+  return signMetadata('snapshot', { _type: 'Snapshot', expires: formatExpires(future()), meta, version: 1 }, [
+    k.snapshot.signer,
+  ]);
+}
+
+/** The root of `k` at version 1, signed by its root key. */
+function signedRoot(k: Keys): Promise<Metadata> {
+  return signMetadata('root', rootBody(k), [k.root.signer]);
+}
+
+/** An update of `uploaded` (in this order) over `stored`, now. */
+function upload(
+  stored: ValidateUpdateInput['stored'],
+  uploaded: [string, Buffer][],
+  serverHoldsSnapshotKey?: ValidateUpdateInput['serverHoldsSnapshotKey'],
+): ValidateUpdateInput {
+  return {
+    gun: GUN,
+    stored,
+    uploaded: new Map(uploaded),
+    now: NOW,
+    ...(serverHoldsSnapshotKey !== undefined && { serverHoldsSnapshotKey }),
+  };
+}
+
 function expectRejected(input: ValidateUpdateInput, name: string, msg?: string | RegExp): ValidationError {
   try {
     validateUpdate(input);
@@ -78,29 +116,17 @@ function expectRejected(input: ValidateUpdateInput, name: string, msg?: string |
 describe('validateUpdate', () => {
   it('accepts a first publish (root, targets, snapshot) and plans only the timestamp', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const t = await targets(k.targets);
-    const sn = await signMetadata(
-      'snapshot',
-      {
-        _type: 'Snapshot',
-        expires: formatExpires(future()),
-        meta: { root: fileMeta(root.bytes), targets: fileMeta(t.bytes) },
-        version: 1,
-      },
-      [k.snapshot.signer],
-    );
-    const plan = validateUpdate({
-      gun: GUN,
-      stored: {},
-      uploaded: new Map([
+    const sn = await signedSnapshot(k, { root: fileMeta(root.bytes), targets: fileMeta(t.bytes) });
+    const plan = validateUpdate(
+      upload({}, [
         ['root', root.bytes],
         ['targets', t.bytes],
         ['snapshot', sn.bytes],
         ['timestamp', Buffer.from('ignored')],
       ]),
-      now: NOW,
-    });
+    );
     expect(plan.accepted.map((a) => a.role)).toEqual(['root', 'targets', 'snapshot']);
     expect(plan.snapshotToSign).toBeUndefined();
     expect(plan.snapshotBytes?.equals(sn.bytes)).toBe(true);
@@ -111,7 +137,7 @@ describe('validateUpdate', () => {
     const k = await keys();
     const t = await targets(k.targets);
     expectRejected(
-      { gun: GUN, stored: {}, uploaded: new Map([['targets', t.bytes]]), now: NOW },
+      upload({}, [['targets', t.bytes]]),
       'ErrValidation',
       'no pre-existing root and no root provided in update.',
     );
@@ -119,37 +145,35 @@ describe('validateUpdate', () => {
 
   it('plans a server snapshot listing root and every loaded targets role when none is uploaded', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const t = await targets(k.targets);
-    const plan = validateUpdate({
-      gun: GUN,
-      stored: {},
-      uploaded: new Map([
-        ['root', root.bytes],
-        ['targets', t.bytes],
-      ]),
-      now: NOW,
-      serverHoldsSnapshotKey: true,
-    });
+    const plan = validateUpdate(
+      upload(
+        {},
+        [
+          ['root', root.bytes],
+          ['targets', t.bytes],
+        ],
+        true,
+      ),
+    );
     expect(plan.snapshotToSign?.version).toBe(1);
     expect(plan.snapshotToSign?.meta).toEqual({ root: fileMeta(root.bytes), targets: fileMeta(t.bytes) });
   });
 
   it('refuses a snapshot-less update when the server holds no snapshot key (ErrBadHierarchy)', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const t = await targets(k.targets);
     const e = expectRejected(
-      {
-        gun: GUN,
-        stored: {},
-        uploaded: new Map([
+      upload(
+        {},
+        [
           ['root', root.bytes],
           ['targets', t.bytes],
-        ]),
-        now: NOW,
-        serverHoldsSnapshotKey: () => false,
-      },
+        ],
+        () => false,
+      ),
       'ErrBadHierarchy',
     );
     expect(e.serializable()).toEqual({ Name: 'ErrBadHierarchy', Error: { Missing: 'snapshot', Msg: e.msg } });
@@ -159,21 +183,13 @@ describe('validateUpdate', () => {
     const k = await keys();
     const other = await rootKey(GUN);
     const root = await signMetadata('root', rootBody(k), [other.signer]);
-    expectRejected(
-      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW },
-      'ErrBadRoot',
-      /could not validate the path to a trusted root/,
-    );
+    expectRejected(upload({}, [['root', root.bytes]]), 'ErrBadRoot', /could not validate the path to a trusted root/);
   });
 
   it('refuses an expired root (ErrBadRoot)', async () => {
     const k = await keys();
     const root = await signMetadata('root', rootBody(k, 1, new Date(NOW.getTime() - 1000)), [k.root.signer]);
-    expectRejected(
-      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW },
-      'ErrBadRoot',
-      /expired/,
-    );
+    expectRejected(upload({}, [['root', root.bytes]]), 'ErrBadRoot', /expired/);
   });
 
   it('refuses a root with a plain ecdsa root key (no certificate)', async () => {
@@ -183,96 +199,57 @@ describe('validateUpdate', () => {
     body.keys[plain.pub.id] = keyOf(plain.pub);
     body.roles.root = { keyids: [plain.pub.id], threshold: 1 };
     const root = await signMetadata('root', body, [plain.signer]);
-    expectRejected(
-      { gun: GUN, stored: {}, uploaded: new Map([['root', root.bytes]]), now: NOW },
-      'ErrBadRoot',
-      /unable to retrieve valid leaf certificates/,
-    );
+    expectRejected(upload({}, [['root', root.bytes]]), 'ErrBadRoot', /unable to retrieve valid leaf certificates/);
   });
 
   it('refuses a root rotation not signed by the previous root key, accepts it when it is', async () => {
     const k = await keys();
-    const v1 = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const v1 = await signedRoot(k);
     const k2 = { ...k, root: await rootKey(GUN) };
     const bad = await signMetadata('root', rootBody(k2, 2), [k2.root.signer]);
-    expectRejected(
-      {
-        gun: GUN,
-        stored: { root: v1.bytes },
-        uploaded: new Map([['root', bad.bytes]]),
-        now: NOW,
-        serverHoldsSnapshotKey: true,
-      },
-      'ErrBadRoot',
-      /rotate/,
-    );
+    expectRejected(upload({ root: v1.bytes }, [['root', bad.bytes]], true), 'ErrBadRoot', /rotate/);
     const good = await signMetadata('root', rootBody(k2, 2), [k2.root.signer, k.root.signer]);
     const t = await targets(k.targets);
-    const plan = validateUpdate({
-      gun: GUN,
-      stored: { root: v1.bytes },
-      uploaded: new Map([
-        ['root', good.bytes],
-        ['targets', t.bytes],
-      ]),
-      now: NOW,
-      serverHoldsSnapshotKey: true,
-    });
+    const plan = validateUpdate(
+      upload(
+        { root: v1.bytes },
+        [
+          ['root', good.bytes],
+          ['targets', t.bytes],
+        ],
+        true,
+      ),
+    );
     expect(plan.rootChanged).toBe(true);
     expect(plan.root.signed.version).toBe(2);
   });
 
   it('refuses expired uploaded targets but accepts expired stored ancestors', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const old = await targets(k.targets, () => {}, 'targets', new Date(NOW.getTime() - 1000));
-    expectRejected(
-      {
-        gun: GUN,
-        stored: { root: root.bytes },
-        uploaded: new Map([['targets', old.bytes]]),
-        now: NOW,
-        serverHoldsSnapshotKey: true,
-      },
-      'ErrBadTargets',
-      /expired/,
-    );
+    expectRejected(upload({ root: root.bytes }, [['targets', old.bytes]], true), 'ErrBadTargets', /expired/);
     const d = ecdsaKey();
-    const parent = await targets(
-      k.targets,
-      (t) => {
-        t.delegations = {
-          keys: { [d.pub.id]: keyOf(d.pub) },
-          roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths: [''], threshold: 1 }],
-        };
-      },
-      'targets',
-      new Date(NOW.getTime() - 1000),
-    );
+    const parent = await targets(k.targets, delegatingTo(d, ['']), 'targets', new Date(NOW.getTime() - 1000));
     const rel = await targets(d, (t) => (t.targets.v1 = fileMeta(Buffer.from('x'))), 'targets/releases');
-    const plan = validateUpdate({
-      gun: GUN,
-      stored: { root: root.bytes, targets: new Map([['targets', parent.bytes]]) },
-      uploaded: new Map([['targets/releases', rel.bytes]]),
-      now: NOW,
-      serverHoldsSnapshotKey: true,
-    });
+    const plan = validateUpdate(
+      upload(
+        { root: root.bytes, targets: new Map([['targets', parent.bytes]]) },
+        [['targets/releases', rel.bytes]],
+        true,
+      ),
+    );
     expect(plan.loadedTargets).toEqual(['targets', 'targets/releases']);
     expect(Object.keys(plan.snapshotToSign?.meta ?? {}).sort()).toEqual(['root', 'targets', 'targets/releases']);
   });
 
   it('refuses a delegation whose parent does not delegate to it (ErrBadTargets)', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const parent = await targets(k.targets);
     const rel = await targets(ecdsaKey(), () => {}, 'targets/releases');
     expectRejected(
-      {
-        gun: GUN,
-        stored: { root: root.bytes, targets: new Map([['targets', parent.bytes]]) },
-        uploaded: new Map([['targets/releases', rel.bytes]]),
-        now: NOW,
-      },
+      upload({ root: root.bytes, targets: new Map([['targets', parent.bytes]]) }, [['targets/releases', rel.bytes]]),
       'ErrBadTargets',
       /delegation does not exist/,
     );
@@ -280,63 +257,26 @@ describe('validateUpdate', () => {
 
   it('refuses a delegation target outside its paths, accepts one inside', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const d = ecdsaKey();
-    const parent = await targets(k.targets, (t) => {
-      t.delegations = {
-        keys: { [d.pub.id]: keyOf(d.pub) },
-        roles: [{ keyids: [d.pub.id], name: 'targets/releases', paths: ['prod/'], threshold: 1 }],
-      };
-    });
+    const parent = await targets(k.targets, delegatingTo(d, ['prod/']));
     const stored = { root: root.bytes, targets: new Map([['targets', parent.bytes]]) };
     const inside = await targets(d, (t) => (t.targets['prod/x'] = fileMeta(Buffer.from('x'))), 'targets/releases');
-    expect(() =>
-      validateUpdate({
-        gun: GUN,
-        stored,
-        uploaded: new Map([['targets/releases', inside.bytes]]),
-        now: NOW,
-        serverHoldsSnapshotKey: true,
-      }),
-    ).not.toThrow();
+    expect(() => validateUpdate(upload(stored, [['targets/releases', inside.bytes]], true))).not.toThrow();
     const outside = await targets(d, (t) => (t.targets['dev/x'] = fileMeta(Buffer.from('x'))), 'targets/releases');
-    expectRejected(
-      {
-        gun: GUN,
-        stored,
-        uploaded: new Map([['targets/releases', outside.bytes]]),
-        now: NOW,
-        serverHoldsSnapshotKey: true,
-      },
-      'ErrBadTargets',
-      /outside the paths/,
-    );
+    expectRejected(upload(stored, [['targets/releases', outside.bytes]], true), 'ErrBadTargets', /outside the paths/);
   });
 
   it('refuses a snapshot that does not list the stored root (ErrBadSnapshot)', async () => {
     const k = await keys();
-    const root = await signMetadata('root', rootBody(k), [k.root.signer]);
+    const root = await signedRoot(k);
     const t = await targets(k.targets);
-    const sn = await signMetadata(
-      'snapshot',
-      {
-        _type: 'Snapshot',
-        expires: formatExpires(future()),
-        meta: { root: fileMeta(Buffer.from('other')), targets: fileMeta(t.bytes) },
-        version: 1,
-      },
-      [k.snapshot.signer],
-    );
+    const sn = await signedSnapshot(k, { root: fileMeta(Buffer.from('other')), targets: fileMeta(t.bytes) });
     expectRejected(
-      {
-        gun: GUN,
-        stored: { root: root.bytes },
-        uploaded: new Map([
-          ['targets', t.bytes],
-          ['snapshot', sn.bytes],
-        ]),
-        now: NOW,
-      },
+      upload({ root: root.bytes }, [
+        ['targets', t.bytes],
+        ['snapshot', sn.bytes],
+      ]),
       'ErrBadSnapshot',
     );
   });
