@@ -58,6 +58,29 @@ async function fixture(): Promise<{ work: () => WorkingRepo; keys: Map<string, P
 
 const meta = { hashes: { sha256: Buffer.alloc(32, 9).toString('base64') }, length: 100 };
 
+/** Stages a new delegation `role` to a fresh key (held in `keys` when given) for `paths`; returns the key. */
+async function delegate(
+  w: WorkingRepo,
+  role: string,
+  paths: string[],
+  keys?: Map<string, PrivateKey>,
+): Promise<PrivateKey> {
+  const k = generatePrivateKey();
+  keys?.set(k.publicKey.canonicalId, k);
+  await w.apply({
+    action: 'create',
+    role,
+    type: 'delegation',
+    path: '',
+    data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: paths }),
+  });
+  return k;
+}
+
+/** Stages target `path` in `role`. */
+const addTarget = (w: WorkingRepo, role: string, path: string): Promise<void> =>
+  w.apply({ action: 'create', role, type: 'target', path, data: targetPayload(meta) });
+
 describe('WorkingRepo', () => {
   it('adds a delegation and a target in it; both files are signed at the next version', async () => {
     const { work, keys } = await fixture();
@@ -78,7 +101,7 @@ describe('WorkingRepo', () => {
       path: '',
       data: delegationPayload({ add_paths: [''] }),
     });
-    await w.apply({ action: 'create', role: 'targets/alice', type: 'target', path: 'v1', data: targetPayload(meta) });
+    await addTarget(w, 'targets/alice', 'v1');
     expect([...w.dirty].sort()).toEqual(['targets', 'targets/alice']);
     const t = await w.signTargets('targets', NOW);
     expect(t.signed.version).toBe(4);
@@ -94,49 +117,22 @@ describe('WorkingRepo', () => {
   it('refuses a target in a role whose key is not held', async () => {
     const { work } = await fixture();
     const w = work();
-    const other = generatePrivateKey();
-    await w.apply({
-      action: 'create',
-      role: 'targets/bob',
-      type: 'delegation',
-      path: '',
-      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(other.publicKey)], add_paths: [''] }),
-    });
-    await expect(
-      w.apply({ action: 'create', role: 'targets/bob', type: 'target', path: 'v1', data: targetPayload(meta) }),
-    ).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+    await delegate(w, 'targets/bob', ['']);
+    await expect(addTarget(w, 'targets/bob', 'v1')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
   });
 
   it('refuses a target outside the delegated paths', async () => {
     const { work, keys } = await fixture();
     const w = work();
-    const k = generatePrivateKey();
-    keys.set(k.publicKey.canonicalId, k);
-    await w.apply({
-      action: 'create',
-      role: 'targets/ci',
-      type: 'delegation',
-      path: '',
-      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: ['ci-'] }),
-    });
-    await expect(
-      w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'release', data: targetPayload(meta) }),
-    ).rejects.toMatchObject({ code: 'INVALID_ROLE' });
-    await w.apply({ action: 'create', role: 'targets/ci', type: 'target', path: 'ci-42', data: targetPayload(meta) });
+    await delegate(w, 'targets/ci', ['ci-'], keys);
+    await expect(addTarget(w, 'targets/ci', 'release')).rejects.toMatchObject({ code: 'INVALID_ROLE' });
+    await addTarget(w, 'targets/ci', 'ci-42');
   });
 
   it('deleting a delegation prunes its now unused keys', async () => {
     const { work, keys } = await fixture();
     const w = work();
-    const k = generatePrivateKey();
-    keys.set(k.publicKey.canonicalId, k);
-    await w.apply({
-      action: 'create',
-      role: 'targets/x',
-      type: 'delegation',
-      path: '',
-      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: [''] }),
-    });
+    await delegate(w, 'targets/x', [''], keys);
     await w.apply({ action: 'delete', role: 'targets/x', type: 'delegation', path: '', data: null });
     const t = await w.signTargets('targets', NOW);
     expect(t.signed.delegations).toEqual({ keys: {}, roles: [] });
