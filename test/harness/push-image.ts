@@ -240,6 +240,26 @@ async function skopeoCopy(
   return (await readFile(digestFile, 'utf8')).trim();
 }
 
+/** skopeo-copies the layout's `tag` to the registry and describes what the registry then serves for it. */
+async function copyLayout(
+  layout: string,
+  registryHost: string,
+  name: string,
+  tag: string,
+  extra: string[],
+): Promise<PushedImage> {
+  const pushed = await skopeoCopy(layout, registryHost, name, tag, extra);
+  const served = await servedManifest(registryHost, name, tag, pushed);
+  return {
+    gun: `${registryHost}/${name}`,
+    name,
+    tag,
+    digest: served.digest,
+    size: served.size,
+    mediaType: served.mediaType,
+  };
+}
+
 // ------------------------------------------------------------------ public API
 
 export async function pushImage(
@@ -260,16 +280,7 @@ export async function pushImage(
       blob: img.manifest,
       tag,
     });
-    const pushed = await skopeoCopy(layout, registryHost, name, tag, ['--format', format]);
-    const served = await servedManifest(registryHost, name, tag, pushed);
-    return {
-      gun: `${registryHost}/${name}`,
-      name,
-      tag,
-      digest: served.digest,
-      size: served.size,
-      mediaType: served.mediaType,
-    };
+    return await copyLayout(layout, registryHost, name, tag, ['--format', format]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -312,20 +323,12 @@ export async function pushMultiArchIndex(
       tag,
     });
     const extra = ['--all', ...(format === 'v2s2-list' ? ['--format', 'v2s2'] : [])];
-    const pushed = await skopeoCopy(layout, registryHost, name, tag, extra);
-    const served = await servedManifest(registryHost, name, tag, pushed);
+    const pushed = await copyLayout(layout, registryHost, name, tag, extra);
     const want = format === 'oci' ? MT.ociIndex : MT.dockerList;
-    if (served.mediaType !== want) {
-      throw new Error(`pushMultiArchIndex: registry serves ${served.mediaType} for ${name}:${tag}, expected ${want}`);
+    if (pushed.mediaType !== want) {
+      throw new Error(`pushMultiArchIndex: registry serves ${pushed.mediaType} for ${name}:${tag}, expected ${want}`);
     }
-    return {
-      gun: `${registryHost}/${name}`,
-      name,
-      tag,
-      digest: served.digest,
-      size: served.size,
-      mediaType: served.mediaType,
-    };
+    return pushed;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
