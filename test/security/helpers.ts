@@ -28,6 +28,8 @@ export interface ServerSuite {
   srv: TestServer;
   /** a GUN no other test of the file has used */
   fresh(): string;
+  /** an initialised, unpublished repository on a fresh GUN with a server-held snapshot */
+  initialised(): Promise<TestRepo>;
   /** a published repository on a fresh GUN (server-held snapshot unless told otherwise) */
   published(serverSnapshot?: boolean): Promise<TestRepo>;
 }
@@ -38,6 +40,7 @@ export function serverSuite(gunPrefix: string): ServerSuite {
   const suite: ServerSuite = {
     srv: undefined as unknown as TestServer,
     fresh: () => `${gunPrefix}${++n}`,
+    initialised: () => new TestRepo(suite.srv, suite.fresh()).init({ serverSnapshot: true }),
     async published(serverSnapshot = true) {
       const repo = await new TestRepo(suite.srv, suite.fresh()).init({ serverSnapshot });
       const r = await repo.publish();

@@ -3,14 +3,26 @@
  * with 400 INVALID_UPDATE and notary's ErrBadRoot text, and no server-held key of another GUN or
  * another role can be borrowed.
  */
+import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyJson, signMetadata, type RootSigned, type Signature } from '../../src/tuf/index.js';
+import {
+  canonicalJson,
+  issueCertificate,
+  keyJson,
+  localSigner,
+  newTargets,
+  publicKeyFromJson,
+  serializeEnvelope,
+  signMetadata,
+  type RootSigned,
+  type Signature,
+} from '../../src/tuf/index.js';
 import { MSG } from '../../src/validation/index.js';
-import { TestRepo, ecdsaKey, expectInvalidUpdate, keyOf, rootKey, serverSuite } from './helpers.js';
+import { TestRepo, ecdsaKey, expectInvalidUpdate, keyOf, rootKey, serverSuite, type KeyPair } from './helpers.js';
 import { crlfCertKey, twinKey } from './keys.js';
 
 const suite = serverSuite('example.com/sec-root/r');
-const { fresh, published } = suite;
+const { fresh, initialised, published } = suite;
 
 async function postRoot(
   repo: TestRepo,
@@ -22,26 +34,32 @@ async function postRoot(
   return repo.post([['root', md.bytes]]);
 }
 
-describe('root attacks on the server', () => {
-  it('root rotation signed only by the new key: ErrBadRoot rotation', async () => {
-    const repo = await published();
-    const fresh2 = await rootKey(repo.gun);
-    repo.rootKeys = [fresh2];
-    const body = repo.rootBody(2);
-    expectInvalidUpdate(await postRoot(repo, body, [fresh2.signer]), 'ErrBadRoot', MSG.rotation);
-  });
+/** An initialised repository whose version-1 root body lists its root key `a` and a second one, threshold 2. */
+async function twoKeyRoot(): Promise<{ repo: TestRepo; a: KeyPair; body: RootSigned }> {
+  const repo = await initialised();
+  const a = repo.rootKeys[0]!;
+  const b = await rootKey(repo.gun);
+  repo.rootKeys = [a, b];
+  const body = repo.rootBody(1);
+  body.roles.root = { keyids: [a.pub.id, b.pub.id], threshold: 2 };
+  return { repo, a, body };
+}
 
-  it('root rotation signed only by the old key: ErrBadRoot (not signed by its own root key)', async () => {
+describe('root attacks on the server', () => {
+  it.each([
+    ['new', 'ErrBadRoot rotation', MSG.rotation],
+    ['old', 'ErrBadRoot (not signed by its own root key)', MSG.selfSigned],
+  ] as const)('root rotation signed only by the %s key: %s', async (signedBy, _label, msg) => {
     const repo = await published();
     const old = repo.rootKeys[0]!;
-    repo.rootKeys = [await rootKey(repo.gun)];
+    const next = await rootKey(repo.gun);
+    repo.rootKeys = [next];
     const body = repo.rootBody(2);
-    expectInvalidUpdate(await postRoot(repo, body, [old.signer]), 'ErrBadRoot', MSG.selfSigned);
+    expectInvalidUpdate(await postRoot(repo, body, [(signedBy === 'new' ? next : old).signer]), 'ErrBadRoot', msg);
   });
 
   it('root whose root role lists a bare ecdsa key (no certificate): ErrBadRoot leaf certificates', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const bare = ecdsaKey();
     repo.rootKeys = [bare];
     const body = repo.rootBody(1);
@@ -70,24 +88,12 @@ describe('root attacks on the server', () => {
   });
 
   it('root with threshold 2 but one signature: ErrBadRoot', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
-    const a = repo.rootKeys[0]!;
-    const b = await rootKey(repo.gun);
-    repo.rootKeys = [a, b];
-    const body = repo.rootBody(1);
-    body.roles.root = { keyids: [a.pub.id, b.pub.id], threshold: 2 };
+    const { repo, a, body } = await twoKeyRoot();
     expectInvalidUpdate(await postRoot(repo, body, [a.signer]), 'ErrBadRoot', MSG.selfSigned);
   });
 
   it('duplicate signatures by one key are counted once: ErrBadRoot', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
-    const a = repo.rootKeys[0]!;
-    const b = await rootKey(repo.gun);
-    repo.rootKeys = [a, b];
-    const body = repo.rootBody(1);
-    body.roles.root = { keyids: [a.pub.id, b.pub.id], threshold: 2 };
+    const { repo, a, body } = await twoKeyRoot();
     const once = await signMetadata('root', body, [a.signer]);
     const sig = once.signatures[0]!;
     // signMetadata drops repeated signatures; build the envelope by hand
@@ -99,29 +105,25 @@ describe('root attacks on the server', () => {
   });
 
   it('one root certificate listed under two key IDs (CRLF re-encoding) does not make threshold 2: ErrBadRoot', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const a = repo.rootKeys[0]!;
     const alias = crlfCertKey(a.pub);
     expect(alias.id).not.toBe(a.pub.id);
     const body = repo.rootBody(1);
     body.keys[alias.id] = keyOf(alias);
     body.roles.root = { keyids: [a.pub.id, alias.id], threshold: 2 };
-    const { localSigner } = await import('../../src/tuf/index.js');
     const md = await signMetadata('root', body, [a.signer, localSigner(a.priv, alias)]);
     expect(md.signatures.map((s) => s.keyid)).toEqual([a.pub.id, alias.id]);
     expectInvalidUpdate(await repo.post([['root', md.bytes]]), 'ErrBadRoot', MSG.selfSigned);
   });
 
   it('a signature whose keyid names a key with other content: ErrBadTargets INVALID_KEY_ID', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const body = repo.rootBody(1);
     const impostor = ecdsaKey();
     // targets role lists the real targets key ID, but keys[that ID] holds the impostor's key
     body.keys[repo.targetsKey.pub.id] = keyJson('ecdsa', impostor.pub.public);
     const root = await signMetadata('root', body, [repo.rootKeys[0]!.signer]);
-    const { localSigner, newTargets } = await import('../../src/tuf/index.js');
     const t = newTargets(new Date(Date.now() + 86400_000 * 365), 1);
     const targets = await signMetadata('targets', t, [
       localSigner(impostor.priv, { ...impostor.pub, id: repo.targetsKey.pub.id }),
@@ -133,28 +135,20 @@ describe('root attacks on the server', () => {
     expectInvalidUpdate(r, 'ErrBadTargets', /actually has ID/);
   });
 
-  it("a root listing another GUN's server timestamp key: ErrBadRoot no timestamp keys", async () => {
+  it.each([
+    ['timestamp', 'ErrBadRoot no timestamp keys', 'ErrBadRoot', MSG.noTimestampKey],
+    ['snapshot', 'ErrBadHierarchy', 'ErrBadHierarchy', MSG.noSnapshotKey],
+  ] as const)("a root listing another GUN's server %s key: %s", async (borrowed, _label, name, msg) => {
     const victim = await published();
     const evil = new TestRepo(suite.srv, fresh());
     evil.rootKeys = [await rootKey(evil.gun)];
-    evil.timestampPub = victim.timestampPub; // borrow the victim's server-held key
-    evil.serverSnapshotPub = await evil.fetchKey('snapshot');
+    // borrow the victim's server-held key
+    evil.timestampPub = borrowed === 'timestamp' ? victim.timestampPub : await evil.fetchKey('timestamp');
+    evil.serverSnapshotPub = borrowed === 'snapshot' ? victim.serverSnapshotPub : await evil.fetchKey('snapshot');
     evil.snapshotKey = undefined;
     await evil.signRoot();
     evil.dirty.add('targets');
-    expectInvalidUpdate(await evil.publish(), 'ErrBadRoot', MSG.noTimestampKey);
-  });
-
-  it("a root listing another GUN's server snapshot key: ErrBadHierarchy", async () => {
-    const victim = await published();
-    const evil = new TestRepo(suite.srv, fresh());
-    evil.rootKeys = [await rootKey(evil.gun)];
-    evil.timestampPub = await evil.fetchKey('timestamp');
-    evil.serverSnapshotPub = victim.serverSnapshotPub;
-    evil.snapshotKey = undefined;
-    await evil.signRoot();
-    evil.dirty.add('targets');
-    expectInvalidUpdate(await evil.publish(), 'ErrBadHierarchy', MSG.noSnapshotKey);
+    expectInvalidUpdate(await evil.publish(), name, msg);
   });
 
   it('a root naming its own server snapshot key as the timestamp key: ErrBadRoot no timestamp keys', async () => {
@@ -169,14 +163,12 @@ describe('root attacks on the server', () => {
   });
 
   it('targets with threshold 2 cannot be met by one private key listed twice (compressed-point twin)', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const twin = twinKey(repo.targetsKey.priv, repo.targetsKey.pub);
     const body = repo.rootBody(1);
     body.keys[twin.pub.id] = keyOf(twin.pub);
     body.roles.targets = { keyids: [repo.targetsKey.pub.id, twin.pub.id], threshold: 2 };
     const root = await signMetadata('root', body, [repo.rootKeys[0]!.signer]);
-    const { newTargets } = await import('../../src/tuf/index.js');
     const targets = await signMetadata('targets', newTargets(new Date(Date.now() + 86400_000 * 365), 1), [
       repo.targetsKey.signer,
       twin.signer,
@@ -191,8 +183,7 @@ describe('root attacks on the server', () => {
 
 describe('signature floods', () => {
   it('a root padded with 20,000 bogus signatures for its key is refused fast (the event loop is not held): ErrBadRoot', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const md = await signMetadata('root', repo.rootBody(1), [repo.rootKeys[0]!.signer]);
     const env = JSON.parse(md.bytes.toString()) as { signed: unknown; signatures: Signature[] };
     const bogus: Signature = {
@@ -217,8 +208,6 @@ describe('signature floods', () => {
 
 describe('certificate bundle floods', () => {
   async function bundleRoot(repo: TestRepo, copies: number) {
-    const { issueCertificate, keyJson, localSigner, publicKeyFromJson } = await import('../../src/tuf/index.js');
-    const crypto = await import('node:crypto');
     const rk = repo.rootKeys[0]!;
     const now = new Date();
     const ca = issueCertificate({
@@ -238,15 +227,13 @@ describe('certificate bundle floods', () => {
     const body = repo.rootBody(1);
     return signMetadata('root', body, [localSigner(rk.priv, fat)]).catch(async () => {
       // signMetadata refuses what the structure check refuses; write the envelope by hand
-      const { canonicalJson, serializeEnvelope } = await import('../../src/tuf/index.js');
       const { method, sig } = await localSigner(rk.priv, fat).sign(canonicalJson(body as never));
       return { bytes: serializeEnvelope(body, [{ keyid: fat.id, method, sig: sig.toString('base64') }]) };
     });
   }
 
   it('a root key whose PEM bundle holds 11 certificates is refused: ErrBadRoot', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const md = await bundleRoot(repo, 10);
     await repo.signDirty();
     const r = await repo.post([
@@ -257,8 +244,7 @@ describe('certificate bundle floods', () => {
   });
 
   it('a root key bundle of 10,000 CA certificates (5 MB) is refused fast', async () => {
-    const repo = new TestRepo(suite.srv, fresh());
-    await repo.init({ serverSnapshot: true });
+    const repo = await initialised();
     const md = await bundleRoot(repo, 10_000);
     await repo.signDirty();
     const t0 = Date.now();

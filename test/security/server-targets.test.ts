@@ -19,7 +19,7 @@ import {
 import { TestRepo, ecdsaKey, expectInvalidUpdate, expectRefused, keyOf, multipart, serverSuite } from './helpers.js';
 
 const suite = serverSuite('example.com/sec-targets/r');
-const { fresh, published } = suite;
+const { fresh, initialised, published } = suite;
 const YEAR = 365 * 24 * 3600 * 1000;
 const THRESHOLD_MSG = (role: string): string => `valid signatures did not meet threshold for ${role}`;
 
@@ -49,7 +49,7 @@ describe('targets and delegations', () => {
   });
 
   it('targets/a/b uploaded when targets/a does not delegate it: ErrBadTargets', async () => {
-    const repo = await new TestRepo(suite.srv, fresh()).init({ serverSnapshot: true });
+    const repo = await initialised();
     repo.addDelegation('targets/a', [ecdsaKey()]);
     expect((await repo.publish()).statusCode).toBe(200);
     const k = ecdsaKey();
@@ -69,7 +69,7 @@ describe('targets and delegations', () => {
   });
 
   it('a delegation that claims wider paths than its parent cannot sign outside the parent: ErrBadTargets', async () => {
-    const repo = await new TestRepo(suite.srv, fresh()).init({ serverSnapshot: true });
+    const repo = await initialised();
     repo.addDelegation('targets/a', [ecdsaKey()], ['team/']);
     repo.addDelegation('targets/a/b', [ecdsaKey()], ['', 'other/'], 'targets/a');
     repo.addTarget('team/ok', 'x', 'targets/a/b');
@@ -330,8 +330,7 @@ describe('numbers, dates and JSON tricks', () => {
   it.each([['constructor'], ['__proto__'], ['valueOf']])(
     'a root role listing key ID %j that is not in root.keys: ErrBadRoot',
     async (keyid) => {
-      const repo = new TestRepo(suite.srv, fresh());
-      await repo.init({ serverSnapshot: true });
+      const repo = await initialised();
       const body = repo.rootBody(1);
       const json = canonicalJson(body as never)
         .toString()
