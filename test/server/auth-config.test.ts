@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveServerConfig } from '../../src/cli/commands/server.js';
+import { resolveServerConfig } from '../../src/cli/server-config.js';
 import { sha256hex } from './auth-helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-authcfg-'));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, BasicConstraints, Certificate, Extension } from '@peculiar/asn1-x509';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clientInstructions, resolveServerConfig } from '../../src/cli/commands/server.js';
+import { clientInstructions, resolveServerConfig } from '../../src/cli/server-config.js';
 import { ensureTls, parseListen } from '../../src/server/index.js';
 import { buildCert, hasOpenssl } from '../helpers/x509.js';
 

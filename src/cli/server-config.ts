@@ -1,0 +1,258 @@
+/**
+ * Configuration of `signet server`: flags > environment (SIGNET_*) > JSON config file > defaults;
+ * see docs/server.md. Loaded only when the server command runs (commands/server.ts imports it
+ * lazily), so client commands never load the server stack (fastify, kysely, SQLite, pg).
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { SignetError } from '../errors.js';
+import { startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
+import { readEnv, type Env } from './config.js';
+import { exitCodeFor, formatError } from './output.js';
+
+export interface ServerFlags {
+  listen?: string;
+  dataDir?: string;
+  database?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+  config?: string;
+  signerPassphraseFile?: string;
+  logLevel?: string;
+  authTokenRealm?: string;
+  authTokenService?: string;
+  authTokenIssuer?: string;
+  authTokenRootcert?: string;
+  /** a file, '-' (stdout), or false (`--no-audit-log`) */
+  auditLog?: string | false;
+}
+
+const AuthAction = z.enum(['pull', 'push', '*']);
+const AuthConfigFile = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('token'),
+      realm: z.string().min(1).optional(),
+      service: z.string().min(1).optional(),
+      issuer: z.string().min(1).optional(),
+      rootCertBundle: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('basic'),
+      realm: z.string().min(1).optional(),
+      users: z.record(
+        z
+          .string()
+          .min(1)
+          .regex(/^[^:]+$/, 'a user name cannot contain ":"'),
+        z
+          .object({
+            passwordSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the password'),
+            repositories: z.record(z.string().min(1), z.array(AuthAction)),
+          })
+          .strict(),
+      ),
+    })
+    .strict(),
+]);
+
+const ConfigFile = z
+  .object({
+    listen: z.string().optional(),
+    dataDir: z.string().optional(),
+    database: z.string().optional(),
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    insecureHttp: z.boolean().optional(),
+    signerPassphraseFile: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    auth: AuthConfigFile.optional(),
+    auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
+    limits: z
+      .object({
+        bodyLimit: z.number().int().positive().optional(),
+        roleSizeLimit: z.number().int().positive().optional(),
+        maxParts: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    cache: z
+      .object({
+        maxAgeCurrent: z.number().int().min(0).max(31_536_000).optional(),
+        maxAgeConsistent: z.number().int().min(0).max(31_536_000).optional(),
+        ttlMs: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+type ConfigFile = z.infer<typeof ConfigFile>;
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+function readConfigFile(file: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new SignetError('USAGE', `cannot read the config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const r = ConfigFile.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new SignetError(
+      'USAGE',
+      `config file ${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`,
+      {
+        fix: 'see docs/server.md for the config file fields',
+      },
+    );
+  }
+  return r.data;
+}
+
+/** Flags > env > config file > defaults; relative paths in the config file are relative to it. */
+export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.homedir()): ServerConfig {
+  const configPath = flags.config ?? env.SIGNET_CONFIG;
+  const file: ConfigFile = configPath ? readConfigFile(configPath) : {};
+  const rel = (p: string | undefined): string | undefined =>
+    p === undefined || configPath === undefined ? p : path.resolve(path.dirname(configPath), p);
+  const pick = <T>(...vals: (T | undefined)[]): T | undefined => vals.find((v) => v !== undefined && v !== '');
+
+  const listen = pick(flags.listen, env.SIGNET_LISTEN, file.listen) ?? '127.0.0.1:4443';
+  const dataDir = path.resolve(
+    pick(flags.dataDir, env.SIGNET_DATA_DIR, rel(file.dataDir)) ?? path.join(home, '.signet', 'server'),
+  );
+  const database = pick(flags.database, env.SIGNET_DATABASE, file.database);
+  const tlsCert = pick(flags.tlsCert, env.SIGNET_TLS_CERT, rel(file.tlsCert));
+  const tlsKey = pick(flags.tlsKey, env.SIGNET_TLS_KEY, rel(file.tlsKey));
+  const insecureHttp = flags.insecureHttp === true || truthy(env.SIGNET_INSECURE_HTTP) || file.insecureHttp === true;
+
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new SignetError('USAGE', '--tls-cert and --tls-key must be given together');
+  }
+  if (insecureHttp && tlsCert !== undefined) {
+    throw new SignetError('USAGE', '--insecure-http cannot be combined with --tls-cert/--tls-key');
+  }
+  const tls: ServerConfig['tls'] = insecureHttp
+    ? { mode: 'insecure-http' }
+    : tlsCert !== undefined && tlsKey !== undefined
+      ? { mode: 'files', certFile: tlsCert, keyFile: tlsKey }
+      : { mode: 'auto' };
+
+  let signerPassphrase = env.SIGNET_SIGNER_PASSPHRASE;
+  const passFile = pick(flags.signerPassphraseFile, env.SIGNET_SIGNER_PASSPHRASE_FILE, rel(file.signerPassphraseFile));
+  if (passFile !== undefined) {
+    try {
+      signerPassphrase = readFileSync(passFile, 'utf8').trim();
+    } catch (cause) {
+      throw new SignetError('USAGE', `cannot read the signer passphrase file ${passFile}`, { cause });
+    }
+  }
+
+  const options: Partial<ServerOptions> = {
+    ...(file.limits?.bodyLimit !== undefined ? { bodyLimit: file.limits.bodyLimit } : {}),
+    ...(file.limits?.roleSizeLimit !== undefined ? { roleSizeLimit: file.limits.roleSizeLimit } : {}),
+    ...(file.limits?.maxParts !== undefined ? { maxParts: file.limits.maxParts } : {}),
+    ...(file.cache?.maxAgeCurrent !== undefined ? { maxAgeCurrent: file.cache.maxAgeCurrent } : {}),
+    ...(file.cache?.maxAgeConsistent !== undefined ? { maxAgeConsistent: file.cache.maxAgeConsistent } : {}),
+    ...(file.cache?.ttlMs !== undefined ? { cacheTtlMs: file.cache.ttlMs } : {}),
+  };
+  const bodyLimitEnv = env.SIGNET_BODY_LIMIT;
+  if (bodyLimitEnv !== undefined && bodyLimitEnv !== '') {
+    const n = Number(bodyLimitEnv);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new SignetError('USAGE', 'SIGNET_BODY_LIMIT must be a positive integer (bytes)');
+    options.bodyLimit = n;
+  }
+
+  const auth = resolveAuth(flags, env, file.auth, rel);
+  const auditLog =
+    flags.auditLog === false
+      ? false
+      : (pick<string | false>(
+          flags.auditLog,
+          env.SIGNET_AUDIT_LOG,
+          file.auditLog === false || file.auditLog === '-' ? file.auditLog : rel(file.auditLog),
+        ) ?? undefined);
+
+  return {
+    listen,
+    dataDir,
+    database,
+    tls,
+    signerPassphrase,
+    logLevel: pick(flags.logLevel, env.SIGNET_LOG_LEVEL, file.logLevel) ?? 'info',
+    options,
+    ...(auth !== undefined ? { auth } : {}),
+    ...(auditLog !== undefined ? { auditLog } : {}),
+  };
+}
+
+/** Token auth from flags > env > config file (all four settings needed), else the file's basic auth. */
+function resolveAuth(
+  flags: ServerFlags,
+  env: Env,
+  file: ConfigFile['auth'],
+  rel: (p: string | undefined) => string | undefined,
+): ServerConfig['auth'] {
+  const pick = (...vals: (string | undefined)[]): string | undefined => vals.find((v) => v !== undefined && v !== '');
+  const fileToken = file?.type === 'token' ? file : undefined;
+  const realm = pick(flags.authTokenRealm, env.SIGNET_AUTH_TOKEN_REALM, fileToken?.realm);
+  const service = pick(flags.authTokenService, env.SIGNET_AUTH_TOKEN_SERVICE, fileToken?.service);
+  const issuer = pick(flags.authTokenIssuer, env.SIGNET_AUTH_TOKEN_ISSUER, fileToken?.issuer);
+  const rootCertBundle = pick(flags.authTokenRootcert, env.SIGNET_AUTH_TOKEN_ROOTCERT, rel(fileToken?.rootCertBundle));
+  const given = [realm, service, issuer, rootCertBundle].filter((v) => v !== undefined).length;
+  if (given === 0) return file?.type === 'basic' ? file : undefined;
+  if (file?.type === 'basic')
+    throw new SignetError('USAGE', 'token auth settings were given, but the config file configures basic auth');
+  if (realm === undefined || service === undefined || issuer === undefined || rootCertBundle === undefined) {
+    throw new SignetError('USAGE', 'token auth needs a realm, a service, an issuer and a root certificate bundle', {
+      fix: 'give all of --auth-token-realm, --auth-token-service, --auth-token-issuer and --auth-token-rootcert',
+    });
+  }
+  return { type: 'token', realm, service, issuer, rootCertBundle };
+}
+
+/** What to tell the user so that notary and docker trust this server. */
+export function clientInstructions(url: string, caFile: string | undefined): string {
+  const u = new URL(url);
+  const hostPort = `${u.hostname === '0.0.0.0' || u.hostname === '[::]' ? '127.0.0.1' : u.hostname}:${u.port}`;
+  const server = `${u.protocol}//${hostPort}`;
+  const lines = [`Signet trust server at ${server}`];
+  if (caFile !== undefined) {
+    lines.push(
+      '',
+      'notary CLI:',
+      `  notary -s ${server} --tlscacert ${caFile} -d ~/.notary <command>`,
+      `  or in ~/.notary/config.json: {"remote_server":{"url":"${server}","root_ca":"${caFile}"}}`,
+      '',
+      'docker (trust server CA + server URL):',
+      `  mkdir -p ~/.docker/tls/${hostPort} && cp ${caFile} ~/.docker/tls/${hostPort}/ca.crt`,
+      `  export DOCKER_CONTENT_TRUST_SERVER=${server}`,
+      '  export DOCKER_CONTENT_TRUST=1',
+    );
+  } else if (u.protocol === 'http:') {
+    lines.push('', 'plain HTTP: notary accepts it (-s http://…); docker requires https (put a TLS proxy in front).');
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The server command's body: resolve the configuration, start, print how clients connect. */
+export async function runServer(flags: ServerFlags): Promise<void> {
+  try {
+    const config = resolveServerConfig(flags, readEnv());
+    const running = await startServer(config);
+    process.stderr.write(clientInstructions(running.url, running.caFile));
+  } catch (err) {
+    process.stderr.write(formatError(err) + '\n');
+    process.exitCode = exitCodeFor(err);
+  }
+}
