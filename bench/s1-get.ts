@@ -102,7 +102,7 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
 
   // Rounds interleave the three servers (notary, signet, bare, notary, …) so a change in the
   // machine's background load hits all of them alike; the round with the median rate is reported.
-  const rounds = ctx.opts.quick ? 1 : 3;
+  const rounds = ctx.opts.quick ? 1 : 5;
   const rows: GetRow[] = [];
   try {
     for (const file of ['timestamp.json', 'targets.json'] as const) {
