@@ -5,13 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RegistryClient, parseWwwAuthenticate, credentialHostKey } from '../../src/registry/index.js';
 import { expectCode } from '../helpers/errors.js';
+import { closeNow, listenLoopback } from '../helpers/http.js';
 
 const MT = 'application/vnd.oci.image.manifest.v1+json';
 const BODY = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: {}, layers: [] }));
@@ -109,13 +109,10 @@ describe('registry auth', () => {
         json(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] });
       });
     });
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    host = await listenLoopback(server);
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeNow(server);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -4,10 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/index.js';
 import { expectCode } from '../helpers/errors.js';
+import { closeNow, listenLoopback } from '../helpers/http.js';
 
 const MT = 'application/vnd.docker.distribution.manifest.v2+json';
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -82,13 +82,10 @@ describe('RegistryClient vs a hostile registry', () => {
           return void res.end(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
       }
     });
-    server.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    host = await listenLoopback(server);
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await closeNow(server);
   });
 
   it('accepts an honest response', async () => {

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotaryRemote, buildMultipart, parseChallenges } from '../../src/remote/index.js';
 import { isSignetError } from '../../src/errors.js';
 import { codeOf } from '../helpers/errors.js';
+import { closeNow, listenLoopback } from '../helpers/http.js';
 
 type Handler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void;
 
@@ -29,16 +29,11 @@ async function fakeServer(handler: Handler): Promise<Fake> {
       handler(req, body, res);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const host = await listenLoopback(server);
   const fake = {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}`,
     requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeNow(server),
   };
   opened.push(fake);
   return fake;

@@ -3,7 +3,7 @@
  * replace any response (named swizzles below). Every request is logged so tests can count them.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, listenLoopback } from '../helpers/http.js';
 import type { SimRepo } from './repo.js';
 
 export type Override = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -59,10 +59,9 @@ export async function startSimServer(repo: SimRepo): Promise<SimServer> {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) });
     res.end(body);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const host = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}`,
     requests,
     override(file, fn) {
       overrides.unshift({ match: typeof file === 'string' ? (f) => f === file : file, fn });
@@ -70,11 +69,7 @@ export async function startSimServer(repo: SimRepo): Promise<SimServer> {
     clearOverrides() {
       overrides.length = 0;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: () => closeNow(server),
   };
 }
 
