@@ -1,11 +1,12 @@
 // The trust servers the client interop suites run against: the real notary-server 0.7 (with
 // notary-signer) and Signet's own server (`signet server`, a real child process on a free port).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { SIGNET_MAIN, ensureBuilt } from '../cli/signet.js';
 import { httpOk, startNotaryPeers, startOnFreePort } from '../harness/notary-peers.js';
 import { childEnv, startProc } from '../harness/proc.js';
-import { readFile } from 'node:fs/promises';
+import { startRegistry, type TestRegistry } from '../harness/registry.js';
 
 export interface TrustServer {
   name: string;
@@ -45,4 +46,35 @@ export async function startTrustServer(name: TrustServerName, dir: string): Prom
     }),
   );
   return { name, url: `https://127.0.0.1:${started.port}`, caFile, stop: () => started.proc.stop() };
+}
+
+export interface ClientPeers {
+  /** a fresh temp dir for the suite's trust dirs, keys and logs */
+  dir: string;
+  registry: TestRegistry;
+  server: TrustServer;
+  /** stops the registry and the trust server and removes `dir` */
+  stop(): Promise<void>;
+}
+
+/** A temp dir named `prefix`…, and in it a registry and the trust server `name`, started side by side. */
+export async function startClientPeers(name: TrustServerName, prefix: string): Promise<ClientPeers> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const removeDir = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const started = await Promise.allSettled([startRegistry(), startTrustServer(name, dir)]);
+  const [registry, server] = started;
+  if (registry.status === 'rejected' || server.status === 'rejected') {
+    await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    await removeDir();
+    throw registry.status === 'rejected' ? registry.reason : (server as PromiseRejectedResult).reason;
+  }
+  return {
+    dir,
+    registry: registry.value,
+    server: server.value,
+    async stop() {
+      await Promise.allSettled([registry.value.stop(), server.value.stop()]);
+      await removeDir();
+    },
+  };
 }

@@ -1,32 +1,30 @@
 // Exit codes a pipeline can act on (docs/client.md), with messages that say what to do.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
 import { pushImages } from '../harness/push-image.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import type { TestRegistry } from '../harness/registry.js';
 import { signetCli, type SignetCli } from '../cli/signet.js';
-import { startTrustServer, type TrustServer } from '../client/servers.js';
+import { startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 
 describe('client errors and exit codes', () => {
   let registry: TestRegistry;
   let server: TrustServer;
+  let peers: ClientPeers | undefined;
   let dir: string;
   let gun: string;
   let signet: SignetCli;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'signet-client-err-'));
-    [registry, server] = await Promise.all([startRegistry(), startTrustServer('signet-server', dir)]);
+    peers = await startClientPeers('signet-server', 'signet-client-err-');
+    ({ dir, registry, server } = peers);
     gun = `${registry.host}/err/app`;
     await pushImages(registry.host, 'err/app', ['1.0']);
     signet = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'trust') });
   });
 
   afterAll(async () => {
-    await Promise.allSettled([registry?.stop(), server?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await peers?.stop();
   });
 
   it('exit 3 for a repository without trust data', async () => {

@@ -1,15 +1,14 @@
 // Issue 4 acceptance 2 and 3: keys move between docker, notary and signet through the trust-dir key
 // format, and `signet key backup` / `key restore` gives a working signer in an empty trust dir.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
 import { pushImages, type PushedImage } from '../harness/push-image.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import type { TestRegistry } from '../harness/registry.js';
 import { SIGNET_PASSPHRASES, signetCli, type SignetCli } from '../cli/signet.js';
-import { startTrustServer, type TrustServer } from '../client/servers.js';
+import { startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 
 interface InspectJson {
   SignedTags: { SignedTag: string; Digest: string; Signers: string[] }[];
@@ -21,6 +20,7 @@ const hex = (d: string): string => d.replace(/^sha256:/, '');
 describe('keys shared between docker, notary and signet', () => {
   let registry: TestRegistry;
   let server: TrustServer;
+  let peers: ClientPeers | undefined;
   let dir: string;
   let gun: string;
   let images: PushedImage[];
@@ -29,8 +29,8 @@ describe('keys shared between docker, notary and signet', () => {
   let notary: NotaryCli;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'signet-client-keys-'));
-    [registry, server] = await Promise.all([startRegistry(), startTrustServer('notary-server', dir)]);
+    peers = await startClientPeers('notary-server', 'signet-client-keys-');
+    ({ dir, registry, server } = peers);
     gun = `${registry.host}/keys/app`;
     images = await pushImages(registry.host, 'keys/app', ['1.0', '2.0', '3.0']);
     signet = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'signet', 'trust') });
@@ -56,8 +56,7 @@ describe('keys shared between docker, notary and signet', () => {
   });
 
   afterAll(async () => {
-    await Promise.allSettled([registry?.stop(), server?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await peers?.stop();
   });
 
   const digestOf = (tag: string): string => hex(images.find((i) => i.tag === tag)!.digest);

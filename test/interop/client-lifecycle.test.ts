@@ -3,17 +3,15 @@
 // targets and snapshot key rotation — checked after every step by the REAL notary client
 // (`notary list`) and docker 28 (`docker trust inspect`). Run against the real notary-server 0.7
 // and against Signet's own server.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
 import { startFakeDockerd, type FakeDockerd } from '../harness/fake-dockerd.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
 import { pushImage, pushMultiArchIndex, type PushedImage } from '../harness/push-image.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import type { TestRegistry } from '../harness/registry.js';
 import { SIGNET_PASSPHRASES, signetCli, type SignetCli } from '../cli/signet.js';
-import { TRUST_SERVERS, startTrustServer, type TrustServer } from '../client/servers.js';
+import { TRUST_SERVERS, startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 
 interface InspectJson {
   Name: string;
@@ -37,6 +35,7 @@ function parseNotaryList(stdout: string): Map<string, { digest: string; size: nu
 describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) => {
   let registry: TestRegistry;
   let server: TrustServer;
+  let peers: ClientPeers | undefined;
   let dir: string;
   let gun: string;
   let images: Record<string, PushedImage>;
@@ -46,17 +45,14 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
   let dockerd: FakeDockerd;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'signet-client-life-'));
-    [registry, server, dockerd] = await Promise.all([
-      startRegistry(),
-      startTrustServer(serverName, dir),
-      startFakeDockerd({
-        dir: path.join(dir, 'dockerd'),
-        resolvePush: async () => {
-          throw new Error('signet tests never push through docker');
-        },
-      }),
-    ]);
+    peers = await startClientPeers(serverName, 'signet-client-life-');
+    ({ dir, registry, server } = peers);
+    dockerd = await startFakeDockerd({
+      dir: path.join(dir, 'dockerd'),
+      resolvePush: async () => {
+        throw new Error('signet tests never push through docker');
+      },
+    });
     gun = `${registry.host}/signet/app`;
     const [a, b, c] = await Promise.all([
       pushImage(registry.host, 'signet/app', '1.0'),
@@ -76,8 +72,8 @@ describe.each(TRUST_SERVERS)('signet client lifecycle against %s', (serverName) 
   });
 
   afterAll(async () => {
-    await Promise.allSettled([registry?.stop(), server?.stop(), dockerd?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await dockerd?.stop();
+    await peers?.stop();
   });
 
   async function signetInspect(): Promise<InspectJson> {

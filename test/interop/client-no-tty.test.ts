@@ -1,14 +1,13 @@
 // Issue 4 acceptance 4: without a TTY and without the passphrase variable, every key-using command
 // fails at once (exit 7) with an error naming the variable; no command hangs (stdin closed, short
 // timeout). The repository and keys are made first with the passphrases set.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { cp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImages } from '../harness/push-image.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import type { TestRegistry } from '../harness/registry.js';
 import { signetCli, type SignetCli } from '../cli/signet.js';
-import { startTrustServer, type TrustServer } from '../client/servers.js';
+import { startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 
 const ROOT_VARS = /DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE|NOTARY_ROOT_PASSPHRASE/;
 const REPO_VARS = /DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE|NOTARY_(TARGETS|DELEGATION)_PASSPHRASE/;
@@ -16,6 +15,7 @@ const REPO_VARS = /DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE|NOTARY_(TARGETS|DE
 describe('no TTY and no passphrase variable', () => {
   let registry: TestRegistry;
   let server: TrustServer;
+  let peers: ClientPeers | undefined;
   let dir: string;
   let gun: string;
   let setup: SignetCli;
@@ -24,8 +24,8 @@ describe('no TTY and no passphrase variable', () => {
   let empty: SignetCli;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'signet-client-notty-'));
-    [registry, server] = await Promise.all([startRegistry(), startTrustServer('notary-server', dir)]);
+    peers = await startClientPeers('notary-server', 'signet-client-notty-');
+    ({ dir, registry, server } = peers);
     gun = `${registry.host}/notty/app`;
     await pushImages(registry.host, 'notty/app', ['1.0', '2.0']);
     setup = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'a', 'trust') });
@@ -52,8 +52,7 @@ describe('no TTY and no passphrase variable', () => {
   });
 
   afterAll(async () => {
-    await Promise.allSettled([registry?.stop(), server?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await peers?.stop();
   });
 
   const cases: {

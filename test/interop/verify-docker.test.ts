@@ -4,29 +4,29 @@
  * `docker trust sign` re-signs it into every delegation alice holds. Signet must resolve it through
  * targets/releases (Docker's order) and agree with `docker trust inspect`.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
 import { NotaryRemote } from '../../src/remote/index.js';
 import { PinStore, Updater, listSignedTags, resolveTag, verifyImage } from '../../src/updater/index.js';
-import { TRUST_SERVERS, startTrustServer, type TrustServer } from '../client/servers.js';
+import { TRUST_SERVERS, startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
 import { notaryCli } from '../harness/notary-cli.js';
 import { pushImage, type PushedImage } from '../harness/push-image.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import type { TestRegistry } from '../harness/registry.js';
 
 describe.each(TRUST_SERVERS)('signet verify of docker trust data on %s', (serverName) => {
   let tmp: string;
   let server: TrustServer;
+  let peers: ClientPeers | undefined;
   let registry: TestRegistry;
   let img: PushedImage;
   let docker: DockerCli;
 
   beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), `signet-verify-docker-${serverName}-`));
-    [server, registry] = await Promise.all([startTrustServer(serverName, tmp), startRegistry()]);
+    peers = await startClientPeers(serverName, `signet-verify-docker-${serverName}-`);
+    ({ dir: tmp, registry, server } = peers);
     img = await pushImage(registry.host, 'verify/dockerapp', 'v1');
     docker = dockerCli({ trustServer: server.url, dir: path.join(tmp, 'docker') });
     const step = async (
@@ -50,9 +50,7 @@ describe.each(TRUST_SERVERS)('signet verify of docker trust data on %s', (server
   }, 240_000);
 
   afterAll(async () => {
-    await server?.stop();
-    await registry?.stop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await peers?.stop();
   });
 
   it('resolves the tag through targets/releases and verifies the registry manifest', async () => {

@@ -5,8 +5,7 @@
  * the notary CLI in both directions.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSignetError, type SignetError } from '../../src/errors.js';
@@ -14,11 +13,11 @@ import { RegistryClient, parseImageReference } from '../../src/registry/index.js
 import { NotaryRemote } from '../../src/remote/index.js';
 import { PinStore, Updater, listSignedTags, verifyImage } from '../../src/updater/index.js';
 import { ROOT, SIGNET_MAIN, ensureBuilt, signetCli } from '../cli/signet.js';
-import { TRUST_SERVERS, startTrustServer, type TrustServer } from '../client/servers.js';
+import { TRUST_SERVERS, startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
 import { run } from '../harness/proc.js';
 import { pushImage, type PushedImage } from '../harness/push-image.js';
-import { startRegistry, type TestRegistry } from '../harness/registry.js';
+import type { TestRegistry } from '../harness/registry.js';
 
 /** dist/ must contain the verify command (an older build may not). */
 async function ensureVerifyBuilt(): Promise<void> {
@@ -31,6 +30,7 @@ async function ensureVerifyBuilt(): Promise<void> {
 describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) => {
   let tmp: string;
   let server: TrustServer;
+  let peers: ClientPeers | undefined;
   let registry: TestRegistry;
   let signed: PushedImage;
   let unsigned: PushedImage;
@@ -38,8 +38,8 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
   let ca: Buffer;
 
   beforeAll(async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), `signet-verify-${serverName}-`));
-    [server, registry] = await Promise.all([startTrustServer(serverName, tmp), startRegistry()]);
+    peers = await startClientPeers(serverName, `signet-verify-${serverName}-`);
+    ({ dir: tmp, registry, server } = peers);
     ca = await readFile(server.caFile);
     signed = await pushImage(registry.host, 'verify/app', 'v1');
     unsigned = await pushImage(registry.host, 'verify/app', 'v2');
@@ -55,9 +55,7 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
   }, 180_000);
 
   afterAll(async () => {
-    await server?.stop();
-    await registry?.stop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await peers?.stop();
   });
 
   function updater(
