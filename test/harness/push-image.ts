@@ -94,6 +94,9 @@ function blob(bytes: Buffer): Blob {
   return { digest: `sha256:${sha256hex(bytes)}`, size: bytes.length, bytes };
 }
 
+/** A blob of `value` as compact JSON (manifests, configs, indexes). */
+const jsonBlob = (value: unknown): Blob => blob(Buffer.from(JSON.stringify(value)));
+
 interface Platform {
   os: string;
   architecture: string;
@@ -125,17 +128,13 @@ function buildImage(label: string, platform: Platform, layerText?: string): Buil
     rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created: '1970-01-01T00:00:00Z', created_by: `signet test harness ${label}` }],
   };
-  const config = blob(Buffer.from(JSON.stringify(cfg)));
-  const manifest = blob(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MT.ociManifest,
-        config: { mediaType: MT.ociConfig, digest: config.digest, size: config.size },
-        layers: [{ mediaType: MT.ociLayer, digest: layer.digest, size: layer.size }],
-      }),
-    ),
-  );
+  const config = jsonBlob(cfg);
+  const manifest = jsonBlob({
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: { mediaType: MT.ociConfig, digest: config.digest, size: config.size },
+    layers: [{ mediaType: MT.ociLayer, digest: layer.digest, size: layer.size }],
+  });
   return { layer, config, manifest, platform };
 }
 
@@ -302,20 +301,16 @@ export async function pushMultiArchIndex(
     const images = platforms.map((p) =>
       buildImage(`${name}:${tag} ${p.os}/${p.architecture}${p.variant ? '/' + p.variant : ''}`, p),
     );
-    const index = blob(
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MT.ociIndex,
-          manifests: images.map((i) => ({
-            mediaType: MT.ociManifest,
-            digest: i.manifest.digest,
-            size: i.manifest.size,
-            platform: i.platform,
-          })),
-        }),
-      ),
-    );
+    const index = jsonBlob({
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: images.map((i) => ({
+        mediaType: MT.ociManifest,
+        digest: i.manifest.digest,
+        size: i.manifest.size,
+        platform: i.platform,
+      })),
+    });
     const layout = join(work, 'oci');
     await writeLayout(layout, [...images.flatMap((i) => [i.layer, i.config, i.manifest]), index], {
       mediaType: MT.ociIndex,
@@ -387,28 +382,20 @@ export async function pushImages(registryHost: string, name: string, tags: strin
       const i = next++;
       if (i >= tags.length) return;
       const tag = tags[i]!;
-      const config = blob(
-        Buffer.from(
-          JSON.stringify({
-            architecture: 'amd64',
-            os: 'linux',
-            created: '1970-01-01T00:00:00Z',
-            config: { Cmd: ['/hello'], Labels: { 'signet.test.ref': `${name}:${tag}` } },
-            rootfs: { type: 'layers', diff_ids: [diffId] },
-          }),
-        ),
-      );
+      const config = jsonBlob({
+        architecture: 'amd64',
+        os: 'linux',
+        created: '1970-01-01T00:00:00Z',
+        config: { Cmd: ['/hello'], Labels: { 'signet.test.ref': `${name}:${tag}` } },
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+      });
       await ensureBlob(registryHost, name, config, false); // unique per tag: skip the HEAD
-      const manifest = blob(
-        Buffer.from(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: MT.dockerManifest,
-            config: { mediaType: MT.dockerConfig, size: config.size, digest: config.digest },
-            layers: [{ mediaType: MT.dockerLayer, size: layer.size, digest: layer.digest }],
-          }),
-        ),
-      );
+      const manifest = jsonBlob({
+        schemaVersion: 2,
+        mediaType: MT.dockerManifest,
+        config: { mediaType: MT.dockerConfig, size: config.size, digest: config.digest },
+        layers: [{ mediaType: MT.dockerLayer, size: layer.size, digest: layer.digest }],
+      });
       await putManifest(registryHost, name, tag, manifest, MT.dockerManifest);
       results[i] = {
         gun: `${registryHost}/${name}`,
