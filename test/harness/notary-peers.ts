@@ -84,78 +84,79 @@ export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<N
     ]);
     const env = childEnv({}, dropNotaryEnv);
 
-    // --- signer (gRPC, mutual TLS). Config paths are relative to the config file.
-    const signer = await startOnFreePort(async (port, attempt) => {
-      const cfg = path.join(dir, 'notary-signer.json');
-      await writeFile(
-        cfg,
-        JSON.stringify(
-          {
-            server: {
-              grpc_addr: `127.0.0.1:${port}`,
-              tls_cert_file: 'tls/signer.crt',
-              tls_key_file: 'tls/signer.key',
-              client_ca_file: 'tls/ca.crt',
-            },
-            logging: { level: 'info' },
-            storage: { backend: 'memory' },
-          },
-          null,
-          2,
-        ),
-      );
+    /** Writes `config` to `dir`/<name>.json and runs `bin -config <that file> -logf json` in `dir`. */
+    const startWithConfig = async (
+      name: string,
+      attempt: number,
+      bin: string,
+      port: number,
+      config: object,
+      ready: () => Promise<boolean>,
+    ): Promise<Proc> => {
+      const cfg = path.join(dir, `${name}.json`);
+      await writeFile(cfg, JSON.stringify(config, null, 2));
       return startProc({
-        name: attempt === 0 ? 'notary-signer' : `notary-signer.${attempt}`,
-        cmd: NOTARY_SIGNER_BIN,
+        name: attempt === 0 ? name : `${name}.${attempt}`,
+        cmd: bin,
         args: ['-config', cfg, '-logf', 'json'],
         cwd: dir,
         env,
         logDir,
-        ready: () => portOpen(port),
+        ready,
         listenPort: port,
       });
-    });
+    };
+
+    // --- signer (gRPC, mutual TLS). Config paths are relative to the config file.
+    const signer = await startOnFreePort(async (port, attempt) =>
+      startWithConfig(
+        'notary-signer',
+        attempt,
+        NOTARY_SIGNER_BIN,
+        port,
+        {
+          server: {
+            grpc_addr: `127.0.0.1:${port}`,
+            tls_cert_file: 'tls/signer.crt',
+            tls_key_file: 'tls/signer.key',
+            client_ca_file: 'tls/ca.crt',
+          },
+          logging: { level: 'info' },
+          storage: { backend: 'memory' },
+        },
+        () => portOpen(port),
+      ),
+    );
     procs.push(signer.proc);
 
     const caPem = await readFile(ca.caCert);
     const startServer = async (name: string, withTls: boolean): Promise<{ port: number; proc: Proc }> =>
       startOnFreePort(async (port, attempt) => {
-        const cfg = path.join(dir, `${name}.json`);
-        await writeFile(
-          cfg,
-          JSON.stringify(
-            {
-              server: {
-                http_addr: `127.0.0.1:${port}`,
-                ...(withTls ? { tls_cert_file: 'tls/server.crt', tls_key_file: 'tls/server.key' } : {}),
-              },
-              trust_service: {
-                type: 'remote',
-                hostname: '127.0.0.1',
-                port: String(signer.port),
-                key_algorithm: 'ecdsa',
-                tls_ca_file: 'tls/ca.crt',
-                tls_client_cert: 'tls/server-client.crt',
-                tls_client_key: 'tls/server-client.key',
-              },
-              storage: { backend: 'memory' },
-              logging: { level: 'info' },
-            },
-            null,
-            2,
-          ),
-        );
         const base = `${withTls ? 'https' : 'http'}://127.0.0.1:${port}`;
-        return startProc({
-          name: attempt === 0 ? name : `${name}.${attempt}`,
-          cmd: NOTARY_SERVER_BIN,
-          args: ['-config', cfg, '-logf', 'json'],
-          cwd: dir,
-          env,
-          logDir,
-          ready: () => httpOk(`${base}/_notary_server/health`, withTls ? caPem : undefined),
-          listenPort: port,
-        });
+        return startWithConfig(
+          name,
+          attempt,
+          NOTARY_SERVER_BIN,
+          port,
+          {
+            server: {
+              http_addr: `127.0.0.1:${port}`,
+              ...(withTls ? { tls_cert_file: 'tls/server.crt', tls_key_file: 'tls/server.key' } : {}),
+            },
+            trust_service: {
+              type: 'remote',
+              hostname: '127.0.0.1',
+              port: String(signer.port),
+              key_algorithm: 'ecdsa',
+              tls_ca_file: 'tls/ca.crt',
+              tls_client_cert: 'tls/server-client.crt',
+              tls_client_key: 'tls/server-client.key',
+            },
+            storage: { backend: 'memory' },
+            logging: { level: 'info' },
+          },
+          () => httpOk(`${base}/_notary_server/health`, withTls ? caPem : undefined),
+        );
       });
 
     const settled = await Promise.allSettled([
