@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MetaStore, MetaTx, ServerKeyRow } from '../../src/storage/index.js';
+import { codeOf } from '../helpers/errors.js';
 
 /** One empty database per test; `open()` may be called several times (reopen, second server). */
 export interface StoreFixture {
@@ -13,15 +14,6 @@ export interface StoreFixture {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
-}
 
 function keyRow(over: Partial<ServerKeyRow> & { id: string }): ServerKeyRow {
   return {
@@ -576,7 +568,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
                   seen.add(k);
                 }
                 const code = await codeOf(s.updateMany(gun, updates));
-                expect(code).toBe(ok ? undefined : 'CONFLICT');
+                expect(code).toBe(ok ? 'OK' : 'CONFLICT');
                 if (ok) {
                   for (const u of updates) {
                     mine.set(`${u.role}@${u.version}`, u.data);
