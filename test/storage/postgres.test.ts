@@ -13,6 +13,27 @@ afterAll(async () => {
   await anchor?.stop();
 });
 
+/** Runs `fn` with a fresh database and drops it afterwards. */
+async function withDatabase(fn: (url: string) => Promise<void>): Promise<void> {
+  const db = await startPostgres();
+  try {
+    await fn(db.url);
+  } finally {
+    await db.stop();
+  }
+}
+
+/** Runs `fn` with a plain pg client on `url` (for looking at what the store made). */
+async function withClient(url: string, fn: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 storeContract('PostgreSQL', async (): Promise<StoreFixture> => {
   const db = await startPostgres();
   return { open: () => openStore({ database: db.url }), dispose: () => db.stop() };
@@ -36,38 +57,27 @@ describe('test harness startPostgres', () => {
 });
 
 describe('PostgreSQL backend', () => {
-  it('migrates once when several servers open a fresh database at the same time', async () => {
-    const db = await startPostgres();
-    try {
-      const stores = await Promise.all([1, 2, 3].map(() => openStore({ database: db.url })));
+  it('migrates once when several servers open a fresh database at the same time', () =>
+    withDatabase(async (url) => {
+      const stores = await Promise.all([1, 2, 3].map(() => openStore({ database: url })));
       await stores[0]!.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
       expect((await stores[2]!.getLatest('g', 'root'))!.data.toString()).toBe('r');
       await Promise.all(stores.map((s) => s.close()));
-      const client = new pg.Client({ connectionString: db.url });
-      await client.connect();
-      try {
+      await withClient(url, async (client) => {
         const { rows } = await client.query('select name from kysely_migration order by name');
         expect(rows).toEqual([{ name: '0001-initial' }]);
         const types = await client.query(
           "select column_name, data_type from information_schema.columns where table_name = 'tuf_files' order by column_name",
         );
         expect(types.rows).toContainEqual({ column_name: 'data', data_type: 'bytea' });
-      } finally {
-        await client.end();
-      }
-    } finally {
-      await db.stop();
-    }
-  });
+      });
+    }));
 
-  it('uses the indexes for the role GETs', async () => {
-    const db = await startPostgres();
-    try {
-      const s = await openStore({ database: db.url });
+  it('uses the indexes for the role GETs', () =>
+    withDatabase(async (url) => {
+      const s = await openStore({ database: url });
       await s.close();
-      const client = new pg.Client({ connectionString: db.url });
-      await client.connect();
-      try {
+      await withClient(url, async (client) => {
         await client.query('set enable_seqscan = off');
         const plan = async (q: string): Promise<string> =>
           (await client.query(`explain ${q}`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
@@ -79,18 +89,12 @@ describe('PostgreSQL backend', () => {
             "select data from tuf_files where gun = 'g' and role = 'r' and sha256 = 'x' order by version desc limit 1",
           ),
         ).toMatch(/tuf_files_gun_role_sha256/);
-      } finally {
-        await client.end();
-      }
-    } finally {
-      await db.stop();
-    }
-  });
+      });
+    }));
 
-  it('works without named prepared statements (for transaction-mode poolers)', async () => {
-    const db = await startPostgres();
-    try {
-      const s = await openStore({ database: db.url, preparedStatements: false, poolSize: 2 });
+  it('works without named prepared statements (for transaction-mode poolers)', () =>
+    withDatabase(async (url) => {
+      const s = await openStore({ database: url, preparedStatements: false, poolSize: 2 });
       try {
         const data = Buffer.from([0, 1, 2, 255]);
         await s.updateMany('g', [{ role: 'timestamp', version: 1, data }]);
@@ -99,10 +103,7 @@ describe('PostgreSQL backend', () => {
       } finally {
         await s.close();
       }
-    } finally {
-      await db.stop();
-    }
-  });
+    }));
 
   it('reports an unreachable server as STORAGE without showing the password', async () => {
     const err = await openStore({ database: 'postgres://signet:hunter2@127.0.0.1:1/nowhere' }).catch((e: unknown) => e);
@@ -110,25 +111,24 @@ describe('PostgreSQL backend', () => {
     expect((err as Error).message).not.toContain('hunter2');
   });
 
-  it('serialises publishes of one GUN across many stores sharing the database', async () => {
-    const db = await startPostgres();
-    const stores = await Promise.all([1, 2, 3, 4].map(() => openStore({ database: db.url })));
-    try {
-      await stores[0]!.updateMany('g', [{ role: 'targets', version: 1, data: Buffer.from('t1') }]);
-      // With the advisory lock every read-then-write sees the previous one: all succeed, in turn.
-      await Promise.all(
-        stores.map((s, i) =>
-          s.withGun('g', async (tx) => {
-            const cur = (await tx.getLatest('g', 'targets'))!.version;
-            await new Promise((r) => setTimeout(r, 30));
-            await tx.updateMany('g', [{ role: 'targets', version: cur + 1, data: Buffer.from(`s${i}`) }]);
-          }),
-        ),
-      );
-      expect((await stores[1]!.getLatest('g', 'targets'))!.version).toBe(5);
-    } finally {
-      await Promise.all(stores.map((s) => s.close()));
-      await db.stop();
-    }
-  });
+  it('serialises publishes of one GUN across many stores sharing the database', () =>
+    withDatabase(async (url) => {
+      const stores = await Promise.all([1, 2, 3, 4].map(() => openStore({ database: url })));
+      try {
+        await stores[0]!.updateMany('g', [{ role: 'targets', version: 1, data: Buffer.from('t1') }]);
+        // With the advisory lock every read-then-write sees the previous one: all succeed, in turn.
+        await Promise.all(
+          stores.map((s, i) =>
+            s.withGun('g', async (tx) => {
+              const cur = (await tx.getLatest('g', 'targets'))!.version;
+              await new Promise((r) => setTimeout(r, 30));
+              await tx.updateMany('g', [{ role: 'targets', version: cur + 1, data: Buffer.from(`s${i}`) }]);
+            }),
+          ),
+        );
+        expect((await stores[1]!.getLatest('g', 'targets'))!.version).toBe(5);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    }));
 });
