@@ -63,6 +63,11 @@ function withAuth(app: SignetApp['app'], authorization: string | undefined): Inj
 }
 
 const GUN = 'example.com/team/app';
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE';
+/** `method url` on the server, with the Authorization header when given. */
+const send = (s: AuthServer, method: Method, url: string, authorization?: string) =>
+  s.signet.app.inject({ method, url, headers: authorization ? { authorization } : {} });
 const repo = (gun: string, actions: string[]) => ({ type: 'repository', name: gun, actions });
 
 describe('token auth', () => {
@@ -85,8 +90,7 @@ describe('token auth', () => {
   });
   afterAll(async () => srv?.close());
 
-  const get = (url: string, authorization?: string) =>
-    srv.signet.app.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
+  const get = (url: string, authorization?: string) => send(srv, 'GET', url, authorization);
   const challenge = (scope: string, error?: string): string =>
     `Bearer realm="${iss.realm}",service="${iss.service}",scope="${scope}"` + (error ? `,error="${error}"` : '');
 
@@ -101,15 +105,15 @@ describe('token auth', () => {
   });
 
   it('asks push,pull for publish and GET key, * for delete, rotate and the global changefeed', async () => {
-    const pub = await srv.signet.app.inject({ method: 'POST', url: `/v2/${GUN}/_trust/tuf/` });
+    const pub = await send(srv, 'POST', `/v2/${GUN}/_trust/tuf/`);
     expect(pub.statusCode).toBe(401);
     expect(pub.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:push,pull`));
     expect(JSON.parse(pub.body).errors[0].detail.map((d: { Action: string }) => d.Action)).toEqual(['push', 'pull']);
     const key = await get(`/v2/${GUN}/_trust/tuf/timestamp.key`);
     expect(key.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:push,pull`));
-    const del = await srv.signet.app.inject({ method: 'DELETE', url: `/v2/${GUN}/_trust/tuf/` });
+    const del = await send(srv, 'DELETE', `/v2/${GUN}/_trust/tuf/`);
     expect(del.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:*`));
-    const rot = await srv.signet.app.inject({ method: 'POST', url: `/v2/${GUN}/_trust/tuf/snapshot.key` });
+    const rot = await send(srv, 'POST', `/v2/${GUN}/_trust/tuf/snapshot.key`);
     expect(rot.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:*`));
     for (const url of ['/v2/', '/v2/_trust/changefeed?records=10', '/nowhere']) {
       const r = await get(url);
@@ -136,11 +140,7 @@ describe('token auth', () => {
 
   it('a pull token reads; on publish it gets insufficient_scope', async () => {
     expect((await get(`/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${pullOnly}`)).statusCode).toBe(404);
-    const r = await srv.signet.app.inject({
-      method: 'POST',
-      url: `/v2/${GUN}/_trust/tuf/`,
-      headers: { authorization: `Bearer ${pullOnly}` },
-    });
+    const r = await send(srv, 'POST', `/v2/${GUN}/_trust/tuf/`, `Bearer ${pullOnly}`);
     expect(r.statusCode).toBe(401);
     expect(r.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:push,pull`, 'insufficient_scope'));
     // a token for another GUN does not reach this one; nor does catalog access without `*`
@@ -156,25 +156,13 @@ describe('token auth', () => {
     repoClient.addTarget('v1', 'one');
     expect((await repoClient.publish()).statusCode).toBe(200);
     expect((await get(`/v2/${GUN}/_trust/tuf/targets.json`, `Bearer ${pullOnly}`)).statusCode).toBe(200);
-    const del = await srv.signet.app.inject({
-      method: 'DELETE',
-      url: `/v2/${GUN}/_trust/tuf/`,
-      headers: { authorization: `Bearer ${full}` },
-    });
+    const del = await send(srv, 'DELETE', `/v2/${GUN}/_trust/tuf/`, `Bearer ${full}`);
     expect(del.statusCode).toBe(401);
     expect(del.headers['www-authenticate']).toBe(challenge(`repository:${GUN}:*`, 'insufficient_scope'));
     const star = iss.token(iss.claims([repo(GUN, ['*'])]));
-    const rot = await srv.signet.app.inject({
-      method: 'POST',
-      url: `/v2/${GUN}/_trust/tuf/timestamp.key`,
-      headers: { authorization: `Bearer ${star}` },
-    });
+    const rot = await send(srv, 'POST', `/v2/${GUN}/_trust/tuf/timestamp.key`, `Bearer ${star}`);
     expect(rot.statusCode).toBe(200);
-    const ok = await srv.signet.app.inject({
-      method: 'DELETE',
-      url: `/v2/${GUN}/_trust/tuf/`,
-      headers: { authorization: `Bearer ${star}` },
-    });
+    const ok = await send(srv, 'DELETE', `/v2/${GUN}/_trust/tuf/`, `Bearer ${star}`);
     expect(ok.statusCode).toBe(200);
     const catalog = iss.token(iss.claims([{ type: 'registry', name: 'catalog', actions: ['*'] }]));
     expect((await get('/v2/', `Bearer ${catalog}`)).statusCode).toBe(200);
@@ -301,17 +289,14 @@ describe('token auth', () => {
     });
     try {
       const tok = rsa.token(rsa.claims([repo(GUN, ['pull'])]));
-      const r = await s.signet.app.inject({
-        method: 'GET',
-        url: `/v2/${GUN}/_trust/tuf/root.json`,
-        headers: { authorization: `Bearer ${tok}` },
-      });
+      const r = await send(s, 'GET', `/v2/${GUN}/_trust/tuf/root.json`, `Bearer ${tok}`);
       expect(r.statusCode).toBe(404);
-      const es = await s.signet.app.inject({
-        method: 'GET',
-        url: `/v2/${GUN}/_trust/tuf/root.json`,
-        headers: { authorization: `Bearer ${rsa.token(rsa.claims([repo(GUN, ['pull'])]), { alg: 'RS512' })}` },
-      });
+      const es = await send(
+        s,
+        'GET',
+        `/v2/${GUN}/_trust/tuf/root.json`,
+        `Bearer ${rsa.token(rsa.claims([repo(GUN, ['pull'])]), { alg: 'RS512' })}`,
+      );
       expect(es.statusCode).toBe(401);
     } finally {
       await s.close();
@@ -326,7 +311,7 @@ describe('token auth', () => {
 
   it('keeps the 401 body under 1 KiB for a 255-character GUN', async () => {
     const long = 'example.com/' + 'a'.repeat(243);
-    const r = await srv.signet.app.inject({ method: 'POST', url: `/v2/${long}/_trust/tuf/` });
+    const r = await send(srv, 'POST', `/v2/${long}/_trust/tuf/`);
     expect(r.statusCode).toBe(401);
     expect(r.rawPayload.length).toBeLessThan(1024);
   });
@@ -375,8 +360,7 @@ describe('basic auth', () => {
   });
   afterAll(async () => srv?.close());
 
-  const req = (method: 'GET' | 'POST' | 'DELETE', url: string, authorization?: string) =>
-    srv.signet.app.inject({ method, url, headers: authorization ? { authorization } : {} });
+  const req = (method: Method, url: string, authorization?: string) => send(srv, method, url, authorization);
 
   it('no credentials, a wrong password, an unknown user: 401 with a Basic challenge', async () => {
     for (const a of [undefined, basic('reader', 'nope'), basic('nobody', 'x'), 'Basic !!!', 'Bearer abc']) {
@@ -411,18 +395,18 @@ describe('auth off (the default)', () => {
   it('answers everything as before: no challenges, publish and delete without credentials', async () => {
     const srv = await authServer(undefined);
     try {
-      const ping = await srv.signet.app.inject({ method: 'GET', url: '/v2/' });
+      const ping = await send(srv, 'GET', '/v2/');
       expect(ping.statusCode).toBe(200);
       expect(ping.body).toBe('{}');
       const r = new TestRepo(srv.signet.app as unknown as Injector, GUN);
       await r.init();
       expect((await r.publish()).statusCode).toBe(200);
-      const del = await srv.signet.app.inject({ method: 'DELETE', url: `/v2/${GUN}/_trust/tuf/` });
+      const del = await send(srv, 'DELETE', `/v2/${GUN}/_trust/tuf/`);
       expect(del.statusCode).toBe(200);
-      const nf = await srv.signet.app.inject({ method: 'GET', url: '/nowhere' });
+      const nf = await send(srv, 'GET', '/nowhere');
       expect(nf.statusCode).toBe(404);
       expect(nf.headers['www-authenticate']).toBeUndefined();
-      const head = await srv.signet.app.inject({ method: 'HEAD', url: '/metrics' });
+      const head = await send(srv, 'HEAD', '/metrics');
       expect(head.statusCode).toBe(404);
     } finally {
       await srv.close();
