@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RegistryClient, parseWwwAuthenticate, credentialHostKey } from '../../src/registry/index.js';
 import { expectCode } from '../helpers/errors.js';
 import { closeNow, listenLoopback } from '../helpers/http.js';
+import { withClient } from './helpers.js';
 
 const MT = 'application/vnd.oci.image.manifest.v1+json';
 const BODY = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: {}, layers: [] }));
@@ -147,8 +148,7 @@ describe('registry auth', () => {
 
   it('Bearer flow with basic credentials; tokens are cached per scope', async () => {
     tokenRequests.length = 0;
-    const c = new RegistryClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } });
-    try {
+    await withClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } }, async (c) => {
       const m = await c.resolve(`${host}/private/app:1`);
       expect(m.digest).toBe(DIGEST);
       const m2 = await c.resolve(`${host}/private/app:2`);
@@ -160,49 +160,38 @@ describe('registry auth', () => {
       expect(t.query.get('scope')).toBe('repository:private/app:pull');
       expect(t.query.get('account')).toBe('alice');
       expect(t.authorization).toBe(`Basic ${b64('alice:s3cret')}`);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('concurrent resolves share one token request', async () => {
     tokenRequests.length = 0;
-    const c = new RegistryClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } });
-    try {
+    await withClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } }, async (c) => {
       const all = await Promise.all(Array.from({ length: 10 }, (_, i) => c.resolve(`${host}/private/app:${i}`)));
       expect(all.every((m) => m.digest === DIGEST)).toBe(true);
       expect(tokenRequests).toHaveLength(1);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('a revoked token is replaced after a fresh challenge', async () => {
     tokenRequests.length = 0;
-    const c = new RegistryClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } });
-    try {
+    await withClient({ credentials: { [host]: { username: 'alice', password: 's3cret' } } }, async (c) => {
       await c.resolve(`${host}/private/app:1`);
       validTokens = new Set(); // server forgets every token
       await c.resolve(`${host}/private/app:1`);
       expect(tokenRequests).toHaveLength(2);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('anonymous Bearer token (access_token field) for a public repository', async () => {
     tokenRequests.length = 0;
     const before = registryHits;
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       expect((await c.resolve(`${host}/public/app:1`)).digest).toBe(DIGEST);
       expect((await c.resolve(`${host}/public/app:1`)).digest).toBe(DIGEST);
       expect(tokenRequests).toHaveLength(1);
       expect(tokenRequests[0]!.authorization).toBeUndefined();
       expect(registryHits - before).toBe(3); // 401, then 2 authorised GETs
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('no or wrong credentials → UNAUTHORIZED with a fix', async () => {
@@ -229,12 +218,9 @@ describe('registry auth', () => {
       JSON.stringify({ auths: { [`http://${host}/v2/`]: { username: 'bob', password: 'pa:ss' } } }),
     );
     for (const d of [cfgA, cfgB]) {
-      const c = new RegistryClient({ dockerConfigDir: d });
-      try {
+      await withClient({ dockerConfigDir: d }, async (c) => {
         expect((await c.resolve(`${host}/basic/app:1`)).digest).toBe(DIGEST);
-      } finally {
-        await c.close();
-      }
+      });
     }
   });
 
@@ -246,8 +232,7 @@ describe('registry auth', () => {
       join(d, 'config.json'),
       JSON.stringify({ auths: { [host]: { auth: '', identitytoken: 'id-token-123' } } }),
     );
-    const c = new RegistryClient({ dockerConfigDir: d });
-    try {
+    await withClient({ dockerConfigDir: d }, async (c) => {
       expect((await c.resolve(`${host}/private/app:1`)).digest).toBe(DIGEST);
       expect(tokenRequests).toHaveLength(1);
       const f = tokenRequests[0]!.form!;
@@ -255,9 +240,7 @@ describe('registry auth', () => {
       expect(f.get('grant_type')).toBe('refresh_token');
       expect(f.get('client_id')).toBe('docker');
       expect(f.get('scope')).toBe('repository:private/app:pull');
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('a missing config dir means anonymous; a malformed config.json → USAGE', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/index.js';
 import { expectCode } from '../helpers/errors.js';
 import { closeNow, listenLoopback } from '../helpers/http.js';
+import { withClient } from './helpers.js';
 
 const MT = 'application/vnd.docker.distribution.manifest.v2+json';
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -89,79 +90,55 @@ describe('RegistryClient vs a hostile registry', () => {
   });
 
   it('accepts an honest response', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       const m = await c.resolve(`${host}/evil:good`);
       expect(m.digest).toBe(sha(GOOD));
       expect(m.size).toBe(GOOD.length);
       expect(m.mediaType).toBe(MT);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('Docker-Content-Digest differing from the body → DIGEST_MISMATCH', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       const e = await expectCode(c.resolve(`${host}/evil:mismatch`), 'DIGEST_MISMATCH');
       expect(e.message).toContain(sha(GOOD));
       expect(e.message).toContain(sha(OTHER));
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('digest reference whose bytes hash to something else → DIGEST_MISMATCH', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       await expectCode(c.resolve(`${host}/evil@${sha(GOOD)}`), 'DIGEST_MISMATCH');
       await expectCode(c.fetchByDigest(`${host}/evil`, sha(GOOD)), 'DIGEST_MISMATCH');
       await expectCode(c.fetchByDigest(`${host}/evil:anything`, sha(OTHER)), 'DIGEST_MISMATCH');
-    } finally {
-      await c.close();
-    }
+    });
   });
 
-  it('an invalid Docker-Content-Digest header → REGISTRY', async () => {
-    const c = new RegistryClient();
-    try {
-      await expectCode(c.resolve(`${host}/evil:badheader`), 'REGISTRY');
-    } finally {
-      await c.close();
-    }
-  });
-
-  it('a non-JSON manifest → REGISTRY', async () => {
-    const c = new RegistryClient();
-    try {
-      await expectCode(c.resolve(`${host}/evil:notjson`), 'REGISTRY');
-    } finally {
-      await c.close();
-    }
+  it.each([
+    ['an invalid Docker-Content-Digest header', 'badheader'],
+    ['a non-JSON manifest', 'notjson'],
+  ])('%s → REGISTRY', async (_what, tag) => {
+    await withClient({}, async (c) => {
+      await expectCode(c.resolve(`${host}/evil:${tag}`), 'REGISTRY');
+    });
   });
 
   it('a Content-Length over the limit → ENDLESS_DATA without reading it', async () => {
-    const c = new RegistryClient({ timeoutMs: 5000 });
-    try {
+    await withClient({ timeoutMs: 5000 }, async (c) => {
       const t0 = Date.now();
       const e = await expectCode(c.resolve(`${host}/evil:bigcl`), 'ENDLESS_DATA');
       expect(e.message).toMatch(/4194304/);
       expect(Date.now() - t0).toBeLessThan(3000);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('an endless chunked body → ENDLESS_DATA, and reading stops', async () => {
-    const c = new RegistryClient({ timeoutMs: 5000 });
-    try {
+    await withClient({ timeoutMs: 5000 }, async (c) => {
       await expectCode(c.resolve(`${host}/evil:endless`), 'ENDLESS_DATA');
       for (let i = 0; i < 50 && !stats.endlessClosed; i++) await new Promise((r) => setTimeout(r, 20));
       expect(stats.endlessClosed).toBe(true);
       expect(stats.endlessWritten).toBeLessThan(32 * 1024 * 1024);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('maxManifestBytes is inclusive', async () => {
@@ -177,54 +154,41 @@ describe('RegistryClient vs a hostile registry', () => {
   });
 
   it('retries a 503, gives up on a persistent 500 with REGISTRY', async () => {
-    const c = new RegistryClient({ retries: 2 });
-    try {
+    await withClient({ retries: 2 }, async (c) => {
       expect((await c.resolve(`${host}/evil:flaky`)).digest).toBe(sha(GOOD));
       expect(stats.flakyHits).toBe(2);
       const e = await expectCode(c.resolve(`${host}/evil:broken`), 'REGISTRY');
       expect(e.message).toMatch(/500.*boom/);
       expect(stats.brokenHits).toBe(3);
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('follows a redirect; a redirect loop → REGISTRY', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       expect((await c.resolve(`${host}/evil:moved`)).digest).toBe(sha(GOOD));
       await expectCode(c.resolve(`${host}/evil:loop`), 'REGISTRY');
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('takes the media type from Content-Type when the manifest has none', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       expect((await c.resolve(`${host}/evil:oci-no-mediatype`)).mediaType).toBe(
         'application/vnd.oci.image.manifest.v1+json',
       );
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('unknown tag → NOT_FOUND', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       const e = await expectCode(c.resolve(`${host}/evil:nope`), 'NOT_FOUND');
       expect(e.message).toBe(`manifest unknown: ${host}/evil:nope is not in ${host}`);
-    } finally {
-      await c.close();
-    }
+    });
   });
 });
 
 describe('RegistryClient input checks', () => {
   it('rejects a hand-built ImageReference that would escape the URL path', async () => {
-    const c = new RegistryClient();
-    try {
+    await withClient({}, async (c) => {
       const bad = {
         registry: '127.0.0.1:1',
         repository: '../../etc',
@@ -235,9 +199,7 @@ describe('RegistryClient input checks', () => {
       await expect(c.resolve(bad)).rejects.toMatchObject({ code: 'USAGE' });
       const badTag = { registry: '127.0.0.1:1', repository: 'a', tag: 'x/../y', name: '127.0.0.1:1/a', familiar: '' };
       await expect(c.resolve(badTag)).rejects.toMatchObject({ code: 'USAGE' });
-    } finally {
-      await c.close();
-    }
+    });
   });
 
   it('a closed client refuses work', async () => {
