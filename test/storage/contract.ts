@@ -13,6 +13,8 @@ export interface StoreFixture {
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const buf = (s: string): Buffer => Buffer.from(s, 'utf8');
+/** One update: `role` at `version` with the UTF-8 bytes of `text`. */
+const rec = (role: string, version: number, text: string) => ({ role, version, data: buf(text) });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function keyRow(over: Partial<ServerKeyRow> & { id: string }): ServerKeyRow {
@@ -73,10 +75,10 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('getLatest gives the highest version and keeps roles and GUNs apart', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'targets', version: 1, data: buf('t1') }]);
-          await s.updateMany('g', [{ role: 'targets', version: 3, data: buf('t3') }]);
-          await s.updateMany('g', [{ role: 'targets/releases', version: 9, data: buf('d9') }]);
-          await s.updateMany('g2', [{ role: 'targets', version: 5, data: buf('other') }]);
+          await s.updateMany('g', [rec('targets', 1, 't1')]);
+          await s.updateMany('g', [rec('targets', 3, 't3')]);
+          await s.updateMany('g', [rec('targets/releases', 9, 'd9')]);
+          await s.updateMany('g2', [rec('targets', 5, 'other')]);
           expect((await s.getLatest('g', 'targets'))!.data.toString()).toBe('t3');
           expect((await s.getByVersion('g', 'targets', 1))!.data.toString()).toBe('t1');
           expect(await s.getByVersion('g', 'targets', 2)).toBeNull();
@@ -89,7 +91,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('refuses the same or a lower version with CONFLICT naming role and version, and writes nothing', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'snapshot', version: 2, data: buf('s2') }]);
+          await s.updateMany('g', [rec('snapshot', 2, 's2')]);
           for (const version of [2, 1, 0]) {
             const err = await s
               .updateMany('g', [{ role: 'snapshot', version, data: buf(`x${version}`) }])
@@ -98,18 +100,14 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           }
           expect((await s.getLatest('g', 'snapshot'))!.data.toString()).toBe('s2');
           expect(await s.getByChecksum('g', 'snapshot', sha(buf('x1')))).toBeNull();
-          await s.updateMany('g', [{ role: 'snapshot', version: 3, data: buf('s3') }]);
+          await s.updateMany('g', [rec('snapshot', 3, 's3')]);
           expect((await s.getLatest('g', 'snapshot'))!.version).toBe(3);
         }));
 
       it('refuses a version repeated within one call and stores none of it', () =>
         withStore(async (s) => {
           const code = await codeOf(
-            s.updateMany('g', [
-              { role: 'root', version: 1, data: buf('r1') },
-              { role: 'targets', version: 4, data: buf('a') },
-              { role: 'targets', version: 4, data: buf('b') },
-            ]),
+            s.updateMany('g', [rec('root', 1, 'r1'), rec('targets', 4, 'a'), rec('targets', 4, 'b')]),
           );
           expect(code).toBe('CONFLICT');
           expect(await s.getLatest('g', 'root')).toBeNull();
@@ -118,24 +116,17 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('accepts several increasing versions of one role in one call', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [
-            { role: 'targets', version: 2, data: buf('t2') },
-            { role: 'targets', version: 5, data: buf('t5') },
-          ]);
+          await s.updateMany('g', [rec('targets', 2, 't2'), rec('targets', 5, 't5')]);
           expect((await s.getLatest('g', 'targets'))!.version).toBe(5);
           expect((await s.getByVersion('g', 'targets', 2))!.data.toString()).toBe('t2');
         }));
 
       it('rolls back the whole batch when one update conflicts (no row, no changefeed record)', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'targets', version: 2, data: buf('t2') }]);
+          await s.updateMany('g', [rec('targets', 2, 't2')]);
           const feedBefore = await s.getChanges({ changeId: '', records: 0 });
           const code = await codeOf(
-            s.updateMany('g', [
-              { role: 'root', version: 1, data: buf('r1') },
-              { role: 'timestamp', version: 1, data: buf('ts1') },
-              { role: 'targets', version: 2, data: buf('t2-again') },
-            ]),
+            s.updateMany('g', [rec('root', 1, 'r1'), rec('timestamp', 1, 'ts1'), rec('targets', 2, 't2-again')]),
           );
           expect(code).toBe('CONFLICT');
           expect(await s.getLatest('g', 'root')).toBeNull();
@@ -163,15 +154,15 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
     describe('withGun transactions', () => {
       it('lets reads inside the transaction see its own writes, and others only after commit', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'targets', version: 1, data: buf('t1') }]);
+          await s.updateMany('g', [rec('targets', 1, 't1')]);
           await s.withGun('g', async (tx) => {
-            await tx.updateMany('g', [{ role: 'targets', version: 2, data: buf('t2') }]);
+            await tx.updateMany('g', [rec('targets', 2, 't2')]);
             expect((await tx.getLatest('g', 'targets'))!.version).toBe(2);
             expect((await tx.getByVersion('g', 'targets', 2))!.data.toString()).toBe('t2');
             expect((await tx.getByChecksum('g', 'targets', sha(buf('t2'))))!.version).toBe(2);
             expect((await tx.getByVersion('g', 'targets', 1))!.data.toString()).toBe('t1');
             expect((await s.getLatest('g', 'targets'))!.version).toBe(1);
-            const code = await codeOf(tx.updateMany('g', [{ role: 'targets', version: 2, data: buf('again') }]));
+            const code = await codeOf(tx.updateMany('g', [rec('targets', 2, 'again')]));
             expect(code).toBe('CONFLICT');
           });
           expect((await s.getLatest('g', 'targets'))!.version).toBe(2);
@@ -182,10 +173,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           const boom = new Error('signing failed');
           const err = await s
             .withGun('g', async (tx) => {
-              await tx.updateMany('g', [
-                { role: 'root', version: 1, data: buf('r1') },
-                { role: 'timestamp', version: 1, data: buf('ts1') },
-              ]);
+              await tx.updateMany('g', [rec('root', 1, 'r1'), rec('timestamp', 1, 'ts1')]);
               throw boom;
             })
             .catch((e: unknown) => e);
@@ -205,19 +193,17 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           const code = await codeOf(
             s.withGun('g', async (tx) => {
               leaked = tx;
-              await tx.updateMany('other', [{ role: 'root', version: 1, data: buf('r') }]);
+              await tx.updateMany('other', [rec('root', 1, 'r')]);
             }),
           );
           expect(code).toBe('INTERNAL');
-          expect(await codeOf(leaked!.updateMany('g', [{ role: 'root', version: 1, data: buf('r') }]))).toBe(
-            'INTERNAL',
-          );
+          expect(await codeOf(leaked!.updateMany('g', [rec('root', 1, 'r')]))).toBe('INTERNAL');
           expect(await s.getLatest('other', 'root')).toBeNull();
         }));
 
       it('serialises concurrent read-then-write transactions on one GUN (no lost update)', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'targets', version: 1, data: buf('t1') }]);
+          await s.updateMany('g', [rec('targets', 1, 't1')]);
           const spans: Array<[number, number]> = [];
           const publish = (tag: string): Promise<number> =>
             s.withGun('g', async (tx) => {
@@ -242,7 +228,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         withStore(async (s, fx) => {
           const s2 = await fx.open();
           try {
-            await s.updateMany('g', [{ role: 'targets', version: 1, data: buf('t1') }]);
+            await s.updateMany('g', [rec('targets', 1, 't1')]);
             const publish = (store: MetaStore, tag: string): Promise<number> =>
               store.withGun('g', async (tx) => {
                 const cur = (await tx.getLatest('g', 'targets'))!.version;
@@ -271,12 +257,12 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
           let releaseA!: () => void;
           const aHolds = new Promise<void>((r) => (releaseA = r));
           const a = s.withGun('a', async (tx) => {
-            await tx.updateMany('a', [{ role: 'root', version: 1, data: buf('ra') }]);
+            await tx.updateMany('a', [rec('root', 1, 'ra')]);
             await aHolds;
           });
           await sleep(20);
           const b = s.withGun('b', async (tx) => {
-            await tx.updateMany('b', [{ role: 'root', version: 1, data: buf('rb') }]);
+            await tx.updateMany('b', [rec('root', 1, 'rb')]);
             return 'b done';
           });
           const winner = await Promise.race([b, sleep(5000).then(() => 'timeout')]);
@@ -307,11 +293,11 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('lets plain reads proceed while a publish holds its GUN', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'root', version: 1, data: buf('r1') }]);
+          await s.updateMany('g', [rec('root', 1, 'r1')]);
           let release!: () => void;
           const held = new Promise<void>((r) => (release = r));
           const pub = s.withGun('g', async (tx) => {
-            await tx.updateMany('g', [{ role: 'root', version: 2, data: buf('r2') }]);
+            await tx.updateMany('g', [rec('root', 2, 'r2')]);
             await held;
           });
           await sleep(20);
@@ -356,7 +342,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('returns false and records nothing when the GUN has no rows', () =>
         withStore(async (s) => {
-          await s.updateMany('x', [{ role: 'timestamp', version: 1, data: buf('ts') }]);
+          await s.updateMany('x', [rec('timestamp', 1, 'ts')]);
           const before = await s.getChanges({ changeId: '', records: 0 });
           expect(await s.deleteGun('y')).toBe(false);
           expect(await s.deleteGun('x')).toBe(true);
@@ -368,9 +354,9 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       it('lets a GUN start over from version 1 after deletion, and keeps its server keys', () =>
         withStore(async (s) => {
           await s.keys.insert(keyRow({ id: 'k1', gun: 'g' }));
-          await s.updateMany('g', [{ role: 'root', version: 3, data: buf('r3') }]);
+          await s.updateMany('g', [rec('root', 3, 'r3')]);
           await s.deleteGun('g');
-          await s.updateMany('g', [{ role: 'root', version: 1, data: buf('r1') }]);
+          await s.updateMany('g', [rec('root', 1, 'r1')]);
           expect((await s.getLatest('g', 'root'))!.version).toBe(1);
           expect(await s.keys.get('k1')).not.toBeNull();
         }));
@@ -391,7 +377,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('records one update per stored timestamp with its version and sha256, ids increasing', () =>
         withStore(async (s) => {
-          await s.updateMany('g', [{ role: 'root', version: 1, data: buf('r') }]);
+          await s.updateMany('g', [rec('root', 1, 'r')]);
           expect(await s.getChanges({ changeId: '', records: 0 })).toEqual([]);
           await seed(s);
           const all = await s.getChanges({ changeId: '', records: 0 });
@@ -436,7 +422,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
       it('filters by exact GUN in both directions', () =>
         withStore(async (s) => {
           await seed(s);
-          await s.updateMany('g1x', [{ role: 'timestamp', version: 1, data: buf('ts g1x') }]);
+          await s.updateMany('g1x', [rec('timestamp', 1, 'ts g1x')]);
           const g2 = await s.getChanges({ changeId: '', records: 0, gun: 'g2' });
           expect(g2.map((r) => `${r.gun}@${r.version}`)).toEqual(['g2@1', 'g2@2', 'g2@3', 'g2@4']);
           expect(await s.getChanges({ changeId: g2[1]!.id, records: 10, gun: 'g2' })).toEqual(g2.slice(2));
@@ -606,13 +592,10 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         const fx = await makeFixture();
         try {
           let s = await fx.open();
-          await s.updateMany('g', [
-            { role: 'root', version: 1, data: buf('r1') },
-            { role: 'timestamp', version: 1, data: buf('ts1') },
-          ]);
+          await s.updateMany('g', [rec('root', 1, 'r1'), rec('timestamp', 1, 'ts1')]);
           await s.keys.insert(keyRow({ id: 'k' }));
           await s.deleteGun('g');
-          await s.updateMany('g', [{ role: 'timestamp', version: 1, data: buf('ts1b') }]);
+          await s.updateMany('g', [rec('timestamp', 1, 'ts1b')]);
           const feed = await s.getChanges({ changeId: '', records: 0 });
           await s.close();
           for (let i = 0; i < 2; i++) {
@@ -624,7 +607,7 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
             expect((await s.getLatest('g', 'timestamp'))!.data.toString()).toBe('ts1b');
             expect(await s.keys.get('k')).not.toBeNull();
             expect(await s.getChanges({ changeId: '', records: 0 })).toEqual(feed);
-            await s.updateMany('g', [{ role: 'timestamp', version: 2, data: buf('ts2') }]);
+            await s.updateMany('g', [rec('timestamp', 2, 'ts2')]);
             const more = await s.getChanges({ changeId: feed[feed.length - 1]!.id, records: 0 });
             expect(more.length).toBe(1);
             expect(Number(more[0]!.id)).toBeGreaterThan(Number(feed[feed.length - 1]!.id));
@@ -638,13 +621,13 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
 
       it('keeps changefeed ids increasing after a deletion and a reopen', () =>
         withStore(async (s, fx) => {
-          await s.updateMany('g', [{ role: 'timestamp', version: 1, data: buf('ts') }]);
+          await s.updateMany('g', [rec('timestamp', 1, 'ts')]);
           await s.deleteGun('g');
           const before = await s.getChanges({ changeId: '-1', records: 1 });
           await s.close();
           const s2 = await fx.open();
           try {
-            await s2.updateMany('h', [{ role: 'timestamp', version: 1, data: buf('ts') }]);
+            await s2.updateMany('h', [rec('timestamp', 1, 'ts')]);
             const after = await s2.getChanges({ changeId: '-1', records: 1 });
             expect(Number(after[0]!.id)).toBeGreaterThan(Number(before[0]!.id));
           } finally {
@@ -657,9 +640,9 @@ export function storeContract(name: string, makeFixture: () => Promise<StoreFixt
         withStore(async (s) => {
           await s.ping();
           expect(await s.countGuns()).toBe(0);
-          await s.updateMany('a', [{ role: 'root', version: 1, data: buf('r') }]);
-          await s.updateMany('a', [{ role: 'targets', version: 1, data: buf('t') }]);
-          await s.updateMany('b', [{ role: 'root', version: 1, data: buf('r') }]);
+          await s.updateMany('a', [rec('root', 1, 'r')]);
+          await s.updateMany('a', [rec('targets', 1, 't')]);
+          await s.updateMany('b', [rec('root', 1, 'r')]);
           expect(await s.countGuns()).toBe(2);
         }));
     });
