@@ -36,8 +36,8 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm ci');
   L.push('npm run bench                       # everything, ~30 min on 2 cores; writes results + this file');
   L.push('npm run bench -- --only 1,3         # some measurements (others are kept from latest.json)');
-  L.push('npm run bench -- --quick            # smoke run, smaller sizes; writes only a *-quick.json');
-  L.push('npm run bench -- --only 1 --cpu-prof  # Signet server under node --cpu-prof, top frames in the results');
+  L.push('npm run bench -- --quick            # smoke run, smaller sizes; writes only bench/results/tmp/*-quick.json');
+  L.push('npm run bench -- --only 1 --cpu-prof  # Signet processes under node --cpu-prof; only the profiles are kept');
   L.push('npm run bench -- --render           # re-render this file from latest.json + bench/notes.md');
   L.push('```');
   L.push('');
@@ -56,9 +56,16 @@ export function renderReport(r: Results, notes: string): string {
   L.push(`| Node.js | ${m.node} |`);
   L.push(`| notary | ${m.notary} (notary, notary-server, notary-signer; Go 1.19) |`);
   L.push(`| load generator | ${m.wrk}; ${s.get?.generator ?? ''} |`);
+  const loads = (s.get?.rows ?? [])
+    .flatMap((x) => [x.notary, x.signet, x.bare])
+    .flatMap((c) => (c.ok && typeof c.value.loadavg1 === 'number' ? [c.value.loadavg1] : []));
+  const during = loads.length
+    ? `${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} during the GET runs, `
+    : '';
   L.push(
-    `| background load | 1-min load average ${fmt(m.loadavg1, 1)} when the last run ended: the machine is shared with other work, so absolute numbers are noisy; compare the ratios, which come from interleaved runs |`,
+    `| background load | 1-min load average ${during}${fmt(m.loadavg1, 1)} when the last run ended. The machine is shared with other work, so absolute numbers are noisy; compare the ratios, which come from interleaved runs |`,
   );
+
   L.push('');
 
   // ---- summary
