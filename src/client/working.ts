@@ -37,6 +37,11 @@ export interface KeySource {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+/** Set an own property even for names like `__proto__` (a plain assignment would change the prototype). */
+function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export interface WorkingInput {
   gun: string;
   root: Metadata<RootSigned>;
@@ -57,6 +62,10 @@ export class WorkingRepo {
   readonly deleted = new Set<string>();
   /** root-role keys before a rotation: the new root must also be signed by them (§4.7) */
   private previousRootKeys: KeyJson[] | undefined;
+  /** parsed public keys by key JSON: a large changelist asks for the same role keys once per change */
+  private readonly parsedKeys = new Map<string, PublicKey>();
+  /** whether we hold a key of a role, by the role's key IDs (which change with delegation edits) */
+  private readonly signable = new Map<string, boolean>();
 
   constructor(
     input: WorkingInput,
@@ -82,7 +91,7 @@ export class WorkingRepo {
     if (r === undefined) return [];
     return r.keyids.flatMap((id) => {
       const k = this.root.keys[id];
-      return k === undefined ? [] : [publicKeyFromJson(k)];
+      return k === undefined ? [] : [this.parsedKey(k)];
     });
   }
 
@@ -95,7 +104,7 @@ export class WorkingRepo {
     if (pf === undefined || entry === undefined) return undefined;
     const keys = entry.keyids.flatMap((id) => {
       const k = pf.delegations.keys?.[id];
-      return k === undefined ? [] : [publicKeyFromJson(k)];
+      return k === undefined ? [] : [this.parsedKey(k)];
     });
     return { keys, paths: entry.paths, threshold: entry.threshold };
   }
@@ -106,9 +115,30 @@ export class WorkingRepo {
     return this.delegationKeys(role)?.keys ?? [];
   }
 
+  private parsedKey(k: KeyJson): PublicKey {
+    const cacheKey = `${k.keytype}\u0000${k.keyval.public}`;
+    let pk = this.parsedKeys.get(cacheKey);
+    if (pk === undefined) {
+      pk = publicKeyFromJson(k);
+      this.parsedKeys.set(cacheKey, pk);
+    }
+    return pk;
+  }
+
   async canSign(role: string): Promise<boolean> {
-    for (const k of this.roleKeys(role)) if (await this.keys.has(k.canonicalId)) return true;
-    return false;
+    const keys = this.roleKeys(role);
+    const memo = `${role}\u0000${keys.map((k) => k.id).join(',')}`;
+    const known = this.signable.get(memo);
+    if (known !== undefined) return known;
+    let result = false;
+    for (const k of keys) {
+      if (await this.keys.has(k.canonicalId)) {
+        result = true;
+        break;
+      }
+    }
+    this.signable.set(memo, result);
+    return result;
   }
 
   private async requireSign(role: string, why: string): Promise<void> {
@@ -189,8 +219,8 @@ export class WorkingRepo {
       );
     }
     await this.requireSign(role, `sign ${name}`);
-    const f = this.targetsFile(role);
-    f.targets = { ...f.targets, [name]: meta };
+    // in place: the files are our own copies, and copying the map per change made staging O(n²)
+    setOwn(this.targetsFile(role).targets, name, meta);
     this.dirty.add(role);
   }
 
@@ -200,9 +230,7 @@ export class WorkingRepo {
     await this.requireSign(role, `remove ${name}`);
     const f = this.targets.get(role);
     if (f === undefined || !Object.hasOwn(f.targets, name)) return;
-    const next = { ...f.targets };
-    delete next[name];
-    f.targets = next;
+    delete f.targets[name];
     this.dirty.add(role);
   }
 

@@ -158,3 +158,17 @@ describe('WorkingRepo', () => {
     expect(r.signatures.map((s) => s.keyid).sort()).toEqual([rootPub.id, nextPub.id].sort());
   });
 });
+
+describe('WorkingRepo target names', () => {
+  it('stages a target named __proto__ as an ordinary target, without touching the prototype', async () => {
+    const { work } = await fixture();
+    const w = work();
+    await addTarget(w, 'targets', '__proto__');
+    await addTarget(w, 'targets', 'v1');
+    const t = w.targets.get('targets')!.targets;
+    expect(Object.keys(t).sort()).toEqual(['__proto__', 'v1']);
+    expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
+    await w.apply({ action: 'delete', role: 'targets', type: 'target', path: '__proto__', data: '' });
+    expect(Object.keys(t)).toEqual(['v1']);
+  });
+});
