@@ -14,6 +14,8 @@ export type {
 export { WorkingRepo, type KeySource } from './working.js';
 export {
   signTags,
+  resolveTags,
+  RESOLVE_CONCURRENCY,
   revokeTags,
   readOrInit,
   signableRoles,

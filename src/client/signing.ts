@@ -4,6 +4,7 @@
  */
 import { SignetError, isSignetError } from '../errors.js';
 import { isDirectChild, pathAllowed, publicKeyFromJson, type FileMeta } from '../tuf/index.js';
+import type { ImageReference, RegistryClient } from '../registry/index.js';
 import type { Change } from './changelist.js';
 import { targetPayload } from './changelist.js';
 import type { PublishResult, Repository, TrustedView } from './repository.js';
@@ -92,6 +93,35 @@ export async function readOrInit(repo: Repository): Promise<{ view: TrustedView;
   const fresh = await repo.localState();
   if (fresh === undefined) throw new SignetError('INTERNAL', 'init wrote no metadata');
   return { view: fresh, created: true };
+}
+
+/** Manifests fetched at once while resolving many tags (each is one small GET to the registry). */
+export const RESOLVE_CONCURRENCY = 8;
+
+/**
+ * Resolve tagged references at their registry: the real manifest (or index) digest and size, never a
+ * value the user typed. Results keep the order of `refs`.
+ */
+export async function resolveTags(
+  registry: Pick<RegistryClient, 'resolve'>,
+  refs: ImageReference[],
+  opts: { concurrency?: number; onResolved?: (ref: ImageReference) => void } = {},
+): Promise<ResolvedTag[]> {
+  const resolved: ResolvedTag[] = new Array<ResolvedTag>(refs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < refs.length) {
+      const i = next++;
+      const ref = refs[i] as ImageReference;
+      if (ref.tag === undefined) throw new SignetError('USAGE', `${ref.familiar} has no tag to sign`);
+      const m = await registry.resolve(ref);
+      resolved[i] = { tag: ref.tag, digest: m.digest, size: m.size };
+      opts.onResolved?.(ref);
+    }
+  };
+  const n = Math.max(1, Math.min(opts.concurrency ?? RESOLVE_CONCURRENCY, refs.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return resolved;
 }
 
 /** Sign the given tags (already resolved through the registry) into every signable role; one publish. */

@@ -1,6 +1,6 @@
 /** `signet sign IMAGE:TAG…`: resolve each tag at the registry and sign the real digest; one publish per repository. */
 import type { Command } from 'commander';
-import { signTags, type ResolvedTag } from '../../client/index.js';
+import { resolveTags, signTags, type ResolvedTag } from '../../client/index.js';
 import { printJson, progressBar } from '../output.js';
 import { clientContext, requireTag, runAction } from './common.js';
 
@@ -18,19 +18,11 @@ export function registerSign(program: Command): void {
         const byGun = new Map<string, { first: string; tags: ResolvedTag[]; texts: string[] }>();
         const bar = progressBar(ctx.out, refs.length, 'Resolving');
         try {
-          // resolve a few tags at a time; results keep the order given on the command line
-          const resolved: (ResolvedTag | undefined)[] = new Array(refs.length);
-          let next = 0;
-          const worker = async (): Promise<void> => {
-            while (next < refs.length) {
-              const i = next++;
-              const ref = refs[i]!.ref;
-              const m = await registry.resolve(ref);
-              resolved[i] = { tag: ref.tag as string, digest: m.digest, size: m.size };
-              bar.tick(ref.tag);
-            }
-          };
-          await Promise.all(Array.from({ length: Math.min(4, refs.length) }, worker));
+          const resolved = await resolveTags(
+            registry,
+            refs.map((r) => r.ref),
+            { onResolved: (ref) => bar.tick(ref.tag) },
+          );
           refs.forEach(({ text, ref }, i) => {
             const g = byGun.get(ref.name) ?? { first: text, tags: [], texts: [] };
             g.tags.push(resolved[i] as ResolvedTag);
