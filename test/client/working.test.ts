@@ -168,7 +168,7 @@ describe('WorkingRepo target names', () => {
     const t = w.targets.get('targets')!.targets;
     expect(Object.keys(t).sort()).toEqual(['__proto__', 'v1']);
     expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
-    await w.apply({ action: 'delete', role: 'targets', type: 'target', path: '__proto__', data: '' });
+    await w.apply({ action: 'delete', role: 'targets', type: 'target', path: '__proto__', data: Buffer.alloc(0) });
     expect(Object.keys(t)).toEqual(['v1']);
   });
 });
