@@ -46,28 +46,31 @@ export function delegationRoles(repo: RepoView): { name: string; paths: string[]
  * signable but we hold the targets key (the repository admin), sign into `targets`.
  */
 export function signableRoles(repo: RepoView, localKeyIds: Set<string>, tag: string): string[] {
+  return signableRolesFor(repo, localKeyIds)(tag);
+}
+
+/** `signableRoles` for many tags: keys are parsed and the delegation tree walked once, not per tag. */
+export function signableRolesFor(repo: RepoView, localKeyIds: Set<string>): (tag: string) => string[] {
   const holdsTargets = (repo.root.signed.roles.targets?.keyids ?? []).some((id) => {
     const k = repo.root.signed.keys[id];
     return k !== undefined && localKeyIds.has(publicKeyFromJson(k).canonicalId);
   });
   const dels = delegationRoles(repo);
-  if (dels.length === 0) {
-    if (!holdsTargets) throw noKeys(repo, 'targets');
-    return ['targets'];
-  }
-  const roles = dels
-    .filter(
-      (d) =>
-        isDirectChild('targets', d.name) && pathAllowed(d.paths, tag) && d.keyIds.some((id) => localKeyIds.has(id)),
-    )
-    .map((d) => d.name);
-  if (roles.length === 0 && holdsTargets) return ['targets'];
-  if (roles.length === 0) {
-    throw new SignetError('KEY_NOT_FOUND', 'no valid signing keys for delegation roles', {
-      fix: 'load a signer key with `signet key load`, and add it with `signet signer add` (needs the repository key)',
-    });
-  }
-  return roles;
+  const ours = dels.filter((d) => isDirectChild('targets', d.name) && d.keyIds.some((id) => localKeyIds.has(id)));
+  return (tag) => {
+    if (dels.length === 0) {
+      if (!holdsTargets) throw noKeys(repo, 'targets');
+      return ['targets'];
+    }
+    const roles = ours.filter((d) => pathAllowed(d.paths, tag)).map((d) => d.name);
+    if (roles.length === 0 && holdsTargets) return ['targets'];
+    if (roles.length === 0) {
+      throw new SignetError('KEY_NOT_FOUND', 'no valid signing keys for delegation roles', {
+        fix: 'load a signer key with `signet key load`, and add it with `signet signer add` (needs the repository key)',
+      });
+    }
+    return roles;
+  };
 }
 
 function noKeys(repo: RepoView, role: string): SignetError {
@@ -133,8 +136,9 @@ export async function signTags(
   const local = await repo.localKeyIds();
   const changes: Change[] = [];
   const signedInto: Record<string, string[]> = {};
+  const rolesFor = signableRolesFor(view, local);
   for (const t of tags) {
-    const roles = signableRoles(view, local, t.tag);
+    const roles = rolesFor(t.tag);
     signedInto[t.tag] = roles;
     const data = targetPayload(targetMetaFor(t.digest, t.size));
     for (const role of roles) changes.push({ action: 'create', role, type: 'target', path: t.tag, data });
