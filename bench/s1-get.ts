@@ -37,7 +37,7 @@ const GUN = 'bench/get';
 export async function runGet(ctx: Ctx): Promise<GetSection> {
   const dir = path.join(ctx.work, 's1');
   await mkdir(dir, { recursive: true });
-  const keys = { root: await rootKey(dir, 'bench/*'), targets: ecdsaKey(), snapshot: ecdsaKey() };
+  const keys = { root: await rootKey('bench/*'), targets: ecdsaKey(), snapshot: ecdsaKey() };
   const targets = fakeTargets(1000);
 
   log('s1: publishing a 1,000-target repository to notary-server');

@@ -4,7 +4,7 @@
 // One at a time because notary-signer 0.7's memory key store is not safe for concurrent use: with 8
 // publishes in flight it died at ~6,700 repositories ("fatal error: concurrent map read and map
 // write" in trustmanager.(*GenericKeyStore).GetKeyInfo, CreateKey racing Sign), in two runs out of two.
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NotaryPeers } from '../test/harness/notary-peers.js';
@@ -93,7 +93,7 @@ async function load(
       for (let tries = 1; ; tries++) {
         try {
           const ts = await http.timestampKey(gun);
-          await http.publish(gun, buildRepo(keys, ts, targets));
+          await http.publish(gun, await buildRepo(keys, ts, targets));
           break;
         } catch (e) {
           if (tries >= 3 || !/→ 5\d\d|rpc error: code = Unavailable/.test(errMsg(e))) throw e;
@@ -145,9 +145,7 @@ export async function runMemory(
 ): Promise<MemorySection> {
   const repos = ctx.opts.quick ? 1000 : 10000;
   const perRepo = 5;
-  const dir = path.join(ctx.work, 's5');
-  await mkdir(dir, { recursive: true });
-  const keys = { root: await rootKey(dir, 'bench/*'), targets: ecdsaKey(), snapshot: ecdsaKey() };
+  const keys = { root: await rootKey('bench/*'), targets: ecdsaKey(), snapshot: ecdsaKey() };
   log('s5: starting fresh servers');
   const fresh: { notary: NotaryPeers; signet: Maybe<SignetServer> } = await startBoth(ctx, 'signet-mem');
   try {

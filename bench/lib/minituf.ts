@@ -1,105 +1,42 @@
-// A deliberately small, independent TUF/notary metadata writer used only to load servers fast
-// (measurements 1 and 5): root with an ecdsa-x509 root key, client-held targets and snapshot keys,
-// the server's timestamp key, published with one multipart POST per repository (reference §1.6,
-// §3). It does not depend on Signet's src/, so the notary side can be measured on its own.
+// Loads servers fast for measurements 1 and 5: root with an ecdsa-x509 root key, client-held
+// targets and snapshot keys, the server's timestamp key, published with one multipart POST per
+// repository (reference §1.6, §3). The metadata is built and signed with Signet's public tuf/keys
+// library (the same code the client uses), so there is one metadata writer in the project.
 import crypto from 'node:crypto';
 import https from 'node:https';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { exec, check } from './util.js';
+import { generatePrivateKey } from '../../src/keys/index.js';
+import {
+  certificatePublicKey,
+  createRootCertificate,
+  defaultExpires,
+  fileMeta,
+  localSigner,
+  newRoot,
+  newSnapshot,
+  newTargets,
+  publicKeyFromJson,
+  signMetadata,
+  type KeyJson,
+  type Signer,
+} from '../../src/tuf/index.js';
 
-type J = null | boolean | number | string | J[] | { [k: string]: J };
-
-/** docker/go canonical JSON for the ASCII-only values written here: sorted keys, no whitespace. */
-export function canonical(v: J): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const keys = Object.keys(v).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k]!)}`).join(',')}}`;
-}
-
-export interface BenchKey {
-  id: string;
-  json: { keytype: string; keyval: { private: null; public: string } };
-  priv: crypto.KeyObject;
-}
-
-function keyId(keytype: string, pub: string): string {
-  return crypto
-    .createHash('sha256')
-    .update(canonical({ keytype, keyval: { private: null, public: pub } }))
-    .digest('hex');
-}
+/** A key the load generator signs with: its public key (as listed in root) and a local signer. */
+export type BenchKey = Signer;
 
 export function ecdsaKey(): BenchKey {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pub = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-  return {
-    id: keyId('ecdsa', pub),
-    json: { keytype: 'ecdsa', keyval: { private: null, public: pub } },
-    priv: privateKey,
-  };
+  const k = generatePrivateKey('ecdsa');
+  return localSigner(k.keyObject, k.publicKey);
 }
 
 /**
- * A root key: P-256 key + self-signed certificate made with openssl (CN = `cn`, CA:FALSE,
- * codeSigning; notary's leaf rules, reference §3.10). `cn` may be a wildcard like `bench/*`.
+ * A root key: P-256 key + notary's self-signed root certificate (CN = `cn`, CA:FALSE, codeSigning;
+ * reference §3.10). `cn` may be a wildcard like `bench/*`.
  */
-export async function rootKey(dir: string, cn: string): Promise<BenchKey> {
-  const keyFile = path.join(dir, 'root.key');
-  const crtFile = path.join(dir, 'root.crt');
-  check(
-    await exec('/usr/bin/openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '3650',
-      '-sha256',
-      '-keyout',
-      keyFile,
-      '-out',
-      crtFile,
-      '-subj',
-      `/CN=${cn.replace(/\//g, '\\/')}`,
-      '-addext',
-      'basicConstraints=critical,CA:FALSE',
-      '-addext',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      '-addext',
-      'extendedKeyUsage=codeSigning',
-    ]),
-    'openssl root certificate',
-  );
-  const pem = await readFile(crtFile, 'utf8'); // openssl writes Go pem.Encode's layout (64-char lines)
-  const pub = Buffer.from(pem).toString('base64');
-  const priv = crypto.createPrivateKey(await readFile(keyFile));
-  return {
-    id: keyId('ecdsa-x509', pub),
-    json: { keytype: 'ecdsa-x509', keyval: { private: null, public: pub } },
-    priv,
-  };
+export async function rootKey(cn: string): Promise<BenchKey> {
+  const k = generatePrivateKey('ecdsa');
+  const pem = await createRootCertificate(cn, k.keyObject, new Date());
+  return localSigner(k.keyObject, certificatePublicKey(pem, 'ecdsa-x509'));
 }
-
-function envelope(signed: J, keys: BenchKey[]): Buffer {
-  const body = canonical(signed);
-  const sigs = keys.map((k) => {
-    const sig = crypto.sign('sha256', Buffer.from(body), { key: k.priv, dsaEncoding: 'ieee-p1363' }).toString('base64');
-    return `{"keyid":"${k.id}","method":"ecdsa","sig":"${sig}"}`;
-  });
-  return Buffer.from(`{"signed":${body},"signatures":[${sigs.join(',')}]}`);
-}
-
-function meta(b: Buffer): J {
-  return { hashes: { sha256: crypto.createHash('sha256').update(b).digest('base64') }, length: b.length };
-}
-
-const inYears = (y: number): string =>
-  new Date(Date.now() + y * 365.25 * 86400_000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface Target {
   name: string;
@@ -118,47 +55,45 @@ export function fakeTargets(n: number, prefix = 't'): Target[] {
 }
 
 /** root v1 + targets v1 + snapshot v1 for `gun`, as exact file bytes. */
-export function buildRepo(
+export async function buildRepo(
   keys: { root: BenchKey; targets: BenchKey; snapshot: BenchKey },
   timestampKey: { keytype: string; keyval: { public: string } },
   targets: Target[],
-): { root: Buffer; targets: Buffer; snapshot: Buffer } {
-  const ts = { keytype: timestampKey.keytype, keyval: { private: null, public: timestampKey.keyval.public } };
-  const tsId = keyId(ts.keytype, ts.keyval.public);
-  const root = envelope(
-    {
-      _type: 'Root',
-      consistent_snapshot: false,
-      expires: inYears(10),
-      keys: {
-        [keys.root.id]: keys.root.json,
-        [keys.targets.id]: keys.targets.json,
-        [keys.snapshot.id]: keys.snapshot.json,
-        [tsId]: ts,
+): Promise<{ root: Buffer; targets: Buffer; snapshot: Buffer }> {
+  const now = new Date();
+  const ts = publicKeyFromJson({
+    keytype: timestampKey.keytype,
+    keyval: { private: null, public: timestampKey.keyval.public },
+  } as KeyJson);
+  const role = (k: BenchKey): { keyids: string[]; threshold: number } => ({ keyids: [k.publicKey.id], threshold: 1 });
+  const root = await signMetadata(
+    'root',
+    newRoot(
+      [keys.root.publicKey, keys.targets.publicKey, keys.snapshot.publicKey, ts],
+      {
+        root: role(keys.root),
+        targets: role(keys.targets),
+        snapshot: role(keys.snapshot),
+        timestamp: { keyids: [ts.id], threshold: 1 },
       },
-      roles: {
-        root: { keyids: [keys.root.id], threshold: 1 },
-        snapshot: { keyids: [keys.snapshot.id], threshold: 1 },
-        targets: { keyids: [keys.targets.id], threshold: 1 },
-        timestamp: { keyids: [tsId], threshold: 1 },
-      },
-      version: 1,
-    },
+      defaultExpires('root', now),
+    ),
     [keys.root],
   );
-  const tmap: Record<string, J> = {};
+  const body = newTargets(defaultExpires('targets', now));
   for (const t of targets) {
-    tmap[t.name] = { hashes: { sha256: Buffer.from(t.sha256hex, 'hex').toString('base64') }, length: t.length };
+    body.targets[t.name] = { hashes: { sha256: Buffer.from(t.sha256hex, 'hex').toString('base64') }, length: t.length };
   }
-  const targetsFile = envelope(
-    { _type: 'Targets', delegations: { keys: {}, roles: [] }, expires: inYears(3), targets: tmap, version: 1 },
-    [keys.targets],
-  );
-  const snapshot = envelope(
-    { _type: 'Snapshot', expires: inYears(3), meta: { root: meta(root), targets: meta(targetsFile) }, version: 1 },
+  const targetsFile = await signMetadata('targets', body, [keys.targets]);
+  const snapshot = await signMetadata(
+    'snapshot',
+    newSnapshot(
+      { root: fileMeta(root.bytes, ['sha256']), targets: fileMeta(targetsFile.bytes, ['sha256']) },
+      defaultExpires('snapshot', now),
+    ),
     [keys.snapshot],
   );
-  return { root, targets: targetsFile, snapshot };
+  return { root: root.bytes, targets: targetsFile.bytes, snapshot: snapshot.bytes };
 }
 
 /** A keep-alive HTTPS client for one trust server. */
@@ -247,5 +182,5 @@ export async function createRepo(
   targets: Target[],
 ): Promise<void> {
   const ts = await http.timestampKey(gun);
-  await http.publish(gun, buildRepo(keys, ts, targets));
+  await http.publish(gun, await buildRepo(keys, ts, targets));
 }
