@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmark sections: timing, statistics, logging, child processes.
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { run } from '../../test/harness/proc.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -30,47 +30,17 @@ export interface Exec {
 }
 
 /**
- * Run `cmd args` to completion with stdin closed, wall time measured around spawn → close.
- * A bounded timeout (default 10 min) kills the child.
+ * Run `cmd args` to completion with stdin closed (the test harness's `run`), with the wall time
+ * around it. A bounded timeout (default 10 min) kills the child.
  */
-export function exec(
+export async function exec(
   cmd: string,
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {},
 ): Promise<Exec> {
-  const timeoutMs = opts.timeoutMs ?? 600_000;
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${cmd}: ${e.message}`));
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      let stderr = Buffer.concat(err).toString('utf8');
-      if (timedOut) stderr += `\n[bench] killed after ${timeoutMs} ms\n`;
-      resolve({ code: timedOut ? null : code, stdout: Buffer.concat(out).toString('utf8'), stderr, ms });
-    });
-    if (opts.input !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input);
-    }
-  });
+  const t0 = process.hrtime.bigint();
+  const r = await run(cmd, args, { ...opts, timeoutMs: opts.timeoutMs ?? 600_000 });
+  return { ...r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
 
 /** Throw with the command's output when it did not exit 0. */
