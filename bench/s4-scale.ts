@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pushImages } from '../test/harness/push-image.js';
+import { pushImages, type PushedImage } from '../test/harness/push-image.js';
 import type { Ctx } from './lib/context.js';
 import { notaryRun } from './lib/context.js';
 import { stageTargets } from './lib/changelist.js';
@@ -64,46 +64,20 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
       check(await notary(['init', gun, '-p']), 'notary init');
       await stageTargets(trust, gun, targets);
       const b = check(await notary(['publish', gun]), `notary publish of ${n} staged targets`);
-      const proxy = await countingProxy(Number(new URL(ctx.notary.url).port));
-      const viaProxy = notaryRun(`https://127.0.0.1:${proxy.port}`, ctx.notary.caFile, trust);
-      const runs: number[] = [];
-      const up: number[] = [];
-      const down: number[] = [];
-      let conns = 0;
-      try {
-        for (const img of images) {
-          proxy.reset();
-          const t0 = process.hrtime.bigint();
-          check(
-            await viaProxy(['addhash', gun, img.tag, String(img.size), '--sha256', img.digest.slice(7)]),
-            'notary addhash',
-          );
-          check(await viaProxy(['publish', gun]), 'notary publish');
-          runs.push(Number(process.hrtime.bigint() - t0) / 1e9);
-          up.push(proxy.up);
-          down.push(proxy.down);
-          conns = proxy.connections;
-        }
-      } finally {
-        await proxy.close();
-      }
-      const http = new TrustHttp(ctx.notary.url, nCa);
-      try {
-        const got = await countTargets(http, gun);
-        if (got !== n + reps) throw new Error(`notary-server holds ${got} targets, expected ${n + reps}`);
-        const tj = await http.get(`/v2/${gun}/_trust/tuf/targets.json`);
-        return {
-          buildSeconds: b.ms / 1000,
-          addOneSeconds: median(runs),
-          addOneRuns: runs,
-          uploadBytes: median(up),
-          downloadBytes: median(down),
-          connections: conns,
-          targetsJsonBytes: tj.length,
-        };
-      } finally {
-        http.close();
-      }
+      const m = await addThroughProxy(Number(new URL(ctx.notary.url).port), images, async (proxyUrl, img) => {
+        const viaProxy = notaryRun(proxyUrl, ctx.notary.caFile, trust);
+        const t0 = process.hrtime.bigint();
+        check(
+          await viaProxy(['addhash', gun, img.tag, String(img.size), '--sha256', img.digest.slice(7)]),
+          'notary addhash',
+        );
+        check(await viaProxy(['publish', gun]), 'notary publish');
+        return Number(process.hrtime.bigint() - t0) / 1e9;
+      });
+      return {
+        buildSeconds: b.ms / 1000,
+        ...(await scaleFigures(new TrustHttp(ctx.notary.url, nCa), gun, n + reps, 'notary-server', m)),
+      };
     });
 
     log(`s4: signet, repo of ${n} tags`);
@@ -136,48 +110,71 @@ export async function runScale(ctx: Ctx): Promise<ScaleSection> {
               'notary publish (fallback build)',
             );
           } else check(b, `signet publish of ${n} staged targets`);
-          const proxy = await countingProxy(server.port);
-          const viaProxy = signetCli({
-            server: `https://127.0.0.1:${proxy.port}`,
-            caFile: ctx.ca.caCert,
-            trustDir: trust,
+          const m = await addThroughProxy(server.port, images, async (proxyUrl, img) => {
+            const viaProxy = signetCli({ server: proxyUrl, caFile: ctx.ca.caCert, trustDir: trust });
+            return check(await viaProxy.run(['sign', `${gun}:${img.tag}`]), 'signet sign').ms / 1000;
           });
-          const runs: number[] = [];
-          const up: number[] = [];
-          const down: number[] = [];
-          let conns = 0;
-          try {
-            for (const img of images) {
-              proxy.reset();
-              const r = check(await viaProxy.run(['sign', `${gun}:${img.tag}`]), 'signet sign');
-              runs.push(r.ms / 1000);
-              up.push(proxy.up);
-              down.push(proxy.down);
-              conns = proxy.connections;
-            }
-          } finally {
-            await proxy.close();
-          }
-          const http = new TrustHttp(server.url, ctx.caPem);
-          try {
-            const got = await countTargets(http, gun);
-            if (got !== n + reps) throw new Error(`signet server holds ${got} targets, expected ${n + reps}`);
-            const tj = await http.get(`/v2/${gun}/_trust/tuf/targets.json`);
-            return {
-              buildSeconds,
-              ...(buildNote ? { buildNote } : {}),
-              addOneSeconds: median(runs),
-              addOneRuns: runs,
-              uploadBytes: median(up),
-              downloadBytes: median(down),
-              connections: conns,
-              targetsJsonBytes: tj.length,
-            };
-          } finally {
-            http.close();
-          }
+          return {
+            buildSeconds,
+            ...(buildNote ? { buildNote } : {}),
+            ...(await scaleFigures(new TrustHttp(server.url, ctx.caPem), gun, n + reps, 'signet server', m)),
+          };
         });
     rows.push({ tags: n, notary: notaryRes, signet: signetRes });
   }
   return { measuredAt: new Date().toISOString(), reps, rows };
+}
+
+interface AddOneRuns {
+  runs: number[];
+  up: number[];
+  down: number[];
+  connections: number;
+}
+
+/** Add each new image once, through a byte-counting proxy in front of the server; `addOne` returns seconds. */
+async function addThroughProxy(
+  serverPort: number,
+  images: PushedImage[],
+  addOne: (proxyUrl: string, img: PushedImage) => Promise<number>,
+): Promise<AddOneRuns> {
+  const proxy = await countingProxy(serverPort);
+  const m: AddOneRuns = { runs: [], up: [], down: [], connections: 0 };
+  try {
+    for (const img of images) {
+      proxy.reset();
+      m.runs.push(await addOne(`https://127.0.0.1:${proxy.port}`, img));
+      m.up.push(proxy.up);
+      m.down.push(proxy.down);
+      m.connections = proxy.connections;
+    }
+  } finally {
+    await proxy.close();
+  }
+  return m;
+}
+
+/** Check that the server holds every tag, then the row's figures (medians of the add-one runs). */
+async function scaleFigures(
+  http: TrustHttp,
+  gun: string,
+  expected: number,
+  who: string,
+  m: AddOneRuns,
+): Promise<Omit<ScaleOne, 'buildSeconds' | 'buildNote'>> {
+  try {
+    const got = await countTargets(http, gun);
+    if (got !== expected) throw new Error(`${who} holds ${got} targets, expected ${expected}`);
+    const tj = await http.get(`/v2/${gun}/_trust/tuf/targets.json`);
+    return {
+      addOneSeconds: median(m.runs),
+      addOneRuns: m.runs,
+      uploadBytes: median(m.up),
+      downloadBytes: median(m.down),
+      connections: m.connections,
+      targetsJsonBytes: tj.length,
+    };
+  } finally {
+    http.close();
+  }
 }
