@@ -22,6 +22,7 @@ export type {
   StoredMeta,
 } from './types.js';
 export { rfc3339Nano, sha256Hex } from './util.js';
+export { openSqlite, sqliteEngine, type SqliteConnection, type SqliteEngine } from './sqlite-driver.js';
 
 /** File name of the SQLite database inside the data directory. */
 export const SQLITE_FILE = 'signet.db';
@@ -44,7 +45,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<MetaStore> {
     if (database.startsWith('sqlite:')) {
       const file = database.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
       if (file === '') throw new SignetError('USAGE', 'the database URL sqlite: names no file');
-      return openSqliteStore(file, logger);
+      return openSqliteStore(file, logger, opts.sqliteEngine);
     }
     throw new SignetError('USAGE', 'unsupported database URL (expected postgres://… or sqlite:<file>)', {
       fix: 'use postgres://user:password@host:5432/dbname, or leave the database unset to use SQLite in the data directory',
@@ -53,5 +54,5 @@ export async function openStore(opts: OpenStoreOptions): Promise<MetaStore> {
   if (opts.dataDir === undefined || opts.dataDir === '') {
     throw new SignetError('USAGE', 'no database configured: set a PostgreSQL URL or a data directory for SQLite');
   }
-  return openSqliteStore(join(opts.dataDir, SQLITE_FILE), logger);
+  return openSqliteStore(join(opts.dataDir, SQLITE_FILE), logger, opts.sqliteEngine);
 }

@@ -8,8 +8,8 @@
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { openSqlite, type SqliteConnection, type SqliteEngine } from './sqlite-driver.js';
 import { SignetError } from '../errors.js';
 import { migrateToLatestOrThrow } from './migrate.js';
 import {
@@ -33,11 +33,11 @@ const COMMIT_ATTEMPTS = 4;
 const BUSY_TIMEOUT_MS = 2000;
 
 /**
- * Kysely prepares every query anew; better-sqlite3 statements are reusable, so keep the most
+ * Kysely prepares every query anew; SQLite statements are reusable, so keep the most
  * recent ones (LRU). Safe because Kysely runs one query at a time per connection and we never
  * stream (iterate) results.
  */
-function withStatementCache(db: Database.Database): SqliteDatabase {
+function withStatementCache(db: SqliteConnection): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => db.close(),
@@ -48,7 +48,7 @@ function withStatementCache(db: Database.Database): SqliteDatabase {
         cache.set(text, hit);
         return hit;
       }
-      const stmt = db.prepare(text) as unknown as SqliteStatement;
+      const stmt = db.prepare(text);
       cache.set(text, stmt);
       if (cache.size > STATEMENT_CACHE) {
         const oldest = cache.keys().next().value;
@@ -59,17 +59,17 @@ function withStatementCache(db: Database.Database): SqliteDatabase {
   };
 }
 
-function openConnection(file: string, readOnly: boolean): Database.Database {
-  const db = new Database(file);
+function openConnection(file: string, readOnly: boolean, engine?: SqliteEngine): SqliteConnection {
+  const db = openSqlite(file, engine === undefined ? {} : { engine });
   try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (readOnly) {
-      db.pragma('query_only = ON');
+      db.exec('PRAGMA query_only = ON');
     } else {
-      db.pragma('journal_mode = WAL');
+      db.exec('PRAGMA journal_mode = WAL');
       // FULL: a publish acknowledged to a client survives an OS crash too; otherwise clients could
       // hold newer metadata than the server after a restart (they would then see a rollback).
-      db.pragma('synchronous = FULL');
+      db.exec('PRAGMA synchronous = FULL');
     }
   } catch (err) {
     db.close();
@@ -106,13 +106,13 @@ async function migrateExclusively(writer: Db, logger: StoreLogger): Promise<void
   }
 }
 
-export async function openSqliteStore(file: string, logger: StoreLogger): Promise<MetaStore> {
-  let wdb: Database.Database | undefined;
-  let rdb: Database.Database | undefined;
+export async function openSqliteStore(file: string, logger: StoreLogger, engine?: SqliteEngine): Promise<MetaStore> {
+  let wdb: SqliteConnection | undefined;
+  let rdb: SqliteConnection | undefined;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const fresh = !existsSync(file);
-    wdb = openConnection(file, false);
+    wdb = openConnection(file, false, engine);
     // server keys live here (encrypted, still): owner-only; SQLite gives -wal/-shm the same mode
     if (fresh) chmodSync(file, 0o600);
   } catch (err) {
@@ -124,7 +124,7 @@ export async function openSqliteStore(file: string, logger: StoreLogger): Promis
   const writer = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: withStatementCache(wdb) }) });
   try {
     await migrateExclusively(writer, logger);
-    rdb = openConnection(file, true);
+    rdb = openConnection(file, true, engine);
   } catch (err) {
     await writer.destroy();
     throw storageError(err, `opening SQLite database ${file}`);

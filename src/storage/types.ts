@@ -160,4 +160,6 @@ export interface OpenStoreOptions {
    * pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
    */
   preparedStatements?: boolean;
+  /** SQLite engine: the runtime's `node:sqlite` where it exists (default), else better-sqlite3 */
+  sqliteEngine?: 'node' | 'better-sqlite3';
 }

@@ -1,22 +1,49 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openStore, SQLITE_FILE } from '../../src/storage/index.js';
+import { openSqlite, openStore, SQLITE_FILE, sqliteEngine, type SqliteEngine } from '../../src/storage/index.js';
 import { storeContract, type StoreFixture } from './contract.js';
 
 function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'signet-sqlite-'));
 }
 
-storeContract('SQLite', async (): Promise<StoreFixture> => {
-  const dir = tempDir();
-  return {
-    open: () => openStore({ dataDir: dir }),
-    dispose: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-});
+/**
+ * The runtime's default engine always; the other one too where it loads here (better-sqlite3 is
+ * built for the Node that ran `npm ci`, node:sqlite exists from Node 22.13 on).
+ */
+function engines(): SqliteEngine[] {
+  const all: SqliteEngine[] = [sqliteEngine()];
+  const other: SqliteEngine = all[0] === 'node' ? 'better-sqlite3' : 'node';
+  try {
+    openSqlite(':memory:', { engine: other }).close();
+    all.push(other);
+  } catch {
+    // not available on this runtime: the default engine is the one the server uses here
+  }
+  return all;
+}
+
+for (const engine of engines()) {
+  storeContract(`SQLite (${engine})`, async (): Promise<StoreFixture> => {
+    const dir = tempDir();
+    return {
+      open: () => openStore({ dataDir: dir, sqliteEngine: engine }),
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  });
+}
+
+/** Rows of a read-only query on the raw file, through the same engine wrapper the store uses. */
+function rows(file: string, text: string): Record<string, unknown>[] {
+  const raw = openSqlite(file, { readOnly: true });
+  try {
+    return raw.prepare(text).all([]) as Record<string, unknown>[];
+  } finally {
+    raw.close();
+  }
+}
 
 describe('SQLite backend', () => {
   it('creates <dataDir>/signet.db owner-only in WAL mode, creating the directory if needed', async () => {
@@ -28,19 +55,10 @@ describe('SQLite backend', () => {
       expect(existsSync(file)).toBe(true);
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
-      const raw = new Database(file, { readonly: true });
-      try {
-        expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-        const migrations = raw.prepare('select name from kysely_migration order by name').all();
-        expect(migrations).toEqual([{ name: '0001-initial' }]);
-        const idx = raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'tuf_files'").all();
-        expect(idx.map((r) => (r as { name: string }).name).sort()).toEqual([
-          'tuf_files_gun_role_sha256',
-          'tuf_files_gun_role_version',
-        ]);
-      } finally {
-        raw.close();
-      }
+      expect(rows(file, 'pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      expect(rows(file, 'select name from kysely_migration order by name')).toEqual([{ name: '0001-initial' }]);
+      const idx = rows(file, "select name from sqlite_master where type = 'index' and tbl_name = 'tuf_files'");
+      expect(idx.map((r) => r['name']).sort()).toEqual(['tuf_files_gun_role_sha256', 'tuf_files_gun_role_version']);
     } finally {
       await s.close();
     }
@@ -50,13 +68,10 @@ describe('SQLite backend', () => {
     const dir = tempDir();
     const s = await openStore({ dataDir: dir });
     await s.close();
-    const raw = new Database(path.join(dir, SQLITE_FILE), { readonly: true });
-    try {
+    {
       const plan = (q: string): string =>
-        raw
-          .prepare(`explain query plan ${q}`)
-          .all()
-          .map((r) => (r as { detail: string }).detail)
+        rows(path.join(dir, SQLITE_FILE), `explain query plan ${q}`)
+          .map((r) => r['detail'])
           .join('; ');
       expect(plan("select data from tuf_files where gun = 'g' and role = 'r' order by version desc limit 1")).toMatch(
         /USING INDEX tuf_files_gun_role_version/,
@@ -66,8 +81,6 @@ describe('SQLite backend', () => {
           "select data from tuf_files where gun = 'g' and role = 'r' and sha256 = 'x' order by version desc limit 1",
         ),
       ).toMatch(/USING INDEX tuf_files_gun_role_sha256/);
-    } finally {
-      raw.close();
     }
   });
 
@@ -109,11 +122,6 @@ describe('SQLite migrations', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
-    const raw = new Database(path.join(dir, SQLITE_FILE), { readonly: true });
-    try {
-      expect(raw.prepare('select name from kysely_migration').all()).toEqual([{ name: '0001-initial' }]);
-    } finally {
-      raw.close();
-    }
+    expect(rows(path.join(dir, SQLITE_FILE), 'select name from kysely_migration')).toEqual([{ name: '0001-initial' }]);
   });
 });
