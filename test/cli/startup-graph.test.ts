@@ -1,0 +1,97 @@
+// One-shot client commands must load only what they need: never the trust server, its storage or
+// database drivers. A module-load hook (node:module register) records every module the built CLI
+// loads through the ESM loader, for a client command that runs up to its first network request.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/ports.js';
+import { run } from '../harness/proc.js';
+import { ensureBuilt, ROOT, SIGNET_MAIN } from './signet.js';
+
+const SERVER_SIDE = [
+  /\/dist\/(server|storage|signer|validation)\//,
+  /\/node_modules\/(fastify|@fastify|pg|pg-pool|kysely|better-sqlite3|pino|prom-client|busboy)\//,
+  /^node:sqlite$/,
+];
+
+let dir: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(path.join(tmpdir(), 'signet-graph-'));
+  writeFileSync(
+    path.join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';
+let out;
+export function initialize(data) { out = data.out; }
+export async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }
+`,
+  );
+  writeFileSync(
+    path.join(dir, 'register.mjs'),
+    `import { register } from 'node:module';
+register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)}, { data: { out: process.env.GRAPH_OUT } });
+`,
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function loadedBy(name: string, args: string[]): Promise<string[]> {
+  const out = path.join(dir, `${name}.txt`);
+  writeFileSync(out, '');
+  const r = await run(
+    process.execPath,
+    ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, SIGNET_MAIN, ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: dir, GRAPH_OUT: out, DOCKER_CONFIG: path.join(dir, 'docker') },
+      timeoutMs: 30_000,
+    },
+  );
+  const urls = readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  // the command ran (it fails at the unreachable server), so its own modules were loaded
+  expect(
+    urls.some((u) => u.endsWith('/dist/cli/main.js')),
+    `${r.stdout}\n${r.stderr}`,
+  ).toBe(true);
+  return urls;
+}
+
+describe('client start-up graph', () => {
+  it.each([
+    [
+      'verify',
+      (port: number) => [
+        '--server',
+        `https://127.0.0.1:${port}`,
+        '--trust-dir',
+        'td',
+        'verify',
+        `127.0.0.1:${port}/team/app:1.0`,
+      ],
+    ],
+    [
+      'sign',
+      (port: number) => [
+        '--server',
+        `https://127.0.0.1:${port}`,
+        '--trust-dir',
+        'td',
+        'sign',
+        `127.0.0.1:${port}/team/app:1.0`,
+      ],
+    ],
+    ['--help', () => ['--help']],
+  ])('%s loads no server, storage or database module', async (name, args) => {
+    const port = await freePort(); // nothing listens there
+    const urls = await loadedBy(name, args(port));
+    const serverSide = urls.filter((u) => SERVER_SIDE.some((re) => re.test(u)));
+    expect(serverSide).toEqual([]);
+    expect(urls.filter((u) => u.includes('/dist/cli/commands/')).length).toBeGreaterThan(0);
+  });
+});
