@@ -1,0 +1,231 @@
+/**
+ * Real verifiers: images in a real docker-registry 2.8, tags signed with `signet sign` on Signet's
+ * own trust server, bridged with `signet bridge`. Then:
+ *  - skopeo 1.9 and podman 4.3 (policy.json `sigstoreSigned` with the bridge's public key,
+ *    registries.d `use-sigstore-attachments: true`) accept the bridged tags and refuse an unbridged one;
+ *  - a signature written by `skopeo copy --sign-by-sigstore-private-key` (with a key made by
+ *    `signet bridge generate-key`) passes `signet verify --sigstore-key`;
+ *  - a revoked tag loses its signature on the next run, and a run with nothing to do writes nothing.
+ */
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signetCli, type SignetCli } from '../cli/signet.js';
+import { startClientPeers, type ClientPeers } from '../client/servers.js';
+import { childEnv, requireBinary, run } from '../harness/proc.js';
+import { SKOPEO_BINARY, pushImage, type PushedImage } from '../harness/push-image.js';
+
+const PODMAN = '/usr/bin/podman';
+const PASSWORD = 'bridge-test-password';
+
+interface Report {
+  referrers: string;
+  written: { digest: string; tags: string[] }[];
+  current: { digest: string }[];
+  removed: { digest: string; deleted: boolean }[];
+  failed: unknown[];
+}
+
+describe('signet bridge against skopeo and podman', () => {
+  let peers: ClientPeers | undefined;
+  let dir: string;
+  let host: string;
+  let gun: string;
+  let signet: SignetCli;
+  let img: Record<'v1' | 'v2' | 'old' | 'unsigned', PushedImage>;
+  let keyPrefix: string;
+  let policy: string;
+  let registriesD: string;
+  const cosignEnv = { COSIGN_PASSWORD: PASSWORD };
+
+  beforeAll(async () => {
+    await requireBinary(SKOPEO_BINARY, 'skopeo');
+    await requireBinary(PODMAN, 'podman');
+    peers = await startClientPeers('signet-server', 'signet-bridge-');
+    dir = peers.dir;
+    host = peers.registry.host;
+    gun = `${host}/bridge/app`;
+    const [v1, v2, old, unsigned] = await Promise.all([
+      pushImage(host, 'bridge/app', 'v1'),
+      pushImage(host, 'bridge/app', 'v2', { format: 'oci' }),
+      pushImage(host, 'bridge/app', 'old'),
+      pushImage(host, 'bridge/app', 'unsigned'),
+    ]);
+    img = { v1, v2, old, unsigned };
+    signet = signetCli({ server: peers.server.url, caFile: peers.server.caFile, trustDir: path.join(dir, 'trust') });
+    await signet.ok(['init', gun]);
+    await signet.ok(['sign', `${gun}:v1`, `${gun}:v2`, `${gun}:old`]);
+
+    keyPrefix = path.join(dir, 'keys', 'bridge');
+    await mkdir(path.dirname(keyPrefix), { recursive: true });
+    await signet.ok(['bridge', 'generate-key', '--output-key-prefix', keyPrefix], { env: cosignEnv });
+
+    policy = path.join(dir, 'policy.json');
+    await writeFile(
+      policy,
+      JSON.stringify({
+        default: [{ type: 'reject' }],
+        transports: {
+          docker: {
+            [host]: [{ type: 'sigstoreSigned', keyPath: `${keyPrefix}.pub`, signedIdentity: { type: 'matchRepository' } }],
+          },
+          dir: { '': [{ type: 'insecureAcceptAnything' }] },
+        },
+      }),
+    );
+    // podman reads $HOME/.config/containers/registries.d when it exists; skopeo takes --registries.d
+    registriesD = path.join(dir, 'home', '.config', 'containers', 'registries.d');
+    await mkdir(registriesD, { recursive: true });
+    await writeFile(path.join(registriesD, 'bridge.yaml'), `docker:\n  ${host}:\n    use-sigstore-attachments: true\n`);
+  }, 240_000);
+
+  afterAll(async () => {
+    await peers?.stop();
+  });
+
+  async function bridge(extra: string[] = []): Promise<Report> {
+    const r = await signet.run(['bridge', gun, '--key', `${keyPrefix}.key`, '--json', ...extra], { env: cosignEnv });
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    return JSON.parse(r.stdout) as Report;
+  }
+
+  async function sigTags(): Promise<string[]> {
+    const res = await fetch(`http://${host}/v2/bridge/app/tags/list`);
+    const body = (await res.json()) as { tags: string[] };
+    return body.tags.filter((t) => t.endsWith('.sig')).sort();
+  }
+
+  const sigTag = (i: PushedImage): string => `${i.digest.replace(':', '-')}.sig`;
+
+  function skopeo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return run(SKOPEO_BINARY, ['--policy', policy, '--registries.d', registriesD, ...args], {
+      env: childEnv(),
+      timeoutMs: 120_000,
+    });
+  }
+
+  async function podmanPull(ref: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const root = path.join(dir, 'podman');
+    const home = path.join(dir, 'home');
+    const conf = path.join(dir, 'containers.conf');
+    await writeFile(conf, '[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n');
+    return run(
+      PODMAN,
+      [
+        '--root',
+        path.join(root, 'storage'),
+        '--runroot',
+        path.join(root, 'run'),
+        '--storage-driver',
+        'vfs',
+        'pull',
+        '--tls-verify=false',
+        '--signature-policy',
+        policy,
+        ref,
+      ],
+      { env: childEnv({ HOME: home, CONTAINERS_CONF: conf, XDG_CONFIG_HOME: path.join(home, '.config') }), timeoutMs: 180_000 },
+    );
+  }
+
+  it('generate-key writes an encrypted sigstore private key (0600) and a PKIX public key', async () => {
+    const key = await readFile(`${keyPrefix}.key`, 'utf8');
+    expect(key).toMatch(/^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n/);
+    expect((await stat(`${keyPrefix}.key`)).mode & 0o777).toBe(0o600);
+    expect(await readFile(`${keyPrefix}.pub`, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+  });
+
+  it('--dry-run reports the three signed digests and writes nothing', async () => {
+    const r = await bridge(['--dry-run']);
+    expect(r.written.map((w) => w.digest).sort()).toEqual([img.v1.digest, img.v2.digest, img.old.digest].sort());
+    expect(r.referrers).toBe('unsupported');
+    expect(await sigTags()).toEqual([]);
+  });
+
+  it('writes one sha256-<hex>.sig per signed digest; docker-registry 2.8 has no referrers API', async () => {
+    const r = await bridge();
+    expect(r.written.map((w) => w.digest).sort()).toEqual([img.v1.digest, img.v2.digest, img.old.digest].sort());
+    expect(r.failed).toEqual([]);
+    expect(r.referrers).toBe('unsupported');
+    expect(await sigTags()).toEqual([sigTag(img.v1), sigTag(img.v2), sigTag(img.old)].sort());
+  });
+
+  it('skopeo copy accepts the bridged tags and refuses the unbridged one', async () => {
+    for (const tag of ['v1', 'v2']) {
+      const r = await skopeo(['copy', '--src-tls-verify=false', `docker://${gun}:${tag}`, `dir:${path.join(dir, 'out', tag)}`]);
+      expect(r.code, `${tag}: ${r.stderr}`).toBe(0);
+    }
+    const refused = await skopeo(['copy', '--src-tls-verify=false', `docker://${gun}:unsigned`, `dir:${path.join(dir, 'out', 'u')}`]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/signature/i);
+  });
+
+  it('podman pull accepts a bridged tag and refuses the unbridged one', async () => {
+    const ok = await podmanPull(`${gun}:v1`);
+    expect(ok.code, ok.stderr).toBe(0);
+    const refused = await podmanPull(`${gun}:unsigned`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/signature/i);
+  });
+
+  it('signet verify --sigstore-key accepts a bridged tag and refuses the unbridged one', async () => {
+    const ok = await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, `${gun}:v1`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout.trim()).toBe(img.v1.digest);
+    const refused = await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, '--json', `${gun}:unsigned`]);
+    expect(refused.code).toBe(3);
+    expect(JSON.parse(refused.stderr).error.code).toBe('NOT_SIGNED');
+  });
+
+  it('accepts a signature made by skopeo copy --sign-by-sigstore-private-key', async () => {
+    const skopeoKey = path.join(dir, 'keys', 'skopeo');
+    await signet.ok(['bridge', 'generate-key', '--output-key-prefix', skopeoKey], { env: cosignEnv });
+    const passFile = path.join(dir, 'keys', 'skopeo.pass');
+    await writeFile(passFile, PASSWORD, { mode: 0o600 });
+    const dest = `${host}/skopeo/app:v1`;
+    const r = await skopeo([
+      'copy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      '--sign-by-sigstore-private-key',
+      `${skopeoKey}.key`,
+      '--sign-passphrase-file',
+      passFile,
+      `docker://${gun}:v1`,
+      `docker://${dest}`,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const ok = await signet.run(['verify', '--sigstore-key', `${skopeoKey}.pub`, '--json', dest]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const v = JSON.parse(ok.stdout) as { digest: string; signatures: number; dockerReferences: string[] };
+    expect(v.digest).toBe(img.v1.digest);
+    expect(v.signatures).toBe(1);
+    expect(v.dockerReferences).toEqual([dest]);
+    // the bridge's key did not sign that copy
+    const other = await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, dest]);
+    expect(other.code).toBe(3);
+  });
+
+  it('a second run writes nothing', async () => {
+    const r = await bridge();
+    expect(r.written).toEqual([]);
+    expect(r.removed).toEqual([]);
+    expect(r.current).toHaveLength(3);
+  });
+
+  it('a revoked tag loses its signature; skopeo then refuses it', async () => {
+    await signet.ok(['revoke', `${gun}:old`]);
+    const dry = await bridge(['--dry-run']);
+    expect(dry.removed.map((x) => x.digest)).toEqual([img.old.digest]);
+    expect(await sigTags()).toContain(sigTag(img.old));
+    const r = await bridge();
+    expect(r.written).toEqual([]);
+    expect(r.removed).toEqual([{ digest: img.old.digest, signatureTag: sigTag(img.old), deleted: true }]);
+    expect(await sigTags()).toEqual([sigTag(img.v1), sigTag(img.v2)].sort());
+    const refused = await skopeo(['copy', '--src-tls-verify=false', `docker://${gun}:old`, `dir:${path.join(dir, 'out', 'old')}`]);
+    expect(refused.code).not.toBe(0);
+    const again = await bridge();
+    expect(again.written).toEqual([]);
+    expect(again.removed).toEqual([]);
+  });
+});
