@@ -141,7 +141,10 @@ export function newSignatureLayer(payload: Buffer, signature: string): Signature
 }
 
 /** The manifest bytes, and the config blob cosign gives such a manifest (rootfs lists the layers). */
-function manifestBytes(layers: SignatureLayer[], subject?: Descriptor): { manifest: Buffer; config: Buffer } {
+export function signatureManifestBytes(
+  layers: SignatureLayer[],
+  subject?: Descriptor,
+): { manifest: Buffer; config: Buffer } {
   const config = Buffer.from(
     JSON.stringify({
       architecture: '',
@@ -178,11 +181,11 @@ export async function writeSignatureManifest(
   subject?: Descriptor,
 ): Promise<{ tagged: string; referrer?: string }> {
   for (const l of layers) if (l.payload !== undefined) await writer.putBlob(ref, l.payload);
-  const tagged = manifestBytes(layers);
+  const tagged = signatureManifestBytes(layers);
   await writer.putBlob(ref, tagged.config);
   const taggedDigest = await writer.putManifest(ref, signatureTag(digest), MEDIA_TYPES.ociManifest, tagged.manifest);
   if (subject === undefined) return { tagged: taggedDigest };
-  const referrer = manifestBytes(layers, subject);
+  const referrer = signatureManifestBytes(layers, subject);
   const referrerDigest = sha256(referrer.manifest);
   await writer.putManifest(ref, referrerDigest, MEDIA_TYPES.ociManifest, referrer.manifest);
   return { tagged: taggedDigest, referrer: referrerDigest };
