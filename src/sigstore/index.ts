@@ -24,6 +24,7 @@ export {
   newSignatureLayer,
   readSignatureManifest,
   signatureManifestBytes,
+  writeSignatureManifest,
   signatureTag,
   type SignatureLayer,
   type SignatureManifest,

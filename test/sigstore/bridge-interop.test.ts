@@ -10,7 +10,15 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryWriter, parseImageReference } from '../../src/registry/index.js';
+import { RegistryClient, RegistryWriter, parseImageReference } from '../../src/registry/index.js';
+import {
+  buildPayload,
+  decryptCosignKey,
+  newSignatureLayer,
+  readSignatureManifest,
+  signPayload,
+  writeSignatureManifest,
+} from '../../src/sigstore/index.js';
 import { signetCli, type SignetCli } from '../cli/signet.js';
 import { startClientPeers, type ClientPeers } from '../client/servers.js';
 import { childEnv, requireBinary, run } from '../harness/proc.js';
@@ -335,24 +343,52 @@ describe('signet bridge against skopeo and podman', () => {
     expect(r.current).toHaveLength(3);
   });
 
-  it('a revoked tag loses its signature; skopeo then refuses it', async () => {
+  it("a revoked tag loses its signature; another signer's layer in the same manifest is kept", async () => {
+    // a second signer's layer on old's signature manifest, beside the bridge's
+    const other = path.join(dir, 'keys', 'other');
+    await signet.ok(['bridge', 'generate-key', '--output-key-prefix', other], { env: cosignEnv });
+    const otherKey = await decryptCosignKey(await readFile(`${other}.key`, 'utf8'), PASSWORD, 'other.key');
+    const ref = parseImageReference(gun);
+    const client = new RegistryClient({ retries: 0 });
+    const writer = new RegistryWriter();
+    try {
+      const existing = await readSignatureManifest(client, writer, ref, img.old.digest);
+      expect(existing?.layers).toHaveLength(1);
+      const payload = buildPayload(ref.name, img.old.digest, { creator: 'another signer' });
+      const layers = [...(existing?.layers ?? []), newSignatureLayer(payload, signPayload(otherKey, payload))];
+      await writeSignatureManifest(writer, ref, img.old.digest, layers);
+    } finally {
+      await client.close();
+      await writer.close();
+    }
+    const oldRef = `${gun}@${img.old.digest}`;
+    expect((await signet.run(['verify', '--sigstore-key', `${other}.pub`, oldRef])).code).toBe(0);
+    expect((await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, oldRef])).code).toBe(0);
+
     await signet.ok(['revoke', `${gun}:old`]);
     const dry = await bridge(['--dry-run']);
-    expect(dry.removed.map((x) => x.digest)).toEqual([img.old.digest]);
-    expect(await sigTags()).toContain(sigTag(img.old));
+    expect(dry.removed).toEqual([{ digest: img.old.digest, signatureTag: sigTag(img.old), deleted: false }]);
+    expect((await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, oldRef])).code).toBe(0);
     const r = await bridge();
     expect(r.written).toEqual([]);
-    expect(r.removed).toEqual([{ digest: img.old.digest, signatureTag: sigTag(img.old), deleted: true }]);
-    expect(await sigTags()).toEqual([sigTag(img.v1), sigTag(img.v2)].sort());
-    const refused = await skopeo([
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${gun}:old`,
-      `dir:${path.join(dir, 'out', 'old')}`,
-    ]);
-    expect(refused.code).not.toBe(0);
+    expect(r.removed).toEqual([{ digest: img.old.digest, signatureTag: sigTag(img.old), deleted: false }]);
+    expect((await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, oldRef])).code).toBe(3);
+    expect((await signet.run(['verify', '--sigstore-key', `${other}.pub`, oldRef])).code).toBe(0);
     const again = await bridge();
     expect(again.written).toEqual([]);
     expect(again.removed).toEqual([]);
+  });
+
+  it("a revoked tag whose manifest holds only the bridge's signature loses the whole .sig tag", async () => {
+    await signet.ok(['revoke', `${gun}:v2`]);
+    const r = await bridge();
+    expect(r.removed).toEqual([{ digest: img.v2.digest, signatureTag: sigTag(img.v2), deleted: true }]);
+    expect(await sigTags()).toEqual([sigTag(img.v1), sigTag(img.old)].sort());
+    const refused = await signet.run(['verify', '--sigstore-key', `${keyPrefix}.pub`, `${gun}@${img.v2.digest}`]);
+    expect(refused.code).toBe(3);
+    const again = await bridge();
+    expect(again.written).toEqual([]);
+    expect(again.removed).toEqual([]);
+    expect(again.current.map((c) => c.digest)).toEqual([img.v1.digest]);
   });
 });

@@ -116,7 +116,7 @@ describe('payloads and signature manifests', () => {
     const pub = loadCosignPublicKey(publicPem, 'k.pub');
     expect(verifyPayloadSignature(pub, payload, sig)).toBe(true);
     const changed = Buffer.from(payload);
-    changed[changed.length - 2] ^= 1;
+    changed.writeUInt8(changed.readUInt8(changed.length - 2) ^ 1, changed.length - 2);
     expect(verifyPayloadSignature(pub, changed, sig)).toBe(false);
     expect(() =>
       parsePayload(Buffer.from('{"critical":{"identity":{},"image":{},"type":"x"},"optional":null,"extra":1}')),
