@@ -7,8 +7,9 @@
  * serve the signed manifest). Then, per digest:
  *  - a `.sig` manifest already holding a layer this key signed for this digest and repository: current;
  *  - otherwise a layer is added (other signers' layers are kept) and the manifest is written;
- *  - a `.sig` tag for a digest no tag verifies to any more (revoked or re-pointed): this key's layers
- *    are removed, and the whole manifest is deleted when nothing else is left in it.
+ *  - a `.sig` tag for a digest no tag is signed for any more (revoked or re-pointed): this key's
+ *    layers are removed, and the whole manifest is deleted when nothing else is left in it. A tag
+ *    that is still signed but failed at the registry (reported under `failed`) keeps its signature.
  * With the OCI 1.1 referrers API the signature is also stored as a referrer of the image.
  */
 import type { KeyObject } from 'node:crypto';
@@ -101,7 +102,10 @@ export async function runBridge(opts: BridgeOptions): Promise<BridgeReport> {
     },
   };
   const byDigest = new Map<string, string[]>();
-  for (const t of listSignedTags(repo)) {
+  const signedTags = listSignedTags(repo);
+  // a tag that failed only at the registry (network, missing manifest) keeps its signature
+  const stillSigned = new Set(signedTags.map((t) => t.digest));
+  for (const t of signedTags) {
     try {
       const v = await verifyImage({
         ref: { name: ref.name, familiar: ref.familiar, tag: t.tag },
@@ -148,7 +152,7 @@ export async function runBridge(opts: BridgeOptions): Promise<BridgeReport> {
   // 4. remove this key's signatures from digests no tag verifies to any more
   for (const tag of await writer.listTags(ref)) {
     const digest = digestOfSignatureTag(tag);
-    if (digest === undefined || byDigest.has(digest)) continue;
+    if (digest === undefined || stillSigned.has(digest)) continue;
     const existing = await readSignatureManifest(client, writer, ref, digest);
     if (existing === undefined || !existing.layers.some((l) => signedByKey(l, publicKey))) continue;
     const rest = existing.layers.filter((l) => !signedByKey(l, publicKey));

@@ -391,4 +391,18 @@ describe('signet bridge against skopeo and podman', () => {
     expect(again.removed).toEqual([]);
     expect(again.current.map((c) => c.digest)).toEqual([img.v1.digest]);
   });
+  it('a signed tag whose manifest is gone from the registry is reported, exits non-zero, and keeps its signature', async () => {
+    const writer = new RegistryWriter();
+    try {
+      await writer.deleteManifest(parseImageReference(gun), img.v1.digest);
+    } finally {
+      await writer.close();
+    }
+    const r = await signet.run(['bridge', gun, '--key', `${keyPrefix}.key`, '--json'], { env: cosignEnv });
+    expect(r.code, r.stderr).toBe(3);
+    const report = JSON.parse(r.stdout) as Report & { failed: { tag: string; code: string }[] };
+    expect(report.failed).toMatchObject([{ tag: 'v1', code: 'NOT_FOUND' }]);
+    expect(report.removed).toEqual([]);
+    expect(await sigTags()).toContain(sigTag(img.v1));
+  });
 });
