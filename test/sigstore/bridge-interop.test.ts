@@ -53,6 +53,7 @@ describe('signet bridge against skopeo and podman', () => {
   beforeAll(async () => {
     await requireBinary(SKOPEO_BINARY, 'skopeo');
     await requireBinary(PODMAN, 'podman');
+    await requireBinary('/usr/bin/openssl', 'openssl');
     peers = await startClientPeers('signet-server', 'signet-bridge-');
     dir = peers.dir;
     host = peers.registry.host;
