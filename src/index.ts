@@ -1,6 +1,6 @@
 /**
  * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `registry`,
- * `remote`, `updater`, `client`), and the classes most programs start from are re-exported directly.
+ * `remote`, `updater`, `client`, `sigstore`), and the classes most programs start from are re-exported directly.
  *
  *   import { client, Repository, NotaryRemote, TrustDirKeyStore, Updater, PinStore } from 'signet';
  */
@@ -11,6 +11,7 @@ export * as registry from './registry/index.js';
 export * as remote from './remote/index.js';
 export * as updater from './updater/index.js';
 export * as client from './client/index.js';
+export * as sigstore from './sigstore/index.js';
 
 export { Repository, signTags, revokeTags, addSigner, removeSigner, rotateKey, inspectRepo } from './client/index.js';
 export { NotaryRemote } from './remote/index.js';

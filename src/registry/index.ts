@@ -17,3 +17,4 @@ export {
   type ResolvedManifest,
 } from './client.js';
 export { parseWwwAuthenticate, credentialHostKey, type Challenge, type Credential } from './auth.js';
+export { RegistryWriter, type RegistryWriterOptions } from './push.js';

@@ -14,6 +14,7 @@ interface VerifyFlags {
   json?: boolean;
   offline?: boolean;
   trustOnly?: boolean;
+  sigstoreKey?: string;
 }
 
 export function registerVerify(program: Command): void {
@@ -25,8 +26,14 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print the result (or the error) as JSON')
     .option('--offline', 'no network: use the cached trust data (must be complete and unexpired); implies --trust-only')
     .option('--trust-only', 'check the trust data only, not the manifest the registry serves')
+    .option(
+      '--sigstore-key <file>',
+      'instead of Notary trust data, check a sigstore (cosign) signature by this public key (docs/bridge.md)',
+    )
     .action(async (image: string, opts: VerifyFlags, cmd: Command) =>
       runAction(opts.json === true, async () => {
+        if (opts.sigstoreKey !== undefined)
+          return (await import('../bridge-run.js')).verifySigstoreCommand(image, opts, cmd);
         const ctx = clientContext(cmd);
         const ref = parseImageReference(image, { defaultTag: 'latest' });
         if (ref.tag === undefined) {
