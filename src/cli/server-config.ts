@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { SignetError } from '../errors.js';
 import { startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
 import { readEnv, type Env } from './config.js';
-import { exitCodeFor, formatError } from './output.js';
+import { escapeControl, exitCodeFor, formatError } from './output.js';
 
 export interface ServerFlags {
   listen?: string;
@@ -252,7 +252,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     const running = await startServer(config);
     process.stderr.write(clientInstructions(running.url, running.caFile));
   } catch (err) {
-    process.stderr.write(formatError(err) + '\n');
+    process.stderr.write(escapeControl(formatError(err)) + '\n');
     process.exitCode = exitCodeFor(err);
   }
 }

@@ -9,9 +9,10 @@
  * Changes apply in file-name order (the zero-padded nanosecond prefix makes that creation order).
  */
 import crypto from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
+import { writeFileAtomic } from '../fs/index.js';
 import type { FileMeta, KeyJson } from '../tuf/index.js';
 import { gunDir } from './paths.js';
 
@@ -137,7 +138,6 @@ export class Changelist {
   }
 
   async add(changes: Change[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     for (const c of changes) {
       const name = `${unixNano().toString().padStart(20, '0')}_${crypto.randomUUID()}.change`;
       const body = JSON.stringify({
@@ -147,9 +147,7 @@ export class Changelist {
         path: c.path,
         data: c.data === null ? null : c.data.toString('base64'),
       });
-      const tmp = path.join(this.dir, `.${name}.tmp`);
-      await writeFile(tmp, body, { mode: 0o600 });
-      await rename(tmp, path.join(this.dir, name));
+      await writeFileAtomic(path.join(this.dir, name), body, { createDir: true });
     }
   }
 

@@ -29,7 +29,7 @@ import {
   type TargetsSigned,
 } from '../tuf/index.js';
 import { Changelist, targetPayload, type Change } from './changelist.js';
-import { writeFileAtomic } from './fsutil.js';
+import { writeFileAtomic } from '../fs/index.js';
 import { gunDir, metadataDir, roleCachePath } from './paths.js';
 import type { RepoView } from './view.js';
 import { WorkingRepo, type KeySource } from './working.js';
@@ -213,8 +213,8 @@ export class Repository {
 
     await rm(metadataDir(this.trustDir, this.gun), { recursive: true, force: true });
     await mkdir(metadataDir(this.trustDir, this.gun), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'root'), root.bytes);
-    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'targets'), targets.bytes);
+    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'root'), root.bytes, { createDir: true });
+    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'targets'), targets.bytes, { createDir: true });
     if (snapshotKey) {
       const snap = await signMetadata(
         'snapshot',
@@ -224,7 +224,7 @@ export class Repository {
         ),
         [localSigner(snapshotKey.keyObject, snapshotKey.publicKey)],
       );
-      await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'snapshot'), snap.bytes);
+      await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'snapshot'), snap.bytes, { createDir: true });
     }
     // A repository we create is pinned from the start by its root certificate's key ID.
     await this.pins.setCerts(this.gun, [rootPub.id]);

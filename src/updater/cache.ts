@@ -3,9 +3,10 @@
  * `<trustDir>/tuf/<gun>/metadata/<role>.json` (delegations in sub-folders), the exact server bytes,
  * files 0600 and folders 0700, so notary, docker and signet can share one trust dir.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
+import { writeFileAtomic } from '../fs/index.js';
 import { checkGun, isValidRoleName } from '../tuf/index.js';
 
 export class MetadataCache {
@@ -35,14 +36,11 @@ export class MetadataCache {
     }
   }
 
-  /** Write verified bytes verbatim (atomically: temp file + rename). */
+  /** Write verified bytes verbatim (atomically, `src/fs`). */
   async write(role: string, bytes: Buffer): Promise<void> {
     const file = this.fileFor(role);
     try {
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(tmp, bytes, { mode: 0o600 });
-      await rename(tmp, file);
+      await writeFileAtomic(file, bytes, { createDir: true });
     } catch (e) {
       throw new SignetError('STORAGE', `cannot write ${file}: ${(e as Error).message}`, {
         cause: e,
