@@ -28,6 +28,8 @@ export interface ServerFlags {
   authTokenRootcert?: string;
   /** a file, '-' (stdout), or false (`--no-audit-log`) */
   auditLog?: string | false;
+  /** HOST:PORT of a listener of their own for /metrics, or 'off' */
+  metricsListen?: string;
 }
 
 const AuthAction = z.enum(['pull', 'push', '*']);
@@ -73,6 +75,7 @@ const ConfigFile = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     auth: AuthConfigFile.optional(),
     auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
+    metricsListen: z.string().min(1).optional(),
     limits: z
       .object({
         bodyLimit: z.number().int().positive().optional(),
@@ -183,8 +186,11 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
           file.auditLog === false || file.auditLog === '-' ? file.auditLog : rel(file.auditLog),
         ) ?? undefined);
 
+  const metricsListen = pick(flags.metricsListen, env.SIGNET_METRICS_LISTEN, file.metricsListen);
+
   return {
     listen,
+    ...(metricsListen !== undefined ? { metricsListen } : {}),
     dataDir,
     database,
     tls,

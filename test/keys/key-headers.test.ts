@@ -4,7 +4,12 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TrustDirKeyStore, constantPassphraseRetriever, encodeKeyPem, generatePrivateKey } from '../../src/keys/index.js';
+import {
+  TrustDirKeyStore,
+  constantPassphraseRetriever,
+  encodeKeyPem,
+  generatePrivateKey,
+} from '../../src/keys/index.js';
 import { codeOf } from '../helpers/errors.js';
 
 const ESC = '\u001b]0;owned\u0007\u001b[2J';
