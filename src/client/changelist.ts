@@ -14,7 +14,7 @@ import path from 'node:path';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fs/index.js';
 import type { FileMeta, KeyJson } from '../tuf/index.js';
-import { gunDir } from './paths.js';
+import { changelistDir } from './paths.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';
 /** `target` (scope = a targets role), `delegation` (scope = the delegation role), `role` (scope `root`). */
@@ -93,7 +93,7 @@ export class Changelist {
   readonly dir: string;
 
   constructor(trustDir: string, gun: string) {
-    this.dir = path.join(gunDir(trustDir, gun), 'changelist');
+    this.dir = changelistDir(trustDir, gun);
   }
 
   async list(): Promise<{ file: string; change: Change }[]> {
