@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
-import { writeFileAtomic } from '../fs/index.js';
+import { ensurePrivateDir, writeFileAtomic } from '../fs/index.js';
 import type { FileMeta, KeyJson } from '../tuf/index.js';
 import { changelistDir } from './paths.js';
 
@@ -138,6 +138,7 @@ export class Changelist {
   }
 
   async add(changes: Change[]): Promise<void> {
+    await ensurePrivateDir(this.dir);
     for (const c of changes) {
       const name = `${unixNano().toString().padStart(20, '0')}_${crypto.randomUUID()}.change`;
       const body = JSON.stringify({
@@ -147,7 +148,7 @@ export class Changelist {
         path: c.path,
         data: c.data === null ? null : c.data.toString('base64'),
       });
-      await writeFileAtomic(path.join(this.dir, name), body, { createDir: true });
+      await writeFileAtomic(path.join(this.dir, name), body);
     }
   }
 
