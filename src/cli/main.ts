@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions } from './commands/common.js';
 import { registrars } from './commands/index.js';
-import { EXIT } from './output.js';
+import { EXIT, escapeControl } from './output.js';
 
 const program = new Command('signet')
   .description('Docker Content Trust server and client (Notary v1 compatible)')
@@ -17,7 +17,7 @@ try {
     // help and version exit 0; every other command-line mistake is a usage error (exit 2)
     process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   } else {
-    process.stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(escapeControl(`Error: ${e instanceof Error ? e.message : String(e)}\n`));
     process.exitCode = EXIT.GENERAL;
   }
 }

@@ -50,17 +50,34 @@ export function exitCodeFor(err: unknown): number {
   return EXIT.GENERAL;
 }
 
+/**
+ * Terminal controls in text that came from elsewhere (key-file headers, trust data, a server's or a
+ * registry's error): C0 but newline and tab, DEL, C1 and the bidirectional overrides. Written as
+ * `\u00XX`, which also keeps JSON output valid (it is a JSON escape of the same character).
+ */
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The one escaping of everything the CLI prints: no byte of `text` can drive the terminal. */
+export function escapeControl(text: string): string {
+  return text.replace(TERMINAL_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Where commands write; `out` and `err` escape terminal controls (`escapeControl`). */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** our own terminal control sequences (the progress bar), written as they are */
+  control(seq: string): void;
   /** stderr is a terminal (progress bars, colours) */
   readonly isTTY: boolean;
 }
 
 export function processOutput(isTTY = Boolean(process.stderr.isTTY)): Output {
   return {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: (t) => void process.stdout.write(escapeControl(t)),
+    err: (t) => void process.stderr.write(escapeControl(t)),
+    control: (seq) => void process.stderr.write(seq),
     isTTY,
   };
 }
@@ -107,7 +124,8 @@ export function progressBar(o: Output, total: number, title: string): { tick(lab
   const draw = (label: string): void => {
     const filled = total === 0 ? width : Math.round((n / total) * width);
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    o.err(`\r\x1b[2K${title} [${bar}] ${n}/${total} ${label}`.slice(0, 200));
+    o.control('\r\x1b[2K');
+    o.err(`${title} [${bar}] ${n}/${total} ${label}`.slice(0, 190));
   };
   if (!o.isTTY || total < 2) return { tick: () => undefined, done: () => undefined };
   draw('');
@@ -117,7 +135,7 @@ export function progressBar(o: Output, total: number, title: string): { tick(lab
       draw(label);
     },
     done() {
-      o.err('\r\x1b[2K');
+      o.control('\r\x1b[2K');
     },
   };
 }

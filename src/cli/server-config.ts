@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { SignetError } from '../errors.js';
 import { startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
 import { readEnv, type Env } from './config.js';
-import { exitCodeFor, formatError } from './output.js';
+import { escapeControl, exitCodeFor, formatError } from './output.js';
 
 export interface ServerFlags {
   listen?: string;
@@ -28,6 +28,8 @@ export interface ServerFlags {
   authTokenRootcert?: string;
   /** a file, '-' (stdout), or false (`--no-audit-log`) */
   auditLog?: string | false;
+  /** HOST:PORT of a listener of their own for /metrics, or 'off' */
+  metricsListen?: string;
 }
 
 const AuthAction = z.enum(['pull', 'push', '*']);
@@ -73,6 +75,7 @@ const ConfigFile = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     auth: AuthConfigFile.optional(),
     auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
+    metricsListen: z.string().min(1).optional(),
     limits: z
       .object({
         bodyLimit: z.number().int().positive().optional(),
@@ -183,8 +186,11 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
           file.auditLog === false || file.auditLog === '-' ? file.auditLog : rel(file.auditLog),
         ) ?? undefined);
 
+  const metricsListen = pick(flags.metricsListen, env.SIGNET_METRICS_LISTEN, file.metricsListen);
+
   return {
     listen,
+    ...(metricsListen !== undefined ? { metricsListen } : {}),
     dataDir,
     database,
     tls,
@@ -252,7 +258,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     const running = await startServer(config);
     process.stderr.write(clientInstructions(running.url, running.caFile));
   } catch (err) {
-    process.stderr.write(formatError(err) + '\n');
+    process.stderr.write(escapeControl(formatError(err)) + '\n');
     process.exitCode = exitCodeFor(err);
   }
 }

@@ -9,11 +9,12 @@
  * Changes apply in file-name order (the zero-padded nanosecond prefix makes that creation order).
  */
 import crypto from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
+import { ensurePrivateDir, writeFileAtomic } from '../fs/index.js';
 import type { FileMeta, KeyJson } from '../tuf/index.js';
-import { gunDir } from './paths.js';
+import { changelistDir } from './paths.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete';
 /** `target` (scope = a targets role), `delegation` (scope = the delegation role), `role` (scope `root`). */
@@ -92,7 +93,7 @@ export class Changelist {
   readonly dir: string;
 
   constructor(trustDir: string, gun: string) {
-    this.dir = path.join(gunDir(trustDir, gun), 'changelist');
+    this.dir = changelistDir(trustDir, gun);
   }
 
   async list(): Promise<{ file: string; change: Change }[]> {
@@ -137,7 +138,7 @@ export class Changelist {
   }
 
   async add(changes: Change[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(this.dir);
     for (const c of changes) {
       const name = `${unixNano().toString().padStart(20, '0')}_${crypto.randomUUID()}.change`;
       const body = JSON.stringify({
@@ -147,9 +148,7 @@ export class Changelist {
         path: c.path,
         data: c.data === null ? null : c.data.toString('base64'),
       });
-      const tmp = path.join(this.dir, `.${name}.tmp`);
-      await writeFile(tmp, body, { mode: 0o600 });
-      await rename(tmp, path.join(this.dir, name));
+      await writeFileAtomic(path.join(this.dir, name), body);
     }
   }
 

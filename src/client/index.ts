@@ -1,7 +1,7 @@
 /** src/client public API: `docker trust` / `notary` client operations over a trust dir. */
 export { Changelist, delegationPayload, targetPayload, parsePayload } from './changelist.js';
 export type { Change, ChangeAction, ChangeType, DelegationPayload, RootRolePayload } from './changelist.js';
-export { gunDir, metadataDir, roleCachePath } from './paths.js';
+export { changelistDir, gunDir, metadataDir, roleCachePath } from './paths.js';
 export { Repository } from './repository.js';
 export type {
   RepositoryOptions,

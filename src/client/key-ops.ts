@@ -2,7 +2,7 @@
  * Key management on a trust dir, compatible with `docker trust key generate|load` and
  * `notary key list|export|import` (reference §4.2, §5.4).
  */
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError, isSignetError } from '../errors.js';
 import {
@@ -15,7 +15,7 @@ import {
   type KeyListEntry,
   type TrustDirKeyStore,
 } from '../keys/index.js';
-import { writeFileAtomic } from './fsutil.js';
+import { writeFileAtomic } from '../fs/index.js';
 import { checkSignerName } from './signers.js';
 
 export interface GeneratedKey {
@@ -38,7 +38,7 @@ export async function generateSignerKey(store: TrustDirKeyStore, name: string, d
   }
   const key = generatePrivateKey('ecdsa');
   await store.add(key, { role: name });
-  await writeFileAtomic(pubFile, publicKeyPem(key, name), 0o644);
+  await writeFileAtomic(pubFile, publicKeyPem(key, name), { mode: 0o644, createDir: true });
   return { id: key.publicKey.canonicalId, name, publicKeyFile: pubFile };
 }
 
@@ -128,8 +128,7 @@ export async function importKeys(
 /** An encrypted archive of every key file; written 0600. */
 export async function backupKeys(store: TrustDirKeyStore, file: string, passphrase: string): Promise<number> {
   const archive = await writeBackup(store, passphrase);
-  await writeFileAtomic(path.resolve(file), archive, 0o600);
-  await chmod(path.resolve(file), 0o600);
+  await writeFileAtomic(file, archive, { createDir: true });
   return readBackup(archive, passphrase).length;
 }
 

@@ -1,11 +1,15 @@
-/** Trust-dir paths (reference §4.1). The GUN is a relative path, `/` mapped to nested directories. */
+/** Trust-dir paths as notary lays them out. The GUN is a relative path, `/` mapped to nested directories. */
 import path from 'node:path';
-import { checkGun } from '../tuf/index.js';
+import { trustGunDir } from '../updater/index.js';
 
-/** `<trustDir>/tuf/<gun>`; refuses GUNs that could escape the trust dir (tuf `checkGun`: INVALID_GUN). */
+/** `<trustDir>/tuf/<gun>`; refuses GUNs whose folder could escape the trust dir or collide (updater `trustGunDir`). */
 export function gunDir(trustDir: string, gun: string): string {
-  checkGun(gun);
-  return path.join(trustDir, 'tuf', ...gun.split('/'));
+  return trustGunDir(trustDir, gun);
+}
+
+/** `<gunDir>/changelist`: notary's staged changes. */
+export function changelistDir(trustDir: string, gun: string): string {
+  return path.join(gunDir(trustDir, gun), 'changelist');
 }
 
 export function metadataDir(trustDir: string, gun: string): string {

@@ -2,7 +2,7 @@
  * One trusted collection (GUN) over a trust dir shared with notary and Docker: initialise, stage
  * changes, publish (reference §4.6, §4.7; N:client/client.go).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { SignetError, isSignetError } from '../errors.js';
 import { generatePrivateKey, type PrivateKey, type TrustDirKeyStore } from '../keys/index.js';
 import type { NotaryRemote } from '../remote/index.js';
@@ -29,8 +29,8 @@ import {
   type TargetsSigned,
 } from '../tuf/index.js';
 import { Changelist, targetPayload, type Change } from './changelist.js';
-import { writeFileAtomic } from './fsutil.js';
-import { gunDir, metadataDir, roleCachePath } from './paths.js';
+import { writeFileAtomic } from '../fs/index.js';
+import { changelistDir, gunDir, metadataDir, roleCachePath } from './paths.js';
 import type { RepoView } from './view.js';
 import { WorkingRepo, type KeySource } from './working.js';
 
@@ -213,8 +213,8 @@ export class Repository {
 
     await rm(metadataDir(this.trustDir, this.gun), { recursive: true, force: true });
     await mkdir(metadataDir(this.trustDir, this.gun), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'root'), root.bytes);
-    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'targets'), targets.bytes);
+    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'root'), root.bytes, { createDir: true });
+    await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'targets'), targets.bytes, { createDir: true });
     if (snapshotKey) {
       const snap = await signMetadata(
         'snapshot',
@@ -224,7 +224,7 @@ export class Repository {
         ),
         [localSigner(snapshotKey.keyObject, snapshotKey.publicKey)],
       );
-      await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'snapshot'), snap.bytes);
+      await writeFileAtomic(roleCachePath(this.trustDir, this.gun, 'snapshot'), snap.bytes, { createDir: true });
     }
     // A repository we create is pinned from the start by its root certificate's key ID.
     await this.pins.setCerts(this.gun, [rootPub.id]);
@@ -352,10 +352,19 @@ export class Repository {
 
   // ---- delete -------------------------------------------------------------------------------
 
-  /** Forget the local metadata cache and staged changes (keys are kept); `remote` also deletes on the server and drops the pin. */
+  /**
+   * Forget the local metadata cache and staged changes (keys are kept); `remote` also deletes on
+   * the server and drops the pin. Only this GUN's `metadata/` and `changelist/` folders go (notary
+   * removes the whole GUN folder, and with it every GUN nested below, `r/app/team/tool` of `r/app`);
+   * the GUN folder itself only when nothing else is left in it.
+   */
   async delete(opts: { remote?: boolean } = {}): Promise<void> {
     if (opts.remote) await this.remote.deleteRepository(this.gun);
-    await rm(gunDir(this.trustDir, this.gun), { recursive: true, force: true });
+    await rm(metadataDir(this.trustDir, this.gun), { recursive: true, force: true });
+    await rm(changelistDir(this.trustDir, this.gun), { recursive: true, force: true });
+    await rmdir(gunDir(this.trustDir, this.gun)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST' && err.code !== 'ENOENT') throw err;
+    });
     // the server's trust data is gone: a new repository under this name will have a new root
     if (opts.remote) await this.pins.remove(this.gun);
   }

@@ -11,8 +11,7 @@ import * as crypto from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SignetError } from '../errors.js';
-import { writeFileAtomic } from './fsutil.js';
-import type { TrustDirKeyStore } from './keystore.js';
+import { writeKeyFile, type TrustDirKeyStore } from './keystore.js';
 import { findKeyBlock } from './pkcs8.js';
 
 const MAGIC = Buffer.from('SIGNETKB', 'ascii');
@@ -25,6 +24,13 @@ const SALT_LEN = 16;
 const NONCE_LEN = 12;
 const TAG_LEN = 16;
 const HEADER_LEN = MAGIC.length + 5 + SALT_LEN + NONCE_LEN;
+/**
+ * The most an archive may ask of the KDF, checked before it runs (the header is only authenticated
+ * after it): scrypt memory 128·N·r at most 64 MiB and work N·r·p at most 2^20 (4× what `writeBackup`
+ * uses: N=2^15, r=8, p=1, 32 MiB). A hostile archive otherwise buys gigabytes and seconds per try.
+ */
+const MAX_SCRYPT_MEMORY = 64 * 1024 * 1024;
+const MAX_SCRYPT_WORK = 2 ** 20;
 
 interface BackupEntry {
   id: string;
@@ -38,7 +44,7 @@ function deriveKey(passphrase: string, salt: Buffer, logN: number, r: number, p:
     N,
     r,
     p,
-    maxmem: 256 * N * r + 32 * 1024 * 1024,
+    maxmem: MAX_SCRYPT_MEMORY + 1024 * 1024,
   });
 }
 
@@ -97,11 +103,15 @@ export function readBackup(archive: Buffer, passphrase: string): BackupEntry[] {
     logN < 10 ||
     logN > 20 ||
     r < 1 ||
-    r > 32 ||
     p < 1 ||
-    p > 16
+    128 * 2 ** logN * r > MAX_SCRYPT_MEMORY ||
+    2 ** logN * r * p > MAX_SCRYPT_WORK
   ) {
-    throw new SignetError('KEY_FILE', 'key backup has out-of-range scrypt parameters');
+    throw new SignetError(
+      'KEY_FILE',
+      `key backup asks for scrypt N=2^${String(logN)} r=${String(r)} p=${String(p)}, beyond the limit (64 MiB of memory, N·r·p ≤ 2^20); refusing it before deriving a key`,
+      { fix: 'restore only archives written by `signet key backup`; this one was not, or was altered' },
+    );
   }
   const header = archive.subarray(0, HEADER_LEN);
   const salt = header.subarray(MAGIC.length + 5, MAGIC.length + 5 + SALT_LEN);
@@ -161,6 +171,6 @@ export async function restoreBackup(archive: Buffer, passphrase: string, targetT
     }
     if (existing === undefined) plan.push({ dest, entry });
   }
-  for (const { dest, entry } of plan) await writeFileAtomic(dest, entry.pem);
+  for (const { dest, entry } of plan) await writeKeyFile(dest, entry.pem);
   return entries.map((e) => e.id);
 }

@@ -31,4 +31,3 @@ export {
 export type { KeyListEntry, StoredPrivateKey } from './keystore.js';
 export { TrustDirKeyStore, keyFileGun } from './keystore.js';
 export { writeBackup, restoreBackup, readBackup } from './backup.js';
-export { writeFileAtomic, ensurePrivateDir } from './fsutil.js';

@@ -7,10 +7,20 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SignetError, isSignetError } from '../errors.js';
-import { writeFileAtomic } from './fsutil.js';
+import { writeFileAtomic } from '../fs/index.js';
+import { checkKeyGun, checkKeyPath, checkKeyRole } from './key-headers.js';
 import type { PassphraseRetriever } from './passphrase.js';
 import { decodeKeyPem, encodeKeyPem, findKeyBlock, isEncryptedBlock, metaOf, type KeyFileMeta } from './pkcs8.js';
 import type { PrivateKey } from './private-key.js';
+
+/** Writes a key-store file (0600, folders 0700) atomically; a failure is a KEY_FILE error. */
+export async function writeKeyFile(file: string, data: string): Promise<void> {
+  try {
+    await writeFileAtomic(file, data, { createDir: true });
+  } catch (err) {
+    throw new SignetError('KEY_FILE', `cannot write ${file}`, { cause: err });
+  }
+}
 
 export interface KeyListEntry {
   id: string;
@@ -203,6 +213,8 @@ export class TrustDirKeyStore {
    */
   async add(key: PrivateKey, meta: { role: string; gun?: string }): Promise<string> {
     if (!meta.role) throw new SignetError('KEY_FILE', 'a key file needs a role');
+    checkKeyRole(meta.role);
+    if (meta.gun !== undefined) checkKeyGun(meta.gun);
     const id = key.publicKey.canonicalId;
     const gun = keyFileGun(meta.role, meta.gun);
     const passphrase = await this.retriever({ keyId: id, alias: meta.role, createNew: true, attempt: 0 });
@@ -213,7 +225,7 @@ export class TrustDirKeyStore {
     const id = key.publicKey.canonicalId;
     const file = this.keyPath(id);
     const pem = encodeKeyPem(key, gun ? { role, gun } : { role }, passphrase);
-    await writeFileAtomic(file, pem);
+    await writeKeyFile(file, pem);
     this.cache.set(id, withMeta(key, role, gun));
     return file;
   }
@@ -256,7 +268,9 @@ export class TrustDirKeyStore {
   ): Promise<{ id: string; role: string }> {
     const block = findKeyBlock(pem);
     const meta = metaOf(block);
+    if (meta.path !== undefined) checkKeyPath(meta.path);
     const role = meta.role || opts.role || DEFAULT_IMPORT_ROLE;
+    checkKeyRole(role);
     let gun = meta.gun;
     if (!gun && meta.path && meta.path.includes('/')) {
       // legacy export path "tuf_keys/<gun>/<id>_<role>"
@@ -273,7 +287,7 @@ export class TrustDirKeyStore {
       });
     }
     if (!GUN_ROLES.has(role)) gun = undefined;
-    if (role.includes('\n') || role.includes('\r')) throw new SignetError('KEY_FILE', 'invalid role header');
+    if (gun !== undefined) checkKeyGun(gun);
 
     const encrypted = isEncryptedBlock(block);
     let key: PrivateKey;

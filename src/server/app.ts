@@ -34,6 +34,11 @@ export interface AppDeps {
   now?: () => Date;
   /** default Node process metrics in /metrics */
   processMetrics?: boolean;
+  /**
+   * serve GET /metrics on this app (behind `auth` when auth is on); false when the metrics have a
+   * listener of their own (`serveMetrics`) or are off. Default true.
+   */
+  metricsRoute?: boolean;
   /** creates the HTTP(S) server around the request handler (startServer); omitted in tests */
   createServer?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
   /** token or basic auth (`createAuthorizer`); omitted = every request is allowed */
@@ -69,6 +74,10 @@ const HANDLERS: Record<string, Handler> = {
   metrics: (ctx) => h.metrics(ctx),
 };
 
+const metricsElsewhere: Handler = async () => {
+  throw new HttpError('METADATA_NOT_FOUND', undefined, 'metrics are served on their own listener, or off');
+};
+
 const NOOP_LOG: h.Logger = { info() {}, warn() {}, error() {} };
 
 const AUDITED: Partial<Record<RouteName, AuditEvent>> = {
@@ -89,7 +98,10 @@ export function buildApp(deps: AppDeps): SignetApp {
   const metrics = createMetrics({
     countGuns: () => deps.store.countGuns(),
     defaultMetrics: deps.processMetrics ?? false,
+    gunCountRefreshMs: opts.gunCountRefreshMs,
   });
+  const handlers: Record<string, Handler> =
+    deps.metricsRoute === false ? { ...HANDLERS, metrics: metricsElsewhere } : HANDLERS;
   const ctx: h.HandlerContext = {
     store: deps.store,
     signer: deps.signer,
@@ -196,7 +208,7 @@ export function buildApp(deps: AppDeps): SignetApp {
       if (m.route.body === 'none' && Number(req.headers['content-length'] ?? 0) > NO_BODY_LIMIT) {
         throw new HttpError('PAYLOAD_TOO_LARGE', undefined, 'this route takes no request body');
       }
-      const handler = HANDLERS[m.route.name] as Handler;
+      const handler = handlers[m.route.name] as Handler;
       r = await handler(ctx, m, req);
     } catch (err) {
       const he = toHttpError(err);
@@ -246,11 +258,10 @@ export function buildApp(deps: AppDeps): SignetApp {
     return reply;
   };
 
-  // Public routes (health, metrics) live in a context without the auth hook (style §5); a
-  // non-canonical spelling of them (`/metrics/`) reaches the table through `*` and is public there too.
+  // The public route (health) lives in a context without the auth hook; a non-canonical spelling
+  // of it (`//_notary_server/health`) reaches the table through `*` and is public there too.
   void app.register(async (pub) => {
-    for (const url of ['/_notary_server/health', '/metrics'])
-      pub.route({ method: 'GET', url, exposeHeadRoute: false, handler: dispatch });
+    pub.route({ method: 'GET', url: '/_notary_server/health', exposeHeadRoute: false, handler: dispatch });
   });
   void app.register(async (api) => {
     if (auth !== undefined) api.addHook('onRequest', authHook);

@@ -258,12 +258,18 @@ export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Re
   return { status: 200, headers: { 'content-type': TEXT }, body };
 }
 
+/**
+ * notary's health body: `{}` or `{"<check>": "<problem>"}` (N:server/server.go health handler).
+ * The body names the dependency that failed, never the database's own error text (it can name
+ * internal hosts and addresses); that goes to the server log.
+ */
 export async function health(ctx: HandlerContext): Promise<Reply> {
   const problems: Record<string, string> = {};
   try {
     await ctx.store.ping();
   } catch (err) {
-    problems['DB operational'] = (err as Error)?.message ?? 'database unavailable';
+    ctx.log.warn({ err: (err as Error)?.message }, 'health check: database unavailable');
+    problems['DB operational'] = 'database unavailable';
   }
   const ok = Object.keys(problems).length === 0;
   return {

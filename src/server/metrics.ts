@@ -1,6 +1,10 @@
 /**
  * Prometheus metrics (`GET /metrics`): requests and latency by route and status, publishes by
  * outcome, re-signs, and the number of GUNs. One registry per app (no global state).
+ *
+ * A scrape must cost nothing the database feels: the GUN count is counted in the background at
+ * most once per `gunCountRefreshMs` (one query in flight at a time) and a scrape reads the last
+ * count; only the very first scrape waits for the first count.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -12,7 +16,46 @@ export interface ServerMetrics {
   resigns: Counter<'role'>;
 }
 
-export function createMetrics(opts: { countGuns: () => Promise<number>; defaultMetrics?: boolean }): ServerMetrics {
+/** The last GUN count, re-counted at most once per `intervalMs`, one count at a time. */
+class GunCount {
+  #value: number | undefined;
+  #lastStart = -Infinity;
+  #inflight: Promise<void> | undefined;
+
+  constructor(
+    private readonly count: () => Promise<number>,
+    private readonly intervalMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Starts a re-count when due; resolves at once unless no count has ever finished. */
+  async current(): Promise<number | undefined> {
+    const t = this.now();
+    if (this.#inflight === undefined && t - this.#lastStart >= this.intervalMs) {
+      this.#lastStart = t;
+      this.#inflight = this.count().then(
+        (n) => {
+          this.#value = n;
+        },
+        () => {
+          // storage down: keep the last value; health reports it
+        },
+      );
+      void this.#inflight.finally(() => (this.#inflight = undefined));
+    }
+    if (this.#value === undefined && this.#inflight !== undefined) await this.#inflight;
+    return this.#value;
+  }
+}
+
+export function createMetrics(opts: {
+  countGuns: () => Promise<number>;
+  defaultMetrics?: boolean;
+  /** how often the GUN count may be re-counted (`ServerOptions.gunCountRefreshMs`) */
+  gunCountRefreshMs: number;
+  now?: () => number;
+}): ServerMetrics {
+  const guns = new GunCount(opts.countGuns, opts.gunCountRefreshMs, opts.now ?? Date.now);
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'signet_' });
   const requests = new Counter({
@@ -45,11 +88,8 @@ export function createMetrics(opts: { countGuns: () => Promise<number>; defaultM
     help: 'Number of GUNs with stored metadata',
     registers: [registry],
     async collect() {
-      try {
-        this.set(await opts.countGuns());
-      } catch {
-        // storage down: keep the last value; health reports it
-      }
+      const n = await guns.current();
+      if (n !== undefined) this.set(n);
     },
   });
   return { registry, requests, latency, publishes, resigns };

@@ -24,6 +24,8 @@ export interface ServerOptions {
   resignCooldownMs: number;
   /** log successful reads at this level ('debug' keeps the GET path cheap) */
   readLogLevel: 'info' | 'debug' | 'trace';
+  /** the GUN count of /metrics is re-counted at most this often; scrapes in between read the last count */
+  gunCountRefreshMs: number;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -39,4 +41,5 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   resignWindowMs: 24 * 60 * 60 * 1000,
   resignCooldownMs: 60_000,
   readLogLevel: 'debug',
+  gunCountRefreshMs: 10_000,
 };

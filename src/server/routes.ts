@@ -35,7 +35,7 @@ export interface RouteDef {
   body: 'publish' | 'none';
   /**
    * Token actions required when auth is on (§1.1 table): on `repository:<gun>`, or, for a GUN-less
-   * route, `registry:catalog:*`. null = public (health, metrics).
+   * route, `registry:catalog:*`. null = public (health only: load balancers probe it).
    */
   actions: readonly ('pull' | 'push' | '*')[] | null;
 }
@@ -141,7 +141,17 @@ export const ROUTES: readonly RouteDef[] = [
     body: 'none',
     actions: null,
   },
-  { name: 'metrics', method: 'GET', pattern: /^\/metrics$/, cache: 'none', hasGun: false, body: 'none', actions: null },
+  // the operator's view (repository count, process and Node version): catalog scope, like the
+  // changefeed of all GUNs; `--metrics-listen` moves it to a listener of its own instead
+  {
+    name: 'metrics',
+    method: 'GET',
+    pattern: /^\/metrics$/,
+    cache: 'none',
+    hasGun: false,
+    body: 'none',
+    actions: ['*'],
+  },
 ];
 
 export interface RouteMatch {

@@ -4,9 +4,9 @@
  * database). Everything arrives in `config`; nothing here reads the environment.
  */
 import crypto from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,11 @@ export interface ServerConfig {
   auth?: AuthConfig | undefined;
   /** audit trail file, '-' for stdout, false for none; default <dataDir>/audit.log */
   auditLog?: string | false | undefined;
+  /**
+   * where GET /metrics is served: omitted = on the main listener, behind `auth` when auth is on;
+   * HOST:PORT = only on a plain-HTTP listener of its own (e.g. 127.0.0.1:9464); 'off' = nowhere
+   */
+  metricsListen?: string | undefined;
 }
 
 export interface RunningServer {
@@ -57,6 +62,8 @@ export interface RunningServer {
   caFile: string | undefined;
   tlsState: 'created' | 'renewed' | 'existing' | 'files' | 'none';
   signet: SignetApp;
+  /** http://HOST:PORT/metrics when the metrics have a listener of their own */
+  metricsUrl: string | undefined;
   store: MetaStore;
   logger: Logger;
   close(): Promise<void>;
@@ -97,12 +104,24 @@ export async function loadAuthorizer(auth: AuthConfig): Promise<Authorizer> {
   return createAuthorizer({ ...rest, rootCertsPem: pem });
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
+export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
-  if (m === null) throw new SignetError('USAGE', `--listen must be HOST:PORT, got ${JSON.stringify(listen)}`);
+  if (m === null) throw new SignetError('USAGE', `${flag} must be HOST:PORT, got ${JSON.stringify(listen)}`);
   const port = Number(m[3]);
   if (port > 65535) throw new SignetError('USAGE', `port ${port} is out of range`);
   return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string)), port };
+}
+
+/** A secret file others may read or write is refused, as `keys` refuses such key files. */
+async function checkPrivateFile(file: string): Promise<void> {
+  const st = await stat(file);
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+    throw new SignetError(
+      'USAGE',
+      `${file} must not be readable or writable by group or others (mode ${(st.mode & 0o777).toString(8)}): it holds the passphrase of the server's signing keys`,
+      { fix: `chmod 600 ${file} (and consider rotating the passphrase if others could read it)` },
+    );
+  }
 }
 
 /** The signer passphrase: given, or read from / created in <dataDir>/signer.passphrase (0600). */
@@ -110,6 +129,7 @@ export async function signerPassphrase(dataDir: string, given: string | undefine
   if (given !== undefined && given !== '') return given;
   const file = path.join(dataDir, 'signer.passphrase');
   try {
+    await checkPrivateFile(file);
     const p = (await readFile(file, 'utf8')).trim();
     if (p !== '') return p;
   } catch (err) {
@@ -137,6 +157,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       base: { service: 'signet-server' },
     });
   const { host, port } = parseListen(config.listen);
+  const metricsOwn =
+    config.metricsListen !== undefined && config.metricsListen !== 'off'
+      ? parseListen(config.metricsListen, '--metrics-listen')
+      : undefined;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({
     ...(config.database ? { database: config.database } : {}),
@@ -144,6 +168,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     logger: { warn: (o, msg) => logger.warn(o, msg) },
   });
   let audit: AuditLog | undefined;
+  let metricsServer: Server | undefined;
   try {
     const authorizer = config.auth !== undefined ? await loadAuthorizer(config.auth) : undefined;
     const auditFile = config.auditLog === undefined ? path.join(config.dataDir, 'audit.log') : config.auditLog;
@@ -183,6 +208,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       signer,
       logger,
       processMetrics: true,
+      metricsRoute: config.metricsListen === undefined,
       auth: authorizer,
       audit,
       // several servers may share a PostgreSQL database: cached "current" views live briefly
@@ -208,10 +234,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       { url, dataDir: config.dataDir, database: isPg ? 'postgresql' : 'sqlite' },
       'signet trust server listening',
     );
+    let metricsUrl: string | undefined;
+    if (metricsOwn !== undefined) {
+      metricsServer = await serveMetrics(signet, metricsOwn.host, metricsOwn.port);
+      const a = metricsServer.address() as AddressInfo;
+      metricsUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`;
+      logger.info({ url: metricsUrl }, 'metrics listening');
+    }
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closing ??= (async () => {
+        if (metricsServer !== undefined) await closeServer(metricsServer);
         await app.close();
         await store.close();
         await audit?.close();
@@ -236,10 +270,47 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     }
-    return { url, host: addr.address, port: addr.port, caFile, tlsState, signet, store, logger, close };
+    return { url, host: addr.address, port: addr.port, caFile, tlsState, signet, metricsUrl, store, logger, close };
   } catch (err) {
+    if (metricsServer !== undefined) await closeServer(metricsServer).catch(() => undefined);
     await store.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * `--metrics-listen`: plain HTTP answering only `GET /metrics` (404 for anything else), for a
+ * scraper on an internal address while the trust API listener serves no metrics at all.
+ */
+async function serveMetrics(signet: SignetApp, host: string, port: number): Promise<Server> {
+  const { registry } = signet.metrics;
+  const server = createHttpServer((req, res) => {
+    const url = (req.url ?? '').split('?')[0];
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? '' : body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

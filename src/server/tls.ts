@@ -5,9 +5,10 @@
  * re-issuing the server certificate when it is within 30 days of expiry.
  */
 import crypto from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { ensurePrivateDir, writeFileAtomic } from '../fs/index.js';
 import { issueCertificate } from '../tuf/index.js';
 
 export interface TlsMaterial {
@@ -29,15 +30,13 @@ async function readIf(p: string): Promise<string | undefined> {
   }
 }
 
-async function writeSecret(p: string, data: string): Promise<void> {
-  await writeFile(p, data, { mode: 0o600 });
-  await chmod(p, 0o600);
-}
+const writeSecret = (p: string, data: string): Promise<void> => writeFileAtomic(p, data);
+const writePublic = (p: string, data: string): Promise<void> => writeFileAtomic(p, data, { mode: 0o644 });
 
 /** `names`: extra DNS names / IP addresses for the server certificate (localhost and 127.0.0.1 always). */
 export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}): Promise<TlsMaterial> {
   const dir = path.join(dataDir, 'tls');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(dir);
   const caCrt = path.join(dir, 'ca.crt');
   const caKeyFile = path.join(dir, 'ca.key');
   const srvCrt = path.join(dir, 'server.crt');
@@ -65,7 +64,7 @@ export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}
       keyIdentifiers: true,
     }).pem;
     await writeSecret(caKeyFile, caKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    await writeFile(caCrt, caPem);
+    await writePublic(caCrt, caPem);
     state = 'created';
   }
 
@@ -96,7 +95,7 @@ export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}
       keyIdentifiers: true,
     });
     await writeSecret(srvKey, kp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    await writeFile(srvCrt, serverPem + caPem);
+    await writePublic(srvCrt, serverPem + caPem);
     if (state === 'existing') state = 'renewed';
   }
   return { cert: await readFile(srvCrt, 'utf8'), key: await readFile(srvKey, 'utf8'), caFile: caCrt, state };

@@ -3,18 +3,47 @@
  * `<trustDir>/tuf/<gun>/metadata/<role>.json` (delegations in sub-folders), the exact server bytes,
  * files 0600 and folders 0700, so notary, docker and signet can share one trust dir.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
+import { writeFileAtomic } from '../fs/index.js';
 import { checkGun, isValidRoleName } from '../tuf/index.js';
+
+/** What notary keeps in a GUN's folder (N:client/client.go `tufDir`, N:client/changelist). */
+const GUN_FOLDERS: readonly string[] = ['metadata', 'changelist'];
+
+/**
+ * `<trustDir>/tuf/<gun>`, the GUN used as a relative path as notary and docker do. Refused
+ * (INVALID_GUN): a GUN that could escape the trust dir (tuf `checkGun`), and one with a segment
+ * after the registry host named `metadata` or `changelist`. Such a GUN's folder lies inside the
+ * `metadata/` or `changelist/` folder of the GUN above it: its files and that GUN's delegations
+ * are then one file (`root.json` of `r/app/metadata/targets` is the delegation
+ * `targets/metadata/root` of `r/app`), and deleting or re-initialising one removes the other.
+ * Notary's layout is kept (the trust dir is shared with notary and docker); only that case is refused.
+ */
+export function trustGunDir(trustDir: string, gun: string): string {
+  checkGun(gun);
+  const segments = gun.split('/');
+  const clash = segments.slice(1).find((s) => GUN_FOLDERS.includes(s));
+  if (clash !== undefined) {
+    const above = segments.slice(0, segments.indexOf(clash, 1)).join('/');
+    throw new SignetError(
+      'INVALID_GUN',
+      `${JSON.stringify(gun)} cannot be kept in a trust directory: a path segment named "${clash}" would put its trust data inside the "${clash}" folder of ${above} (tuf/${above}/${clash}/), where the two repositories' files can collide`,
+      {
+        fix: 'use a repository name without a "metadata" or "changelist" path segment',
+        details: { reason: `segment "${clash}"` },
+      },
+    );
+  }
+  return path.join(trustDir, 'tuf', ...segments);
+}
 
 export class MetadataCache {
   readonly dir: string;
 
   constructor(trustDir: string, gun: string) {
-    // the GUN is used as a relative path like notary; refuse anything that could escape the trust dir
-    checkGun(gun);
-    this.dir = path.join(trustDir, 'tuf', ...gun.split('/'), 'metadata');
+    this.dir = path.join(trustGunDir(trustDir, gun), 'metadata');
   }
 
   fileFor(role: string): string {
@@ -35,14 +64,11 @@ export class MetadataCache {
     }
   }
 
-  /** Write verified bytes verbatim (atomically: temp file + rename). */
+  /** Write verified bytes verbatim (atomically, `src/fs`). */
   async write(role: string, bytes: Buffer): Promise<void> {
     const file = this.fileFor(role);
     try {
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(tmp, bytes, { mode: 0o600 });
-      await rename(tmp, file);
+      await writeFileAtomic(file, bytes, { createDir: true });
     } catch (e) {
       throw new SignetError('STORAGE', `cannot write ${file}: ${(e as Error).message}`, {
         cause: e,

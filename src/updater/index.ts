@@ -1,7 +1,7 @@
 /** Client-side TUF update: pure trusted set + cache/fetch/pinning (docs/verify.md). */
 export { TrustedSet, verifyRoleSignatures, type TrustedSetOptions } from './trusted-set.js';
 export { Updater, type UpdaterOptions } from './updater.js';
-export { MetadataCache } from './cache.js';
+export { MetadataCache, trustGunDir } from './cache.js';
 export { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
 export { PinStore, applyPin, pinCommand, resolvePin, type PinEntry, type PinsFile, type ResolvedPin } from './pins.js';
 export {

@@ -12,9 +12,10 @@
  *   {"version":1,"pins":{"<gun or prefix*>":{"certs":["<keyid>"…]} | {"caPem":"…"} | {"tofu":true}}}
  */
 import crypto from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
+import { writeFileAtomic } from '../fs/index.js';
 import { pemBlocks, type PublicKey } from '../tuf/index.js';
 
 export interface PinEntry {
@@ -242,9 +243,6 @@ export class PinStore {
   }
 
   private async save(f: PinsFile): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, JSON.stringify(f, null, 2) + '\n', { mode: 0o600 });
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(f, null, 2) + '\n', { createDir: true });
   }
 }

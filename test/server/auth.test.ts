@@ -125,12 +125,23 @@ describe('token auth', () => {
     }
   });
 
-  it('health and metrics stay public', async () => {
-    for (const url of ['/_notary_server/health', '/metrics', '/metrics/', '//_notary_server/health']) {
+  it('health stays public; metrics need the catalog scope (issue 16 finding 4)', async () => {
+    for (const url of ['/_notary_server/health', '//_notary_server/health']) {
       const r = await get(url);
       expect(r.statusCode, url).toBe(200);
       expect(r.headers['www-authenticate']).toBeUndefined();
     }
+    for (const url of ['/metrics', '/metrics/', '//metrics']) {
+      const r = await get(url);
+      expect(r.statusCode, url).toBe(401);
+      expect(r.headers['www-authenticate']).toBe(challenge('registry:catalog:*'));
+      expect(r.body).not.toContain('signet_guns');
+      expect((await get(url, `Bearer ${full}`)).statusCode, url).toBe(401);
+    }
+    const catalog = iss.token(iss.claims([{ type: 'registry', name: 'catalog', actions: ['*'] }]));
+    const m = await get('/metrics', `Bearer ${catalog}`);
+    expect(m.statusCode).toBe(200);
+    expect(m.body).toContain('signet_guns');
   });
 
   it('a refused GUN is answered 400 before auth (as notary’s prefix filter)', async () => {

@@ -1,14 +1,15 @@
 /** `signet server` configuration (flags > env > file > defaults) and the generated TLS material. */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, BasicConstraints, Certificate, Extension } from '@peculiar/asn1-x509';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientInstructions, resolveServerConfig } from '../../src/cli/server-config.js';
-import { ensureTls, parseListen } from '../../src/server/index.js';
+import pino from 'pino';
+import { ensureTls, parseListen, signerPassphrase } from '../../src/server/index.js';
 import { buildCert, hasOpenssl } from '../helpers/x509.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-cfg-'));
@@ -63,6 +64,31 @@ describe('server configuration', () => {
     expect(resolveServerConfig({ signerPassphraseFile: f }, { SIGNET_SIGNER_PASSPHRASE: 'p1' }).signerPassphrase).toBe(
       'p2',
     );
+  });
+
+  it('takes --metrics-listen over SIGNET_METRICS_LISTEN over metricsListen; default: none (main listener)', () => {
+    expect(resolveServerConfig({}, {}).metricsListen).toBeUndefined();
+    const file = path.join(dir, 'metrics.json');
+    writeFileSync(file, JSON.stringify({ metricsListen: '127.0.0.1:9001' }));
+    expect(resolveServerConfig({ config: file }, {}).metricsListen).toBe('127.0.0.1:9001');
+    expect(resolveServerConfig({ config: file }, { SIGNET_METRICS_LISTEN: 'off' }).metricsListen).toBe('off');
+    expect(
+      resolveServerConfig({ config: file, metricsListen: '127.0.0.1:9002' }, { SIGNET_METRICS_LISTEN: 'off' })
+        .metricsListen,
+    ).toBe('127.0.0.1:9002');
+  });
+
+  it('refuses a data-dir signer.passphrase that group or others can read (issue 16)', async () => {
+    const d = mkdtempSync(path.join(dir, 'signer-'));
+    const log = pino({ level: 'silent' });
+    const first = await signerPassphrase(d, undefined, log);
+    expect(statSync(path.join(d, 'signer.passphrase')).mode & 0o777).toBe(0o600);
+    expect(await signerPassphrase(d, undefined, log)).toBe(first);
+    chmodSync(path.join(d, 'signer.passphrase'), 0o644);
+    await expect(signerPassphrase(d, undefined, log)).rejects.toMatchObject({
+      code: 'USAGE',
+      fix: expect.stringContaining('chmod 600'),
+    });
   });
 
   it('refuses inconsistent settings with USAGE', () => {

@@ -10,7 +10,7 @@ let down: SignetApp;
 beforeAll(async () => {
   srv = await testServer();
   const fail = (): never => {
-    throw new SignetError('STORAGE', 'database unreachable');
+    throw new SignetError('STORAGE', 'database health check failed: connect ECONNREFUSED 10.20.30.40:5432');
   };
   const broken = new Proxy(srv.store, {
     get(target, prop, recv) {
@@ -58,9 +58,10 @@ describe('storage unavailable', () => {
     expect(errorOf(r.body).code).toBe('UPDATING');
   });
 
-  it('health answers 503 naming the failed check', async () => {
+  it('health answers 503 naming the failed dependency, not its address (issue 16)', async () => {
     const r = await down.app.inject({ method: 'GET', url: '/_notary_server/health' });
     expect(r.statusCode).toBe(503);
-    expect(JSON.parse(r.body)).toEqual({ 'DB operational': 'database unreachable' });
+    expect(JSON.parse(r.body)).toEqual({ 'DB operational': 'database unavailable' });
+    expect(r.body).not.toContain('10.20.30.40');
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
 import { promptPassphraseRetriever } from '../../keys/index.js';
-import { writeFileAtomicPublic } from './files.js';
+import { writeFileAtomic } from '../../fs/index.js';
 import type { GlobalConfig } from '../config.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
@@ -117,7 +117,7 @@ export function registerKey(program: Command): void {
         const pem = await exportKeys(ctx.keyStore, ids, (role, id) =>
           ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }),
         );
-        await writeFileAtomicPublic(opts.output, pem, 0o600);
+        await writeFileAtomic(opts.output, pem, { mode: 0o600 });
         ctx.out.out(`Exported key(s) to ${opts.output}\n`);
       }),
     );

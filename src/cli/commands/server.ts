@@ -36,6 +36,10 @@ export function registerServerCommand(program: Command): void {
       "audit trail file, '-' for stdout (env SIGNET_AUDIT_LOG; default <data-dir>/audit.log)",
     )
     .option('--no-audit-log', 'write no audit trail')
+    .option(
+      '--metrics-listen <host:port|off>',
+      'serve /metrics only on this plain-HTTP address (e.g. 127.0.0.1:9464), or nowhere with off (env SIGNET_METRICS_LISTEN; default: on the main listener, behind auth when auth is on)',
+    )
     .action(async (flags: ServerFlags) => {
       // lazy: the server stack is loaded only by the command that needs it (client start-up time)
       const { runServer } = await import('../server-config.js');
