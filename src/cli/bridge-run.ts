@@ -3,11 +3,12 @@
  * loaded only by those commands (they pull in src/sigstore and the registry writer).
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SignetError } from '../errors.js';
-import { readPassphraseFile, writeFileAtomic } from '../keys/index.js';
+import { writeFileAtomic } from '../fs/index.js';
+import { readPassphraseFile } from '../keys/index.js';
 import { RegistryWriter, parseImageReference } from '../registry/index.js';
 import {
   decryptCosignKey,
@@ -114,7 +115,7 @@ export async function generateKeyCommand(opts: GenerateKeyFlags): Promise<void> 
   }
   const { privatePem, publicPem } = await generateCosignKeyPair(await cosignPassword());
   await writeFileAtomic(keyFile, privatePem);
-  await writeFile(pubFile, publicPem, { mode: 0o644 });
+  await writeFileAtomic(pubFile, publicPem, { mode: 0o644 });
   processOutput().err(`Private key written to ${keyFile}\nPublic key written to ${pubFile}\n`);
 }
 
