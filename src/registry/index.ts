@@ -16,4 +16,5 @@ export {
   type RegistryClientOptions,
   type ResolvedManifest,
 } from './client.js';
-export { parseWwwAuthenticate, credentialHostKey, type Challenge, type Credential } from './auth.js';
+export { credentialHostKey } from './credentials.js';
+export type { Credential } from '../http/index.js';
