@@ -65,7 +65,11 @@ export class ChallengeAuth {
    * `rejected`: the Authorization that request carried, if any; a cached token equal to it is not
    * offered again. Token-service failures are thrown (SignetError).
    */
-  async answer(target: AuthTarget, res: { url: string; headers: Headers }, rejected: string | undefined): Promise<Answer> {
+  async answer(
+    target: AuthTarget,
+    res: { url: string; headers: Headers },
+    rejected: string | undefined,
+  ): Promise<Answer> {
     if (originOf(res.url) !== target.owner) {
       return {
         ok: false,

@@ -32,8 +32,7 @@ const RENEW_EARLY_S = 10;
 
 /** How the token service answered, for the caller to word (it knows whose realm it is). */
 export type TokenOutcome =
-  | { ok: true; token: Token }
-  | { ok: false; status: number; problem: 'refused' | 'status' | 'no-token' | 'not-json' };
+  { ok: true; token: Token } | { ok: false; status: number; problem: 'refused' | 'status' | 'no-token' | 'not-json' };
 
 export async function requestToken(http: HttpClient, req: TokenRequest, now = Date.now()): Promise<TokenOutcome> {
   const url = new URL(req.realm.toString());
@@ -129,7 +128,12 @@ export class TokenCache {
 }
 
 /** A caller-facing error for a token service that did not give a token. */
-export function tokenError(outcome: Extract<TokenOutcome, { ok: false }>, realm: URL, scope: string, fix: string): SignetError {
+export function tokenError(
+  outcome: Extract<TokenOutcome, { ok: false }>,
+  realm: URL,
+  scope: string,
+  fix: string,
+): SignetError {
   const where = `token server ${realm.origin}`;
   switch (outcome.problem) {
     case 'refused':

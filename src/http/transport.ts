@@ -256,7 +256,12 @@ function classify(e: unknown): FailureKind {
   const name = e instanceof Error ? e.name : '';
   const msg = e instanceof Error ? e.message : String(e);
   if (/TIMEOUT/.test(code) || name === 'TimeoutError') return 'timeout';
-  if (code === 'EPROTO' || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /SSL|certificate|TLS/i.test(msg)) {
+  if (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    /SSL|certificate|TLS/i.test(msg)
+  ) {
     return 'tls';
   }
   return 'network';

@@ -11,7 +11,6 @@ import { SignetError } from '../errors.js';
 import type { Credential } from '../http/index.js';
 import { DOCKER_HUB } from './reference.js';
 
-
 /** Hosts that all mean Docker Hub in credentials and config files. */
 const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 /** The key Docker stores Docker Hub credentials under. */

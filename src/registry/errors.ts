@@ -65,7 +65,8 @@ export function manifestStatusError(ref: ImageReference, shown: string, res: Htt
       details,
     });
   }
-  if (res.status === 401 || res.status === 403) return accessDenied(ref, `HTTP ${res.status}${summary ? `: ${summary}` : ''}`, details);
+  if (res.status === 401 || res.status === 403)
+    return accessDenied(ref, `HTTP ${res.status}${summary ? `: ${summary}` : ''}`, details);
   if (res.status === 429) {
     return new SignetError('REGISTRY', `registry ${ref.registry} is rate-limiting requests (HTTP 429) for ${shown}`, {
       fix: 'Wait and retry, or log in to get a higher pull limit.',

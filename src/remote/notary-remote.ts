@@ -217,7 +217,8 @@ export class NotaryRemote {
             fix: 'the credentials were refused or lack the needed scope; check the username/password for this repository',
           }
         : undefined;
-    let authorization = auth !== undefined && 'token' in auth ? `Bearer ${auth.token}` : target && this.challenges.first(target);
+    let authorization =
+      auth !== undefined && 'token' in auth ? `Bearer ${auth.token}` : target && this.challenges.first(target);
     let res = await this.once(o, authorization);
     if (res.status === 401) {
       if (target === undefined) throw unauthorizedError(o.url, auth !== undefined);
@@ -262,7 +263,8 @@ export class NotaryRemote {
 function remoteErrors(timeoutMs: number): HttpErrors {
   return {
     tooLarge: (req, url, reason) => endlessData(req.what, req.maxBytes, url, reason),
-    failed: (_req, url, kind, cause) => (kind === 'timeout' ? timeoutError(url, timeoutMs, cause) : networkError(url, cause)),
+    failed: (_req, url, kind, cause) =>
+      kind === 'timeout' ? timeoutError(url, timeoutMs, cause) : networkError(url, cause),
     tooManyRedirects: (_req, url) => networkError(url, new Error('too many redirects')),
   };
 }

@@ -63,7 +63,9 @@ describe('signet sends trust-server credentials only to a trust server the user 
     log.length = 0;
     const r = await inspect([], { NOTARY_AUTH });
     expect(r.code).toBe(5); // UNAUTHORIZED
-    expect(r.stderr).toMatch(/NOTARY_AUTH is not sent to https:\/\/127\.0\.0\.1:\d+: it was derived from the image name/);
+    expect(r.stderr).toMatch(
+      /NOTARY_AUTH is not sent to https:\/\/127\.0\.0\.1:\d+: it was derived from the image name/,
+    );
     expect(log.length).toBeGreaterThan(0);
     expect(credentialsIn(log, SECRETS)).toEqual([]);
   });

@@ -84,6 +84,8 @@ export function credentialsIn(log: readonly Recorded[], secrets: readonly string
     } catch {
       /* keep the raw text */
     }
-    return secrets.some((s) => hay.includes(s) || decoded.includes(s) || hay.includes(Buffer.from(s).toString('base64')));
+    return secrets.some(
+      (s) => hay.includes(s) || decoded.includes(s) || hay.includes(Buffer.from(s).toString('base64')),
+    );
   });
 }

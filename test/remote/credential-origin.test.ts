@@ -33,7 +33,10 @@ describe('trust-server credentials and token realms', () => {
     ca = readFileSync(testCa.caCert);
     const leafA = await testCa.issue('trust');
     const leafB = await testCa.issue('realm');
-    const tokenHandler = (req: { headers: { authorization?: string } }, res: import('node:http').ServerResponse): void => {
+    const tokenHandler = (
+      req: { headers: { authorization?: string } },
+      res: import('node:http').ServerResponse,
+    ): void => {
       if (req.headers.authorization !== basic) return void res.writeHead(401).end();
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ token: 'realm-token', expires_in: 300 }));
