@@ -43,6 +43,11 @@ export interface RemoteOptions {
   retryDelayMs?: (attempt: number) => number;
   /** Inject a dispatcher (tests); otherwise an Agent is made from ca/insecureSkipVerify. */
   dispatcher?: Dispatcher;
+  /**
+   * Exact host:port entries (`--insecure-registry`) whose plain-http token realms may receive
+   * `auth`; any other http realm on another origin gets none (src/http/origin.ts).
+   */
+  plainHttpHosts?: readonly string[];
 }
 
 /** The Go client's caps (reference §1.11). */
@@ -102,7 +107,7 @@ export class NotaryRemote {
       ...(opts.insecureSkipVerify === true ? { insecureSkipVerify: true } : {}),
       ...(opts.dispatcher !== undefined ? { dispatcher: opts.dispatcher } : {}),
     });
-    this.challenges = new ChallengeAuth(this.http);
+    this.challenges = new ChallengeAuth(this.http, opts.plainHttpHosts ?? []);
   }
 
   /** `<server>/v2/<gun>/_trust/tuf/<file>` by concatenation, as notary does. */

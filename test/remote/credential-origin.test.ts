@@ -59,7 +59,8 @@ describe('trust-server credentials and token realms', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const remote = (): NotaryRemote => new NotaryRemote({ serverUrl: trust.origin, ca, auth: AUTH, retries: 0 });
+  const remote = (plainHttpHosts: string[] = []): NotaryRemote =>
+    new NotaryRemote({ serverUrl: trust.origin, ca, auth: AUTH, retries: 0, plainHttpHosts });
 
   it('an https trust server naming an http realm on another port: the realm gets no credentials', async () => {
     const r = remote();
@@ -72,6 +73,24 @@ describe('trust-server credentials and token realms', () => {
     expect(credentialsIn(logHttp, SECRETS)).toEqual([]);
     expect(logHttp).toEqual([]); // not even an anonymous visit with the account name
     expect(credentialsIn(logTrust, SECRETS)).toEqual([]); // nothing was sent up front either
+  });
+
+  it('--insecure-registry 127.0.0.1 (no port) does not open the http realm; its exact host:port does', async () => {
+    logHttp.length = 0;
+    const loose = remote(['127.0.0.1']);
+    try {
+      await expectCode(loose.getRole(`${GUN}/via-http`, 'root', { maxBytes: 1000 }), 'UNAUTHORIZED');
+    } finally {
+      await loose.close();
+    }
+    expect(logHttp).toEqual([]);
+    const exact = remote([httpRealm.host]);
+    try {
+      expect((await exact.getRole(`${GUN}/via-http`, 'root', { maxBytes: 1000 })).toString()).toBe('{}');
+    } finally {
+      await exact.close();
+    }
+    expect(logHttp.map((q) => q.authorization)).toEqual([basic]);
   });
 
   it('an https realm on another origin gets them, and the token goes to the trust server only', async () => {

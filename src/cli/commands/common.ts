@@ -80,6 +80,7 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
       ...(ca !== undefined ? { ca } : {}),
       timeoutMs: cfg.timeoutMs,
       retries: cfg.retries,
+      plainHttpHosts: cfg.insecureRegistries,
       ...(auth !== undefined ? { auth } : {}),
     });
   };
