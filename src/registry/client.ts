@@ -24,7 +24,7 @@ import {
   type HttpResponse,
 } from '../http/index.js';
 import { DockerCredentialStore } from './credentials.js';
-import { accessDenied, manifestStatusError, registryErrors } from './errors.js';
+import { credentialsWithheld, manifestStatusError, registryErrors } from './errors.js';
 import { DOCKER_HUB, checkDigest, parseImageReference, referenceString, type ImageReference } from './reference.js';
 
 export interface ResolvedManifest {
@@ -270,7 +270,7 @@ export class RegistryClient {
           details: { registry: ref.registry },
         });
       default:
-        throw accessDenied(ref, `credentials not sent: ${answer.detail}`, { status: 401 });
+        throw credentialsWithheld(ref, answer.problem, answer.detail);
     }
   }
 }

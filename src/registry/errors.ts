@@ -80,8 +80,27 @@ export function manifestStatusError(ref: ImageReference, shown: string, res: Htt
   );
 }
 
+/**
+ * The registry's 401 was not answered because the credential-origin rule (src/http/origin.ts)
+ * kept the credentials back: a foreign host asked after a redirect, or the realm is plain http.
+ */
+export function credentialsWithheld(
+  ref: ImageReference,
+  problem: 'foreign-challenge' | 'realm',
+  detail: string,
+): SignetError {
+  const realmHost = /https?:\/\/([^/\s;,]+)/.exec(detail)?.[1];
+  return new SignetError('UNAUTHORIZED', `credentials for ${ref.registry} not sent: ${detail}`, {
+    fix:
+      problem === 'realm'
+        ? `Ask the operator of ${ref.registry} to serve its token service over https${realmHost !== undefined ? `; if plain http to ${realmHost} is intended, add --insecure-registry ${realmHost}` : ''}.`
+        : `Only ${ref.registry} itself may ask for its credentials; pull from the host it redirects to directly, or contact the registry operator.`,
+    details: { registry: ref.registry, problem, status: 401 },
+  });
+}
+
 /** Pull access refused (`why` says how). */
-export function accessDenied(ref: ImageReference, why: string, details: Record<string, unknown> = {}): SignetError {
+function accessDenied(ref: ImageReference, why: string, details: Record<string, unknown> = {}): SignetError {
   return new SignetError('UNAUTHORIZED', `registry ${ref.registry} denied pull access to ${ref.repository} (${why})`, {
     fix: `Log in with "docker login ${ref.registry}" (or pass credentials), and check you may pull ${ref.repository}.`,
     details: { registry: ref.registry, ...details },

@@ -126,6 +126,7 @@ describe('registry credentials stay with their origin', () => {
       await withClient({ ...creds(), insecureRegistries, retries: 0 }, async (cl) => {
         const e = await expectCode(cl.resolve(`${a.host}/http-realm/app:1`), 'UNAUTHORIZED');
         expect(e.message).toMatch(/plain http/);
+        expect((e as { fix?: string }).fix).toContain(`--insecure-registry ${b.host}`);
       });
     }
     expect(credentialsIn(logB, SECRETS)).toEqual([]);
