@@ -9,7 +9,6 @@ import { basicAuthorization, parseChallenges, type Challenge } from './challenge
 import { originOf, realmForCredentials } from './origin.js';
 import { TokenCache, requestToken, tokenError, type Credential } from './token.js';
 import type { Headers, HttpClient } from './transport.js';
-import type { SignetError } from '../errors.js';
 
 export interface AuthTarget {
   /** the origin the credentials belong to, e.g. `https://registry.example.com:5000` */
@@ -102,7 +101,7 @@ export class ChallengeAuth {
       tokenKey(target, c),
       async () => {
         const outcome = await requestToken(this.http, req);
-        if (!outcome.ok) throw tokenError(outcome, realmUrl, target.scope, target.fix) satisfies SignetError;
+        if (!outcome.ok) throw tokenError(outcome, realmUrl, target.scope, target.fix);
         return outcome.token;
       },
       rejectedToken,

@@ -148,7 +148,8 @@ export function tokenError(
         fix: 'the token service is misconfigured; contact its operator',
       });
     default:
-      return new SignetError('UNAUTHORIZED', `${where} answered HTTP ${outcome.status} for ${scope}`, {
+      // a failing token service is a server problem (exit 6), not a refusal
+      return new SignetError('HTTP', `${where} answered HTTP ${outcome.status} for ${scope}`, {
         fix: 'retry later; if it persists, contact the operator of the token service',
         details: { realm: realm.origin, scope, status: outcome.status },
       });
