@@ -7,13 +7,14 @@ import tseslint from 'typescript-eslint';
 const floor = ['fs'];
 const layers = {
   fs: [],
+  http: [],
   tuf: [],
   keys: ['tuf'],
   validation: ['tuf'],
   storage: ['tuf'],
   signer: ['tuf', 'keys', 'storage'],
-  remote: ['tuf'],
-  registry: [],
+  remote: ['tuf', 'http'],
+  registry: ['http'],
   updater: ['tuf', 'remote', 'keys'],
   server: ['tuf', 'validation', 'storage', 'signer', 'keys'],
   client: ['tuf', 'keys', 'remote', 'registry', 'updater'],

@@ -27,6 +27,7 @@ export type SignetErrorCode =
   | 'KEY_NOT_FOUND'
   // network / remote trust server / registry
   | 'NETWORK'
+  | 'TIMEOUT' // a request (connect, headers or body) took longer than its deadline
   | 'HTTP'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'

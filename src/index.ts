@@ -1,12 +1,13 @@
 /**
- * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `registry`,
- * `remote`, `updater`, `client`, `sigstore`), and the classes most programs start from are re-exported directly.
+ * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `http`,
+ * `registry`, `remote`, `updater`, `client`, `sigstore`), and the classes most programs start from are re-exported directly.
  *
  *   import { client, Repository, NotaryRemote, TrustDirKeyStore, Updater, PinStore } from 'signet';
  */
 export { SignetError, isSignetError, type SignetErrorCode } from './errors.js';
 export * as tuf from './tuf/index.js';
 export * as keys from './keys/index.js';
+export * as http from './http/index.js';
 export * as registry from './registry/index.js';
 export * as remote from './remote/index.js';
 export * as updater from './updater/index.js';

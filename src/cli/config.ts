@@ -46,6 +46,13 @@ export interface GlobalConfig {
   passphraseEnv: Record<string, string>;
   /** Trust-server basic auth from `NOTARY_AUTH` (base64 `user:pass`), as the notary CLI reads it. */
   notaryAuth: { username: string; password: string } | undefined;
+  /**
+   * The credentials to give the trust server at `serverUrl`: `NOTARY_AUTH`, and only when that server
+   * is the one the user named (`--server` or `DOCKER_CONTENT_TRUST_SERVER`). A server derived from an
+   * image name (`https://<registry host>`, notary.docker.io) is chosen by whoever wrote the name, so
+   * it gets none. Registry logins (`config.json`) never go to a trust server.
+   */
+  trustServerAuthFor(serverUrl: string): { username: string; password: string } | undefined;
   /** stdin and stderr are terminals: prompts and progress bars are allowed. */
   isTTY: boolean;
   stdoutIsTTY: boolean;
@@ -138,6 +145,7 @@ export function resolveGlobalConfig(
   const isTTY = tty ? tty.stdin && tty.stderr : Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY);
   const stdoutIsTTY = tty ? tty.stdout : Boolean(process.stdout.isTTY);
 
+  const notaryAuth = parseNotaryAuth(env.NOTARY_AUTH);
   return {
     trustDir,
     dockerConfigDir,
@@ -149,7 +157,10 @@ export function resolveGlobalConfig(
     timeoutMs: parseTimeout(flags.timeout, env),
     retries: parseRetries(flags.retries, env),
     passphraseEnv,
-    notaryAuth: parseNotaryAuth(env.NOTARY_AUTH),
+    notaryAuth,
+    trustServerAuthFor(serverUrl: string) {
+      return serverOverride !== undefined && serverUrl === serverOverride ? notaryAuth : undefined;
+    },
     isTTY,
     stdoutIsTTY,
     serverFor(registryHost: string): string {

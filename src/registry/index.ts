@@ -16,5 +16,6 @@ export {
   type RegistryClientOptions,
   type ResolvedManifest,
 } from './client.js';
-export { parseWwwAuthenticate, credentialHostKey, type Challenge, type Credential } from './auth.js';
+export { credentialHostKey } from './credentials.js';
+export type { Credential } from '../http/index.js';
 export { RegistryWriter, type RegistryWriterOptions } from './push.js';

@@ -149,3 +149,12 @@ export function networkError(url: string, cause: unknown): SignetError {
     details: { url },
   });
 }
+
+/** The trust server did not finish answering within the request deadline (connect, headers or body). */
+export function timeoutError(url: string, timeoutMs: number, cause: unknown): SignetError {
+  return new SignetError('TIMEOUT', `trust server at ${url} did not answer within ${timeoutMs} ms`, {
+    fix: 'check that the trust server is up and reachable; on a slow link raise --timeout (or SIGNET_TIMEOUT_MS)',
+    cause,
+    details: { url, timeoutMs },
+  });
+}

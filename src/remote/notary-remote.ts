@@ -3,10 +3,10 @@
  * request a timeout; GETs are retried on network errors and 5xx. URLs are built by plain
  * concatenation like the Go client (§1.2), without a trailing slash on the server URL (§1.1, #1516).
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { SignetError } from '../errors.js';
+import { ChallengeAuth, HttpClient, originOf, type HttpErrors, type HttpResponse } from '../http/index.js';
 import { publicKeyFromJson, type KeyJson, type PublicKey } from '../tuf/index.js';
-import { basicHeader, parseChallenges, repositoryScope, tokenFromResponse, type RemoteAuth } from './auth.js';
 import {
   ERROR_BODY_LIMIT,
   endlessData,
@@ -14,9 +14,17 @@ import {
   notFoundError,
   rejectedError,
   statusError,
+  timeoutError,
   unauthorizedError,
 } from './errors.js';
 import { buildMultipart } from './multipart.js';
+
+/**
+ * Trust-server credentials: a username and password (Basic, or for the token service a Bearer
+ * challenge names), or a fixed bearer token. Sent only to `serverUrl`'s origin and to a token realm
+ * `realmForCredentials` allows.
+ */
+export type RemoteAuth = { username: string; password: string } | { token: string };
 
 export interface RemoteOptions {
   /** Base URL of the trust server, e.g. https://notary.example.com:4443; a trailing slash is stripped. */
@@ -35,18 +43,22 @@ export interface RemoteOptions {
   retryDelayMs?: (attempt: number) => number;
   /** Inject a dispatcher (tests); otherwise an Agent is made from ca/insecureSkipVerify. */
   dispatcher?: Dispatcher;
+  /**
+   * Exact host:port entries (`--insecure-registry`) whose plain-http token realms may receive
+   * `auth`; any other http realm on another origin gets none (src/http/origin.ts).
+   */
+  plainHttpHosts?: readonly string[];
 }
 
 /** The Go client's caps (reference §1.11). */
 export const KEY_BODY_LIMIT = 256 * 1024;
 
 type Scope = 'pull' | 'push' | 'admin';
-const SCOPE_ACTIONS: Record<Scope, string[]> = { pull: ['pull'], push: ['pull', 'push'], admin: ['*'] };
+const SCOPE_ACTIONS: Record<Scope, string> = { pull: 'pull', push: 'pull,push', admin: '*' };
 
-interface Response {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
+/** The scope string for a GUN and actions, e.g. `repository:docker.io/library/x:pull,push`. */
+export function repositoryScope(gun: string, actions: string): string {
+  return `repository:${gun}:${actions}`;
 }
 
 interface SendOptions {
@@ -63,15 +75,10 @@ interface SendOptions {
 
 export class NotaryRemote {
   readonly serverUrl: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownDispatcher: boolean;
-  private readonly timeoutMs: number;
-  private readonly retries: number;
+  private readonly http: HttpClient;
   private readonly auth: RemoteAuth | undefined;
-  private readonly userAgent: string;
-  private readonly retryDelay: (attempt: number) => number;
-  /** Bearer tokens by scope string, reused until a 401. */
-  private readonly tokens = new Map<string, string>();
+  private readonly challenges: ChallengeAuth;
+  private readonly origin: string;
 
   constructor(opts: RemoteOptions) {
     let url = opts.serverUrl.trim();
@@ -86,25 +93,21 @@ export class NotaryRemote {
       );
     }
     this.serverUrl = url;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.retries = opts.retries ?? 2;
+    this.origin = originOf(url);
     this.auth = opts.auth;
-    this.userAgent = opts.userAgent ?? 'signet/0.1';
-    this.retryDelay = opts.retryDelayMs ?? ((n) => 100 * 2 ** n);
-    if (opts.dispatcher !== undefined) {
-      this.dispatcher = opts.dispatcher;
-      this.ownDispatcher = false;
-    } else {
-      this.dispatcher = new Agent({
-        connect: {
-          ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-          rejectUnauthorized: opts.insecureSkipVerify !== true,
-        },
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      this.ownDispatcher = true;
-    }
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    this.http = new HttpClient({
+      timeoutMs,
+      userAgent: opts.userAgent ?? 'signet/0.1',
+      errors: remoteErrors(timeoutMs),
+      retries: opts.retries ?? 2,
+      retryDelayMs: opts.retryDelayMs ?? ((n) => 100 * 2 ** n),
+      retryStatus: (status) => status >= 500,
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      ...(opts.insecureSkipVerify === true ? { insecureSkipVerify: true } : {}),
+      ...(opts.dispatcher !== undefined ? { dispatcher: opts.dispatcher } : {}),
+    });
+    this.challenges = new ChallengeAuth(this.http, opts.plainHttpHosts ?? []);
   }
 
   /** `<server>/v2/<gun>/_trust/tuf/<file>` by concatenation, as notary does. */
@@ -202,38 +205,39 @@ export class NotaryRemote {
   }
 
   async close(): Promise<void> {
-    if (this.ownDispatcher) await this.dispatcher.close();
+    await this.http.close();
   }
 
   // ---- transport -------------------------------------------------------------------------
 
-  private async send(o: SendOptions): Promise<Response> {
-    const attempts = o.method === 'GET' ? this.retries + 1 : 1;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) await sleep(this.retryDelay(attempt - 1));
-      try {
-        return await this.sendWithAuth(o);
-      } catch (e) {
-        lastError = e;
-        const retriable =
-          e instanceof SignetError && (e.code === 'NETWORK' || (e.code === 'HTTP' && Number(e.details?.status) >= 500));
-        if (!retriable) throw e;
-      }
-    }
-    throw lastError;
-  }
-
-  private async sendWithAuth(o: SendOptions): Promise<Response> {
-    const actions = SCOPE_ACTIONS[o.scope];
-    const scope = o.gun !== undefined ? repositoryScope(o.gun, actions) : 'registry:catalog:*';
-    let authorization = this.initialAuthorization(scope);
+  private async send(o: SendOptions): Promise<HttpResponse> {
+    const scope = o.gun !== undefined ? repositoryScope(o.gun, SCOPE_ACTIONS[o.scope]) : 'registry:catalog:*';
+    const auth = this.auth;
+    const target =
+      auth !== undefined && !('token' in auth)
+        ? {
+            owner: this.origin,
+            scope,
+            credential: auth,
+            fix: 'the credentials were refused or lack the needed scope; check the username/password for this repository',
+          }
+        : undefined;
+    let authorization =
+      auth !== undefined && 'token' in auth ? `Bearer ${auth.token}` : target && this.challenges.first(target);
     let res = await this.once(o, authorization);
     if (res.status === 401) {
-      if (this.auth === undefined) throw unauthorizedError(o.url, false);
-      this.tokens.delete(scope);
-      authorization = await this.answerChallenge(res.headers['www-authenticate'], scope);
-      if (authorization === undefined) throw unauthorizedError(o.url, true);
+      if (target === undefined) throw unauthorizedError(o.url, auth !== undefined);
+      const answer = await this.challenges.answer(target, res, authorization);
+      if (!answer.ok) {
+        if (answer.problem === 'realm') {
+          throw new SignetError('UNAUTHORIZED', `not sending trust server credentials: ${answer.detail}`, {
+            fix: `the trust server at ${this.serverUrl} names an unsafe token service; ask its operator to serve the realm over https`,
+            details: { status: 401, url: o.url },
+          });
+        }
+        throw unauthorizedError(o.url, true);
+      }
+      authorization = answer.authorization;
       res = await this.once(o, authorization);
       if (res.status === 401) throw unauthorizedError(o.url, true);
     }
@@ -244,125 +248,30 @@ export class NotaryRemote {
     throw statusError(res.status, res.body, o.url);
   }
 
-  private initialAuthorization(scope: string): string | undefined {
-    if (this.auth === undefined) return undefined;
-    if ('token' in this.auth) return `Bearer ${this.auth.token}`;
-    const cached = this.tokens.get(scope);
-    return cached !== undefined ? `Bearer ${cached}` : undefined;
-  }
-
-  private async answerChallenge(header: string | string[] | undefined, scope: string): Promise<string | undefined> {
-    const auth = this.auth;
-    if (auth === undefined) return undefined;
-    const challenges = parseChallenges(header);
-    const bearer = challenges.find((c) => c.scheme === 'bearer');
-    if ('token' in auth) return undefined; // a fixed token was refused: nothing else to try
-    if (bearer === undefined) {
-      return challenges.some((c) => c.scheme === 'basic') ? basicHeader(auth.username, auth.password) : undefined;
-    }
-    const realm = bearer.params.realm;
-    if (realm === undefined || !/^https?:\/\//i.test(realm)) {
-      throw new SignetError(
-        'UNAUTHORIZED',
-        `trust server sent a Bearer challenge without a usable realm: ${JSON.stringify(header)}`,
-        {
-          fix: 'the trust server auth configuration is broken; contact its operator',
-        },
-      );
-    }
-    const tokenUrl = new URL(realm);
-    if (bearer.params.service !== undefined) tokenUrl.searchParams.set('service', bearer.params.service);
-    tokenUrl.searchParams.set('scope', scope);
-    tokenUrl.searchParams.set('account', auth.username);
-    const res = await this.raw(
-      'GET',
-      tokenUrl.toString(),
-      { authorization: basicHeader(auth.username, auth.password) },
-      undefined,
-      64 * 1024,
-      'token',
-    );
-    if (res.status === 401 || res.status === 403) return undefined;
-    if (res.status !== 200) throw statusError(res.status, res.body, tokenUrl.toString());
-    const token = tokenFromResponse(res.body);
-    if (token === undefined) {
-      throw new SignetError('UNAUTHORIZED', `token server at ${tokenUrl.origin} returned no token`, {
-        fix: 'check the token service configuration',
-      });
-    }
-    this.tokens.set(scope, token);
-    return `Bearer ${token}`;
-  }
-
-  private once(o: SendOptions, authorization: string | undefined): Promise<Response> {
+  private once(o: SendOptions, authorization: string | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (authorization !== undefined) headers.authorization = authorization;
     if (o.contentType !== undefined) headers['content-type'] = o.contentType;
-    return this.raw(o.method, o.url, headers, o.body, o.maxBytes, o.what);
+    return this.http.exchange({
+      method: o.method,
+      url: o.url,
+      headers,
+      ...(o.body !== undefined ? { body: o.body } : {}),
+      maxBytes: o.maxBytes,
+      otherBytes: ERROR_BODY_LIMIT,
+      what: o.what,
+    });
   }
+}
 
-  /** One HTTP exchange; the 2xx body is capped at maxBytes, other bodies at 1 KiB. */
-  private async raw(
-    method: string,
-    url: string,
-    headers: Record<string, string>,
-    body: Buffer | undefined,
-    maxBytes: number,
-    what: string,
-  ): Promise<Response> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    let res: Dispatcher.ResponseData;
-    try {
-      const u = new URL(url);
-      res = await this.dispatcher.request({
-        origin: u.origin,
-        path: u.pathname + u.search,
-        method: method as Dispatcher.HttpMethod,
-        headers: {
-          'user-agent': this.userAgent,
-          ...headers,
-          ...(body !== undefined ? { 'content-length': String(body.length) } : {}),
-        },
-        body,
-        signal,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-    } catch (e) {
-      throw networkError(url, e);
-    }
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const limit = ok ? maxBytes : ERROR_BODY_LIMIT;
-    const declared = Number(res.headers['content-length']);
-    if (ok && Number.isFinite(declared) && declared > maxBytes) {
-      discard(res.body);
-      throw endlessData(what, maxBytes, url, `Content-Length ${declared}`);
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer;
-        total += b.length;
-        if (total > limit) {
-          if (!ok) {
-            chunks.push(b.subarray(0, b.length - (total - limit)));
-            total = limit;
-            break; // error bodies: read only the first 1 KiB, like notary
-          }
-          discard(res.body);
-          throw endlessData(what, maxBytes, url, 'body kept going');
-        }
-        chunks.push(b);
-      }
-    } catch (e) {
-      if (e instanceof SignetError) throw e;
-      throw networkError(url, e);
-    } finally {
-      if (!res.body.destroyed) discard(res.body);
-    }
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks, total) };
-  }
+/** The transport's failures in notary's words. */
+function remoteErrors(timeoutMs: number): HttpErrors {
+  return {
+    tooLarge: (req, url, reason) => endlessData(req.what, req.maxBytes, url, reason),
+    failed: (_req, url, kind, cause) =>
+      kind === 'timeout' ? timeoutError(url, timeoutMs, cause) : networkError(url, cause),
+    tooManyRedirects: (_req, url) => networkError(url, new Error('too many redirects')),
+  };
 }
 
 function parseKeyBody(body: Buffer, role: string): PublicKey {
@@ -378,14 +287,4 @@ function parseKeyBody(body: Buffer, role: string): PublicKey {
   }
   const kj = { keytype: o.keytype, keyval: { private: null, public: o.keyval.public } } as KeyJson;
   return publicKeyFromJson(kj);
-}
-
-/** Stop reading a body; the abort error it then emits is expected, not a crash. */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => undefined);
-  body.destroy();
-}
-
-function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms));
 }

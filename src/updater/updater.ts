@@ -54,7 +54,7 @@ const RETRY_AFTER_ROOT = new Set([
 /** Delegation failures notary logs and skips (N:client/tufclient.go downloadTargets). */
 const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
 /** Timestamp download failures that fall back to the cached timestamp (network, any status but 200/400). */
-const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
+const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'TIMEOUT', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
 
 function sha256Hex(meta: FileMeta): string {
   return Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex');

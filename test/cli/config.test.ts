@@ -31,6 +31,23 @@ describe('resolveGlobalConfig', () => {
     expect(() => resolveGlobalConfig({ server: 'ftp://x' }, {}, tty)).toThrow(SignetError);
   });
 
+  it('gives NOTARY_AUTH only to the trust server the user named, never to one derived from an image name', () => {
+    const auth = Buffer.from('u:p').toString('base64');
+    const derived = resolveGlobalConfig({}, { HOME: '/h', NOTARY_AUTH: auth }, tty);
+    expect(derived.notaryAuth).toEqual({ username: 'u', password: 'p' });
+    expect(derived.trustServerAuthFor(derived.serverFor('registry.example.com'))).toBeUndefined();
+    expect(derived.trustServerAuthFor(derived.serverFor('docker.io'))).toBeUndefined();
+    const named = resolveGlobalConfig({ server: 'https://n.example.com/' }, { HOME: '/h', NOTARY_AUTH: auth }, tty);
+    expect(named.trustServerAuthFor(named.serverFor('x'))).toEqual({ username: 'u', password: 'p' });
+    expect(named.trustServerAuthFor('https://other.example.com')).toBeUndefined();
+    const env = resolveGlobalConfig(
+      {},
+      { HOME: '/h', NOTARY_AUTH: auth, DOCKER_CONTENT_TRUST_SERVER: 'https://e.example.com' },
+      tty,
+    );
+    expect(env.trustServerAuthFor(env.serverFor('docker.io'))).toEqual({ username: 'u', password: 'p' });
+  });
+
   it('takes retries from --retries, else SIGNET_RETRIES, else 2, and refuses nonsense', () => {
     expect(resolveGlobalConfig({}, { HOME: '/h' }, tty).retries).toBe(2);
     expect(resolveGlobalConfig({}, { HOME: '/h', SIGNET_RETRIES: '0' }, tty).retries).toBe(0);
@@ -87,6 +104,7 @@ describe('exit codes', () => {
     ['PIN_MISMATCH', 4],
     ['UNAUTHORIZED', 5],
     ['NETWORK', 6],
+    ['TIMEOUT', 6],
     ['PASSPHRASE_REQUIRED', 7],
     ['KEY_NOT_FOUND', 1],
   ] as const)('%s → %i', (code, exit) => {

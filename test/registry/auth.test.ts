@@ -9,7 +9,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RegistryClient, parseWwwAuthenticate, credentialHostKey } from '../../src/registry/index.js';
+import { RegistryClient, credentialHostKey } from '../../src/registry/index.js';
 import { expectCode } from '../helpers/errors.js';
 import { closeNow, listenLoopback } from '../helpers/http.js';
 import { withClient } from './helpers.js';
@@ -115,28 +115,6 @@ describe('registry auth', () => {
   afterAll(async () => {
     await closeNow(server);
     await rm(dir, { recursive: true, force: true });
-  });
-
-  it('parses WWW-Authenticate challenges', () => {
-    expect(
-      parseWwwAuthenticate(
-        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/x:pull,push"',
-      ),
-    ).toEqual([
-      {
-        scheme: 'bearer',
-        params: {
-          realm: 'https://auth.docker.io/token',
-          service: 'registry.docker.io',
-          scope: 'repository:library/x:pull,push',
-        },
-      },
-    ]);
-    expect(parseWwwAuthenticate(['Basic realm="a \\"b\\""', 'Bearer realm=x, error=insufficient_scope'])).toEqual([
-      { scheme: 'basic', params: { realm: 'a "b"' } },
-      { scheme: 'bearer', params: { realm: 'x', error: 'insufficient_scope' } },
-    ]);
-    expect(parseWwwAuthenticate('Basic realm="r", Bearer realm="t"').map((c) => c.scheme)).toEqual(['basic', 'bearer']);
   });
 
   it('maps Docker config keys to hosts', () => {

@@ -23,7 +23,7 @@ export interface ClientContext {
   retriever: PassphraseRetriever;
   keyStore: TrustDirKeyStore;
   pins: PinStore;
-  /** A client of the trust server that serves `ref` (global --server, CA, timeout, retries, auth). */
+  /** A client of the trust server that serves `ref` (global --server, CA, timeout, retries; auth only for --server). */
   remoteFor(ref: ImageReference): NotaryRemote;
   /** The verifying reader of one repository's trust data (pins, TOFU, cache in the trust dir). */
   updaterFor(ref: ImageReference, remote: NotaryRemote, opts?: { offline?: boolean }): Updater;
@@ -64,15 +64,24 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
   const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
   const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
   const pins = new PinStore(cfg.trustDir);
+  let warnedAuth = false;
   const remoteFor = (ref: ImageReference): NotaryRemote => {
     const serverUrl = cfg.serverFor(ref.registry);
     const ca = cfg.caFor(serverUrl);
+    const auth = cfg.trustServerAuthFor(serverUrl);
+    if (auth === undefined && cfg.notaryAuth !== undefined && !warnedAuth) {
+      warnedAuth = true;
+      out.err(
+        `Warning: NOTARY_AUTH is not sent to ${serverUrl}: it was derived from the image name; name the trust server with --server or DOCKER_CONTENT_TRUST_SERVER to use it\n`,
+      );
+    }
     return new NotaryRemote({
       serverUrl,
       ...(ca !== undefined ? { ca } : {}),
       timeoutMs: cfg.timeoutMs,
       retries: cfg.retries,
-      ...(cfg.notaryAuth !== undefined ? { auth: cfg.notaryAuth } : {}),
+      plainHttpHosts: cfg.insecureRegistries,
+      ...(auth !== undefined ? { auth } : {}),
     });
   };
   const updaterFor = (ref: ImageReference, remote: NotaryRemote, opts: { offline?: boolean } = {}): Updater =>

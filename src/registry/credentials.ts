@@ -1,6 +1,5 @@
 /**
- * Registry authentication helpers:
- *  - `parseWwwAuthenticate`: RFC 7235 challenges (`Bearer realm=…,service=…,scope=…`, `Basic realm=…`);
+ * Registry credentials:
  *  - `DockerCredentialStore`: credentials from explicit options, then a Docker config dir
  *    (`config.json`: `credHelpers`, `auths` with base64 `auth` / `username`+`password` /
  *    `identitytoken`, then `credsStore`), looked up by registry host the way Docker does.
@@ -9,67 +8,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignetError } from '../errors.js';
+import type { Credential } from '../http/index.js';
 import { DOCKER_HUB } from './reference.js';
-
-export interface Challenge {
-  scheme: string; // lower-case: 'bearer', 'basic', …
-  params: Record<string, string>; // keys lower-cased
-}
-
-/** Parse one or more WWW-Authenticate header values into challenges. */
-export function parseWwwAuthenticate(values: string | string[] | undefined): Challenge[] {
-  if (values === undefined) return [];
-  const list = Array.isArray(values) ? values : [values];
-  const out: Challenge[] = [];
-  for (const value of list) {
-    let i = 0;
-    const s = value;
-    let current: Challenge | undefined;
-    const skipWs = (): void => {
-      while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-    };
-    while (i < s.length) {
-      skipWs();
-      if (s[i] === ',') {
-        i++;
-        continue;
-      }
-      const start = i;
-      while (i < s.length && /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(s[i]!)) i++;
-      const token = s.slice(start, i);
-      if (token === '') {
-        i++; // stray character: skip it
-        continue;
-      }
-      skipWs();
-      if (s[i] === '=') {
-        i++;
-        skipWs();
-        let val = '';
-        if (s[i] === '"') {
-          i++;
-          while (i < s.length && s[i] !== '"') {
-            if (s[i] === '\\' && i + 1 < s.length) i++;
-            val += s[i];
-            i++;
-          }
-          i++; // closing quote
-        } else {
-          const vs = i;
-          while (i < s.length && s[i] !== ',' && s[i] !== ' ' && s[i] !== '\t') i++;
-          val = s.slice(vs, i);
-        }
-        if (current) current.params[token.toLowerCase()] = val;
-      } else {
-        current = { scheme: token.toLowerCase(), params: {} };
-        out.push(current);
-      }
-    }
-  }
-  return out;
-}
-
-export type Credential = { username: string; password: string } | { identityToken: string };
 
 /** Hosts that all mean Docker Hub in credentials and config files. */
 const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
