@@ -39,7 +39,7 @@ export interface HttpClientOptions {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   body?: Buffer | string;
@@ -172,7 +172,9 @@ export class HttpClient {
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     const limit = redirecting && isRedirect(res.statusCode) ? 0 : ok ? req.maxBytes : req.otherBytes;
     try {
-      const body = await readCapped(res.body, limit, ok ? header(res.headers, 'content-length') : undefined, !ok);
+      // a HEAD's Content-Length is the size of the GET body it describes; it carries none itself
+      const declared = ok && req.method !== 'HEAD' ? header(res.headers, 'content-length') : undefined;
+      const body = await readCapped(res.body, limit, declared, !ok);
       return { status: res.statusCode, headers: res.headers, body, url };
     } catch (e) {
       if (e instanceof TooLarge) throw this.opts.errors.tooLarge(req, url, e.reason);

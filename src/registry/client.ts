@@ -14,18 +14,11 @@
  */
 import { createHash } from 'node:crypto';
 import { SignetError } from '../errors.js';
-import {
-  ChallengeAuth,
-  HttpClient,
-  header,
-  hostListed,
-  originOf,
-  type AuthTarget,
-  type HttpResponse,
-} from '../http/index.js';
+import { header, hostListed } from '../http/index.js';
 import { DockerCredentialStore } from './credentials.js';
-import { credentialsWithheld, manifestStatusError, registryErrors } from './errors.js';
+import { manifestStatusError } from './errors.js';
 import { DOCKER_HUB, checkDigest, parseImageReference, referenceString, type ImageReference } from './reference.js';
+import { RegistrySessions } from './session.js';
 
 export interface ResolvedManifest {
   /** sha256:<hex> of the exact bytes */
@@ -103,27 +96,24 @@ function sha(alg: string, bytes: Buffer): string {
 }
 
 export class RegistryClient {
-  private readonly creds: DockerCredentialStore;
-  private readonly timeoutMs: number;
   private readonly maxManifestBytes: number;
   private readonly insecure: string[];
-  private readonly userAgent: string;
-  private readonly retries: number;
-  private readonly ca: string | Buffer | undefined;
-  /** one transport and one challenge state per registry: each maps failures to its own name */
-  private readonly perRegistry = new Map<string, { http: HttpClient; auth: ChallengeAuth }>();
+  private readonly sessions: RegistrySessions;
   private closed = false;
 
   constructor(opts: RegistryClientOptions = {}) {
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxManifestBytes = opts.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-    this.userAgent = opts.userAgent ?? 'signet (registry client)';
-    this.retries = Math.max(0, opts.retries ?? 2);
     this.insecure = opts.insecureRegistries ?? [];
-    this.ca = opts.ca;
-    this.creds = new DockerCredentialStore({
-      ...(opts.dockerConfigDir !== undefined ? { dockerConfigDir: opts.dockerConfigDir } : {}),
-      ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
+    this.sessions = new RegistrySessions({
+      creds: new DockerCredentialStore({
+        ...(opts.dockerConfigDir !== undefined ? { dockerConfigDir: opts.dockerConfigDir } : {}),
+        ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
+      }),
+      insecureRegistries: this.insecure,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      userAgent: opts.userAgent ?? 'signet (registry client)',
+      retries: Math.max(0, opts.retries ?? 2),
+      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
     });
   }
 
@@ -144,25 +134,7 @@ export class RegistryClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.perRegistry.values()].map((r) => r.http.close()));
-  }
-
-  private forRegistry(registry: string): { http: HttpClient; auth: ChallengeAuth } {
-    let r = this.perRegistry.get(registry);
-    if (r === undefined) {
-      const http = new HttpClient({
-        timeoutMs: this.timeoutMs,
-        userAgent: this.userAgent,
-        errors: registryErrors(registry, this.timeoutMs),
-        retries: this.retries,
-        retryDelayMs: (n) => 150 * 2 ** n,
-        retryStatus: (status) => status === 429 || status >= 500,
-        ...(this.ca !== undefined ? { ca: this.ca } : {}),
-      });
-      r = { http, auth: new ChallengeAuth(http, this.insecure) };
-      this.perRegistry.set(registry, r);
-    }
-    return r;
+    await this.sessions.close();
   }
 
   private async fetchManifest(
@@ -174,7 +146,19 @@ export class RegistryClient {
       throw new SignetError('USAGE', 'RegistryClient is closed', { fix: 'Create a new RegistryClient.' });
     const url = `${registryBaseUrl(ref.registry, this.insecure)}/v2/${ref.repository}/manifests/${reference}`;
     const shown = expected !== undefined ? `${ref.name}@${reference}` : `${ref.name}:${reference}`;
-    const res = await this.authorizedGet(ref, url, `manifest ${shown} from ${ref.registry}`);
+    const res = await this.sessions.exchange(
+      ref,
+      {
+        method: 'GET',
+        url,
+        headers: { accept: ACCEPT },
+        maxBytes: this.maxManifestBytes,
+        otherBytes: MAX_ERROR_BYTES,
+        redirects: MAX_REDIRECTS,
+        what: `manifest ${shown} from ${ref.registry}`,
+      },
+      'pull',
+    );
     if (res.status !== 200) throw manifestStatusError(ref, shown, res);
     const bytes = res.body;
 
@@ -235,43 +219,6 @@ export class RegistryClient {
     const contentType = header(res.headers, 'content-type')?.split(';')[0]?.trim();
     const mediaType = declared ?? contentType ?? '';
     return { digest, size: bytes.length, mediaType, bytes };
-  }
-
-  /** GET `url`, answering one 401 from the registry's own origin. */
-  private async authorizedGet(ref: ImageReference, url: string, what: string): Promise<HttpResponse> {
-    const { http, auth } = this.forRegistry(ref.registry);
-    const target: AuthTarget = {
-      owner: originOf(url),
-      scope: `repository:${ref.repository}:pull`,
-      credential: await this.creds.get(ref.registry),
-      fix: `Check the credentials for ${ref.registry} (run "docker login ${ref.registry}" again) and that you may pull ${ref.repository}.`,
-    };
-    const get = (authorization: string | undefined): Promise<HttpResponse> =>
-      http.exchange({
-        method: 'GET',
-        url,
-        headers: { accept: ACCEPT, ...(authorization !== undefined ? { authorization } : {}) },
-        maxBytes: this.maxManifestBytes,
-        otherBytes: MAX_ERROR_BYTES,
-        redirects: MAX_REDIRECTS,
-        what,
-      });
-    const first = auth.first(target);
-    const res = await get(first);
-    if (res.status !== 401) return res;
-    const answer = await auth.answer(target, res, first);
-    if (answer.ok) return get(answer.authorization);
-    switch (answer.problem) {
-      case 'no-challenge':
-        return res; // a bare 401: reported with the registry's own error body
-      case 'needs-password':
-        throw new SignetError('UNAUTHORIZED', `registry ${ref.registry} requires a username and password`, {
-          fix: `Run "docker login ${ref.registry}" (or pass credentials for ${ref.registry}).`,
-          details: { registry: ref.registry },
-        });
-      default:
-        throw credentialsWithheld(ref, answer.problem, answer.detail);
-    }
   }
 }
 
