@@ -23,6 +23,7 @@ export class SignatureBudget {
   private checks = 0;
   private millis = 0;
   private readonly parsed = new Map<string, crypto.KeyObject | null>();
+  private readonly made = new Map<string, PublicKey>();
 
   constructor(
     readonly limits: SignatureLimits = DEFAULT_SIGNATURE_LIMITS,
@@ -52,10 +53,27 @@ export class SignatureBudget {
     return ko;
   }
 
+  /**
+   * The PublicKey for key JSON, made by `make` once per key content; the time it takes counts
+   * (a role may list 256 keys, and a thousand roles may list them again).
+   */
+  publicKey(role: string, keytype: string, pub: string, make: () => PublicKey): PublicKey {
+    const k = `json\u0000${keytype}\u0000${pub}`;
+    const hit = this.made.get(k);
+    if (hit !== undefined) return hit;
+    const pk = this.spend(role, false, make);
+    this.made.set(k, pk);
+    return pk;
+  }
+
   /** Runs one signature check for `role`, counted and timed. SIGNATURE_BUDGET once the budget is spent. */
   check(role: string, verify: () => boolean): boolean {
+    return this.spend(role, true, verify);
+  }
+
+  private spend<T>(role: string, isCheck: boolean, work: () => T): T {
     const { maxChecks, maxMillis } = this.limits;
-    if (this.checks >= maxChecks || this.millis >= maxMillis) {
+    if ((isCheck && this.checks >= maxChecks) || this.millis >= maxMillis) {
       throw new SignetError(
         'SIGNATURE_BUDGET',
         `${role}: the signature checks of this update went over the budget of ${maxChecks} checks or ${maxMillis} ms (${this.checks} checks, ${Math.round(this.millis)} ms spent)`,
@@ -67,9 +85,9 @@ export class SignatureBudget {
     }
     const t0 = this.clock();
     try {
-      return verify();
+      return work();
     } finally {
-      this.checks++;
+      if (isCheck) this.checks++;
       this.millis += this.clock() - t0;
     }
   }

@@ -45,6 +45,7 @@ export {
   checkVersion,
   delegationRoleKeys,
   rootRoleKeys,
+  validSignatures,
   verifyRole,
   verifySignature,
   verifyThreshold,

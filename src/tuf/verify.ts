@@ -15,7 +15,7 @@ import { pemBlocks } from './pem.js';
 import { keyObjectFromPublicKey, publicKeyFromJson, tufKeyId } from './public-key.js';
 import { findDelegation } from './delegations.js';
 import { parseRfc3339 } from './structure.js';
-import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, TargetsSigned } from './types.js';
+import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, Signature, TargetsSigned } from './types.js';
 
 const MIN_RSA_BITS = 2048;
 /**
@@ -164,6 +164,29 @@ export function verifyThreshold(
   }
 }
 
+/**
+ * The signatures that verify with the key their ID names, one per key; as in verifyThreshold each
+ * key is tried MAX_TRIES_PER_KEY times and parsed once (for re-signing: which old signatures to keep).
+ */
+export function validSignatures(
+  signatures: readonly Signature[],
+  keys: ReadonlyMap<string, PublicKey>,
+  data: Buffer,
+  budget: SignatureBudget = new SignatureBudget(),
+): Signature[] {
+  const tries = new Map<string, number>();
+  const kept = new Set<string>();
+  return signatures.filter((s) => {
+    const pk = keys.get(s.keyid);
+    const n = tries.get(s.keyid) ?? 0;
+    if (pk === undefined || kept.has(s.keyid) || n >= MAX_TRIES_PER_KEY) return false;
+    tries.set(s.keyid, n + 1);
+    if (!verifySignature(pk, s.method, data, Buffer.from(s.sig, 'base64'), budget)) return false;
+    kept.add(s.keyid);
+    return true;
+  });
+}
+
 /** EXPIRED when md.signed.expires < now. */
 export function checkExpiry(md: Metadata, now: Date): void {
   const exp = parseRfc3339(md.signed.expires);
@@ -198,38 +221,46 @@ export interface RoleKeySet {
 function keysFor(
   keyJsons: Record<string, KeyJson> | null | undefined,
   keyids: readonly string[],
+  role: string,
+  budget: SignatureBudget | undefined,
 ): Record<string, PublicKey> {
   const keys: Record<string, PublicKey> = {};
   for (const id of keyids) {
     if (keyJsons === null || keyJsons === undefined || !Object.hasOwn(keyJsons, id)) continue;
     const kj = keyJsons[id] as KeyJson;
-    try {
-      keys[id] = publicKeyFromJson(kj);
-    } catch (cause) {
-      if (!(cause instanceof SignetError)) throw cause;
-      // Go computes the ID without decoding the key: keep the ID check (INVALID_KEY_ID) first; an
-      // undecodable key then simply verifies nothing.
-      const id2 = tufKeyId(kj.keytype, kj.keyval.public);
-      keys[id] = { keytype: kj.keytype, public: kj.keyval.public, id: id2, canonicalId: id2 };
-    }
+    const make = (): PublicKey => {
+      try {
+        return publicKeyFromJson(kj);
+      } catch (cause) {
+        if (!(cause instanceof SignetError)) throw cause;
+        // Go computes the ID without decoding the key: keep the ID check (INVALID_KEY_ID) first; an
+        // undecodable key then simply verifies nothing.
+        const id2 = tufKeyId(kj.keytype, kj.keyval.public);
+        return { keytype: kj.keytype, public: kj.keyval.public, id: id2, canonicalId: id2 };
+      }
+    };
+    keys[id] = budget === undefined ? make() : budget.publicKey(role, kj.keytype, kj.keyval.public, make);
   }
   return keys;
 }
 
-/** The keys, key IDs and threshold root assigns to a base role. INVALID_ROLE if root has no such role. */
-export function rootRoleKeys(root: RootSigned, role: string): RoleKeySet {
+/**
+ * The keys, key IDs and threshold root assigns to a base role. INVALID_ROLE if root has no such role.
+ * With a budget, each key is decoded once per budget and the time counts.
+ */
+export function rootRoleKeys(root: RootSigned, role: string, budget?: SignatureBudget): RoleKeySet {
   const r = root.roles[role];
   if (r === undefined) throw new SignetError('INVALID_ROLE', `root does not define the ${role} role`);
   const keyids = [...(r.keyids ?? [])];
-  return { keys: keysFor(root.keys, keyids), keyids, threshold: r.threshold };
+  return { keys: keysFor(root.keys, keyids, role, budget), keyids, threshold: r.threshold };
 }
 
-/** The keys, key IDs and threshold a targets body assigns to its delegation `role`. */
-export function delegationRoleKeys(parent: TargetsSigned, role: string): RoleKeySet {
+/** The keys, key IDs and threshold a targets body assigns to its delegation `role` (budget: as rootRoleKeys). */
+export function delegationRoleKeys(parent: TargetsSigned, role: string, budget?: SignatureBudget): RoleKeySet {
   const d = findDelegation(parent, role);
   if (d === undefined) throw new SignetError('INVALID_ROLE', `${role} is not delegated by its parent`);
   const keyids = [...(d.keyids ?? [])];
-  return { keys: keysFor(parent.delegations.keys, keyids), keyids, threshold: d.threshold };
+  return { keys: keysFor(parent.delegations.keys, keyids, role, budget), keyids, threshold: d.threshold };
 }
 
 /** Convenience: verify md against a role key set. */

@@ -258,7 +258,7 @@ export class TrustedSet {
       );
     }
     const md = parseTimestamp(bytes);
-    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'timestamp'), this.budget);
+    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'timestamp', this.budget), this.budget);
     checkVersion(md, Math.max(this.floor.get('timestamp') ?? 0, this.timestamp?.signed.version ?? 0));
     checkExpiry(md, this.now);
     this.timestamp = md;
@@ -275,7 +275,7 @@ export class TrustedSet {
     if (ts === undefined) throw new SignetError('INTERNAL', 'snapshot loaded before timestamp');
     checkFileMeta(bytes, ts.signed.meta.snapshot, 'snapshot.json');
     const md = parseSnapshot(bytes);
-    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'snapshot'), this.budget);
+    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'snapshot', this.budget), this.budget);
     checkVersion(md, Math.max(this.floor.get('snapshot') ?? 0, this.snapshot?.signed.version ?? 0));
     // notary's meta has no versions; where both snapshots carry one (TUF style), it must not go back
     for (const [role, prev] of Object.entries(this.previousSnapshotMeta ?? {})) {
@@ -322,7 +322,7 @@ export class TrustedSet {
     if (snap === undefined) throw new SignetError('INTERNAL', `${role} loaded before snapshot`);
     let keys: RoleKeySet;
     if (role === 'targets') {
-      keys = rootRoleKeys(this.rootMd.signed, 'targets');
+      keys = rootRoleKeys(this.rootMd.signed, 'targets', this.budget);
     } else {
       if (!isDelegationRole(role)) throw new SignetError('INVALID_ROLE', `${role} is not a valid delegation role name`);
       const depth = role.split('/').length - 1;
@@ -342,7 +342,7 @@ export class TrustedSet {
       const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
       if (parent === undefined)
         throw new SignetError('INVALID_ROLE', `${role} cannot be loaded: its parent ${parentName} is not trusted`);
-      keys = delegationRoleKeys(parent.signed, role);
+      keys = delegationRoleKeys(parent.signed, role, this.budget);
     }
     const meta = snap.signed.meta[role];
     if (meta === undefined) {

@@ -119,11 +119,11 @@ function depth(role: string): number {
 }
 
 /** The keys, keyids and threshold a delegator lists for `role`. */
-function delegationKeys(parent: TargetsSigned, role: string): RoleKeySet {
+function delegationKeys(parent: TargetsSigned, role: string, budget: SignatureBudget): RoleKeySet {
   if (findDelegation(parent, role) === undefined) {
     throw new SignetError('INVALID_ROLE', `tuf: invalid role ${role}. delegation does not exist`);
   }
-  return delegationRoleKeys(parent, role);
+  return delegationRoleKeys(parent, role, budget);
 }
 
 /** `targets/a/b` → `targets/a`; `targets/a` → `targets`. */
@@ -201,7 +201,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
     let sn: Metadata<SnapshotSigned>;
     try {
       sn = parseSnapshot(snapshotUpload);
-      const rk = rootRoleKeys(root.signed, 'snapshot');
+      const rk = rootRoleKeys(root.signed, 'snapshot', budget);
       verifyThreshold(sn, rk.keys, rk.keyids, rk.threshold, budget);
       checkExpiry(sn, now);
       checkFileMeta(rootBytes, requireMeta(sn.signed, 'root'), 'root');
@@ -291,7 +291,7 @@ function validateRoot(
   // (a) a threshold of the previous root's root keys (their certificate expiry is not checked)
   if (prev !== undefined) {
     try {
-      const rk = rootRoleKeys(prev.signed, 'root');
+      const rk = rootRoleKeys(prev.signed, 'root', budget);
       verifyThreshold(md, rk.keys, rk.keyids, rk.threshold, budget);
     } catch (err) {
       if (isSignetError(err, 'SIGNATURE_BUDGET')) throw wrap('ErrBadRoot', err);
@@ -337,7 +337,7 @@ function loadTargets(
   try {
     let signing: { keys: Record<string, PublicKey>; keyids: string[]; threshold: number };
     if (role === 'targets') {
-      signing = rootRoleKeys(root.signed, 'targets');
+      signing = rootRoleKeys(root.signed, 'targets', budget);
     } else {
       const parent = loaded.get(parentOf(role));
       if (parent === undefined) {
@@ -346,7 +346,7 @@ function loadTargets(
           `tuf: invalid role ${role}. parent role ${parentOf(role)} does not exist`,
         );
       }
-      signing = delegationKeys(parent.md.signed, role);
+      signing = delegationKeys(parent.md.signed, role, budget);
     }
     const md = parseTargets(role, bytes);
     try {
