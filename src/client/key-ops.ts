@@ -120,7 +120,8 @@ export async function importKeys(
   const blocks = scan.blocks.filter((b) => b.type.endsWith('PRIVATE KEY')).map((b) => text.slice(b.start, b.end));
   if (blocks.length === 0) {
     const bad = scan.problems[0];
-    const why = bad === undefined ? '' : ` (a ${JSON.stringify(bad.type.slice(0, 40))} block is malformed: ${bad.problem})`;
+    const why =
+      bad === undefined ? '' : ` (a ${JSON.stringify(bad.type.slice(0, 40))} block is malformed: ${bad.problem})`;
     throw new SignetError('KEY_FILE', `${file} holds no PEM private key${why}`, {
       fix: 'import a file written by `signet key export` or `notary key export`',
     });

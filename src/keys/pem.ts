@@ -42,9 +42,13 @@ export function decodePemBlocks(text: string): TufPemBlock[] {
   const { blocks, problems } = scanPem(text);
   const bad = problems[0];
   if (bad !== undefined) {
-    throw new SignetError('KEY_FILE', `PEM block ${JSON.stringify(bad.type.slice(0, 80))} is malformed: ${bad.problem}`, {
-      details: { offset: bad.offset },
-    });
+    throw new SignetError(
+      'KEY_FILE',
+      `PEM block ${JSON.stringify(bad.type.slice(0, 80))} is malformed: ${bad.problem}`,
+      {
+        details: { offset: bad.offset },
+      },
+    );
   }
   return blocks;
 }

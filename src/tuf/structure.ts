@@ -157,7 +157,9 @@ function checkKeys(c: Checker, v: JsonValue | undefined, path: string): JsonObje
     const keytype = c.string(ko['keytype'], `${p}.keytype`);
     const kv = c.object(ko['keyval'], `${p}.keyval`);
     const pub = c.base64(kv['public'], `${p}.keyval.public`);
-    const limit = Object.hasOwn(KEY_LIMITS, keytype) ? (KEY_LIMITS[keytype] as typeof OTHER_KEY_LIMITS) : OTHER_KEY_LIMITS;
+    const limit = Object.hasOwn(KEY_LIMITS, keytype)
+      ? (KEY_LIMITS[keytype] as typeof OTHER_KEY_LIMITS)
+      : OTHER_KEY_LIMITS;
     if (pub.length > limit.bytes) {
       c.fail(`${p}.keyval.public`, `is ${pub.length} bytes; ${keytype} keys have at most ${limit.bytes}`);
     }

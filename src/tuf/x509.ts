@@ -139,8 +139,8 @@ function parseIssuer(certificate: string | Buffer, key: crypto.KeyObject): Certi
   let der: Buffer | undefined;
   let cert: Certificate;
   try {
-    der =
-      typeof certificate === 'string' ? pemBlocks(certificate).find((b) => b.type === 'CERTIFICATE')?.bytes : certificate;
+    const pem = typeof certificate === 'string' ? pemBlocks(certificate) : [];
+    der = typeof certificate === 'string' ? pem.find((b) => b.type === 'CERTIFICATE')?.bytes : certificate;
     if (der === undefined) throw new Error('no PEM CERTIFICATE block found');
     cert = AsnConvert.parse(der, Certificate);
   } catch (cause) {

@@ -13,13 +13,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import {
-  canonicalJson,
-  keyJson,
-  publicKeyFromSpki,
-  serializeEnvelope,
-  type RootSigned,
-} from '../../src/tuf/index.js';
+import { canonicalJson, keyJson, publicKeyFromSpki, serializeEnvelope, type RootSigned } from '../../src/tuf/index.js';
 import { TestRepo, expectInvalidUpdate, type KeyPair } from './helpers.js';
 import { httpInjector } from '../server/helpers.js';
 import { startTestServer, type StartedServer } from '../server/start-helper.js';
@@ -117,7 +111,13 @@ describe('finding 1: a hostile anonymous publish', () => {
       Array.from({ length: 32 }, (_, i) => {
         const pub = hostilePem(64 * 1024 - i * 18); // distinct keys, distinct IDs
         const kj = keyJson('rsa', pub);
-        return [crypto.createHash('sha256').update(canonicalJson(kj as never)).digest('hex'), kj];
+        return [
+          crypto
+            .createHash('sha256')
+            .update(canonicalJson(kj as never))
+            .digest('hex'),
+          kj,
+        ];
       }),
     );
     const root = await rootListing(repo, keys);
@@ -141,7 +141,12 @@ describe('finding 1: a hostile anonymous publish', () => {
     const keys: Record<string, ReturnType<typeof keyJson>> = {};
     for (let i = 0; Object.keys(keys).length < 600; i++) {
       const kj = keyJson('rsa', hostilePem(64 * 1024 - i * 18));
-      keys[crypto.createHash('sha256').update(canonicalJson(kj as never)).digest('hex')] = kj;
+      keys[
+        crypto
+          .createHash('sha256')
+          .update(canonicalJson(kj as never))
+          .digest('hex')
+      ] = kj;
     }
     const root = await rootListing(repo, keys);
     expect(root.length).toBeGreaterThan(45 * 1024 * 1024);
@@ -180,5 +185,4 @@ describe('finding 1: a hostile anonymous publish', () => {
     expect(ms).toBeLessThan(3000);
     expect(p(health, 0.99)).toBeLessThan(1500);
   });
-
 });

@@ -69,7 +69,8 @@ describe('PEM blocks as Go reads them', () => {
       'repeated BEGIN lines': '-----BEGIN A-----\n'.repeat(MiB / 18),
       // finding 10: key import of repeated private-key BEGIN lines (560 KB took 8.6 s)
       'repeated key BEGIN lines': '-----BEGIN ENCRYPTED PRIVATE KEY-----\nrole: x\n'.repeat(MiB / 46),
-      'many BEGIN lines then one END': '-----BEGIN A-----\n'.repeat(MiB / 36) + 'AAAA\n'.repeat(MiB / 10) + '-----END A-----\n',
+      'many BEGIN lines then one END':
+        '-----BEGIN A-----\n'.repeat(MiB / 36) + 'AAAA\n'.repeat(MiB / 10) + '-----END A-----\n',
       'blanks before a non-blank': `-----BEGIN A-----\n${' '.repeat(MiB)}x\n-----END A-----\n`,
       'headers without end': '-----BEGIN A-----\n' + 'k: v\n'.repeat(MiB / 5),
     };
