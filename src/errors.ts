@@ -9,6 +9,7 @@ export type SignetErrorCode =
   | 'CANONICAL_JSON' // value cannot be encoded in notary's canonical JSON (floats, control bytes)
   | 'BAD_SIGNATURE' // a signature failed to verify / threshold not met
   | 'THRESHOLD' // fewer valid signatures than the role threshold
+  | 'SIGNATURE_BUDGET' // one update's signature checks went over their count or time budget
   | 'UNKNOWN_KEY' // signature by a key that the role does not list
   | 'INVALID_KEY' // unusable or unsupported public/private key
   | 'INVALID_KEY_ID' // a key's content does not hash to the ID it is listed under

@@ -16,6 +16,7 @@ import {
   type TrustDirKeyStore,
 } from '../keys/index.js';
 import { writeFileAtomic } from '../fs/index.js';
+import { scanPem } from '../tuf/index.js';
 import { checkSignerName } from './signers.js';
 
 export interface GeneratedKey {
@@ -113,10 +114,15 @@ export async function importKeys(
   } catch (e) {
     throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e });
   }
-  const blocks =
-    text.match(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----\n?/g) ?? [];
+  // each key block's own text (headers included) goes to importPem; malformed blocks are skipped as
+  // notary (Go's pem.Decode) skips them, and named when nothing else is found
+  const scan = scanPem(text);
+  const blocks = scan.blocks.filter((b) => b.type.endsWith('PRIVATE KEY')).map((b) => text.slice(b.start, b.end));
   if (blocks.length === 0) {
-    throw new SignetError('KEY_FILE', `${file} holds no PEM private key`, {
+    const bad = scan.problems[0];
+    const why =
+      bad === undefined ? '' : ` (a ${JSON.stringify(bad.type.slice(0, 40))} block is malformed: ${bad.problem})`;
+    throw new SignetError('KEY_FILE', `${file} holds no PEM private key${why}`, {
       fix: 'import a file written by `signet key export` or `notary key export`',
     });
   }

@@ -16,7 +16,7 @@ import {
   publicKeyFromJson,
   restrictPaths,
   signMetadata,
-  verifySignature,
+  validSignatures,
   type KeyJson,
   type Metadata,
   type PublicKey,
@@ -369,15 +369,7 @@ export class WorkingRepo {
   }
 
   private keepValid(old: Signature[], keys: PublicKey[], signedBytes: Buffer): Signature[] {
-    const byId = new Map(keys.map((k) => [k.id, k]));
-    return old.filter((s) => {
-      const pk = byId.get(s.keyid);
-      try {
-        return pk !== undefined && verifySignature(pk, s.method, signedBytes, Buffer.from(s.sig, 'base64'));
-      } catch {
-        return false;
-      }
-    });
+    return validSignatures(old, new Map(keys.map((k) => [k.id, k])), signedBytes);
   }
 
   async signRoot(now: Date): Promise<Metadata<RootSigned>> {

@@ -15,7 +15,7 @@
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { SignetError } from '../errors.js';
-import { htmlEscapeJson } from '../tuf/index.js';
+import { htmlEscapeJson, pemBlocks } from '../tuf/index.js';
 import type { Reply } from './handlers.js';
 
 export type AuthAction = 'pull' | 'push' | '*';
@@ -203,12 +203,11 @@ interface Roots {
 }
 
 export function parseRootBundle(pem: string): Roots {
-  const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g)];
   const certs: X509Certificate[] = [];
-  for (const b of blocks) {
-    if (b[1] !== 'CERTIFICATE') continue;
+  for (const b of pemBlocks(pem)) {
+    if (b.type !== 'CERTIFICATE') continue;
     try {
-      certs.push(new X509Certificate(Buffer.from((b[2] as string).replace(/\s+/g, ''), 'base64')));
+      certs.push(new X509Certificate(b.bytes));
     } catch (cause) {
       throw new SignetError('USAGE', `unable to parse token auth root certificate: ${(cause as Error).message}`, {
         cause,

@@ -10,13 +10,13 @@ export {
   parseJsonBytes,
 } from './canonical-json.js';
 export type { JsonObject, JsonValue } from './canonical-json.js';
+export { pemBlocks, pemEncode, scanPem } from './pem.js';
+export type { PemBlock, PemProblem } from './pem.js';
 export {
   isKeyType,
   isX509KeyType,
   keyJson,
   keyObjectFromPublicKey,
-  pemBlocks,
-  pemEncode,
   publicKeyFromJson,
   publicKeyFromSpki,
   publicKeyToJson,
@@ -45,11 +45,14 @@ export {
   checkVersion,
   delegationRoleKeys,
   rootRoleKeys,
+  validSignatures,
   verifyRole,
   verifySignature,
   verifyThreshold,
 } from './verify.js';
-export type { RoleKeySet, SignatureBudget } from './verify.js';
+export type { RoleKeySet } from './verify.js';
+export { DEFAULT_SIGNATURE_LIMITS, SignatureBudget } from './budget.js';
+export type { SignatureLimits } from './budget.js';
 export { localSigner } from './sign.js';
 export {
   BASE_ROLES,

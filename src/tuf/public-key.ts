@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
+import { pemBlocks } from './pem.js';
 import type { KeyJson, KeyType, PublicKey } from './types.js';
 
 const KEY_TYPES: readonly string[] = ['ecdsa', 'ecdsa-x509', 'rsa', 'rsa-x509', 'ed25519'];
@@ -30,31 +31,6 @@ export function keyJson(keytype: KeyType, publicB64: string): KeyJson {
 export function tufKeyId(keytype: string, publicB64: string): string {
   const bytes = canonicalJson({ keytype, keyval: { private: null, public: publicB64 } });
   return crypto.createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Split PEM text into its blocks (type + DER). Tolerates CRLF; ignores text between blocks. */
-export function pemBlocks(pem: string): { type: string; der: Buffer; headers: boolean }[] {
-  const out: { type: string; der: Buffer; headers: boolean }[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(pem); m !== null; m = re.exec(pem)) {
-    const body = m[2] ?? '';
-    const headers = /:/.test(body);
-    const b64 = body
-      .split(/\r?\n/)
-      .filter((l) => !l.includes(':'))
-      .join('')
-      .replace(/\s+/g, '');
-    out.push({ type: m[1] ?? '', der: Buffer.from(b64, 'base64'), headers });
-  }
-  return out;
-}
-
-/** Go `pem.Encode` bytes: BEGIN line, base64 in 64-column lines each ending `\n`, END line, trailing `\n`. */
-export function pemEncode(type: string, der: Buffer): string {
-  const b64 = der.toString('base64');
-  let body = '';
-  for (let i = 0; i < b64.length; i += 64) body += b64.slice(i, i + 64) + '\n';
-  return `-----BEGIN ${type}-----\n${body}-----END ${type}-----\n`;
 }
 
 function decodeB64Strict(s: string, what: string): Buffer {
@@ -80,7 +56,7 @@ function leafCertificate(pk: { keytype: string; public: string }): crypto.X509Ce
     throw invalidKey(`${pk.keytype} key does not hold a PEM CERTIFICATE`);
   }
   try {
-    return new crypto.X509Certificate(first.der);
+    return new crypto.X509Certificate(first.bytes);
   } catch (cause) {
     throw invalidKey(`${pk.keytype} key holds an unparsable certificate`, cause);
   }

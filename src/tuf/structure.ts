@@ -16,12 +16,33 @@ import { isDirectChild, isValidRoleName } from './delegations.js';
 export const MAX_ROLE_KEYS = 256;
 
 /**
- * Limits on one key: a certificate key is a leaf plus a few intermediates, and every certificate is
- * parsed and checked when the root is validated (10,000 CA copies in one 5 MB bundle held the
- * server's event loop 3.5 s, and the root was then accepted and served to every client).
+ * Limits on one key, by type: a certificate key is a leaf plus a few intermediates, and every
+ * certificate is parsed and checked when the root is validated (10,000 CA copies in one 5 MB bundle
+ * held the server's event loop 3.5 s, and the root was then accepted and served to every client).
+ * The other types hold one key: DER, raw bytes, or (rsa signing `pycrypto-pkcs#1 pss`) one PEM
+ * block; 64 KiB of `-----BEGIN A-----` lines in such a key cost 150 ms a parse.
  */
 export const MAX_CERTS_PER_KEY = 10;
 export const MAX_KEY_BYTES = 64 * 1024;
+const KEY_LIMITS: Record<string, { bytes: number; pemBlocks: number }> = {
+  'ecdsa-x509': { bytes: MAX_KEY_BYTES, pemBlocks: MAX_CERTS_PER_KEY },
+  'rsa-x509': { bytes: MAX_KEY_BYTES, pemBlocks: MAX_CERTS_PER_KEY },
+  // a P-521 SubjectPublicKeyInfo is 158 bytes
+  ecdsa: { bytes: 1024, pemBlocks: 0 },
+  // an 8,192-bit key (the largest verified) is ~1.1 KB of DER, ~1.5 KB as PEM text
+  rsa: { bytes: 4096, pemBlocks: 1 },
+  // 32 raw bytes; a wrong length makes the key unusable (INVALID_KEY), not the file malformed
+  ed25519: { bytes: 256, pemBlocks: 0 },
+};
+/** Key types Signet cannot use are never parsed: only the size limit applies. */
+const OTHER_KEY_LIMITS = { bytes: MAX_KEY_BYTES, pemBlocks: MAX_CERTS_PER_KEY };
+
+/** BEGIN lines in `bytes`; the PEM reader is linear, but a key gets no more blocks than its type has. */
+function beginLines(bytes: Buffer): number {
+  let n = 0;
+  for (let i = bytes.indexOf('-----BEGIN '); i >= 0; i = bytes.indexOf('-----BEGIN ', i + 1)) n++;
+  return n;
+}
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/;
 
@@ -136,12 +157,15 @@ function checkKeys(c: Checker, v: JsonValue | undefined, path: string): JsonObje
     const keytype = c.string(ko['keytype'], `${p}.keytype`);
     const kv = c.object(ko['keyval'], `${p}.keyval`);
     const pub = c.base64(kv['public'], `${p}.keyval.public`);
-    if (pub.length > MAX_KEY_BYTES) c.fail(`${p}.keyval.public`, `is ${pub.length} bytes; at most ${MAX_KEY_BYTES}`);
-    if (keytype.endsWith('-x509')) {
-      const certs = pub.toString('latin1').split('-----BEGIN ').length - 1;
-      if (certs > MAX_CERTS_PER_KEY) {
-        c.fail(`${p}.keyval.public`, `holds ${certs} certificates; at most ${MAX_CERTS_PER_KEY} are allowed`);
-      }
+    const limit = Object.hasOwn(KEY_LIMITS, keytype)
+      ? (KEY_LIMITS[keytype] as typeof OTHER_KEY_LIMITS)
+      : OTHER_KEY_LIMITS;
+    if (pub.length > limit.bytes) {
+      c.fail(`${p}.keyval.public`, `is ${pub.length} bytes; ${keytype} keys have at most ${limit.bytes}`);
+    }
+    const blocks = beginLines(pub);
+    if (blocks > limit.pemBlocks) {
+      c.fail(`${p}.keyval.public`, `holds ${blocks} PEM BEGIN lines; ${keytype} keys have at most ${limit.pemBlocks}`);
     }
     if (kv['private'] !== null && kv['private'] !== undefined) {
       c.fail(`${p}.keyval.private`, 'must be null: metadata must never carry a private key');

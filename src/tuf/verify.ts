@@ -10,12 +10,20 @@
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
-import { keyObjectFromPublicKey, pemBlocks, publicKeyFromJson, tufKeyId } from './public-key.js';
+import { SignatureBudget } from './budget.js';
+import { pemBlocks } from './pem.js';
+import { keyObjectFromPublicKey, publicKeyFromJson, tufKeyId } from './public-key.js';
 import { findDelegation } from './delegations.js';
 import { parseRfc3339 } from './structure.js';
-import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, TargetsSigned } from './types.js';
+import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, Signature, TargetsSigned } from './types.js';
 
 const MIN_RSA_BITS = 2048;
+/**
+ * Larger RSA keys cost more per check (16,384 bits: ~6 ms) and no notary tool makes them; Go refuses
+ * public exponents above 2^31-1 (crypto/rsa checkPub), and a 3,072-bit exponent costs ~50 ms a check.
+ */
+const MAX_RSA_BITS = 8192;
+const MAX_RSA_EXPONENT = 2n ** 31n - 1n;
 /** Signatures checked per listed key ID (see verifyThreshold). */
 const MAX_TRIES_PER_KEY = 2;
 
@@ -23,14 +31,32 @@ const MAX_TRIES_PER_KEY = 2;
 function pyCryptoKey(pk: PublicKey): crypto.KeyObject | undefined {
   if (pk.keytype !== 'rsa') return undefined;
   const block = pemBlocks(Buffer.from(pk.public, 'base64').toString('utf8'))[0];
-  return block === undefined ? undefined : crypto.createPublicKey({ key: block.der, format: 'der', type: 'spki' });
+  return block === undefined ? undefined : crypto.createPublicKey({ key: block.bytes, format: 'der', type: 'spki' });
 }
 
-/** True when `sigBytes` is a valid `method` signature of `data` by `pk`. Never throws for bad input. */
-export function verifySignature(pk: PublicKey, method: string, data: Buffer, sigBytes: Buffer): boolean {
+function rsaUsable(key: crypto.KeyObject): boolean {
+  const d = key.asymmetricKeyDetails;
+  const bits = d?.modulusLength ?? 0;
+  return bits >= MIN_RSA_BITS && bits <= MAX_RSA_BITS && (d?.publicExponent ?? 0n) <= MAX_RSA_EXPONENT;
+}
+
+/**
+ * True when `sigBytes` is a valid `method` signature of `data` by `pk`. Never throws for bad input.
+ * ECDSA signatures are accepted in high-S and low-S form, as notary (Go's ecdsa.Verify) accepts them.
+ * With a budget, the key is parsed once per budget.
+ */
+export function verifySignature(
+  pk: PublicKey,
+  method: string,
+  data: Buffer,
+  sigBytes: Buffer,
+  budget?: SignatureBudget,
+): boolean {
   const m = method.toLowerCase();
   try {
-    const key = m === 'pycrypto-pkcs#1 pss' ? pyCryptoKey(pk) : keyObjectFromPublicKey(pk);
+    const py = m === 'pycrypto-pkcs#1 pss';
+    const parse = (): crypto.KeyObject | undefined => (py ? pyCryptoKey(pk) : keyObjectFromPublicKey(pk));
+    const key = budget === undefined ? parse() : budget.keyObject(pk, py ? 'pycrypto' : 'key', parse);
     if (key === undefined) return false;
     const kind = key.asymmetricKeyType;
     switch (m) {
@@ -46,8 +72,7 @@ export function verifySignature(pk: PublicKey, method: string, data: Buffer, sig
       case 'rsapkcs1v15':
       case 'pycrypto-pkcs#1 pss': {
         if (kind !== 'rsa' || (pk.keytype !== 'rsa' && pk.keytype !== 'rsa-x509')) return false;
-        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS || sigBytes.length < MIN_RSA_BITS / 8)
-          return false;
+        if (!rsaUsable(key) || sigBytes.length < MIN_RSA_BITS / 8) return false;
         if (m === 'rsapkcs1v15') {
           return crypto.verify('sha256', data, { key, padding: crypto.constants.RSA_PKCS1_PADDING }, sigBytes);
         }
@@ -70,65 +95,60 @@ export function verifySignature(pk: PublicKey, method: string, data: Buffer, sig
 }
 
 /** Identity of the key material (not of its encoding): JWK coordinates of the bare key. */
-function keyMaterialId(pk: PublicKey): string {
-  try {
-    const jwk = keyObjectFromPublicKey(pk).export({ format: 'jwk' });
-    return [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e].map((v) => v ?? '').join(':');
-  } catch {
-    return `id:${pk.id}`;
-  }
-}
-
-/** How many signature checks a caller still allows (shared across calls, e.g. one server update). */
-export interface SignatureBudget {
-  remaining: number;
+function keyMaterialId(pk: PublicKey, budget: SignatureBudget): string {
+  const ko = budget.keyObject(pk, 'key', () => keyObjectFromPublicKey(pk));
+  if (ko === undefined) return `id:${pk.id}`;
+  const jwk = ko.export({ format: 'jwk' });
+  return [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e].map((v) => v ?? '').join(':');
 }
 
 /**
- * Require `threshold` distinct keys among `keyids` to have valid signatures over md.signedBytes.
- * `keys` maps the listed key ID to the key. Throws INVALID_KEY_ID when a signature's listed key hashes
- * to another ID, THRESHOLD when too few signatures are valid (details: valid and invalid key IDs).
+ * Require `threshold` distinct keys among `keyids` to have valid signatures over md.signedBytes;
+ * checking stops as soon as they have. `keys` maps the listed key ID to the key. Throws
+ * INVALID_KEY_ID when a signature's listed key hashes to another ID, THRESHOLD when too few
+ * signatures are valid (details: valid and invalid key IDs), SIGNATURE_BUDGET when the checks
+ * would go over `budget` (shared by every role of one update; by default one per call).
  */
 export function verifyThreshold(
   md: Metadata,
   keys: Record<string, PublicKey>,
   keyids: readonly string[],
   threshold: number,
-  budget?: SignatureBudget,
+  budget: SignatureBudget = new SignatureBudget(),
 ): void {
   if (!Number.isInteger(threshold) || threshold < 1) {
     throw new SignetError('THRESHOLD', `${md.role}: threshold ${threshold} is invalid; it must be at least 1`);
   }
   const allowed = new Set(keyids);
+  // notary refuses the file for any signature whose listed key hashes to another ID
+  // (N:tuf/signed/verify.go ErrInvalidKeyID); no crypto is needed for that, so it is checked for
+  // every signature first and stopping at the threshold below cannot change the verdict
+  for (const sig of md.signatures) {
+    const pk = allowed.has(sig.keyid) ? keys[sig.keyid] : undefined;
+    if (pk !== undefined && pk.id !== sig.keyid) {
+      throw new SignetError('INVALID_KEY_ID', `${md.role}: key listed as ${sig.keyid} actually has ID ${pk.id}`, {
+        fix: 'the metadata that lists this key is corrupt or forged; re-create it with notary-compatible tooling',
+      });
+    }
+  }
   const tries = new Map<string, number>(); // key ID → signatures checked for it
   const valid = new Set<string>();
   const distinct = new Set<string>(); // key material of the valid signatures
   const invalid: string[] = [];
   for (const sig of md.signatures) {
-    if (!allowed.has(sig.keyid)) continue; // unknown keys are ignored
-    const pk = keys[sig.keyid];
-    if (pk === undefined) continue;
-    if (pk.id !== sig.keyid) {
-      throw new SignetError('INVALID_KEY_ID', `${md.role}: key listed as ${sig.keyid} actually has ID ${pk.id}`, {
-        fix: 'the metadata that lists this key is corrupt or forged; re-create it with notary-compatible tooling',
-      });
-    }
-    if (valid.has(sig.keyid)) continue;
+    if (distinct.size >= threshold) return;
+    const pk = allowed.has(sig.keyid) ? keys[sig.keyid] : undefined; // unknown keys are ignored
+    if (pk === undefined || valid.has(sig.keyid)) continue;
     // A signing tool writes one signature per key. Checking every repeat would let a file of 50 MB of
     // bogus signatures for one listed key hold the (single) event loop for minutes, so each listed key
     // gets MAX_TRIES_PER_KEY chances; the work is bounded by the role's own key list.
     const n = tries.get(sig.keyid) ?? 0;
     if (n >= MAX_TRIES_PER_KEY) continue;
     tries.set(sig.keyid, n + 1);
-    if (budget !== undefined && budget.remaining-- <= 0) {
-      throw new SignetError('THRESHOLD', `${md.role}: too many signatures to check in one go`, {
-        fix: 'a role is signed by a handful of keys; this metadata carries an abusive number of signatures',
-        details: { role: md.role, valid: [...valid], invalid, threshold },
-      });
-    }
-    if (verifySignature(pk, sig.method, md.signedBytes, Buffer.from(sig.sig, 'base64'))) {
+    const sigBytes = Buffer.from(sig.sig, 'base64');
+    if (budget.check(md.role, () => verifySignature(pk, sig.method, md.signedBytes, sigBytes, budget))) {
       valid.add(sig.keyid);
-      distinct.add(keyMaterialId(pk));
+      distinct.add(keyMaterialId(pk, budget));
     } else invalid.push(sig.keyid);
   }
   if (distinct.size < threshold) {
@@ -142,6 +162,29 @@ export function verifyThreshold(
       },
     );
   }
+}
+
+/**
+ * The signatures that verify with the key their ID names, one per key; as in verifyThreshold each
+ * key is tried MAX_TRIES_PER_KEY times and parsed once (for re-signing: which old signatures to keep).
+ */
+export function validSignatures(
+  signatures: readonly Signature[],
+  keys: ReadonlyMap<string, PublicKey>,
+  data: Buffer,
+  budget: SignatureBudget = new SignatureBudget(),
+): Signature[] {
+  const tries = new Map<string, number>();
+  const kept = new Set<string>();
+  return signatures.filter((s) => {
+    const pk = keys.get(s.keyid);
+    const n = tries.get(s.keyid) ?? 0;
+    if (pk === undefined || kept.has(s.keyid) || n >= MAX_TRIES_PER_KEY) return false;
+    tries.set(s.keyid, n + 1);
+    if (!verifySignature(pk, s.method, data, Buffer.from(s.sig, 'base64'), budget)) return false;
+    kept.add(s.keyid);
+    return true;
+  });
 }
 
 /** EXPIRED when md.signed.expires < now. */
@@ -178,41 +221,49 @@ export interface RoleKeySet {
 function keysFor(
   keyJsons: Record<string, KeyJson> | null | undefined,
   keyids: readonly string[],
+  role: string,
+  budget: SignatureBudget | undefined,
 ): Record<string, PublicKey> {
   const keys: Record<string, PublicKey> = {};
   for (const id of keyids) {
     if (keyJsons === null || keyJsons === undefined || !Object.hasOwn(keyJsons, id)) continue;
     const kj = keyJsons[id] as KeyJson;
-    try {
-      keys[id] = publicKeyFromJson(kj);
-    } catch (cause) {
-      if (!(cause instanceof SignetError)) throw cause;
-      // Go computes the ID without decoding the key: keep the ID check (INVALID_KEY_ID) first; an
-      // undecodable key then simply verifies nothing.
-      const id2 = tufKeyId(kj.keytype, kj.keyval.public);
-      keys[id] = { keytype: kj.keytype, public: kj.keyval.public, id: id2, canonicalId: id2 };
-    }
+    const make = (): PublicKey => {
+      try {
+        return publicKeyFromJson(kj);
+      } catch (cause) {
+        if (!(cause instanceof SignetError)) throw cause;
+        // Go computes the ID without decoding the key: keep the ID check (INVALID_KEY_ID) first; an
+        // undecodable key then simply verifies nothing.
+        const id2 = tufKeyId(kj.keytype, kj.keyval.public);
+        return { keytype: kj.keytype, public: kj.keyval.public, id: id2, canonicalId: id2 };
+      }
+    };
+    keys[id] = budget === undefined ? make() : budget.publicKey(role, kj.keytype, kj.keyval.public, make);
   }
   return keys;
 }
 
-/** The keys, key IDs and threshold root assigns to a base role. INVALID_ROLE if root has no such role. */
-export function rootRoleKeys(root: RootSigned, role: string): RoleKeySet {
+/**
+ * The keys, key IDs and threshold root assigns to a base role. INVALID_ROLE if root has no such role.
+ * With a budget, each key is decoded once per budget and the time counts.
+ */
+export function rootRoleKeys(root: RootSigned, role: string, budget?: SignatureBudget): RoleKeySet {
   const r = root.roles[role];
   if (r === undefined) throw new SignetError('INVALID_ROLE', `root does not define the ${role} role`);
   const keyids = [...(r.keyids ?? [])];
-  return { keys: keysFor(root.keys, keyids), keyids, threshold: r.threshold };
+  return { keys: keysFor(root.keys, keyids, role, budget), keyids, threshold: r.threshold };
 }
 
-/** The keys, key IDs and threshold a targets body assigns to its delegation `role`. */
-export function delegationRoleKeys(parent: TargetsSigned, role: string): RoleKeySet {
+/** The keys, key IDs and threshold a targets body assigns to its delegation `role` (budget: as rootRoleKeys). */
+export function delegationRoleKeys(parent: TargetsSigned, role: string, budget?: SignatureBudget): RoleKeySet {
   const d = findDelegation(parent, role);
   if (d === undefined) throw new SignetError('INVALID_ROLE', `${role} is not delegated by its parent`);
   const keyids = [...(d.keyids ?? [])];
-  return { keys: keysFor(parent.delegations.keys, keyids), keyids, threshold: d.threshold };
+  return { keys: keysFor(parent.delegations.keys, keyids, role, budget), keyids, threshold: d.threshold };
 }
 
 /** Convenience: verify md against a role key set. */
-export function verifyRole(md: Metadata<AnySigned>, set: RoleKeySet): void {
-  verifyThreshold(md, set.keys, set.keyids, set.threshold);
+export function verifyRole(md: Metadata<AnySigned>, set: RoleKeySet, budget?: SignatureBudget): void {
+  verifyThreshold(md, set.keys, set.keyids, set.threshold, budget);
 }

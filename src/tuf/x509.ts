@@ -40,7 +40,8 @@ import {
   id_kp_serverAuth,
 } from '@peculiar/asn1-x509';
 import { SignetError } from '../errors.js';
-import { isX509KeyType, keyJson, pemBlocks, pemEncode, publicKeyFromJson } from './public-key.js';
+import { pemBlocks, pemEncode } from './pem.js';
+import { isX509KeyType, keyJson, publicKeyFromJson } from './public-key.js';
 import type { KeyType, PublicKey, RootSigned } from './types.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -138,8 +139,8 @@ function parseIssuer(certificate: string | Buffer, key: crypto.KeyObject): Certi
   let der: Buffer | undefined;
   let cert: Certificate;
   try {
-    der =
-      typeof certificate === 'string' ? pemBlocks(certificate).find((b) => b.type === 'CERTIFICATE')?.der : certificate;
+    const pem = typeof certificate === 'string' ? pemBlocks(certificate) : [];
+    der = typeof certificate === 'string' ? pem.find((b) => b.type === 'CERTIFICATE')?.bytes : certificate;
     if (der === undefined) throw new Error('no PEM CERTIFICATE block found');
     cert = AsnConvert.parse(der, Certificate);
   } catch (cause) {
@@ -431,7 +432,7 @@ export function parseCertificateBundle(pem: string): CertificateInfo[] {
   if (blocks.length === 0) throw certError('no PEM CERTIFICATE block found');
   return blocks.map((b, i) => {
     if (b.type !== 'CERTIFICATE') throw certError(`PEM block ${i} is ${b.type}, only CERTIFICATE blocks are allowed`);
-    return certificateInfo(b.der);
+    return certificateInfo(b.bytes);
   });
 }
 

@@ -15,6 +15,10 @@ export interface UpdaterLimits {
   maxDelegations: number;
   /** Maximum nesting of delegations below `targets` (targets/a = 1). */
   maxDelegationDepth: number;
+  /** Signature checks one update may make, all roles together (stops a flood of bogus signatures). */
+  maxSignatureChecks: number;
+  /** Milliseconds one update may spend checking signatures, so that a few slow keys cannot stall it. */
+  maxSignatureMillis: number;
 }
 
 export const DEFAULT_LIMITS: UpdaterLimits = {
@@ -24,4 +28,7 @@ export const DEFAULT_LIMITS: UpdaterLimits = {
   maxRootRotations: 256,
   maxDelegations: 1000,
   maxDelegationDepth: 16,
+  // a legitimate update checks one signature per role: 1,000 delegations take ~0.5 s
+  maxSignatureChecks: 4096,
+  maxSignatureMillis: 2000,
 };

@@ -137,10 +137,12 @@ function chainsToCa(key: PublicKey, caPem: string, now: Date): boolean {
   let chain: crypto.X509Certificate[];
   let cas: crypto.X509Certificate[];
   try {
-    chain = pemBlocks(Buffer.from(key.public, 'base64').toString('utf8')).map((b) => new crypto.X509Certificate(b.der));
+    chain = pemBlocks(Buffer.from(key.public, 'base64').toString('utf8')).map(
+      (b) => new crypto.X509Certificate(b.bytes),
+    );
     cas = pemBlocks(caPem)
       .filter((b) => b.type === 'CERTIFICATE')
-      .map((b) => new crypto.X509Certificate(b.der))
+      .map((b) => new crypto.X509Certificate(b.bytes))
       .filter((c) => new Date(c.validTo).getTime() >= now.getTime()); // expired CA certs are ignored
   } catch {
     return false;

@@ -21,6 +21,7 @@ import {
   parseTargets,
   parseTimestamp,
   rootRoleKeys,
+  SignatureBudget,
   validateRootCertificates,
   verifyThreshold,
   type Metadata,
@@ -48,9 +49,9 @@ export interface TrustedSetOptions {
  * Verify md with a role key set; a signature set with no valid signature where no signature is by a
  * listed key is UNKNOWN_KEY (signed by someone else entirely), otherwise too few valid is THRESHOLD.
  */
-export function verifyRoleSignatures(md: Metadata, set: RoleKeySet): void {
+export function verifyRoleSignatures(md: Metadata, set: RoleKeySet, budget: SignatureBudget): void {
   try {
-    verifyThreshold(md, set.keys, set.keyids, set.threshold);
+    verifyThreshold(md, set.keys, set.keyids, set.threshold, budget);
   } catch (e) {
     if (e instanceof SignetError && e.code === 'THRESHOLD') {
       const listed = new Set(set.keyids);
@@ -76,6 +77,15 @@ function certKeySet(keys: readonly PublicKey[], threshold: number): RoleKeySet {
   return { keys: map, keyids: Object.keys(map), threshold };
 }
 
+function limitsOf(opts: TrustedSetOptions): UpdaterLimits {
+  return { ...DEFAULT_LIMITS, ...opts.limits };
+}
+
+function budgetOf(opts: TrustedSetOptions): SignatureBudget {
+  const l = limitsOf(opts);
+  return new SignatureBudget({ maxChecks: l.maxSignatureChecks, maxMillis: l.maxSignatureMillis });
+}
+
 function rootThreshold(root: RootSigned): number {
   return root.roles['root']?.threshold ?? 1;
 }
@@ -86,6 +96,8 @@ export class TrustedSet {
   readonly limits: UpdaterLimits;
   private readonly pin: ResolvedPin;
   private readonly tofu: boolean;
+  /** Signature checks of this update (all roles), with each key parsed once. */
+  private readonly budget: SignatureBudget;
   private rootMd: Metadata<RootSigned>;
   timestamp: Metadata<TimestampSigned> | undefined;
   snapshot: Metadata<SnapshotSigned> | undefined;
@@ -97,12 +109,13 @@ export class TrustedSet {
   /** Set when the cached root does not satisfy the pin: nothing may be trusted until a pinned root is reached. */
   private unpinnedAnchor: SignetError | undefined;
 
-  private constructor(root: Metadata<RootSigned>, opts: TrustedSetOptions) {
+  private constructor(root: Metadata<RootSigned>, opts: TrustedSetOptions, budget: SignatureBudget) {
     this.gun = opts.gun;
     this.now = opts.now;
     this.pin = opts.pin ?? { kind: 'none' };
     this.tofu = opts.tofu === true;
-    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.limits = limitsOf(opts);
+    this.budget = budget;
     this.rootMd = root;
   }
 
@@ -116,9 +129,10 @@ export class TrustedSet {
    */
   static fromTrustedRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
     const md = parseRoot(bytes);
+    const budget = budgetOf(opts);
     const certs = validateRootCertificates(md.signed, opts.gun, opts.now, false);
-    verifyRoleSignatures(md, certKeySet(certs, rootThreshold(md.signed)));
-    const set = new TrustedSet(md, opts);
+    verifyRoleSignatures(md, certKeySet(certs, rootThreshold(md.signed)), budget);
+    const set = new TrustedSet(md, opts, budget);
     // A pin must hold for the cached root too, or anyone who can write the trust dir replaces the
     // anchor and the pin means nothing. A cached root the pin refuses is kept only as the start of
     // a chain walk: the root reached (updateRoot, final) must satisfy the pin, else PIN_MISMATCH.
@@ -150,9 +164,10 @@ export class TrustedSet {
    */
   static fromNewRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
     const md = parseRoot(bytes);
+    const budget = budgetOf(opts);
     const threshold = rootThreshold(md.signed);
     const certs = validateRootCertificates(md.signed, opts.gun, opts.now, true);
-    verifyRoleSignatures(md, certKeySet(certs, threshold));
+    verifyRoleSignatures(md, certKeySet(certs, threshold), budget);
     checkExpiry(md, opts.now);
     const pinned = applyPin(opts.pin ?? { kind: 'none' }, certs, {
       gun: opts.gun,
@@ -160,8 +175,8 @@ export class TrustedSet {
       firstBootstrap: true,
       tofu: opts.tofu === true,
     });
-    verifyRoleSignatures(md, certKeySet(pinned, threshold));
-    return new TrustedSet(md, opts);
+    verifyRoleSignatures(md, certKeySet(pinned, threshold), budget);
+    return new TrustedSet(md, opts, budget);
   }
 
   /** Remember the version of a role trusted earlier (the cache), so nothing older is accepted. */
@@ -203,8 +218,9 @@ export class TrustedSet {
     // signed by the previous root's certificates (expiry not checked for those) with its threshold
     try {
       const prevCerts = validateRootCertificates(cur.signed, this.gun, this.now, false);
-      verifyRoleSignatures(md, certKeySet(prevCerts, rootThreshold(cur.signed)));
+      verifyRoleSignatures(md, certKeySet(prevCerts, rootThreshold(cur.signed)), this.budget);
     } catch (e) {
+      if (e instanceof SignetError && e.code === 'SIGNATURE_BUDGET') throw e;
       throw new SignetError(
         'ROOT_ROTATION',
         `could not rotate trust to root version ${md.signed.version} of ${this.gun}: it is not signed by the trusted root's keys (threshold ${rootThreshold(cur.signed)})`,
@@ -216,7 +232,7 @@ export class TrustedSet {
     }
     const certs = validateRootCertificates(md.signed, this.gun, this.now, opts.final);
     const pinned = applyPin(this.pin, certs, { gun: this.gun, now: this.now, firstBootstrap: false, tofu: this.tofu });
-    verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)));
+    verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)), this.budget);
     if (opts.final) checkExpiry(md, this.now);
     this.rootMd = md;
     if (opts.final) this.unpinnedAnchor = undefined; // the pin was applied to this root above
@@ -242,7 +258,7 @@ export class TrustedSet {
       );
     }
     const md = parseTimestamp(bytes);
-    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'timestamp'));
+    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'timestamp', this.budget), this.budget);
     checkVersion(md, Math.max(this.floor.get('timestamp') ?? 0, this.timestamp?.signed.version ?? 0));
     checkExpiry(md, this.now);
     this.timestamp = md;
@@ -259,7 +275,7 @@ export class TrustedSet {
     if (ts === undefined) throw new SignetError('INTERNAL', 'snapshot loaded before timestamp');
     checkFileMeta(bytes, ts.signed.meta.snapshot, 'snapshot.json');
     const md = parseSnapshot(bytes);
-    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'snapshot'));
+    verifyRoleSignatures(md, rootRoleKeys(this.rootMd.signed, 'snapshot', this.budget), this.budget);
     checkVersion(md, Math.max(this.floor.get('snapshot') ?? 0, this.snapshot?.signed.version ?? 0));
     // notary's meta has no versions; where both snapshots carry one (TUF style), it must not go back
     for (const [role, prev] of Object.entries(this.previousSnapshotMeta ?? {})) {
@@ -306,7 +322,7 @@ export class TrustedSet {
     if (snap === undefined) throw new SignetError('INTERNAL', `${role} loaded before snapshot`);
     let keys: RoleKeySet;
     if (role === 'targets') {
-      keys = rootRoleKeys(this.rootMd.signed, 'targets');
+      keys = rootRoleKeys(this.rootMd.signed, 'targets', this.budget);
     } else {
       if (!isDelegationRole(role)) throw new SignetError('INVALID_ROLE', `${role} is not a valid delegation role name`);
       const depth = role.split('/').length - 1;
@@ -326,7 +342,7 @@ export class TrustedSet {
       const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
       if (parent === undefined)
         throw new SignetError('INVALID_ROLE', `${role} cannot be loaded: its parent ${parentName} is not trusted`);
-      keys = delegationRoleKeys(parent.signed, role);
+      keys = delegationRoleKeys(parent.signed, role, this.budget);
     }
     const meta = snap.signed.meta[role];
     if (meta === undefined) {
@@ -336,7 +352,7 @@ export class TrustedSet {
     }
     checkFileMeta(bytes, meta, `${role}.json`);
     const md = parseTargets(role, bytes);
-    verifyRoleSignatures(md, keys);
+    verifyRoleSignatures(md, keys, this.budget);
     checkVersion(
       md,
       Math.max(

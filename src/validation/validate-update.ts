@@ -33,7 +33,8 @@ import {
   type PublicKey,
   type RoleKeySet,
   type RootSigned,
-  type SignatureBudget,
+  SignatureBudget,
+  type SignatureLimits,
   type SnapshotSigned,
   type TargetsSigned,
   type TimestampSigned,
@@ -118,11 +119,11 @@ function depth(role: string): number {
 }
 
 /** The keys, keyids and threshold a delegator lists for `role`. */
-function delegationKeys(parent: TargetsSigned, role: string): RoleKeySet {
+function delegationKeys(parent: TargetsSigned, role: string, budget: SignatureBudget): RoleKeySet {
   if (findDelegation(parent, role) === undefined) {
     throw new SignetError('INVALID_ROLE', `tuf: invalid role ${role}. delegation does not exist`);
   }
-  return delegationRoleKeys(parent, role);
+  return delegationRoleKeys(parent, role, budget);
 }
 
 /** `targets/a/b` → `targets/a`; `targets/a` → `targets`. */
@@ -131,16 +132,17 @@ function parentOf(role: string): string {
 }
 
 /**
- * Signature checks one update may cost. Each costs ~0.3 ms of the server's single event loop; a
- * legitimate publish needs a handful, while 1,000 parts of 256 bogus signatures each (within the
- * body limit) would hold the loop for over a minute.
+ * What the signature checks of one publish may cost the server's single event loop. A legitimate
+ * publish needs a handful (~0.5 ms each); 1,000 parts of 256 bogus signatures each (within the body
+ * limit) would hold the loop for over a minute, and 64 checks of slow keys held it 10 s. The time
+ * bound keeps a hostile publish from stalling every other request for longer than this.
  */
-export const MAX_SIGNATURE_CHECKS = 1024;
+export const SERVER_SIGNATURE_LIMITS: SignatureLimits = { maxChecks: 1024, maxMillis: 250 };
 
 export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
   const { gun, stored, uploaded, now } = input;
   const accepted: AcceptedFile[] = [];
-  const budget: SignatureBudget = { remaining: MAX_SIGNATURE_CHECKS };
+  const budget = new SignatureBudget(SERVER_SIGNATURE_LIMITS);
 
   // 1. stored root (trusted as stored; expiry allowed)
   let storedRoot: Metadata<RootSigned> | undefined;
@@ -199,7 +201,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
     let sn: Metadata<SnapshotSigned>;
     try {
       sn = parseSnapshot(snapshotUpload);
-      const rk = rootRoleKeys(root.signed, 'snapshot');
+      const rk = rootRoleKeys(root.signed, 'snapshot', budget);
       verifyThreshold(sn, rk.keys, rk.keyids, rk.threshold, budget);
       checkExpiry(sn, now);
       checkFileMeta(rootBytes, requireMeta(sn.signed, 'root'), 'root');
@@ -289,9 +291,10 @@ function validateRoot(
   // (a) a threshold of the previous root's root keys (their certificate expiry is not checked)
   if (prev !== undefined) {
     try {
-      const rk = rootRoleKeys(prev.signed, 'root');
+      const rk = rootRoleKeys(prev.signed, 'root', budget);
       verifyThreshold(md, rk.keys, rk.keyids, rk.threshold, budget);
     } catch (err) {
+      if (isSignetError(err, 'SIGNATURE_BUDGET')) throw wrap('ErrBadRoot', err);
       throw new ValidationError('ErrBadRoot', MSG.rotation, { code: 'ROOT_ROTATION', cause: err });
     }
   }
@@ -310,6 +313,7 @@ function validateRoot(
     const threshold = md.signed.roles.root?.threshold ?? 1;
     verifyThreshold(md, keys, Object.keys(keys), threshold, budget);
   } catch (err) {
+    if (isSignetError(err, 'SIGNATURE_BUDGET')) throw wrap('ErrBadRoot', err);
     throw new ValidationError('ErrBadRoot', MSG.selfSigned, { code: 'THRESHOLD', cause: err });
   }
   try {
@@ -333,7 +337,7 @@ function loadTargets(
   try {
     let signing: { keys: Record<string, PublicKey>; keyids: string[]; threshold: number };
     if (role === 'targets') {
-      signing = rootRoleKeys(root.signed, 'targets');
+      signing = rootRoleKeys(root.signed, 'targets', budget);
     } else {
       const parent = loaded.get(parentOf(role));
       if (parent === undefined) {
@@ -342,7 +346,7 @@ function loadTargets(
           `tuf: invalid role ${role}. parent role ${parentOf(role)} does not exist`,
         );
       }
-      signing = delegationKeys(parent.md.signed, role);
+      signing = delegationKeys(parent.md.signed, role, budget);
     }
     const md = parseTargets(role, bytes);
     try {

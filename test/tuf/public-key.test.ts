@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   keyJson,
   keyObjectFromPublicKey,
-  pemBlocks,
   publicKeyFromJson,
   publicKeyFromSpki,
   publicKeyToJson,
@@ -74,10 +73,5 @@ describe('public keys', () => {
       thrownCode(() => publicKeyFromJson({ keytype: 'dsa', keyval: { private: null, public: b64 } } as never)),
     ).toBe('INVALID_KEY');
     expect(thrownCode(() => publicKeyFromSpki(Buffer.from('nope')))).toBe('INVALID_KEY');
-  });
-
-  it('reads PEM blocks with CRLF line ends', () => {
-    const blocks = pemBlocks('-----BEGIN X-----\r\nAAEC\r\n-----END X-----\r\n');
-    expect(blocks).toEqual([{ type: 'X', der: Buffer.from([0, 1, 2]), headers: false }]);
   });
 });
