@@ -19,6 +19,7 @@ const layers = {
   server: ['tuf', 'validation', 'storage', 'signer', 'keys'],
   client: ['tuf', 'keys', 'remote', 'registry', 'updater'],
   sigstore: ['keys', 'registry', 'updater'],
+  enforce: ['tuf', 'remote', 'registry', 'updater', 'keys'],
 };
 const all = Object.keys(layers).concat(['cli']);
 const layerRules = Object.entries(layers).map(([layer, allowed]) => ({

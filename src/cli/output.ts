@@ -13,6 +13,8 @@ export const EXIT = {
   AUTH: 5,
   NETWORK: 6,
   PASSPHRASE: 7,
+  TAG_MOVED: 8,
+  STALE: 9,
 } as const;
 
 const BY_CODE: Partial<Record<SignetErrorCode, number>> = {
@@ -37,6 +39,10 @@ const BY_CODE: Partial<Record<SignetErrorCode, number>> = {
   DIGEST_MISMATCH: EXIT.VERIFICATION,
   UNTRUSTED_ROOT: EXIT.VERIFICATION,
   PIN_MISMATCH: EXIT.VERIFICATION,
+  SIGNERS_REQUIRED: EXIT.VERIFICATION,
+  TAG_MOVED: EXIT.TAG_MOVED,
+  TRUST_STALE: EXIT.STALE,
+  POLICY: EXIT.USAGE,
   UNAUTHORIZED: EXIT.AUTH,
   NETWORK: EXIT.NETWORK,
   TIMEOUT: EXIT.NETWORK,
@@ -103,6 +109,20 @@ export function formatError(err: unknown, json = false): string {
 
 export function printJson(o: Output, value: unknown): void {
   o.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** After a signer removal or revocation: the tags that now resolve to another digest, or to none. */
+export function printTagChanges(
+  o: Output,
+  gun: string,
+  changes: ReadonlyArray<{ tag: string; before: string; after: string | null }>,
+): void {
+  if (changes.length === 0) {
+    o.out(`No tag of ${gun} changed its signed digest\n`);
+    return;
+  }
+  o.out(`Tags of ${gun} whose signed digest changed:\n`);
+  for (const c of changes) o.out(`  ${c.tag}: ${c.before} → ${c.after ?? 'now unsigned'}\n`);
 }
 
 /** A left-aligned table as docker's tabwriter prints it: cells padded by 3, columns at least 10 wide. */
