@@ -5,7 +5,7 @@
  * Docker's rules are followed where they exist (reference §5.2):
  *  - trust dir: `--trust-dir`, else `$DOCKER_CONFIG/trust`, else `~/.docker/trust`;
  *  - trust server: `--server`, else `DOCKER_CONTENT_TRUST_SERVER`, else `https://notary.docker.io` for
- *    docker.io GUNs, else `https://<registry host[:port]>`;
+ *    docker.io GUNs until its shutdown (HUB_NOTARY_RETIRED; after it, an error), else `https://<registry host[:port]>`;
  *  - TLS CA: `--tls-ca`, else `$DOCKER_CONFIG/tls/<server host[:port]>/ca.crt` when it exists.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -58,6 +58,20 @@ export interface GlobalConfig {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 2;
 const HUB_NOTARY = 'https://notary.docker.io';
+/** Docker shuts notary.docker.io down on this day; from then on there is no default for Docker Hub. */
+export const HUB_NOTARY_RETIRED = new Date('2026-12-08T00:00:00Z');
+
+/** The default trust server of a Docker Hub image at `now`, or SERVICE_RETIRED once notary.docker.io is gone. */
+function hubNotary(now: Date): string {
+  if (now.getTime() < HUB_NOTARY_RETIRED.getTime()) return HUB_NOTARY;
+  throw new SignetError(
+    'SERVICE_RETIRED',
+    `Docker Hub's trust server ${HUB_NOTARY} was retired on ${HUB_NOTARY_RETIRED.toISOString().slice(0, 10)}; there is no default trust server for Docker Hub images any more`,
+    {
+      fix: 'name the trust server that now holds this repository with --server https://host[:port] or DOCKER_CONTENT_TRUST_SERVER=https://host[:port] (docs/migrate.md)',
+    },
+  );
+}
 
 /** Snapshot of the process environment, for other CLI modules (server config, verify, pin). */
 export function readEnv(): Env {
@@ -116,6 +130,7 @@ export function resolveGlobalConfig(
   flags: GlobalFlags,
   env: Env = process.env,
   tty?: { stdin: boolean; stderr: boolean; stdout: boolean },
+  now: () => Date = () => new Date(),
 ): GlobalConfig {
   const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir();
   const dockerConfigDir =
@@ -155,7 +170,7 @@ export function resolveGlobalConfig(
     serverFor(registryHost: string): string {
       if (serverOverride !== undefined) return serverOverride;
       if (registryHost === 'docker.io' || registryHost === 'index.docker.io' || registryHost === 'registry-1.docker.io')
-        return HUB_NOTARY;
+        return hubNotary(now());
       return `https://${registryHost}`;
     },
     caFor(serverUrl: string): Buffer | undefined {
