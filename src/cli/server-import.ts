@@ -58,7 +58,7 @@ export function formatReport(r: ImportReport): string {
   const lines = [
     `repositories: ${r.repositories.source} in the source, ${r.repositories.imported} imported, ${r.repositories.alreadyCurrent} already current, ${r.repositories.verified} verified, ${r.failures.length} failed`,
     `files: ${r.files.source} in the source, ${r.files.imported} imported, ${r.files.alreadyPresent} already present`,
-    `changefeed: ${r.changefeed.sourceUpdates} update records, ${r.changefeed.updatesPresent} present in Signet; ${r.changefeed.sourceDeletions} deletion records not carried over`,
+    `changefeed: ${r.changefeed.sourceUpdates} update records, ${r.changefeed.updatesPresent} present in Signet, ${r.changefeed.updatesOfDeleted} of deleted repositories; ${r.changefeed.sourceDeletions} deletion records not carried over`,
     `server keys: ${r.keys.source} in the signer, ${r.keys.imported} imported, ${r.keys.alreadyPresent} already present, ${r.keys.skipped.length} skipped`,
   ];
   if (r.repositories.stale > 0)

@@ -33,7 +33,14 @@ export interface ImportFailure {
 export interface ImportReport {
   repositories: { source: number; imported: number; alreadyCurrent: number; verified: number; stale: number };
   files: { source: number; imported: number; alreadyPresent: number };
-  changefeed: { sourceUpdates: number; sourceDeletions: number; updatesPresent: number };
+  changefeed: {
+    sourceUpdates: number;
+    sourceDeletions: number;
+    /** update records whose timestamp row Signet holds (with the same hash) */
+    updatesPresent: number;
+    /** update records of repositories deleted on notary-server (their rows are gone there too) */
+    updatesOfDeleted: number;
+  };
   keys: { source: number; imported: number; alreadyPresent: number; skipped: { keyId: string; reason: string }[] };
   /** repositories Signet cannot keep timestamps fresh for: no timestamp key imported */
   withoutTimestampKey: string[];
@@ -140,7 +147,7 @@ export async function importNotary(opts: ImportOptions): Promise<ImportReport> {
   const report: ImportReport = {
     repositories: { source: 0, imported: 0, alreadyCurrent: 0, verified: 0, stale: 0 },
     files: { source: 0, imported: 0, alreadyPresent: 0 },
-    changefeed: { sourceUpdates: 0, sourceDeletions: 0, updatesPresent: 0 },
+    changefeed: { sourceUpdates: 0, sourceDeletions: 0, updatesPresent: 0, updatesOfDeleted: 0 },
     keys: { source: 0, imported: 0, alreadyPresent: 0, skipped: [] },
     withoutTimestampKey: [],
     failures: [],
@@ -149,6 +156,7 @@ export async function importNotary(opts: ImportOptions): Promise<ImportReport> {
   await importKeys(opts, report);
 
   const guns = await opts.source.guns();
+  const live = new Set(guns);
   report.repositories.source = guns.length;
   for (const gun of guns) {
     try {
@@ -180,6 +188,10 @@ export async function importNotary(opts: ImportOptions): Promise<ImportReport> {
       continue;
     }
     report.changefeed.sourceUpdates++;
+    if (!live.has(c.gun)) {
+      report.changefeed.updatesOfDeleted++;
+      continue;
+    }
     const row = await opts.store.getByVersion(c.gun, 'timestamp', c.version);
     if (row !== null && row.sha256 === c.sha256) report.changefeed.updatesPresent++;
   }

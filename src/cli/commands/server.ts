@@ -61,8 +61,9 @@ export function registerServerCommand(program: Command): void {
     )
     .option('--config <file>', "Signet's server config file (env SIGNET_CONFIG)")
     .option('--json', 'print the report as JSON')
-    .action(async (flags: ImportFlags) => {
+    .action(async (_flags: ImportFlags, cmd: Command) => {
+      // `server` declares --data-dir, --database, … too and takes them wherever they stand
       const { runImport } = await import('../server-import.js');
-      await runImport(flags);
+      await runImport(cmd.optsWithGlobals<ImportFlags>());
     });
 }
