@@ -25,6 +25,7 @@ export {
 } from './signing.js';
 export { addSigner, removeSigner, parsePublicKeyFile, checkSignerName, MAX_PUBLIC_KEY_FILE } from './signers.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
+export { migrateRepository, type MigrateResult } from './migrate.js';
 export {
   generateSignerKey,
   loadSignerKey,

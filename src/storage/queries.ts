@@ -141,7 +141,10 @@ export async function maxVersions(db: Db, gun: string, roles: readonly string[])
 }
 
 /** Throws CONFLICT for the first update not strictly above the stored maximum of its role. */
-export function checkAgainst(updates: readonly Pick<MetaUpdate, 'role' | 'version'>[], max: ReadonlyMap<string, number>): void {
+export function checkAgainst(
+  updates: readonly Pick<MetaUpdate, 'role' | 'version'>[],
+  max: ReadonlyMap<string, number>,
+): void {
   for (const u of updates) {
     const stored = max.get(u.role);
     if (stored !== undefined && u.version <= stored) {
