@@ -36,14 +36,18 @@ function ok(what: string, r: Result): Result {
   return r;
 }
 
-async function importCli(args: string[], dataDir: string): Promise<{ r: Result; report: ImportJson }> {
+async function importCli(
+  args: string[],
+  dataDir: string,
+  aliasPass: string | null = 'signer-alias-pass',
+): Promise<{ r: Result; report: ImportJson }> {
   const { ensureBuilt, SIGNET_MAIN } = await import('../cli/signet.js');
   await ensureBuilt();
   const r = await run(process.execPath, [SIGNET_MAIN, 'server', 'import', '--data-dir', dataDir, '--json', ...args], {
     env: {
       PATH: process.env.PATH,
       HOME: dataDir,
-      [`NOTARY_SIGNER_${SIGNER_ALIAS.toUpperCase()}`]: 'signer-alias-pass',
+      ...(aliasPass !== null ? { [`NOTARY_SIGNER_${SIGNER_ALIAS.toUpperCase()}`]: aliasPass } : {}),
       SIGNET_SIGNER_PASSPHRASE: SIGNET_PASS,
     },
     timeoutMs: 120_000,
@@ -159,6 +163,18 @@ describe('signet server import: a notary-server + notary-signer deployment on Po
     rmSync(tmp, { recursive: true, force: true });
   });
 
+  it("refuses without the signer alias's passphrase, or with a wrong one, before importing anything", async () => {
+    const from = ['--from-server-db', db.serverDb, '--from-signer-db', db.signerDb];
+    const missing = await importCli(from, path.join(tmp, 'refused'), null);
+    expect(missing.r.code, missing.r.stdout + missing.r.stderr).toBe(7);
+    expect(missing.r.stderr).toContain('PASSPHRASE_REQUIRED');
+    expect(missing.r.stderr).toContain('NOTARY_SIGNER_TIMESTAMP_1');
+    const wrong = await importCli(from, path.join(tmp, 'refused'), 'not-the-passphrase');
+    expect(wrong.r.code).toBe(7);
+    expect(wrong.r.stderr).toContain('BAD_PASSPHRASE');
+    expect(wrong.r.stderr).not.toContain('not-the-passphrase');
+  }, 60_000);
+
   it('imports every repository, version and server key, verifies each chain, and reports counts', async () => {
     const { r, report } = await importCli(['--from-server-db', db.serverDb, '--from-signer-db', db.signerDb], dataDir);
     ok('import', r);
@@ -191,7 +207,7 @@ describe('signet server import: a notary-server + notary-signer deployment on Po
     expect(report.keys).toMatchObject({ imported: 0, alreadyPresent: first.keys.source });
   }, 120_000);
 
-  it('imports the same from a psql \\copy CSV dump', async () => {
+  it('imports the same from a psql \\copy CSV dump, resuming an interrupted import', async () => {
     const dump = path.join(tmp, 'dump');
     await mkdir(dump);
     const copy = async (url: string, table: string): Promise<void> => {
@@ -207,12 +223,28 @@ describe('signet server import: a notary-server + notary-signer deployment on Po
     await copy(db.serverDb, 'tuf_files');
     await copy(db.serverDb, 'changefeed');
     await copy(db.signerDb, 'private_keys');
-    const { r, report } = await importCli(['--from-dump', dump], path.join(tmp, 'signet-from-dump'));
+    // an import interrupted after the first repository: a dump holding only A's rows, then the whole dump
+    const partial = path.join(tmp, 'dump-partial');
+    await mkdir(partial);
+    const csv = (await readFile(path.join(dump, 'tuf_files.csv'), 'utf8')).split('\n');
+    await writeFile(
+      path.join(partial, 'tuf_files.csv'),
+      [csv[0], ...csv.slice(1).filter((l) => l.includes(`,${gunA},`))].join('\n') + '\n',
+    );
+    for (const t of ['changefeed', 'private_keys'])
+      await writeFile(path.join(partial, `${t}.csv`), await readFile(path.join(dump, `${t}.csv`)));
+    const target = path.join(tmp, 'signet-from-dump');
+    const part = await importCli(['--from-dump', partial], target);
+    ok('partial import', part.r);
+    expect(part.report.repositories).toMatchObject({ source: 1, imported: 1, verified: 1 });
+
+    const { r, report } = await importCli(['--from-dump', dump], target);
     ok('import from dump', r);
+    expect(report.repositories).toMatchObject({ source: 2, imported: 1, alreadyCurrent: 1, verified: 2 });
+    expect(report.files.alreadyPresent).toBe(part.report.files.imported);
+    expect(report.files.imported + report.files.alreadyPresent).toBe(first.files.source);
+    expect(report.keys.alreadyPresent).toBe(first.keys.source);
     expect(report.failures).toEqual([]);
-    expect(report.repositories).toMatchObject({ source: 2, imported: 2, verified: 2 });
-    expect(report.files).toEqual(first.files);
-    expect(report.keys.imported).toBe(first.keys.source);
     expect(report.changefeed).toEqual(first.changefeed);
   }, 120_000);
 
