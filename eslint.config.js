@@ -20,6 +20,7 @@ const layers = {
   client: ['tuf', 'keys', 'remote', 'registry', 'updater'],
   sigstore: ['keys', 'registry', 'updater'],
   enforce: ['tuf', 'remote', 'registry', 'updater', 'keys'],
+  import: ['tuf', 'storage', 'signer', 'updater'],
 };
 const all = Object.keys(layers).concat(['cli']);
 const layerRules = Object.entries(layers).map(([layer, allowed]) => ({

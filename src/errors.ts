@@ -46,6 +46,7 @@ export type SignetErrorCode =
   | 'PIN_MISMATCH'
   | 'NOT_INITIALIZED'
   | 'USAGE' // bad command line / configuration
+  | 'SERVICE_RETIRED' // the default trust server for the image no longer exists (notary.docker.io)
   | 'CONFLICT'
   | 'STORAGE'
   | 'INTERNAL';

@@ -5,7 +5,7 @@
  * Docker's rules are followed where they exist (reference §5.2):
  *  - trust dir: `--trust-dir`, else `$DOCKER_CONFIG/trust`, else `~/.docker/trust`;
  *  - trust server: `--server`, else `DOCKER_CONTENT_TRUST_SERVER`, else `https://notary.docker.io` for
- *    docker.io GUNs, else `https://<registry host[:port]>`;
+ *    docker.io GUNs until its shutdown (updater/server-url.ts; after it, an error), else `https://<registry host[:port]>`;
  *  - TLS CA: `--tls-ca`, else `$DOCKER_CONFIG/tls/<server host[:port]>/ca.crt` when it exists.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -123,6 +123,7 @@ export function resolveGlobalConfig(
   flags: GlobalFlags,
   env: Env = process.env,
   tty?: { stdin: boolean; stderr: boolean; stdout: boolean },
+  now: () => Date = () => new Date(),
 ): GlobalConfig {
   const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : os.homedir();
   const dockerConfigDir =
@@ -164,7 +165,7 @@ export function resolveGlobalConfig(
     isTTY,
     stdoutIsTTY,
     serverFor(registryHost: string): string {
-      return serverOverride ?? defaultTrustServer(registryHost);
+      return serverOverride ?? defaultTrustServer(registryHost, now());
     },
     caFor(serverUrl: string): Buffer | undefined {
       if (tlsCaFile !== undefined) {

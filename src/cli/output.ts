@@ -19,6 +19,7 @@ export const EXIT = {
 
 const BY_CODE: Partial<Record<SignetErrorCode, number>> = {
   USAGE: EXIT.USAGE,
+  SERVICE_RETIRED: EXIT.USAGE,
   INVALID_GUN: EXIT.USAGE,
   NOT_SIGNED: EXIT.NOT_FOUND,
   NOT_FOUND: EXIT.NOT_FOUND,

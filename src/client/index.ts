@@ -26,6 +26,7 @@ export {
 export { addSigner, removeSigner, parsePublicKeyFile, checkSignerName, MAX_PUBLIC_KEY_FILE } from './signers.js';
 export { tagChanges, type TagChange } from './tag-changes.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
+export { migrateRepository, type MigrateResult } from './migrate.js';
 export {
   generateSignerKey,
   loadSignerKey,

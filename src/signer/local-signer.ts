@@ -98,6 +98,40 @@ export class LocalServerSigner implements ServerSigner {
     return pk;
   }
 
+  /**
+   * Takes over a key another signer held (notary-signer's `private_keys`, via `signet server import`):
+   * stored encrypted like a key made here, keeping its creation and last-use times. ECDSA P-256 only,
+   * as this signer signs with nothing else. Returns false when the key is already stored (re-runs).
+   */
+  async importKey(key: {
+    gun: string;
+    role: ServerKeyRole;
+    privateKey: crypto.KeyObject;
+    createdAt: Date;
+    lastUsed: Date | null;
+  }): Promise<{ id: string; imported: boolean }> {
+    const { privateKey } = key;
+    if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new SignetError('INVALID_KEY', `server keys must be ECDSA P-256; the ${key.role} key of ${key.gun} is not`);
+    }
+    const spki = crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+    const pk = publicKeyFromSpki(spki, 'ecdsa');
+    if ((await this.#keys.get(pk.id)) !== null) return { id: pk.id, imported: false };
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    await this.#keys.insert({
+      id: pk.id,
+      gun: key.gun,
+      role: key.role,
+      algorithm: ALGORITHM,
+      publicKey: spki.toString('base64'),
+      privateKey: await this.#cipher.encrypt(pkcs8, aad({ gun: key.gun, role: key.role, id: pk.id })),
+      createdAt: key.createdAt,
+      lastUsed: key.lastUsed,
+    });
+    this.#absent.delete(pk.id);
+    return { id: pk.id, imported: true };
+  }
+
   async getOrCreateKey(gun: string, role: ServerKeyRole, root?: RootSigned): Promise<PublicKey> {
     if (root !== undefined) {
       for (const id of root.roles[role]?.keyids ?? []) {

@@ -141,7 +141,10 @@ export async function maxVersions(db: Db, gun: string, roles: readonly string[])
 }
 
 /** Throws CONFLICT for the first update not strictly above the stored maximum of its role. */
-export function checkAgainst(updates: readonly MetaUpdate[], max: ReadonlyMap<string, number>): void {
+export function checkAgainst(
+  updates: readonly Pick<MetaUpdate, 'role' | 'version'>[],
+  max: ReadonlyMap<string, number>,
+): void {
   for (const u of updates) {
     const stored = max.get(u.role);
     if (stored !== undefined && u.version <= stored) {
@@ -164,7 +167,7 @@ export function prepareRows(updates: readonly MetaUpdate[], now: number): Prepar
     version: u.version,
     data: u.data,
     sha256: sha256Hex(u.data),
-    createdAt: now,
+    createdAt: u.createdAt?.getTime() ?? now,
   }));
 }
 

@@ -23,6 +23,11 @@ export interface MetaUpdate {
   /** integer in [0, 2^31-1] (notary stores it as an SQL integer) */
   version: number;
   data: Buffer;
+  /**
+   * When the file was first stored, for history carried over from another server (`signet server
+   * import`); default: now. A timestamp's changefeed record takes the same time.
+   */
+  createdAt?: Date;
 }
 
 /** A changefeed entry as notary-server returns it (§1.9); the server renames fields for the wire. */

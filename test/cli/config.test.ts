@@ -17,7 +17,7 @@ describe('resolveGlobalConfig', () => {
   });
 
   it('picks the trust server like Docker', () => {
-    const cfg = resolveGlobalConfig({}, { HOME: '/h' }, tty);
+    const cfg = resolveGlobalConfig({}, { HOME: '/h' }, tty, () => new Date('2026-12-02T12:00:00Z'));
     expect(cfg.serverFor('docker.io')).toBe('https://notary.docker.io');
     expect(cfg.serverFor('registry.example.com:5000')).toBe('https://registry.example.com:5000');
     const env = resolveGlobalConfig({}, { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://n.example.com/' }, tty);
@@ -33,7 +33,8 @@ describe('resolveGlobalConfig', () => {
 
   it('gives NOTARY_AUTH only to the trust server the user named, never to one derived from an image name', () => {
     const auth = Buffer.from('u:p').toString('base64');
-    const derived = resolveGlobalConfig({}, { HOME: '/h', NOTARY_AUTH: auth }, tty);
+    // before notary.docker.io's retirement, so that the derived Docker Hub server still exists
+    const derived = resolveGlobalConfig({}, { HOME: '/h', NOTARY_AUTH: auth }, tty, () => new Date('2026-12-01T00:00:00Z'));
     expect(derived.notaryAuth).toEqual({ username: 'u', password: 'p' });
     expect(derived.trustServerAuthFor(derived.serverFor('registry.example.com'))).toBeUndefined();
     expect(derived.trustServerAuthFor(derived.serverFor('docker.io'))).toBeUndefined();
@@ -46,6 +47,43 @@ describe('resolveGlobalConfig', () => {
       tty,
     );
     expect(env.trustServerAuthFor(env.serverFor('docker.io'))).toEqual({ username: 'u', password: 'p' });
+  });
+
+  it('has no Docker Hub default once notary.docker.io is retired (2026-12-08): SERVICE_RETIRED naming --server', () => {
+    const before = resolveGlobalConfig({}, { HOME: '/h' }, tty, () => new Date('2026-12-07T23:59:59Z'));
+    expect(before.serverFor('docker.io')).toBe('https://notary.docker.io');
+    const after = resolveGlobalConfig({}, { HOME: '/h' }, tty, () => new Date('2026-12-08T00:00:00Z'));
+    for (const host of ['docker.io', 'index.docker.io', 'registry-1.docker.io']) {
+      let err: unknown;
+      try {
+        after.serverFor(host);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SignetError);
+      const e = err as SignetError;
+      expect(e.code).toBe('SERVICE_RETIRED');
+      expect(e.message).toContain('retired on 2026-12-08');
+      expect(e.fix).toContain('--server');
+      expect(e.fix).toContain('DOCKER_CONTENT_TRUST_SERVER');
+      expect(exitCodeFor(e)).toBe(2);
+    }
+    // other registries and an explicit server are unaffected
+    expect(after.serverFor('registry.example.com')).toBe('https://registry.example.com');
+    const env = resolveGlobalConfig(
+      {},
+      { HOME: '/h', DOCKER_CONTENT_TRUST_SERVER: 'https://signet.example.com' },
+      tty,
+      () => new Date('2027-01-01T00:00:00Z'),
+    );
+    expect(env.serverFor('docker.io')).toBe('https://signet.example.com');
+    const flag = resolveGlobalConfig(
+      { server: 'https://s.example.com' },
+      { HOME: '/h' },
+      tty,
+      () => new Date('2027-01-01T00:00:00Z'),
+    );
+    expect(flag.serverFor('docker.io')).toBe('https://s.example.com');
   });
 
   it('takes retries from --retries, else SIGNET_RETRIES, else 2, and refuses nonsense', () => {

@@ -1,5 +1,6 @@
 // The real notary-signer + notary-server (Debian package "notary", 0.7) on 127.0.0.1 with free
-// ports, memory storage, a fresh test CA and temp dir per call. Stop them with stop().
+// ports, memory storage (or PostgreSQL, schema made by notary's own migrations), a fresh test CA
+// and temp dir per call. Stop them with stop().
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import http from 'node:http';
@@ -8,6 +9,36 @@ import path from 'node:path';
 import { freePort, portOpen } from './ports.js';
 import { childEnv, requireBinary, startProc, tailFile, type Proc } from './proc.js';
 import { makeTestCA } from './tls.js';
+import pg from 'pg';
+import { fileURLToPath } from 'node:url';
+
+/** PostgreSQL storage for both peers: notary-server's and notary-signer's databases (empty; the schema is made here). */
+export interface NotaryPostgres {
+  serverDb: string;
+  signerDb: string;
+  /** the signer's default_alias; its passphrase is passed as NOTARY_SIGNER_<ALIAS> */
+  alias: string;
+  passphrase: string;
+}
+
+const MIGRATIONS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'notary-migrations');
+
+/** Runs notary's upstream PostgreSQL migrations (test/fixtures/notary-migrations, see its README). */
+export async function createNotarySchema(db: NotaryPostgres): Promise<void> {
+  const apply = async (url: string, files: string[]): Promise<void> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const f of files) await client.query(await readFile(path.join(MIGRATIONS, f), 'utf8'));
+    } finally {
+      await client.end();
+    }
+  };
+  await apply(db.serverDb, ['server/postgresql/0001_initial.up.sql', 'server/postgresql/0002_changefeed.up.sql']);
+  await apply(db.signerDb, ['signer/postgresql/0001_initial.up.sql']);
+}
+
+const withSslDisabled = (url: string): string => `${url}${url.includes('?') ? '&' : '?'}sslmode=disable`;
 
 export interface NotaryPeers {
   url: string; // https://127.0.0.1:PORT
@@ -64,7 +95,7 @@ export async function startOnFreePort(
   throw last instanceof Error ? last : new Error(String(last));
 }
 
-export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<NotaryPeers> {
+export async function startNotaryPeers(opts: { http?: boolean; postgres?: NotaryPostgres } = {}): Promise<NotaryPeers> {
   await requireBinary(NOTARY_SIGNER_BIN, 'notary');
   await requireBinary(NOTARY_SERVER_BIN, 'notary');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'signet-notary-peers-'));
@@ -82,7 +113,12 @@ export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<N
       ca.issue('signer', { cn: 'notary-signer', eku: 'serverAuth' }),
       ca.issue('server-client', { cn: 'notary-server-client', eku: 'clientAuth' }),
     ]);
-    const env = childEnv({}, dropNotaryEnv);
+    const pgStore = opts.postgres;
+    // the signer reads the passphrase of its key alias from NOTARY_SIGNER_<ALIAS> (SQL backends only)
+    const env = childEnv(
+      pgStore ? { [`NOTARY_SIGNER_${pgStore.alias.toUpperCase()}`]: pgStore.passphrase } : {},
+      dropNotaryEnv,
+    );
 
     /** Writes `config` to `dir`/<name>.json and runs `bin -config <that file> -logf json` in `dir`. */
     const startWithConfig = async (
@@ -122,7 +158,9 @@ export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<N
             client_ca_file: 'tls/ca.crt',
           },
           logging: { level: 'info' },
-          storage: { backend: 'memory' },
+          storage: pgStore
+            ? { backend: 'postgres', db_url: withSslDisabled(pgStore.signerDb), default_alias: pgStore.alias }
+            : { backend: 'memory' },
         },
         () => portOpen(port),
       ),
@@ -152,7 +190,9 @@ export async function startNotaryPeers(opts: { http?: boolean } = {}): Promise<N
               tls_client_cert: 'tls/server-client.crt',
               tls_client_key: 'tls/server-client.key',
             },
-            storage: { backend: 'memory' },
+            storage: pgStore
+              ? { backend: 'postgres', db_url: withSslDisabled(pgStore.serverDb) }
+              : { backend: 'memory' },
             logging: { level: 'info' },
           },
           () => httpOk(`${base}/_notary_server/health`, withTls ? caPem : undefined),

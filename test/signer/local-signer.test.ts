@@ -1,11 +1,19 @@
 /** LocalServerSigner: notary-signer's key lifecycle, with private keys encrypted at rest. */
+import crypto from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type MetaStore } from '../../src/storage/index.js';
 import { KeyCipher, LocalServerSigner } from '../../src/signer/index.js';
-import { keyJson, newRoot, verifySignature, type PublicKey, type RootSigned } from '../../src/tuf/index.js';
+import {
+  keyJson,
+  newRoot,
+  publicKeyFromSpki,
+  verifySignature,
+  type PublicKey,
+  type RootSigned,
+} from '../../src/tuf/index.js';
 
 let dir: string;
 let store: MetaStore;
@@ -87,5 +95,33 @@ describe('LocalServerSigner', () => {
     const blob = await c.encrypt(Buffer.from('secret'), 'g\u0000timestamp\u0000id1');
     expect((await c.decrypt(blob, 'g\u0000timestamp\u0000id1')).toString()).toBe('secret');
     await expect(c.decrypt(blob, 'g\u0000timestamp\u0000id2')).rejects.toMatchObject({ code: 'BAD_PASSPHRASE' });
+  });
+
+  it("importKey takes over another signer's P-256 key once, keeps its times, and signs with it", async () => {
+    const s = new LocalServerSigner({ keys: store.keys, passphrase: 'pw' });
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const createdAt = new Date('2024-01-02T03:04:05.678Z');
+    const lastUsed = new Date('2025-01-01T00:00:00.000Z');
+    const r = await s.importKey({ gun: 'g', role: 'timestamp', privateKey, createdAt, lastUsed });
+    expect(r.imported).toBe(true);
+    const pk = publicKeyFromSpki(crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'der' }), 'ecdsa');
+    expect(r.id).toBe(pk.id);
+    expect(await s.importKey({ gun: 'g', role: 'timestamp', privateKey, createdAt, lastUsed })).toEqual({
+      id: pk.id,
+      imported: false,
+    });
+    const row = await store.keys.get(pk.id);
+    expect(row).toMatchObject({ gun: 'g', role: 'timestamp', createdAt, lastUsed });
+    expect(row!.privateKey.includes(privateKey.export({ type: 'pkcs8', format: 'der' }))).toBe(false);
+    // a fresh signer (another process) finds and uses it for a root that lists it
+    const again = new LocalServerSigner({ keys: store.keys, passphrase: 'pw' });
+    const signer = await again.signerFor('g', 'timestamp', rootListing(pk));
+    expect(signer).not.toBeNull();
+    const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    await expect(
+      s.importKey({ gun: 'g', role: 'timestamp', privateKey: rsa, createdAt, lastUsed: null }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_KEY',
+    });
   });
 });

@@ -31,3 +31,5 @@ registrars.push(registerVerify, registerPin);
 
 import { registerBridge } from './bridge.js';
 registrars.push(registerBridge);
+import { registerMigrate } from './migrate.js';
+registrars.push(registerMigrate);

@@ -1,13 +1,14 @@
 /**
  * `signet server`: the trust server's flags. The body (configuration, start) is in
- * ../server-config.ts, imported when the command runs.
+ * ../server-config.ts, imported when the command runs; `signet server import` likewise in ../server-import.ts.
  */
 import type { Command } from 'commander';
 import type { ServerFlags } from '../server-config.js';
+import type { ImportFlags } from '../server-import.js';
 
 export function registerServerCommand(program: Command): void {
-  program
-    .command('server')
+  const server = program.command('server');
+  server
     .description('run the trust server (Notary v1 API, compatible with notary 0.7 and docker trust)')
     .option('--listen <host:port>', 'address to listen on (env SIGNET_LISTEN; default 127.0.0.1:4443)')
     .option(
@@ -44,5 +45,29 @@ export function registerServerCommand(program: Command): void {
       // lazy: the server stack is loaded only by the command that needs it (client start-up time)
       const { runServer } = await import('../server-config.js');
       await runServer(flags);
+    });
+  server
+    .command('import')
+    .description(
+      "take over a notary-server deployment: every repository's history and the server-held keys, from its databases (docs/migrate.md)",
+    )
+    .option(
+      '--from-server-db <url>',
+      "notary-server's PostgreSQL database (postgres://…): tables tuf_files, changefeed",
+    )
+    .option('--from-signer-db <url>', "notary-signer's PostgreSQL database (postgres://…): table private_keys")
+    .option('--from-dump <dir>', 'a directory of table dumps (tuf_files, changefeed, private_keys as .csv or .tsv)')
+    .option('--data-dir <dir>', "Signet's data directory (env SIGNET_DATA_DIR; default ~/.signet/server)")
+    .option('--database <url>', "Signet's PostgreSQL database instead of SQLite (env SIGNET_DATABASE)")
+    .option(
+      '--signer-passphrase-file <file>',
+      'the passphrase the Signet server encrypts its keys with (env SIGNET_SIGNER_PASSPHRASE[_FILE])',
+    )
+    .option('--config <file>', "Signet's server config file (env SIGNET_CONFIG)")
+    .option('--json', 'print the report as JSON')
+    .action(async (_flags: ImportFlags, cmd: Command) => {
+      // `server` declares --data-dir, --database, … too and takes them wherever they stand
+      const { runImport } = await import('../server-import.js');
+      await runImport(cmd.optsWithGlobals<ImportFlags>());
     });
 }
