@@ -28,3 +28,6 @@ registrars.push(registerServerCommand);
 import { registerVerify } from './verify.js';
 import { registerPin } from './pin.js';
 registrars.push(registerVerify, registerPin);
+
+import { registerProxyCommand } from './proxy.js';
+registrars.push(registerProxyCommand);

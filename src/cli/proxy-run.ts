@@ -1,0 +1,149 @@
+/**
+ * The body of `signet proxy` (loaded lazily by commands/proxy.ts): flags and the global trust options
+ * → an Enforcer and a listening proxy; SIGTERM/SIGINT close it.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { createEnforcer } from '../enforce/index.js';
+import { SignetError } from '../errors.js';
+import { createObserver, startProxy, type ProxyLimits } from '../proxy/index.js';
+import { resolveGlobalConfig, type GlobalFlags } from './config.js';
+import { exitCodeFor, formatError } from './output.js';
+
+export interface ProxyFlags {
+  upstream: string;
+  listen?: string;
+  insecureHttp?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  reportOnly?: boolean;
+  policy?: string;
+  allowPush?: boolean;
+  registryName?: string;
+  upstreamCa?: string;
+  auditLog?: string;
+  cacheTtl?: string;
+  maxConnections?: string;
+  maxHeaderBytes?: string;
+  upstreamTimeout?: string;
+}
+
+function readFlagFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new SignetError('USAGE', `cannot read the ${flag} file ${file}`, {
+      cause: e,
+      fix: `check the path given to ${flag}`,
+    });
+  }
+}
+
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new SignetError('USAGE', `${flag} must be a positive integer, got ${v}`, { fix: `e.g. ${flag} 1000` });
+  }
+  return n;
+}
+
+function checkUpstream(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new SignetError('USAGE', `--upstream is not a URL: ${url}`, {
+      fix: 'give it as https://registry.example.com',
+    });
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || (u.pathname !== '/' && u.pathname !== '')) {
+    throw new SignetError('USAGE', `--upstream must be http(s)://host[:port] with no path, got ${url}`, {
+      fix: 'give it as https://registry.example.com',
+    });
+  }
+  return u.origin;
+}
+
+function tlsOf(flags: ProxyFlags): { cert: Buffer; key: Buffer } | undefined {
+  const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined;
+  if (tls && flags.insecureHttp) {
+    throw new SignetError('USAGE', '--insecure-http and --tls-cert/--tls-key exclude each other', {
+      fix: 'give either --insecure-http or --tls-cert F --tls-key F',
+    });
+  }
+  if (!tls && !flags.insecureHttp) {
+    throw new SignetError('USAGE', 'the proxy needs --tls-cert and --tls-key, or --insecure-http', {
+      fix: 'give --tls-cert F --tls-key F, or --insecure-http (loopback or behind a TLS-terminating proxy)',
+    });
+  }
+  if (!tls) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
+    throw new SignetError('USAGE', '--tls-cert and --tls-key go together', {
+      fix: 'give both --tls-cert F --tls-key F',
+    });
+  }
+  return { cert: readFlagFile(flags.tlsCert, '--tls-cert'), key: readFlagFile(flags.tlsKey, '--tls-key') };
+}
+
+export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
+  try {
+    const cfg = resolveGlobalConfig(cmd.optsWithGlobals<GlobalFlags>());
+    const upstream = checkUpstream(flags.upstream);
+    const tls = tlsOf(flags);
+    const limits: Partial<ProxyLimits> = {};
+    const maxConnections = positive(flags.maxConnections, '--max-connections');
+    const maxHeaderBytes = positive(flags.maxHeaderBytes, '--max-header-bytes');
+    const upstreamTimeoutMs = positive(flags.upstreamTimeout, '--upstream-timeout');
+    if (maxConnections !== undefined) limits.maxConnections = maxConnections;
+    if (maxHeaderBytes !== undefined) limits.maxHeaderBytes = maxHeaderBytes;
+    if (upstreamTimeoutMs !== undefined) limits.upstreamTimeoutMs = upstreamTimeoutMs;
+    const cacheTtlMs = positive(flags.cacheTtl, '--cache-ttl');
+    if (cfg.tofu)
+      process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
+
+    const enforcer = await createEnforcer({
+      trustDir: cfg.trustDir,
+      ...(cfg.serverOverride !== undefined ? { server: cfg.serverOverride } : {}),
+      ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
+      tofu: cfg.tofu,
+      ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
+      ...(cacheTtlMs !== undefined ? { cacheTtlMs } : {}),
+    });
+    const observer = createObserver(flags.auditLog ?? '-');
+    const running = await startProxy({
+      listen: flags.listen ?? '127.0.0.1:5001',
+      upstream,
+      ...(flags.upstreamCa !== undefined ? { upstreamCa: readFlagFile(flags.upstreamCa, '--upstream-ca') } : {}),
+      ...(flags.registryName !== undefined ? { registryName: flags.registryName } : {}),
+      ...(tls !== undefined ? { tls } : {}),
+      enforcer,
+      observer,
+      reportOnly: flags.reportOnly === true,
+      allowPush: flags.allowPush === true,
+      limits,
+    });
+    observer.event('start', {
+      url: running.url,
+      upstream,
+      reportOnly: flags.reportOnly === true,
+      allowPush: flags.allowPush === true,
+      policy: flags.policy ?? null,
+    });
+    process.stderr.write(`signet proxy on ${running.url} → ${upstream}${flags.reportOnly ? ' (report only)' : ''}\n`);
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void (async () => {
+        await running.close();
+        await enforcer.close();
+        await observer.close();
+      })();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  } catch (err) {
+    process.stderr.write(formatError(err));
+    process.exitCode = exitCodeFor(err);
+  }
+}
