@@ -101,6 +101,14 @@ export function renderReport(r: Results, notes: string): string {
   L.push(
     `| signing 1,000 tags ≥ 10× faster than notary | ${signRatio !== undefined ? `${fmt(signRatio, 1)}×` : 'n/a'} | ${yes(signRatio !== undefined ? signRatio >= 10 : undefined)} |`,
   );
+  const pxRows = s.proxy?.rows ?? [];
+  const pxAll = pxRows.length > 0 && pxRows.every((x) => x.proxy.ok && x.direct.ok);
+  const pxMin = Math.min(
+    ...pxRows.map((x) => (x.proxy.ok && x.direct.ok ? x.proxy.value.rps / x.direct.value.rps : NaN)),
+  );
+  L.push(
+    `| warm manifest GET through the proxy ≥ 50 % of the registry directly (every row) | ${pxAll ? `worst row ${fmt(pxMin * 100, 0)} %` : 'n/a'} | ${yes(pxAll ? pxMin >= 0.5 : undefined)} |`,
+  );
   L.push('');
 
   // ---- 1
@@ -271,6 +279,28 @@ export function renderReport(r: Results, notes: string): string {
     }
     L.push('');
     L.push(`Measured ${mm.measuredAt}.`);
+  } else L.push('Not measured yet.');
+  L.push('');
+
+  // ---- 6
+  const px = r.sections.proxy;
+  L.push('## 6. Manifest GETs through `signet proxy` against the registry directly');
+  L.push('');
+  if (px) {
+    L.push(
+      `\`GET /v2/bench/proxy/manifests/v1\` (a signed tag, ${fmtInt(px.manifestBytes)}-byte Docker manifest), docker-registry 2.8 directly and through the proxy (warm trust cache; the proxy fetches the signed digest upstream and checks its hash on every request). Generator: ${px.generator}.`,
+    );
+    L.push('Cells: requests/s (p50 / p99 latency in ms) [CPU, % of one core: registry; proxy + registry].');
+    L.push('');
+    L.push('| conns | registry directly | through the proxy | proxy / direct (target ≥ 0.50) |');
+    L.push('|---|---|---|---|');
+    for (const x of px.rows) {
+      const cell = (v: Maybe<{ rps: number; p50ms: number; p99ms: number; cpuPct: number }>): string =>
+        val(v, (w) => `${fmtInt(w.rps)} (${fmt(w.p50ms)} / ${fmt(w.p99ms)}) [${fmt(w.cpuPct, 0)} %]`);
+      L.push(`| ${x.connections} | ${cell(x.direct)} | ${cell(x.proxy)} | ${ratio(x.proxy, x.direct, (w) => w.rps)} |`);
+    }
+    L.push('');
+    L.push(`Measured ${px.measuredAt}.`);
   } else L.push('Not measured yet.');
   L.push('');
 

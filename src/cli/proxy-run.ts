@@ -26,6 +26,7 @@ export interface ProxyFlags {
   maxConnections?: string;
   maxHeaderBytes?: string;
   upstreamTimeout?: string;
+  manifestCache?: string;
 }
 
 function readFlagFile(file: string, flag: string): Buffer {
@@ -98,6 +99,19 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
     if (maxConnections !== undefined) limits.maxConnections = maxConnections;
     if (maxHeaderBytes !== undefined) limits.maxHeaderBytes = maxHeaderBytes;
     if (upstreamTimeoutMs !== undefined) limits.upstreamTimeoutMs = upstreamTimeoutMs;
+    if (flags.manifestCache !== undefined) {
+      const ms = Number(flags.manifestCache);
+      if (!Number.isInteger(ms) || ms < 0) {
+        throw new SignetError(
+          'USAGE',
+          `--manifest-cache must be a number of milliseconds, got ${flags.manifestCache}`,
+          {
+            fix: 'e.g. --manifest-cache 30000, or 0 to fetch every manifest upstream',
+          },
+        );
+      }
+      limits.manifestCacheMs = ms;
+    }
     const cacheTtlMs = positive(flags.cacheTtl, '--cache-ttl');
     if (cfg.tofu)
       process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');

@@ -21,6 +21,7 @@ import {
   sendError,
   upstreamRequestHeaders,
 } from './oci.js';
+import type { ManifestCache } from './manifest-cache.js';
 import { readBody, type Upstream, type UpstreamResponse } from './upstream.js';
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // Docker's own cap on a manifest
@@ -32,6 +33,7 @@ export interface ManifestContext {
   /** the registry host the GUNs name ("docker.io" for Docker Hub) */
   registryName: string;
   reportOnly: boolean;
+  cache: ManifestCache;
 }
 
 interface Fetched {
@@ -106,27 +108,31 @@ export async function handleManifest(
   }
 
   const digest = byDigest ? reference : verdict.digest;
-  const f = await fetch(digest);
-  if (f.status !== 200) return send(ctx, res, f, head);
-  const got = digestOf(f.bytes, digest);
-  if (got !== digest) {
-    const refusal = {
-      code: 'DIGEST_MISMATCH',
-      message: `the upstream served bytes for ${repository}@${digest} that hash to ${got ?? 'an unsupported algorithm'}`,
-    };
-    ctx.observer.decision({ ...base, decision: 'refused', ...refusal });
-    return deny(res, head, repository, reference, byDigest, refusal);
+  let m = ctx.cache.get(name, digest, headers.authorization, req.headers.accept);
+  if (m === undefined) {
+    const f = await fetch(digest);
+    if (f.status !== 200) return send(ctx, res, f, head);
+    const got = digestOf(f.bytes, digest);
+    if (got !== digest) {
+      const refusal = {
+        code: 'DIGEST_MISMATCH',
+        message: `the upstream served bytes for ${repository}@${digest} that hash to ${got ?? 'an unsupported algorithm'}`,
+      };
+      ctx.observer.decision({ ...base, decision: 'refused', ...refusal });
+      return deny(res, head, repository, reference, byDigest, refusal);
+    }
+    m = { bytes: f.bytes, contentType: firstHeader(f.headers, 'content-type') ?? mediaTypeOf(f.bytes) };
+    ctx.cache.put(name, digest, headers.authorization, m);
   }
   ctx.observer.decision({ ...base, decision: 'served', digest });
-  const contentType = firstHeader(f.headers, 'content-type') ?? mediaTypeOf(f.bytes);
   res.writeHead(200, {
-    'content-type': contentType,
-    'content-length': f.bytes.length,
+    'content-type': m.contentType,
+    'content-length': m.bytes.length,
     'docker-content-digest': digest,
     etag: `"${digest}"`,
     'docker-distribution-api-version': 'registry/2.0',
   });
-  res.end(head ? undefined : f.bytes);
+  res.end(head ? undefined : m.bytes);
   return 200;
 }
 

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Enforcer } from '../enforce/index.js';
 import { SignetError } from '../errors.js';
+import { ManifestCache } from './manifest-cache.js';
 import { handleManifest, type ManifestContext } from './manifests.js';
 import { parseRoute, sendError } from './oci.js';
 import type { Observer } from './observe.js';
@@ -28,6 +29,9 @@ export interface ProxyLimits {
   upstreamTimeoutMs: number;
   /** keep-alive connections to the upstream */
   upstreamConnections: number;
+  /** how long verified manifest bytes are reused for the same access (manifest-cache.ts); 0 = never */
+  manifestCacheMs: number;
+  manifestCacheEntries: number;
 }
 
 export const DEFAULT_LIMITS: ProxyLimits = {
@@ -37,6 +41,8 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   keepAliveTimeoutMs: 65_000,
   upstreamTimeoutMs: 30_000,
   upstreamConnections: 64,
+  manifestCacheMs: 30_000,
+  manifestCacheEntries: 1000,
 };
 
 export interface ProxyOptions {
@@ -78,6 +84,7 @@ export function createProxyHandler(opts: ProxyOptions): ProxyHandler {
     observer: opts.observer,
     registryName: opts.registryName ?? defaultRegistryName(opts.upstream),
     reportOnly: opts.reportOnly,
+    cache: new ManifestCache(limits.manifestCacheMs, limits.manifestCacheEntries),
   };
   const { observer } = opts;
 

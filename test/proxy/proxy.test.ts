@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Enforcer, Verdict } from '../../src/enforce/index.js';
+import { ManifestCache } from '../../src/proxy/manifest-cache.js';
 import { createObserver, startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { MT, pushImage, pushMultiArchIndex, type PushedImage } from '../harness/push-image.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
@@ -209,5 +210,30 @@ describe('signet proxy (stand-in enforcer, real registry, skopeo and podman)', (
     const list = (await (await fetch(`${proxy.url}/v2/team/app/tags/list`)).json()) as { tags: string[] };
     expect(list.tags.sort()).toEqual(['v1', 'v2']);
     expect((await fetch(`${proxy.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('ManifestCache', () => {
+  const m = { bytes: Buffer.from('{}'), contentType: MT.dockerManifest };
+  it('serves an anonymously fetched manifest to anyone, an authorised one only to the same credentials', () => {
+    const c = new ManifestCache(60_000, 10);
+    c.put('a', 'sha256:1', undefined, m);
+    c.put('b', 'sha256:2', 'Bearer alice', m);
+    expect(c.get('a', 'sha256:1', 'Bearer bob', undefined)?.bytes).toEqual(m.bytes);
+    expect(c.get('a', 'sha256:1', undefined, undefined)?.bytes).toEqual(m.bytes);
+    expect(c.get('b', 'sha256:2', 'Bearer alice', undefined)?.bytes).toEqual(m.bytes);
+    expect(c.get('b', 'sha256:2', 'Bearer bob', undefined)).toBeUndefined();
+    expect(c.get('b', 'sha256:2', undefined, undefined)).toBeUndefined();
+    expect(c.get('a', 'sha256:1', undefined, MT.ociManifest)).toBeUndefined();
+    expect(c.get('a', 'sha256:1', undefined, `${MT.ociManifest}, ${MT.dockerManifest}`)).toBeDefined();
+  });
+  it('keeps at most maxEntries, and nothing with a zero TTL', () => {
+    const c = new ManifestCache(60_000, 2);
+    for (const d of ['sha256:1', 'sha256:2', 'sha256:3']) c.put('a', d, undefined, m);
+    expect(c.get('a', 'sha256:1', undefined, undefined)).toBeUndefined();
+    expect(c.get('a', 'sha256:3', undefined, undefined)).toBeDefined();
+    const none = new ManifestCache(0, 2);
+    none.put('a', 'sha256:1', undefined, m);
+    expect(none.get('a', 'sha256:1', undefined, undefined)).toBeUndefined();
   });
 });

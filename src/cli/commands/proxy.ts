@@ -26,6 +26,10 @@ export function registerProxyCommand(program: Command): void {
     .option('--cache-ttl <ms>', 'reuse verified trust data this long before checking the trust server again')
     .option('--max-connections <n>', 'open client connections at most (default 1024)')
     .option('--max-header-bytes <n>', 'request line and headers at most (default 16384; 431 beyond)')
+    .option(
+      '--manifest-cache <ms>',
+      'reuse verified manifest bytes for the same access this long (default 30000; 0: never)',
+    )
     .option('--upstream-timeout <ms>', 'upstream connect, response and idle body timeout (default 30000)')
     .action(async (flags: ProxyFlags, cmd: Command) => {
       const { runProxy } = await import('../proxy-run.js');
