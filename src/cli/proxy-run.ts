@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createEnforcer } from '../enforce/index.js';
+import { createEnforcer, parseDuration } from '../enforce/index.js';
 import { SignetError } from '../errors.js';
 import { createObserver, startProxy, type ProxyLimits } from '../proxy/index.js';
 import { resolveGlobalConfig, type GlobalFlags } from './config.js';
@@ -27,6 +27,7 @@ export interface ProxyFlags {
   maxHeaderBytes?: string;
   upstreamTimeout?: string;
   manifestCache?: string;
+  maxStale?: string;
 }
 
 function readFlagFile(file: string, flag: string): Buffer {
@@ -116,15 +117,29 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
     if (cfg.tofu)
       process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
 
+    const maxStaleMs = flags.maxStale !== undefined ? parseDuration(flags.maxStale) : undefined;
+    if (flags.maxStale !== undefined && maxStaleMs === undefined) {
+      throw new SignetError('USAGE', `--max-stale must be a duration such as 90s, 15m or 1h, got ${flags.maxStale}`, {
+        fix: 'e.g. --max-stale 15m',
+      });
+    }
+    const observer = createObserver(flags.auditLog ?? '-');
     const enforcer = await createEnforcer({
       trustDir: cfg.trustDir,
       ...(cfg.serverOverride !== undefined ? { server: cfg.serverOverride } : {}),
       ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
+      serverFor: (host) => cfg.serverFor(host),
+      caFor: (url) => cfg.caFor(url),
       tofu: cfg.tofu,
       ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
       ...(cacheTtlMs !== undefined ? { cacheTtlMs } : {}),
+      ...(maxStaleMs !== undefined ? { maxStaleMs } : {}),
+      insecureRegistries: cfg.insecureRegistries,
+      dockerConfigDir: cfg.dockerConfigDir,
+      timeoutMs: cfg.timeoutMs,
+      retries: cfg.retries,
+      onWarning: (message) => observer.event('warning', { message }),
     });
-    const observer = createObserver(flags.auditLog ?? '-');
     const running = await startProxy({
       listen: flags.listen ?? '127.0.0.1:5001',
       upstream,

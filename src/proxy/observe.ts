@@ -71,8 +71,9 @@ export function createObserver(log: string | NodeJS.WritableStream): Observer {
     },
     decision(rec) {
       decisions.inc({ decision: rec.decision, code: rec.code ?? '' });
+      // allowed decisions are only counted, unless they rest on cached trust data (trust server unreachable)
       if (rec.decision !== 'served' && rec.decision !== 'passed') line({ event: 'decision', ...rec });
-      else if (rec.code !== undefined) line({ event: 'decision', ...rec });
+      else if (rec.code !== undefined || rec.trust?.source === 'cached') line({ event: 'decision', ...rec });
     },
     event(event, fields) {
       line({ event, ...fields });

@@ -3,6 +3,7 @@
  * and again on Signet's own server; the real docker-registry 2.8 upstream; the proxy as the real CLI
  * child process; DCT-unaware clients (skopeo, podman as root with vfs storage) pulling through it.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRUST_SERVERS, startClientPeers, type ClientPeers } from '../client/servers.js';
@@ -36,6 +37,7 @@ describe.each(TRUST_SERVERS)('signet proxy with trust data from the notary CLI o
   let moved: PushedImage;
   let proxy: SignetProxy;
   let report: SignetProxy;
+  let stale: SignetProxy;
 
   const start = (name: string, proxyArgs: string[] = []): Promise<SignetProxy> =>
     startSignetProxy({
@@ -67,11 +69,19 @@ describe.each(TRUST_SERVERS)('signet proxy with trust data from the notary CLI o
     // re-pointed after signing: the registry now serves other bytes for team/moved:v1
     moved = await pushImage(reg, 'team/moved', 'v1', { format: 'oci' });
     expect(moved.digest).not.toBe(movedSigned.digest);
-    [proxy, report] = await Promise.all([start('proxy'), start('proxy-report', ['--report-only'])]);
+    // every request re-checks the trust server (--cache-ttl 1); unreachable, trust data confirmed up to
+    // 10 s ago still counts (the policy's maxStale)
+    const policy = path.join(peers.dir, 'policy.json');
+    await writeFile(policy, JSON.stringify({ version: 1, rules: [{ repository: '**', maxStale: '10s' }] }));
+    [proxy, report, stale] = await Promise.all([
+      start('proxy'),
+      start('proxy-report', ['--report-only']),
+      start('proxy-stale', ['--policy', policy, '--cache-ttl', '1']),
+    ]);
   }, 240_000);
 
   afterAll(async () => {
-    await Promise.allSettled([proxy?.stop(), report?.stop()]);
+    await Promise.allSettled([proxy?.stop(), report?.stop(), stale?.stop()]);
     await peers?.stop();
   });
 
@@ -162,5 +172,33 @@ describe.each(TRUST_SERVERS)('signet proxy with trust data from the notary CLI o
     );
     const metrics = await (await fetch(`${report.url}/metrics`)).text();
     expect(metrics).toMatch(/signet_proxy_decisions_total\{decision="would-refuse",code="NOT_SIGNED"\} [1-9]/);
+  }, 240_000);
+
+  // last: it stops the trust server
+  it('trust server unreachable: serves within the staleness allowance, refuses with TRUST_STALE past it', async () => {
+    const fresh = await skopeoRaw(`${stale.host}/team/app:v1`);
+    expect(fresh.digest, fresh.output).toBe(signed.digest);
+    const confirmedAt = Date.now();
+    await peers.server.stop();
+    const within = await skopeoRaw(`${stale.host}/team/app:v1`);
+    expect(within.ok, within.output).toBe(true);
+    expect(within.digest).toBe(signed.digest);
+    expect((await stale.records()).filter((r) => r.event === 'decision')).toContainEqual(
+      expect.objectContaining({
+        decision: 'served',
+        reference: 'v1',
+        trust: expect.objectContaining({ source: 'cached' }),
+      }),
+    );
+    await new Promise((r) => setTimeout(r, Math.max(0, confirmedAt + 11_000 - Date.now())));
+    const past = await deniedCode(
+      await fetch(`${stale.url}/v2/team/app/manifests/v1`, { headers: { accept: MT.dockerManifest } }),
+    );
+    expect(past.status).toBe(403);
+    expect(past.code).toBe('DENIED');
+    expect(past.message).toContain('TRUST_STALE');
+    const pulled = await podmanPull(`${stale.host}/team/app:v1`, path.join(peers.dir, 'podman-stale'));
+    expect(pulled.ok).toBe(false);
+    expect(pulled.output).toContain('TRUST_STALE');
   }, 240_000);
 });

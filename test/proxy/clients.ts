@@ -1,7 +1,8 @@
 // DCT-unaware clients pulling through the proxy: skopeo (raw manifest bytes, a full copy with blobs)
 // and podman as root with the vfs storage driver (no daemon). Both are Debian packages.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { childEnv, requireBinary, run } from '../harness/proc.js';
 
@@ -58,20 +59,26 @@ export async function skopeoCopy(ref: string, dir: string): Promise<PullResult> 
 /** `podman pull` as root into its own vfs store under `dir`; the digest podman records for the image. */
 export async function podmanPull(ref: string, dir: string): Promise<PullResult> {
   await requireBinary(PODMAN, 'podman');
+  // podman refuses a runroot path longer than 50 characters: a short one in the system temp dir
+  const runroot = await mkdtemp(path.join(os.tmpdir(), 'pr-'));
   const base = [
     '--root',
     path.join(dir, 'storage'),
     '--runroot',
-    path.join(dir, 'run'),
+    runroot,
     '--storage-driver',
     'vfs',
     '--events-backend',
     'none',
   ];
-  const r = await run(PODMAN, [...base, 'pull', '--tls-verify=false', ref], { env: env(), timeoutMs: 180_000 });
-  if (r.code !== 0) return { ok: false, output: r.stderr + r.stdout };
-  const id = r.stdout.trim().split('\n').pop() ?? '';
-  const i = await run(PODMAN, [...base, 'image', 'inspect', '--format', '{{.Digest}}', id], { env: env() });
-  if (i.code !== 0) return { ok: false, output: i.stderr };
-  return { ok: true, digest: i.stdout.trim(), output: r.stderr };
+  try {
+    const r = await run(PODMAN, [...base, 'pull', '--tls-verify=false', ref], { env: env(), timeoutMs: 180_000 });
+    if (r.code !== 0) return { ok: false, output: r.stderr + r.stdout };
+    const id = r.stdout.trim().split('\n').pop() ?? '';
+    const i = await run(PODMAN, [...base, 'image', 'inspect', '--format', '{{.Digest}}', id], { env: env() });
+    if (i.code !== 0) return { ok: false, output: i.stderr };
+    return { ok: true, digest: i.stdout.trim(), output: r.stderr };
+  } finally {
+    await rm(runroot, { recursive: true, force: true });
+  }
 }
