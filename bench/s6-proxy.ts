@@ -21,7 +21,12 @@ export interface ProxyRow {
   connections: number;
   direct: ProxyCell;
   proxy: ProxyCell;
+  /** the proxy with --manifest-cache 0 */
+  uncached?: ProxyCell;
 }
+
+const WHICH = ['direct', 'proxy', 'uncached'] as const;
+type Which = (typeof WHICH)[number];
 
 export interface ProxySection {
   measuredAt: string;
@@ -46,7 +51,7 @@ export async function runProxy(base: {
   await writeFile(caFile, base.caPem);
   const registry = await startRegistry();
   const trust = await startSignetServer({ dir: base.work, ...base.signetCert, ca: base.caPem, name: 'signet-s6' });
-  let proxyStop: (() => Promise<void>) | undefined;
+  const stops: (() => Promise<void>)[] = [];
   try {
     const img = await pushImage(registry.host, 'bench/proxy', 'v1');
     log(`s6: signing ${img.gun}:v1 with the Signet CLI`);
@@ -54,26 +59,38 @@ export async function runProxy(base: {
     check(await cli.run(['init', img.gun]), 'signet init');
     check(await cli.run(['sign', `${img.gun}:v1`]), 'signet sign');
 
-    const { port, proc } = await startOnFreePort((p, n) =>
-      startProc({
-        name: n === 0 ? 'signet-proxy' : `signet-proxy.${n}`,
-        cmd: process.execPath,
-        args: [
-          SIGNET_MAIN,
-          ...['--server', trust.url, '--tls-ca', caFile, '--trust-dir', cli.trustDir],
-          ...['proxy', '--upstream', `http://${registry.host}`, '--insecure-http', '--listen', `127.0.0.1:${p}`],
-        ],
-        env: { ...process.env, NODE_ENV: 'production' },
-        logDir: path.join(base.work, 'logs'),
-        ready: () => httpOk(`http://127.0.0.1:${p}/readyz`),
-        listenPort: p,
-        timeoutMs: 30_000,
-      }),
-    );
-    proxyStop = () => proc.stop();
-    const urls = {
+    const startProxy = (name: string, extra: string[]) =>
+      startOnFreePort((p, n) =>
+        startProc({
+          name: n === 0 ? name : `${name}.${n}`,
+          cmd: process.execPath,
+          args: [
+            SIGNET_MAIN,
+            ...['--server', trust.url, '--tls-ca', caFile, '--trust-dir', cli.trustDir],
+            ...['proxy', '--upstream', `http://${registry.host}`, '--insecure-http', '--listen', `127.0.0.1:${p}`],
+            ...extra,
+          ],
+          env: { ...process.env, NODE_ENV: 'production' },
+          logDir: path.join(base.work, 'logs'),
+          ready: () => httpOk(`http://127.0.0.1:${p}/readyz`),
+          listenPort: p,
+          timeoutMs: 30_000,
+        }),
+      );
+    const proxy = await startProxy('signet-proxy', []);
+    stops.push(() => proxy.proc.stop());
+    // the same proxy without its manifest cache: every GET is also one upstream GET by digest
+    const uncached = await startProxy('signet-proxy-uncached', ['--manifest-cache', '0']);
+    stops.push(() => uncached.proc.stop());
+    const urls: Record<Which, string> = {
       direct: `http://${registry.host}/v2/bench/proxy/manifests/v1`,
-      proxy: `http://127.0.0.1:${port}/v2/bench/proxy/manifests/v1`,
+      proxy: `http://127.0.0.1:${proxy.port}/v2/bench/proxy/manifests/v1`,
+      uncached: `http://127.0.0.1:${uncached.port}/v2/bench/proxy/manifests/v1`,
+    };
+    const procPid: Record<Which, number | undefined> = {
+      direct: undefined,
+      proxy: proxy.proc.pid,
+      uncached: uncached.proc.pid,
     };
     const warm = await fetch(urls.proxy, { headers: { accept: ACCEPT.slice(8) } });
     await warm.arrayBuffer();
@@ -86,13 +103,14 @@ export async function runProxy(base: {
     const rounds = base.opts.quick ? 1 : 3;
     const rows: ProxyRow[] = [];
     for (const connections of [16, 64]) {
-      const got: Record<'direct' | 'proxy', Measured[]> = { direct: [], proxy: [] };
-      const failed: Partial<Record<'direct' | 'proxy', string>> = {};
+      const got: Record<Which, Measured[]> = { direct: [], proxy: [], uncached: [] };
+      const failed: Partial<Record<Which, string>> = {};
       for (let round = 0; round < rounds; round++) {
-        for (const which of ['direct', 'proxy'] as const) {
+        for (const which of WHICH) {
           if (failed[which] !== undefined) continue;
           log(`s6: wrk ${which} c=${connections} ${base.opts.durationS}s (round ${round + 1}/${rounds})`);
-          const pids = which === 'proxy' ? [proc.pid, regPid] : [regPid];
+          const own = procPid[which];
+          const pids = own !== undefined ? [own, regPid] : [regPid];
           const r = await attempt(`s6 ${which}`, async () => {
             const cpu0 = (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0);
             const w = await wrk(urls[which], {
@@ -109,7 +127,7 @@ export async function runProxy(base: {
           else failed[which] = r.missing;
         }
       }
-      const cell = (which: 'direct' | 'proxy'): ProxyCell => {
+      const cell = (which: Which): ProxyCell => {
         if (failed[which] !== undefined) return { ok: false, missing: failed[which] };
         const sorted = [...got[which]].sort((a, b) => a.rps - b.rps);
         return {
@@ -117,7 +135,7 @@ export async function runProxy(base: {
           value: { ...sorted[(sorted.length - 1) >> 1]!, roundsRps: got[which].map((x) => Math.round(x.rps)) },
         };
       };
-      rows.push({ connections, direct: cell('direct'), proxy: cell('proxy') });
+      rows.push({ connections, direct: cell('direct'), proxy: cell('proxy'), uncached: cell('uncached') });
     }
     return {
       measuredAt: new Date().toISOString(),
@@ -126,7 +144,7 @@ export async function runProxy(base: {
       rows,
     };
   } finally {
-    await proxyStop?.();
+    for (const stop of stops) await stop();
     await trust.stop();
     await registry.stop();
   }

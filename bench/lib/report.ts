@@ -292,12 +292,16 @@ export function renderReport(r: Results, notes: string): string {
     );
     L.push('Cells: requests/s (p50 / p99 latency in ms) [CPU, % of one core: registry; proxy + registry].');
     L.push('');
-    L.push('| conns | registry directly | through the proxy | proxy / direct (target ≥ 0.50) |');
-    L.push('|---|---|---|---|');
+    L.push(
+      '| conns | registry directly | through the proxy | proxy / direct (target ≥ 0.50) | proxy with `--manifest-cache 0` | uncached / direct |',
+    );
+    L.push('|---|---|---|---|---|---|');
     for (const x of px.rows) {
-      const cell = (v: Maybe<{ rps: number; p50ms: number; p99ms: number; cpuPct: number }>): string =>
+      const cell = (v: Maybe<{ rps: number; p50ms: number; p99ms: number; cpuPct: number }> | undefined): string =>
         val(v, (w) => `${fmtInt(w.rps)} (${fmt(w.p50ms)} / ${fmt(w.p99ms)}) [${fmt(w.cpuPct, 0)} %]`);
-      L.push(`| ${x.connections} | ${cell(x.direct)} | ${cell(x.proxy)} | ${ratio(x.proxy, x.direct, (w) => w.rps)} |`);
+      L.push(
+        `| ${x.connections} | ${cell(x.direct)} | ${cell(x.proxy)} | ${ratio(x.proxy, x.direct, (w) => w.rps)} | ${cell(x.uncached)} | ${ratio(x.uncached, x.direct, (w) => w.rps)} |`,
+      );
     }
     L.push('');
     L.push(`Measured ${px.measuredAt}.`);
