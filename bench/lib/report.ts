@@ -288,7 +288,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('');
   if (px) {
     L.push(
-      `\`GET /v2/bench/proxy/manifests/v1\` (a signed tag, ${fmtInt(px.manifestBytes)}-byte Docker manifest), docker-registry 2.8 directly and through the proxy (warm trust cache; the proxy fetches the signed digest upstream and checks its hash on every request). Generator: ${px.generator}.`,
+      `\`GET /v2/bench/proxy/manifests/v1\` (a signed tag, ${fmtInt(px.manifestBytes)}-byte Docker manifest), docker-registry 2.8 directly and through the proxy. Warm: the trust decision comes from the enforcer's in-process cache, and after the first GET the proxy serves the verified manifest bytes from its manifest cache (30 s, same access only; docs/proxy.md). The last two columns run a second proxy with \`--manifest-cache 0\`, which fetches the signed digest upstream and checks its hash on every request. Generator: ${px.generator}.`,
     );
     L.push('Cells: requests/s (p50 / p99 latency in ms) [CPU, % of one core: registry; proxy + registry].');
     L.push('');
