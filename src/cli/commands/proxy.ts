@@ -15,7 +15,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--tls-cert <file>', 'TLS certificate chain (PEM) the proxy serves')
     .option('--tls-key <file>', 'TLS private key (PEM) for --tls-cert')
     .option('--report-only', 'serve everything; log, count and audit what enforcement would have refused')
-    .option('--policy <file>', 'enforcement policy file shared with verify; default: enforce every repository')
+    .option('--policy <file>', 'enforcement policy (docs/policy.md); default: enforce every repository')
     .option(
       '--max-stale <duration>',
       "trust server unreachable: serve from trust data confirmed at most this long ago (overrides the policy's maxStale; default 0)",
