@@ -104,7 +104,10 @@ export function createProxyHandler(opts: ProxyOptions): ProxyHandler {
       res.end(method === 'HEAD' ? undefined : JSON.stringify({ ready: ok }));
       return ['health', ok ? 200 : 503];
     }
-    const r = parseRoute(path);
+    // docker-registry 2.8 routes on the percent-decoded path (Go's net/http), so an encoded path such as
+    // /v2/x/manifest%73/t would reach its manifest handler while passing ours as "other". Valid names,
+    // tags and digests never need encoding: refuse any.
+    const r = path.includes('%') ? undefined : parseRoute(path);
     if (r === undefined) {
       sendError(res, 404, 'NAME_INVALID', `invalid repository name or reference in ${path}`, method === 'HEAD');
       return ['invalid', 404];

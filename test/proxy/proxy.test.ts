@@ -91,7 +91,13 @@ describe('signet proxy (stand-in enforcer, real registry, skopeo and podman)', (
     expect(moved.digest).not.toBe(movedSigned);
     const common = { upstream: `http://${registry.host}`, enforcer: standInEnforcer(tags), allowPush: false };
     proxy = await startProxy({ ...common, listen: '127.0.0.1:0', observer: createObserver(log), reportOnly: false });
-    report = await startProxy({ ...common, listen: '127.0.0.1:0', observer: createObserver(log), reportOnly: true });
+    report = await startProxy({
+      ...common,
+      allowPush: true,
+      listen: '127.0.0.1:0',
+      observer: createObserver(log),
+      reportOnly: true,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -210,7 +216,27 @@ describe('signet proxy (stand-in enforcer, real registry, skopeo and podman)', (
     const list = (await (await fetch(`${proxy.url}/v2/team/app/tags/list`)).json()) as { tags: string[] };
     expect(list.tags.sort()).toEqual(['v1', 'v2']);
     expect((await fetch(`${proxy.url}/readyz`)).status).toBe(200);
+    for (const sneaky of [
+      '/v2/team/app/manifest%73/v2',
+      '/v2/team%2Fapp/manifests/v2',
+      '/v2/team/app/manifests/v2%00',
+    ]) {
+      const res = await fetch(`${proxy.url}${sneaky}`, { headers: { accept: MT.dockerManifest } });
+      expect(res.status, sneaky).toBe(404);
+      expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('NAME_INVALID');
+    }
+    const big = await fetch(`${proxy.url}/v2/`, { headers: { 'x-padding': 'a'.repeat(20_000) } });
+    expect(big.status).toBe(431);
   });
+
+  it('--allow-push passes a skopeo push through (upload locations stay on the proxy)', async () => {
+    const pushed = await pushImage(host(report), 'team/pushed', 'v1');
+    const direct = await fetch(`http://${registry.host}/v2/team/pushed/manifests/v1`, {
+      method: 'HEAD',
+      headers: { accept: MT.dockerManifest },
+    });
+    expect(direct.headers.get('docker-content-digest')).toBe(pushed.digest);
+  }, 120_000);
 });
 
 describe('ManifestCache', () => {
