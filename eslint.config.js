@@ -21,6 +21,7 @@ const layers = {
   sigstore: ['keys', 'registry', 'updater'],
   enforce: ['tuf', 'remote', 'registry', 'updater', 'keys'],
   import: ['tuf', 'storage', 'signer', 'updater'],
+  proxy: ['enforce', 'registry'],
 };
 const all = Object.keys(layers).concat(['cli']);
 const layerRules = Object.entries(layers).map(([layer, allowed]) => ({

@@ -1,6 +1,6 @@
 // `npm run bench`: Signet vs the real notary-server/notary-signer 0.7 and notary CLI, on 127.0.0.1.
 // Options:
-//   --only 1,2,3,4,5,6 run only these measurements (others are carried over from latest.json)
+//   --only 1,…,7       run only these measurements (others are carried over from latest.json)
 //   --quick            smaller sizes and 3 s load runs (a smoke run; not for publishing)
 //   --duration S       seconds per wrk run (default 10)
 //   --threads T        wrk threads (default 2; 1 leaves more CPU to the server but cannot decrypt 1,000-target bodies fast enough)
@@ -29,6 +29,7 @@ import { runVerify, type VerifySection } from './s3-verify.js';
 import { runScale, type ScaleSection } from './s4-scale.js';
 import { runMemory, type MemorySection } from './s5-memory.js';
 import { runEnforce, type EnforceSection } from './s6-enforce.js';
+import { runProxy, type ProxySection } from './s6-proxy.js';
 
 export interface Results {
   schema: 1;
@@ -45,6 +46,7 @@ export interface Results {
     scale?: ScaleSection & { runFile?: string };
     memory?: MemorySection & { runFile?: string };
     enforce?: EnforceSection & { runFile?: string };
+    proxy?: ProxySection & { runFile?: string };
   };
   errors: string[];
   profiles?: ProfileSummary[];
@@ -52,7 +54,7 @@ export interface Results {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    only: new Set([1, 2, 3, 4, 5, 6]),
+    only: new Set([1, 2, 3, 4, 5, 6, 7]),
     quick: false,
     durationS: 10,
     wrkThreads: 2,
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
     }
     sections.memory = await section(5, 'server memory', () => runMemory(base));
     sections.enforce = await section(6, 'warm enforcer decision', () => runEnforce(opts.quick));
+    sections.proxy = await section(7, 'registry proxy', () => runProxy(base));
   } finally {
     if (ctx) {
       await ctx.notary.stop().catch(() => undefined);

@@ -40,6 +40,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm run bench -- --only 1 --cpu-prof  # Signet processes under node --cpu-prof; only the profiles are kept');
   L.push('npm run bench -- --render           # re-render this file from latest.json + bench/notes.md');
   L.push('npm run bench -- --only 6           # warm enforcer decisions only: in-process, ~15 s, needs no wrk');
+  L.push('npm run bench -- --only 7           # manifest GETs through signet proxy vs the registry directly, ~4 min');
   L.push('```');
   L.push('');
   L.push('Everything listens on 127.0.0.1 only: the real `notary-server` + `notary-signer` 0.7 (Debian package,');
@@ -105,6 +106,14 @@ export function renderReport(r: Results, notes: string): string {
   const enf = s.enforce?.checkReference;
   L.push(
     `| warm enforcer decision ≤ 1 ms, median and p99 (measurement 6) | ${enf ? `median ${fmt(enf.medianMs, 4)} ms, p99 ${fmt(enf.p99Ms, 4)} ms` : 'n/a'} | ${yes(enf ? enf.medianMs <= 1 && enf.p99Ms <= 1 : undefined)} |`,
+  );
+  const pxRows = s.proxy?.rows ?? [];
+  const pxAll = pxRows.length > 0 && pxRows.every((x) => x.proxy.ok && x.direct.ok);
+  const pxMin = Math.min(
+    ...pxRows.map((x) => (x.proxy.ok && x.direct.ok ? x.proxy.value.rps / x.direct.value.rps : NaN)),
+  );
+  L.push(
+    `| warm manifest GET through the proxy ≥ 50 % of the registry directly, every row (measurement 7) | ${pxAll ? `worst row ${fmt(pxMin * 100, 0)} %` : 'n/a'} | ${yes(pxAll ? pxMin >= 0.5 : undefined)} |`,
   );
   L.push('');
 
@@ -306,6 +315,32 @@ export function renderReport(r: Results, notes: string): string {
     L.push('running (GC, or the other work on this shared 2-core machine; see the background load above).');
     L.push('');
     L.push(`Measured ${e.measuredAt}.`);
+  } else L.push('Not measured yet.');
+  L.push('');
+
+  // ---- 7
+  const px = r.sections.proxy;
+  L.push('## 7. Manifest GETs through `signet proxy` against the registry directly');
+  L.push('');
+  if (px) {
+    L.push(
+      `\`GET /v2/bench/proxy/manifests/v1\` (a signed tag, ${fmtInt(px.manifestBytes)}-byte Docker manifest), docker-registry 2.8 directly and through the proxy. Warm: the trust decision comes from the enforcer's in-process cache, and after the first GET the proxy serves the verified manifest bytes from its manifest cache (30 s, same access only; docs/proxy.md). The last two columns run a second proxy with \`--manifest-cache 0\`, which fetches the signed digest upstream and checks its hash on every request. Generator: ${px.generator}.`,
+    );
+    L.push('Cells: requests/s (p50 / p99 latency in ms) [CPU, % of one core: registry; proxy + registry].');
+    L.push('');
+    L.push(
+      '| conns | registry directly | through the proxy | proxy / direct (target ≥ 0.50) | proxy with `--manifest-cache 0` | uncached / direct |',
+    );
+    L.push('|---|---|---|---|---|---|');
+    for (const x of px.rows) {
+      const cell = (v: Maybe<{ rps: number; p50ms: number; p99ms: number; cpuPct: number }> | undefined): string =>
+        val(v, (w) => `${fmtInt(w.rps)} (${fmt(w.p50ms)} / ${fmt(w.p99ms)}) [${fmt(w.cpuPct, 0)} %]`);
+      L.push(
+        `| ${x.connections} | ${cell(x.direct)} | ${cell(x.proxy)} | ${ratio(x.proxy, x.direct, (w) => w.rps)} | ${cell(x.uncached)} | ${ratio(x.uncached, x.direct, (w) => w.rps)} |`,
+      );
+    }
+    L.push('');
+    L.push(`Measured ${px.measuredAt}.`);
   } else L.push('Not measured yet.');
   L.push('');
 

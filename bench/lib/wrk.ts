@@ -41,7 +41,7 @@ export function requireWrk(): void {
 
 export async function wrk(
   url: string,
-  opts: { connections: number; threads: number; durationS: number; workDir: string },
+  opts: { connections: number; threads: number; durationS: number; workDir: string; headers?: string[] },
 ): Promise<WrkResult> {
   const script = path.join(opts.workDir, 'wrk-json.lua');
   await writeFile(script, LUA);
@@ -58,6 +58,7 @@ export async function wrk(
       '5s',
       '-s',
       script,
+      ...(opts.headers ?? []).flatMap((h) => ['-H', h]),
       url,
     ],
     { timeoutMs: (opts.durationS + 30) * 1000 },

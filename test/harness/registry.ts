@@ -1,6 +1,6 @@
 /**
  * Test harness: a real Debian `docker-registry` (distribution 2.8) on 127.0.0.1, on a free port,
- * with filesystem storage in a temp dir and deletes enabled. Plain HTTP, no auth.
+ * with filesystem storage in a temp dir and deletes enabled. Plain HTTP; no auth unless `auth` (token auth) is given.
  *
  * A missing binary throws (the calling test fails); it never skips.
  */
@@ -57,7 +57,27 @@ export function envWithoutRegistryVars(): NodeJS.ProcessEnv {
   return env;
 }
 
-function configYaml(dataDir: string, port: number): string {
+/** Token auth (docker/distribution `auth.token`): clients get JWTs from `realm`, signed under `rootCertBundle`. */
+export interface RegistryTokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertBundle: string;
+}
+
+function authYaml(auth: RegistryTokenAuth | undefined): string[] {
+  if (auth === undefined) return [];
+  return [
+    'auth:',
+    '  token:',
+    `    realm: ${JSON.stringify(auth.realm)}`,
+    `    service: ${JSON.stringify(auth.service)}`,
+    `    issuer: ${JSON.stringify(auth.issuer)}`,
+    `    rootcertbundle: ${JSON.stringify(auth.rootCertBundle)}`,
+  ];
+}
+
+function configYaml(dataDir: string, port: number, auth?: RegistryTokenAuth): string {
   return [
     'version: 0.1',
     'log:',
@@ -80,6 +100,7 @@ function configYaml(dataDir: string, port: number): string {
     '  secret: signet-test-registry-secret',
     '  headers:',
     '    X-Content-Type-Options: [nosniff]',
+    ...authYaml(auth),
     '',
   ].join('\n');
 }
@@ -104,10 +125,14 @@ async function killChild(child: ChildProcess): Promise<void> {
   }
 }
 
-async function attempt(dir: string, port: number): Promise<{ child: ChildProcess } | { retry: string }> {
+async function attempt(
+  dir: string,
+  port: number,
+  auth: RegistryTokenAuth | undefined,
+): Promise<{ child: ChildProcess } | { retry: string }> {
   const cfgFile = join(dir, 'config.yml');
   const logFile = join(dir, 'registry.log');
-  await writeFile(cfgFile, configYaml(join(dir, 'data'), port));
+  await writeFile(cfgFile, configYaml(join(dir, 'data'), port, auth));
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
@@ -135,7 +160,7 @@ async function attempt(dir: string, port: number): Promise<{ child: ChildProcess
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.status === 200) return { child };
+      if (res.status === 200 || (auth !== undefined && res.status === 401)) return { child };
     } catch {
       /* not up yet */
     }
@@ -145,7 +170,7 @@ async function attempt(dir: string, port: number): Promise<{ child: ChildProcess
   throw new Error(`docker-registry did not answer GET ${url} within 20 s; log:\n${tail(logFile)}`);
 }
 
-export async function startRegistry(opts: { dir?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry(opts: { dir?: string; auth?: RegistryTokenAuth } = {}): Promise<TestRegistry> {
   if (!existsSync(REGISTRY_BINARY)) {
     throw new Error(
       `${REGISTRY_BINARY} is missing: install the Debian package docker-registry (apt-get install docker-registry)`,
@@ -158,7 +183,7 @@ export async function startRegistry(opts: { dir?: string } = {}): Promise<TestRe
   let lastLog = '';
   for (let i = 0; i < 5; i++) {
     const port = await freePort();
-    const r = await attempt(dir, port);
+    const r = await attempt(dir, port, opts.auth);
     if ('retry' in r) {
       lastLog = r.retry;
       continue;

@@ -33,3 +33,5 @@ import { registerBridge } from './bridge.js';
 registrars.push(registerBridge);
 import { registerMigrate } from './migrate.js';
 registrars.push(registerMigrate);
+import { registerProxyCommand } from './proxy.js';
+registrars.push(registerProxyCommand);

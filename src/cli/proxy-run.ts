@@ -1,0 +1,178 @@
+/**
+ * The body of `signet proxy` (loaded lazily by commands/proxy.ts): flags and the global trust options
+ * → an Enforcer and a listening proxy; SIGTERM/SIGINT close it.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { createEnforcer, parseDuration } from '../enforce/index.js';
+import { SignetError } from '../errors.js';
+import { createObserver, startProxy, type ProxyLimits } from '../proxy/index.js';
+import { resolveGlobalConfig, type GlobalFlags } from './config.js';
+import { exitCodeFor, formatError } from './output.js';
+
+export interface ProxyFlags {
+  upstream: string;
+  listen?: string;
+  insecureHttp?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  reportOnly?: boolean;
+  policy?: string;
+  allowPush?: boolean;
+  registryName?: string;
+  upstreamCa?: string;
+  auditLog?: string;
+  cacheTtl?: string;
+  maxConnections?: string;
+  maxHeaderBytes?: string;
+  upstreamTimeout?: string;
+  manifestCache?: string;
+  maxStale?: string;
+}
+
+function readFlagFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new SignetError('USAGE', `cannot read the ${flag} file ${file}`, {
+      cause: e,
+      fix: `check the path given to ${flag}`,
+    });
+  }
+}
+
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new SignetError('USAGE', `${flag} must be a positive integer, got ${v}`, { fix: `e.g. ${flag} 1000` });
+  }
+  return n;
+}
+
+function checkUpstream(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new SignetError('USAGE', `--upstream is not a URL: ${url}`, {
+      fix: 'give it as https://registry.example.com',
+    });
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || (u.pathname !== '/' && u.pathname !== '')) {
+    throw new SignetError('USAGE', `--upstream must be http(s)://host[:port] with no path, got ${url}`, {
+      fix: 'give it as https://registry.example.com',
+    });
+  }
+  return u.origin;
+}
+
+function tlsOf(flags: ProxyFlags): { cert: Buffer; key: Buffer } | undefined {
+  const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined;
+  if (tls && flags.insecureHttp) {
+    throw new SignetError('USAGE', '--insecure-http and --tls-cert/--tls-key exclude each other', {
+      fix: 'give either --insecure-http or --tls-cert F --tls-key F',
+    });
+  }
+  if (!tls && !flags.insecureHttp) {
+    throw new SignetError('USAGE', 'the proxy needs --tls-cert and --tls-key, or --insecure-http', {
+      fix: 'give --tls-cert F --tls-key F, or --insecure-http (loopback or behind a TLS-terminating proxy)',
+    });
+  }
+  if (!tls) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
+    throw new SignetError('USAGE', '--tls-cert and --tls-key go together', {
+      fix: 'give both --tls-cert F --tls-key F',
+    });
+  }
+  return { cert: readFlagFile(flags.tlsCert, '--tls-cert'), key: readFlagFile(flags.tlsKey, '--tls-key') };
+}
+
+export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
+  try {
+    const cfg = resolveGlobalConfig(cmd.optsWithGlobals<GlobalFlags>());
+    const upstream = checkUpstream(flags.upstream);
+    const tls = tlsOf(flags);
+    const limits: Partial<ProxyLimits> = {};
+    const maxConnections = positive(flags.maxConnections, '--max-connections');
+    const maxHeaderBytes = positive(flags.maxHeaderBytes, '--max-header-bytes');
+    const upstreamTimeoutMs = positive(flags.upstreamTimeout, '--upstream-timeout');
+    if (maxConnections !== undefined) limits.maxConnections = maxConnections;
+    if (maxHeaderBytes !== undefined) limits.maxHeaderBytes = maxHeaderBytes;
+    if (upstreamTimeoutMs !== undefined) limits.upstreamTimeoutMs = upstreamTimeoutMs;
+    if (flags.manifestCache !== undefined) {
+      const ms = Number(flags.manifestCache);
+      if (!Number.isInteger(ms) || ms < 0) {
+        throw new SignetError(
+          'USAGE',
+          `--manifest-cache must be a number of milliseconds, got ${flags.manifestCache}`,
+          {
+            fix: 'e.g. --manifest-cache 30000, or 0 to fetch every manifest upstream',
+          },
+        );
+      }
+      limits.manifestCacheMs = ms;
+    }
+    const cacheTtlMs = positive(flags.cacheTtl, '--cache-ttl');
+    if (cfg.tofu)
+      process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
+
+    const maxStaleMs = flags.maxStale !== undefined ? parseDuration(flags.maxStale) : undefined;
+    if (flags.maxStale !== undefined && maxStaleMs === undefined) {
+      throw new SignetError('USAGE', `--max-stale must be a duration such as 90s, 15m or 1h, got ${flags.maxStale}`, {
+        fix: 'e.g. --max-stale 15m',
+      });
+    }
+    const observer = createObserver(flags.auditLog ?? '-');
+    const enforcer = await createEnforcer({
+      trustDir: cfg.trustDir,
+      ...(cfg.serverOverride !== undefined ? { server: cfg.serverOverride } : {}),
+      ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
+      serverFor: (host) => cfg.serverFor(host),
+      caFor: (url) => cfg.caFor(url),
+      tofu: cfg.tofu,
+      ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
+      ...(cacheTtlMs !== undefined ? { cacheTtlMs } : {}),
+      ...(maxStaleMs !== undefined ? { maxStaleMs } : {}),
+      insecureRegistries: cfg.insecureRegistries,
+      dockerConfigDir: cfg.dockerConfigDir,
+      timeoutMs: cfg.timeoutMs,
+      retries: cfg.retries,
+      onWarning: (message) => observer.event('warning', { message }),
+    });
+    const running = await startProxy({
+      listen: flags.listen ?? '127.0.0.1:5001',
+      upstream,
+      ...(flags.upstreamCa !== undefined ? { upstreamCa: readFlagFile(flags.upstreamCa, '--upstream-ca') } : {}),
+      ...(flags.registryName !== undefined ? { registryName: flags.registryName } : {}),
+      ...(tls !== undefined ? { tls } : {}),
+      enforcer,
+      observer,
+      reportOnly: flags.reportOnly === true,
+      allowPush: flags.allowPush === true,
+      limits,
+    });
+    observer.event('start', {
+      url: running.url,
+      upstream,
+      reportOnly: flags.reportOnly === true,
+      allowPush: flags.allowPush === true,
+      policy: flags.policy ?? null,
+    });
+    process.stderr.write(`signet proxy on ${running.url} → ${upstream}${flags.reportOnly ? ' (report only)' : ''}\n`);
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void (async () => {
+        await running.close();
+        await enforcer.close();
+        await observer.close();
+      })();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  } catch (err) {
+    process.stderr.write(formatError(err));
+    process.exitCode = exitCodeFor(err);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `signet proxy` is loaded lazily: other commands never load src/proxy (nor the proxy's CLI body).
+ * A resolve hook (node:module register) records every module the CLI process loads.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNET_MAIN, ensureBuilt } from '../cli/signet.js';
+import { run } from '../harness/proc.js';
+
+const HOOKS = `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  process.stderr.write('LOADED ' + r.url + '\\n');
+  return r;
+}
+`;
+
+describe('signet proxy is loaded only by its own command', () => {
+  let dir: string;
+  let register: string;
+  beforeAll(async () => {
+    await ensureBuilt();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'signet-lazy-'));
+    await writeFile(path.join(dir, 'hooks.mjs'), HOOKS);
+    register = path.join(dir, 'register.mjs');
+    await writeFile(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`,
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const loaded = async (args: string[]): Promise<string[]> => {
+    const r = await run(process.execPath, ['--import', register, SIGNET_MAIN, ...args], { timeoutMs: 30_000 });
+    return r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('LOADED '))
+      .map((l) => l.slice(7));
+  };
+
+  it.each(['verify --help', 'sign --help', '--help'])('signet %s loads no proxy module', async (cmd) => {
+    const urls = await loaded(cmd.split(' '));
+    expect(urls.some((u) => u.endsWith('/dist/cli/main.js'))).toBe(true);
+    expect(urls.filter((u) => u.includes('/dist/proxy/') || u.endsWith('/proxy-run.js'))).toEqual([]);
+  });
+
+  it('signet proxy loads them', async () => {
+    const urls = await loaded(['proxy', '--upstream', 'http://127.0.0.1:1']);
+    expect(urls.some((u) => u.includes('/dist/proxy/'))).toBe(true);
+  });
+});
