@@ -28,3 +28,6 @@ registrars.push(registerServerCommand);
 import { registerVerify } from './verify.js';
 import { registerPin } from './pin.js';
 registrars.push(registerVerify, registerPin);
+
+import { registerAdmissionCommand } from './admission.js';
+registrars.push(registerAdmissionCommand);
