@@ -42,8 +42,12 @@ export class AdmissionHandler {
     this.excluded = new Set(opts.excludeNamespaces);
   }
 
-  /** Never throws: a bad body is a 400 with a JSON error; anything else unexpected is a 500. */
-  async handle(endpoint: AdmissionEndpoint, body: Buffer): Promise<HandlerResult> {
+  /**
+   * Never throws: a bad body is a 400 with a JSON error; anything else unexpected is a 500.
+   * `reportOnly` is true for the /report/… paths (namespaces still in report mode); --report-only
+   * makes every path report.
+   */
+  async handle(endpoint: AdmissionEndpoint, body: Buffer, reportOnly = false): Promise<HandlerResult> {
     let request: AdmissionRequest;
     try {
       request = parseAdmissionReview(body);
@@ -52,14 +56,18 @@ export class AdmissionHandler {
       throw e;
     }
     try {
-      return await this.review(endpoint, request);
+      return await this.review(endpoint, request, reportOnly || this.opts.reportOnly);
     } catch (e) {
       if (e instanceof BadReviewError) return badRequest(e.message);
       return { status: 500, body: { error: { code: 'INTERNAL', message: (e as Error).message } }, request };
     }
   }
 
-  private async review(endpoint: AdmissionEndpoint, request: AdmissionRequest): Promise<HandlerResult> {
+  private async review(
+    endpoint: AdmissionEndpoint,
+    request: AdmissionRequest,
+    reportOnly: boolean,
+  ): Promise<HandlerResult> {
     const allow = (extra: Partial<AdmissionResponse> = {}): HandlerResult => ({
       status: 200,
       body: reviewResponse({ uid: request.uid, allowed: true, ...extra }),
@@ -74,7 +82,7 @@ export class AdmissionHandler {
     const outcomes = new Map<string, ImageOutcome>(
       await Promise.all(distinct.map(async (image) => [image, await this.check(image)] as const)),
     );
-    const decision = decide(images, outcomes, { reportOnly: this.opts.reportOnly, mutate: endpoint === 'mutate' });
+    const decision = decide(images, outcomes, { reportOnly, mutate: endpoint === 'mutate' });
     const warnings = decision.warnings.length > 0 ? { warnings: decision.warnings } : {};
     if (!decision.allowed) {
       const response: AdmissionResponse = {

@@ -1,5 +1,6 @@
 /**
  * The webhook's HTTPS server: POST /validate and /mutate (the API server appends `?timeout=…`),
+ * the same under /report/ for namespaces still in report mode,
  * GET /healthz (the process answers) and /readyz (the enforcer is up and listening). Bodies are
  * read up to a limit; every failure is a JSON error, never a crash.
  */
@@ -40,7 +41,13 @@ export interface AdmissionServer {
   close(): Promise<void>;
 }
 
-const ROUTES: Readonly<Record<string, AdmissionEndpoint>> = { '/validate': 'validate', '/mutate': 'mutate' };
+/** /report/… answer as --report-only does, so namespaces can move to enforcement one at a time (docs/admission.md). */
+const ROUTES: Readonly<Record<string, { endpoint: AdmissionEndpoint; reportOnly: boolean }>> = {
+  '/validate': { endpoint: 'validate', reportOnly: false },
+  '/mutate': { endpoint: 'mutate', reportOnly: false },
+  '/report/validate': { endpoint: 'validate', reportOnly: true },
+  '/report/mutate': { endpoint: 'mutate', reportOnly: true },
+};
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const bytes = Buffer.from(JSON.stringify(body));
@@ -78,7 +85,7 @@ function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promi
   });
 }
 
-function describe(result: HandlerResult, endpoint: AdmissionEndpoint): string {
+function describe(result: HandlerResult, endpoint: string): string {
   const r = result.request;
   if (r === undefined) return `${endpoint} ${result.status}`;
   const what = `${r.kind.kind} ${r.namespace ?? '-'}/${r.name ?? '-'} ${r.operation} uid=${r.uid}`;
@@ -115,9 +122,14 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
       if (path === '/readyz' && !ready) return jsonError(res, 503, 'NOT_READY', 'the webhook is starting');
       return sendJson(res, 200, { status: 'ok' });
     }
-    const endpoint = ROUTES[path];
-    if (endpoint === undefined)
-      return jsonError(res, 404, 'NOT_FOUND', `no route ${path}: use POST /validate or /mutate`);
+    const route = ROUTES[path];
+    if (route === undefined)
+      return jsonError(
+        res,
+        404,
+        'NOT_FOUND',
+        `no route ${path}: use POST /validate, /mutate, /report/validate or /report/mutate`,
+      );
     if (req.method !== 'POST') return jsonError(res, 405, 'METHOD_NOT_ALLOWED', `use POST ${path}`);
     const type = req.headers['content-type'];
     if (type !== undefined && !/^application\/json\b/i.test(type)) {
@@ -125,8 +137,8 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
     }
     const body = await readBody(req, res, max);
     if (body === undefined) return;
-    const result = await handler.handle(endpoint, body);
-    log(describe(result, endpoint));
+    const result = await handler.handle(route.endpoint, body, route.reportOnly);
+    log(describe(result, path));
     sendJson(res, result.status, result.body);
   };
 
