@@ -188,7 +188,9 @@ describe('deploy/kubernetes', () => {
     expect(cert.spec.dnsNames).toContain('signet-admission.signet-system.svc');
     for (const d of await docs('webhooks.yaml')) {
       expect(
-        (d.metadata as { annotations: Record<string, string> }).annotations['cert-manager.io/inject-ca-from'],
+        (d.metadata as unknown as { annotations: Record<string, string> }).annotations[
+          'cert-manager.io/inject-ca-from'
+        ],
       ).toBe('signet-system/signet-admission');
     }
   });
