@@ -14,6 +14,7 @@ const layers = {
   updater: ['tuf', 'remote', 'keys'],
   server: ['tuf', 'validation', 'storage', 'signer', 'keys'],
   client: ['tuf', 'keys', 'remote', 'registry', 'updater'],
+  enforce: ['tuf', 'remote', 'registry', 'updater', 'keys'],
   admission: ['enforce', 'registry'],
 };
 const all = Object.keys(layers).concat(['cli']);

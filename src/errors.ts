@@ -36,6 +36,10 @@ export type SignetErrorCode =
   // client / verification outcome
   | 'NOT_SIGNED' // the tag has no trust data
   | 'DIGEST_MISMATCH' // registry serves a manifest whose digest differs from the signed one
+  | 'TAG_MOVED' // the registry's tag points at another digest than the signed one
+  | 'TRUST_STALE' // trust server unreachable and the cached trust data is older than allowed
+  | 'SIGNERS_REQUIRED' // the signed digest lacks the distinct signers a policy requires
+  | 'POLICY' // the policy file is unreadable or invalid
   | 'UNTRUSTED_ROOT' // no pin and no TOFU: message shows the key IDs and the pin command
   | 'PIN_MISMATCH'
   | 'NOT_INITIALIZED'

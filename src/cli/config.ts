@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
+import { defaultTrustServer } from '../updater/index.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,7 +58,6 @@ export interface GlobalConfig {
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRIES = 2;
-const HUB_NOTARY = 'https://notary.docker.io';
 
 /** Snapshot of the process environment, for other CLI modules (server config, verify, pin). */
 export function readEnv(): Env {
@@ -153,10 +153,7 @@ export function resolveGlobalConfig(
     isTTY,
     stdoutIsTTY,
     serverFor(registryHost: string): string {
-      if (serverOverride !== undefined) return serverOverride;
-      if (registryHost === 'docker.io' || registryHost === 'index.docker.io' || registryHost === 'registry-1.docker.io')
-        return HUB_NOTARY;
-      return `https://${registryHost}`;
+      return serverOverride ?? defaultTrustServer(registryHost);
     },
     caFor(serverUrl: string): Buffer | undefined {
       if (tlsCaFile !== undefined) {

@@ -3,7 +3,7 @@
  * `<trustDir>/tuf/<gun>/metadata/<role>.json` (delegations in sub-folders), the exact server bytes,
  * files 0600 and folders 0700, so notary, docker and signet can share one trust dir.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
 import { checkGun, isValidRoleName } from '../tuf/index.js';
@@ -49,5 +49,23 @@ export class MetadataCache {
         fix: 'check that the trust directory is writable (--trust-dir)',
       });
     }
+  }
+
+  /** When the role's file was last written or confirmed current (`touch`); undefined when absent. */
+  async checkedAt(role: string): Promise<Date | undefined> {
+    try {
+      return (await stat(this.fileFor(role))).mtime;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Record that the server just confirmed the cached bytes (they were unchanged, so not rewritten):
+   * the file's mtime is the time of the last successful contact, which staleness is measured from.
+   */
+  async touch(role: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.fileFor(role), now, now).catch(() => undefined);
   }
 }

@@ -2,8 +2,19 @@
 export { TrustedSet, verifyRoleSignatures, type TrustedSetOptions } from './trusted-set.js';
 export { Updater, type UpdaterOptions } from './updater.js';
 export { MetadataCache } from './cache.js';
+export { formatAge } from './staleness.js';
+export { defaultTrustServer } from './server-url.js';
 export { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
-export { PinStore, applyPin, pinCommand, resolvePin, type PinEntry, type PinsFile, type ResolvedPin } from './pins.js';
+export {
+  PinStore,
+  applyPin,
+  type PinSource,
+  pinCommand,
+  resolvePin,
+  type PinEntry,
+  type PinsFile,
+  type ResolvedPin,
+} from './pins.js';
 export {
   DOCKER_ROLES,
   findTarget,
@@ -13,5 +24,12 @@ export {
   type ResolvedTag,
   type SignedTag,
   type TrustedRepo,
+  type TrustFreshness,
 } from './targets.js';
-export { verifyImage, type ImageRefLike, type ManifestSource, type VerifiedImage } from './verify-image.js';
+export {
+  verifyImage,
+  requireSignedTag,
+  type ImageRefLike,
+  type ManifestSource,
+  type VerifiedImage,
+} from './verify-image.js';

@@ -33,6 +33,11 @@ export interface PinsFile {
   pins: Record<string, PinEntry>;
 }
 
+/** Where an updater asks how a GUN is pinned: the trust dir's PinStore, or a policy rule's pins. */
+export interface PinSource {
+  resolve(gun: string): Promise<ResolvedPin>;
+}
+
 /** How a GUN is pinned, after applying the precedence rules. */
 export type ResolvedPin =
   | { kind: 'certs'; pattern: string; certs: string[] }

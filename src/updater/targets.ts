@@ -25,6 +25,14 @@ export interface TrustedRepo {
   snapshot: Metadata<SnapshotSigned>;
   targets: Metadata<TargetsSigned>;
   delegations: Map<string, Metadata<TargetsSigned>>;
+  /** Where the timestamp came from: the server now ('fresh') or the trust-dir cache ('cached'). */
+  freshness?: TrustFreshness;
+}
+
+export interface TrustFreshness {
+  source: 'fresh' | 'cached';
+  /** The last time the trust server confirmed this data (the cached timestamp's write/confirm time). */
+  checkedAt: Date;
 }
 
 interface WalkRole {

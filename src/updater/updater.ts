@@ -1,14 +1,13 @@
 /**
- * The I/O half of the client update (reference §4.4; N:client/tufclient.go): cache in the trust dir,
- * fetch with caps, feed bytes to the pure TrustedSet, persist only what verified.
- *
- *  bootstrap: cached root.json (trusted as is, expiry allowed) or, without one, root.json from the
- *             server, checked against the pin (UNTRUSTED_ROOT without pin/TOFU); 404 → REPOSITORY_NOT_FOUND.
- *             A write, or an expired cached root, fetches root.json and walks the chain first.
- *  update:    timestamp.json (always fetched; cache only when the server is unreachable) → snapshot by
- *             checksum (cache if it matches) → root vs snapshot → targets and delegations pre-order,
- *             each from cache when it matches the snapshot, else `<role>.<sha256>.json`.
- *             So a warm run with nothing changed makes exactly one request: timestamp.json.
+ * The I/O half of the client update (N:client/tufclient.go): cache in the trust dir, fetch with caps,
+ * feed bytes to the pure TrustedSet, persist only what verified.
+ *  bootstrap: cached root.json (trusted as is, expiry allowed) or root.json from the server, checked
+ *             against the pin (UNTRUSTED_ROOT without pin/TOFU); 404 → REPOSITORY_NOT_FOUND. A write,
+ *             or an expired cached root, fetches root.json and walks the chain first.
+ *  update:    timestamp.json (always fetched; the cache only when the server is unreachable, within
+ *             maxStaleMs) → snapshot by checksum → root vs snapshot → targets and delegations pre-order,
+ *             each from cache when it matches, else `<role>.<sha256>.json`. A warm run with nothing
+ *             changed makes exactly one request: timestamp.json.
  *  failure:   update the root (chain walk through `<v>.root.json`) and retry once, as notary does.
  */
 import { SignetError, isSignetError } from '../errors.js';
@@ -22,20 +21,23 @@ import {
   type SnapshotSigned,
 } from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
+import { expiryWarnings, staleError } from './staleness.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
-import type { PinStore, ResolvedPin } from './pins.js';
-import type { TrustedRepo } from './targets.js';
+import type { PinSource, ResolvedPin } from './pins.js';
+import type { TrustFreshness, TrustedRepo } from './targets.js';
 import { TrustedSet } from './trusted-set.js';
 
 export interface UpdaterOptions {
   gun: string;
   remote: NotaryRemote;
   trustDir: string;
-  pins: PinStore;
+  pins: PinSource;
   /** Accept a first-seen root without a pin (prints a warning). */
   tofu?: boolean;
   /** No network: verify the cached metadata only (it must be complete and unexpired). */
   offline?: boolean;
+  /** Server unreachable: max age of the cached data (since last confirmed), else TRUST_STALE; undefined: any. */
+  maxStaleMs?: number;
   now?: () => Date;
   limits?: Partial<UpdaterLimits>;
   onWarning?: (msg: string) => void;
@@ -80,9 +82,10 @@ export class Updater {
   readonly gun: string;
   private readonly remote: NotaryRemote;
   private readonly cache: MetadataCache;
-  private readonly pins: PinStore;
+  private readonly pins: PinSource;
   private readonly tofu: boolean;
   private readonly offline: boolean;
+  private readonly maxStaleMs: number | undefined;
   private readonly now: () => Date;
   private readonly limits: UpdaterLimits;
   private readonly warn: (msg: string) => void;
@@ -94,6 +97,7 @@ export class Updater {
     this.pins = opts.pins;
     this.tofu = opts.tofu === true;
     this.offline = opts.offline === true;
+    this.maxStaleMs = opts.maxStaleMs;
     this.now = opts.now ?? (() => new Date());
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.warn = opts.onWarning ?? (() => undefined);
@@ -260,21 +264,27 @@ export class Updater {
     const cachedTs = await this.cache.read('timestamp');
     this.floorFrom(set, 'timestamp', cachedTs);
     let tsBytes: Buffer;
+    let freshness: TrustFreshness;
     if (this.offline) {
       if (cachedTs === undefined) throw this.missingOffline('timestamp');
       tsBytes = cachedTs;
+      freshness = { source: 'cached', checkedAt: (await this.cache.checkedAt('timestamp')) ?? new Date(0) };
     } else {
       try {
         tsBytes = await this.remote.getRole(this.gun, 'timestamp', { maxBytes: this.limits.timestampMaxBytes });
+        freshness = { source: 'fresh', checkedAt: new Date() };
       } catch (e) {
         if (cachedTs === undefined && isSignetError(e, 'NOT_FOUND')) throw this.repositoryMissing(e);
         if (cachedTs === undefined || !isSignetError(e) || !TIMESTAMP_FALLBACK.has(e.code)) throw e;
+        freshness = { source: 'cached', checkedAt: (await this.cache.checkedAt('timestamp')) ?? new Date(0) };
+        this.checkStaleness(e, freshness.checkedAt);
         this.warn(`WARNING: could not fetch timestamp.json for ${this.gun} (${e.message}); using the cached copy`);
         tsBytes = cachedTs;
       }
     }
     const ts = set.updateTimestamp(tsBytes);
     if (cachedTs === undefined || !cachedTs.equals(tsBytes)) await this.cache.write('timestamp', tsBytes);
+    else if (freshness.source === 'fresh') await this.cache.touch('timestamp');
 
     // 2. snapshot, by checksum
     const snapMeta = ts.signed.meta.snapshot;
@@ -303,7 +313,7 @@ export class Updater {
       stack.unshift(...this.childrenOf(set, role, snapshot.signed));
     }
 
-    this.warnNearExpiry(set);
+    for (const w of expiryWarnings(this.gun, set.now, [set.root, set.targets, set.snapshot])) this.warn(w);
     return {
       gun: this.gun,
       root: set.root,
@@ -311,21 +321,15 @@ export class Updater {
       snapshot,
       targets: set.targets as NonNullable<typeof set.targets>,
       delegations: new Map(set.delegations),
+      freshness,
     };
   }
 
-  /** notary warns when root, targets or snapshot expire within six months (N:client/tufclient.go). */
-  private warnNearExpiry(set: TrustedSet): void {
-    const soon = set.now.getTime() + 182 * 24 * 3600 * 1000;
-    for (const md of [set.root, set.targets, set.snapshot]) {
-      if (md === undefined) continue;
-      const exp = Date.parse(md.signed.expires);
-      if (Number.isFinite(exp) && exp < soon) {
-        this.warn(
-          `WARNING: ${md.role} of ${this.gun} expires at ${md.signed.expires}; its owner should re-sign it soon`,
-        );
-      }
-    }
+  /** The server is unreachable: the cache may stand in only while it is younger than maxStaleMs. */
+  private checkStaleness(cause: SignetError, checkedAt: Date): void {
+    if (this.maxStaleMs === undefined) return;
+    const ageMs = Date.now() - checkedAt.getTime();
+    if (ageMs > this.maxStaleMs) throw staleError(this.gun, cause, ageMs, this.maxStaleMs);
   }
 
   private childrenOf(set: TrustedSet, role: string, snapshot: SnapshotSigned): string[] {
@@ -389,9 +393,7 @@ export class Updater {
     return new SignetError(
       'REPOSITORY_NOT_FOUND',
       `the cached trust data for ${this.gun} has no current ${role}.json; cannot verify offline`,
-      {
-        fix: 'run once without --offline to update the cache',
-      },
+      { fix: 'run once without --offline to update the cache' },
     );
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Verify an image tag end to end: the tag resolves through verified trust data (Docker's rules,
- * reference §5.5) to a signed digest, and the registry serves a manifest with exactly that digest
- * and size. The registry client is passed in (src/updater may not import src/registry); anything with
- * `fetchByDigest` that checks the bytes hash to the digest will do.
+ * docs/verify.md) to a signed digest, the registry serves a manifest with exactly that digest and
+ * size, and the registry's tag still points at it (else `verify && pull TAG` would run unsigned bytes).
+ * The registry client is passed in (src/updater may not import src/registry); anything with
+ * `fetchByDigest` that checks the bytes hash to the digest will do, and `resolve` for the tag check.
  */
-import { SignetError } from '../errors.js';
-import { resolveTag, DOCKER_ROLES, type TrustedRepo } from './targets.js';
+import { SignetError, isSignetError } from '../errors.js';
+import { resolveTag, DOCKER_ROLES, type ResolvedTag, type TrustedRepo } from './targets.js';
 import type { Updater } from './updater.js';
 
 /** The parts of a parsed image reference we need (src/registry ImageReference fits). */
@@ -19,6 +20,8 @@ export interface ImageRefLike {
 /** src/registry RegistryClient fits: it is given the repository name (the GUN) and the digest. */
 export interface ManifestSource {
   fetchByDigest(name: string, digest: string): Promise<{ digest: string; size: number }>;
+  /** What a pull of `NAME:TAG` gets now; without it the tag is not checked. */
+  resolve?(ref: string): Promise<{ digest: string; size: number }>;
 }
 
 export interface VerifiedImage {
@@ -29,6 +32,23 @@ export interface VerifiedImage {
   size: number;
   role: string;
   repo: TrustedRepo;
+  /** The registry's tag: points at the signed digest, or is absent (a pull by tag then fails); unset when not checked. */
+  registryTag?: 'matches' | 'absent';
+}
+
+/** The signed target of `tag` by Docker's rules, or NOT_SIGNED. */
+export function requireSignedTag(
+  repo: TrustedRepo,
+  tag: string,
+  familiar: string,
+  roles: readonly string[] = DOCKER_ROLES,
+): ResolvedTag {
+  const signed = resolveTag(repo, tag, roles);
+  if (signed !== null) return signed;
+  throw new SignetError('NOT_SIGNED', `tag ${tag} is not signed in ${repo.gun}`, {
+    fix: `sign it (docker trust sign ${familiar}:${tag}) or use a signed tag; signed tags: signet verify lists none, docker trust inspect ${familiar} shows them`,
+    details: { gun: repo.gun, tag },
+  });
 }
 
 export async function verifyImage(opts: {
@@ -40,6 +60,8 @@ export async function verifyImage(opts: {
   /** Omit to check trust data only (no registry round trip). */
   registry?: ManifestSource;
   roles?: readonly string[];
+  /** How the tag's signed target is chosen (e.g. a policy's signer rule); default requireSignedTag. */
+  signedTarget?: (repo: TrustedRepo, tag: string) => ResolvedTag;
 }): Promise<VerifiedImage> {
   let ref: ImageRefLike;
   if (typeof opts.ref === 'string') {
@@ -56,13 +78,10 @@ export async function verifyImage(opts: {
   const updater = typeof opts.updater === 'function' ? opts.updater(ref.name) : opts.updater;
   if (updater.gun !== ref.name) throw new SignetError('INTERNAL', `updater is for ${updater.gun}, not ${ref.name}`);
   const repo = await updater.refresh();
-  const signed = resolveTag(repo, tag, opts.roles ?? DOCKER_ROLES);
-  if (signed === null) {
-    throw new SignetError('NOT_SIGNED', `tag ${tag} is not signed in ${ref.name}`, {
-      fix: `sign it (docker trust sign ${ref.familiar}:${tag}) or use a signed tag; signed tags: signet verify lists none, docker trust inspect ${ref.familiar} shows them`,
-      details: { gun: ref.name, tag },
-    });
-  }
+  const signed =
+    opts.signedTarget !== undefined
+      ? opts.signedTarget(repo, tag)
+      : requireSignedTag(repo, tag, ref.familiar, opts.roles ?? DOCKER_ROLES);
   if (ref.digest !== undefined && ref.digest !== signed.digest) {
     throw new SignetError(
       'DIGEST_MISMATCH',
@@ -86,6 +105,10 @@ export async function verifyImage(opts: {
       );
     }
   }
+  const registryTag =
+    opts.registry?.resolve !== undefined
+      ? await checkRegistryTag(opts.registry.resolve.bind(opts.registry), ref, tag, signed)
+      : undefined;
   return {
     name: ref.name,
     familiar: ref.familiar,
@@ -94,5 +117,31 @@ export async function verifyImage(opts: {
     size: signed.size,
     role: signed.role,
     repo,
+    ...(registryTag !== undefined ? { registryTag } : {}),
   };
+}
+
+/** The registry's `NAME:TAG` must be the signed digest: TAG_MOVED otherwise; a missing tag is 'absent'. */
+async function checkRegistryTag(
+  resolve: (ref: string) => Promise<{ digest: string }>,
+  ref: ImageRefLike,
+  tag: string,
+  signed: ResolvedTag,
+): Promise<'matches' | 'absent'> {
+  let now: { digest: string };
+  try {
+    now = await resolve(`${ref.name}:${tag}`);
+  } catch (e) {
+    if (isSignetError(e, 'NOT_FOUND')) return 'absent';
+    throw e;
+  }
+  if (now.digest === signed.digest) return 'matches';
+  throw new SignetError(
+    'TAG_MOVED',
+    `the registry's tag ${ref.familiar}:${tag} points at ${now.digest}, but the signed digest is ${signed.digest}`,
+    {
+      fix: `do not pull by tag: pull ${ref.familiar}@${signed.digest}, or, if the new image is intended, sign it (signet sign ${ref.familiar}:${tag})`,
+      details: { tag, signed: signed.digest, registry: now.digest },
+    },
+  );
 }
