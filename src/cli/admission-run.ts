@@ -43,6 +43,14 @@ export async function runAdmission(flags: AdmissionFlags, cmd: Command): Promise
       ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
       tofu: cfg.tofu,
       ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
+      // as `verify` resolves them: DOCKER_CONTENT_TRUST_SERVER, $DOCKER_CONFIG/tls/<host>/ca.crt, registry settings
+      serverFor: (host) => cfg.serverFor(host),
+      caFor: (url) => cfg.caFor(url),
+      insecureRegistries: cfg.insecureRegistries,
+      dockerConfigDir: cfg.dockerConfigDir,
+      timeoutMs: cfg.timeoutMs,
+      retries: cfg.retries,
+      onWarning: (m) => process.stderr.write(`${new Date().toISOString()} warning: ${m}\n`),
     });
     const reportOnly = flags.reportOnly === true;
     let running;
