@@ -1,6 +1,6 @@
 // `npm run bench`: Signet vs the real notary-server/notary-signer 0.7 and notary CLI, on 127.0.0.1.
 // Options:
-//   --only 1,2,3,4,5   run only these measurements (others are carried over from latest.json)
+//   --only 1,2,3,4,5,7 run only these measurements (others are carried over from latest.json)
 //   --quick            smaller sizes and 3 s load runs (a smoke run; not for publishing)
 //   --duration S       seconds per wrk run (default 10)
 //   --threads T        wrk threads (default 2; 1 leaves more CPU to the server but cannot decrypt 1,000-target bodies fast enough)
@@ -28,6 +28,7 @@ import { runSign, signCounts, type SignSection } from './s2-sign.js';
 import { runVerify, type VerifySection } from './s3-verify.js';
 import { runScale, type ScaleSection } from './s4-scale.js';
 import { runMemory, type MemorySection } from './s5-memory.js';
+import { runAdmission, type AdmissionSection } from './s7-admission.js';
 
 export interface Results {
   schema: 1;
@@ -43,6 +44,7 @@ export interface Results {
     verify?: VerifySection & { runFile?: string };
     scale?: ScaleSection & { runFile?: string };
     memory?: MemorySection & { runFile?: string };
+    admission?: AdmissionSection & { runFile?: string };
   };
   errors: string[];
   profiles?: ProfileSummary[];
@@ -50,7 +52,7 @@ export interface Results {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    only: new Set([1, 2, 3, 4, 5]),
+    only: new Set([1, 2, 3, 4, 5, 7]),
     quick: false,
     durationS: 10,
     wrkThreads: 2,
@@ -172,6 +174,7 @@ async function main(): Promise<void> {
       sections.scale = await section(4, 'repository scale', () => runScale(c));
     }
     sections.memory = await section(5, 'server memory', () => runMemory(base));
+    sections.admission = await section(7, 'admission decision', () => runAdmission({ ...base, ca }));
   } finally {
     if (ctx) {
       await ctx.notary.stop().catch(() => undefined);

@@ -1,6 +1,7 @@
 // docs/performance.md from the merged results (bench/results/latest.json) plus the hand-written
 // analysis in bench/notes.md.
 import type { Results } from '../main.js';
+import { renderAdmission } from '../s7-admission.js';
 import type { Maybe } from './util.js';
 
 const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -273,6 +274,8 @@ export function renderReport(r: Results, notes: string): string {
     L.push(`Measured ${mm.measuredAt}.`);
   } else L.push('Not measured yet.');
   L.push('');
+
+  L.push(...renderAdmission(s.admission));
 
   if (r.profiles?.length) {
     L.push('## CPU profiles (node --cpu-prof, last profiled run: the longest Signet server and client processes)');
