@@ -186,3 +186,10 @@ export function renderAdmission(a: AdmissionSection | undefined): string[] {
   );
   return L;
 }
+
+/** The rows of the Targets table: median and p99 against ≤ 1 ms. */
+export function admissionTargets(a: AdmissionSection | undefined): string[] {
+  const row = (what: string, us: number | undefined): string =>
+    `| warm admission decision in-process ≤ ${a?.targetMs ?? 1} ms (${what}) | ${us !== undefined ? `${(us / 1000).toFixed(3)} ms` : 'n/a'} | ${us === undefined ? 'not measured yet' : us <= (a?.targetMs ?? 1) * 1000 ? '**met**' : '**missed**'} |`;
+  return [row('median', a?.medianUs), row('p99', a?.p99Us)];
+}

@@ -1,7 +1,7 @@
 // docs/performance.md from the merged results (bench/results/latest.json) plus the hand-written
 // analysis in bench/notes.md.
 import type { Results } from '../main.js';
-import { renderAdmission } from '../s7-admission.js';
+import { admissionTargets, renderAdmission } from '../s7-admission.js';
 import type { Maybe } from './util.js';
 
 const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -102,6 +102,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push(
     `| signing 1,000 tags ≥ 10× faster than notary | ${signRatio !== undefined ? `${fmt(signRatio, 1)}×` : 'n/a'} | ${yes(signRatio !== undefined ? signRatio >= 10 : undefined)} |`,
   );
+  L.push(...admissionTargets(s.admission));
   L.push('');
 
   // ---- 1
