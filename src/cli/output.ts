@@ -92,6 +92,20 @@ export function printJson(o: Output, value: unknown): void {
   o.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** After a signer removal or revocation: the tags that now resolve to another digest, or to none. */
+export function printTagChanges(
+  o: Output,
+  gun: string,
+  changes: ReadonlyArray<{ tag: string; before: string; after: string | null }>,
+): void {
+  if (changes.length === 0) {
+    o.out(`No tag of ${gun} changed its signed digest\n`);
+    return;
+  }
+  o.out(`Tags of ${gun} whose signed digest changed:\n`);
+  for (const c of changes) o.out(`  ${c.tag}: ${c.before} → ${c.after ?? 'now unsigned'}\n`);
+}
+
 /** A left-aligned table as docker's tabwriter prints it: cells padded by 3, columns at least 10 wide. */
 export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(10, 3 + Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));

@@ -24,6 +24,7 @@ export {
   type ResolvedTag,
 } from './signing.js';
 export { addSigner, removeSigner, parsePublicKeyFile, checkSignerName, MAX_PUBLIC_KEY_FILE } from './signers.js';
+export { tagChanges, type TagChange } from './tag-changes.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
 export {
   generateSignerKey,

@@ -9,6 +9,7 @@ import { certificatePublicKey, pemEncode, publicKeyFromSpki, type PublicKey } fr
 import { delegationPayload, type Change } from './changelist.js';
 import type { PublishResult, Repository } from './repository.js';
 import { readOrInit, delegationRoles } from './signing.js';
+import { tagChanges, type TagChange } from './tag-changes.js';
 import { RELEASES_ROLE } from './view.js';
 
 const SIGNER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -90,12 +91,12 @@ export async function addSigner(
 
 /**
  * Remove signer `name`: its keys leave `targets/releases` (the role goes when no key is left) and
- * `targets/<name>` is deleted. Returns whether releases was signed by one of the removed keys only.
+ * `targets/<name>` is deleted. Returns the removed key IDs and the tags that now resolve differently.
  */
 export async function removeSigner(
   repo: Repository,
   name: string,
-): Promise<PublishResult & { removedKeyIds: string[] }> {
+): Promise<PublishResult & { removedKeyIds: string[]; tagChanges: TagChange[] }> {
   checkSignerName(name);
   const view = await repo.read({ forWrite: true });
   const dels = delegationRoles(view);
@@ -127,5 +128,5 @@ export async function removeSigner(
   }
   changes.push({ action: 'delete', role: role.name, type: 'delegation', path: '', data: null });
   const res = await repo.publish({ extra: changes, includeStaged: false });
-  return { ...res, removedKeyIds: remove };
+  return { ...res, removedKeyIds: remove, tagChanges: tagChanges(view, await repo.read()) };
 }

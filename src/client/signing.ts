@@ -2,6 +2,7 @@
  * `docker trust sign` / `revoke` semantics over a Repository (reference §5.4; C:cli/trust/trust_push.go,
  * C:cli/command/trust/revoke.go). Digests and sizes always come from the registry, never from the user.
  */
+import { tagChanges, type TagChange } from './tag-changes.js';
 import { SignetError, isSignetError } from '../errors.js';
 import { isDirectChild, pathAllowed, publicKeyFromJson, type FileMeta } from '../tuf/index.js';
 import type { ImageReference, RegistryClient } from '../registry/index.js';
@@ -154,7 +155,7 @@ export async function signTags(
 export async function revokeTags(
   repo: Repository,
   tag: string | undefined,
-): Promise<PublishResult & { removed: { tag: string; role: string }[] }> {
+): Promise<PublishResult & { removed: { tag: string; role: string }[]; tagChanges: TagChange[] }> {
   const view = await repo.read({ forWrite: true });
   const local = await repo.localKeyIds();
   const hits = allTargetsByName(view, tag ?? '');
@@ -190,7 +191,7 @@ export async function revokeTags(
     });
   }
   const res = await repo.publish({ extra: changes, includeStaged: false });
-  return { ...res, removed };
+  return { ...res, removed, tagChanges: tagChanges(view, await repo.read()) };
 }
 
 export { RELEASES_ROLE };

@@ -40,7 +40,7 @@ function refusalOf(e: unknown): { code: string; message: string } {
 }
 
 export async function createEnforcer(opts: EnforcerOptions): Promise<Enforcer> {
-  const policy = opts.policyFile !== undefined ? loadPolicy(opts.policyFile) : DEFAULT_POLICY;
+  const policy = opts.policyFile !== undefined ? await loadPolicy(opts.policyFile) : DEFAULT_POLICY;
   let tlsCa: Buffer | undefined;
   if (opts.tlsCa !== undefined) {
     try {

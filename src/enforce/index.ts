@@ -3,10 +3,7 @@ export type { EnforcementMode, Verdict, Enforcer, EnforcerOptions } from './type
 export { createEnforcer, DEFAULT_CACHE_TTL_MS } from './enforcer.js';
 export {
   loadPolicy,
-  parsePolicy,
   parseDuration,
-  policySchema,
-  policyJsonSchema,
   DEFAULT_POLICY,
   type Policy,
   type PolicyRule,

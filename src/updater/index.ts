@@ -24,6 +24,7 @@ export {
   type ResolvedTag,
   type SignedTag,
   type TrustedRepo,
+  type TargetsView,
   type TrustFreshness,
 } from './targets.js';
 export {

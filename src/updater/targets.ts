@@ -35,13 +35,16 @@ export interface TrustFreshness {
   checkedAt: Date;
 }
 
+/** What tag resolution reads: the targets role and the verified delegations (a client RepoView fits). */
+export type TargetsView = Pick<TrustedRepo, 'targets' | 'delegations'>;
+
 interface WalkRole {
   name: string;
   paths: string[];
 }
 
 /** Child delegations of `role` that notary considers valid: direct children, paths restricted by the parent. */
-function validChildren(repo: TrustedRepo, md: Metadata<TargetsSigned>, role: WalkRole): WalkRole[] {
+function validChildren(repo: TargetsView, md: Metadata<TargetsSigned>, role: WalkRole): WalkRole[] {
   const out: WalkRole[] = [];
   for (const d of md.signed.delegations?.roles ?? []) {
     if (!isDirectChild(role.name, d.name)) continue;
@@ -51,7 +54,7 @@ function validChildren(repo: TrustedRepo, md: Metadata<TargetsSigned>, role: Wal
   return out;
 }
 
-function roleMd(repo: TrustedRepo, name: string): Metadata<TargetsSigned> | undefined {
+function roleMd(repo: TargetsView, name: string): Metadata<TargetsSigned> | undefined {
   return name === 'targets' ? repo.targets : repo.delegations.get(name);
 }
 
@@ -64,7 +67,7 @@ function isAncestorRole(child: string, ancestor: string): boolean {
  * any), skipping `skip` roles; `visit` returns true to stop.
  */
 export function walkTargets(
-  repo: TrustedRepo,
+  repo: TargetsView,
   target: string | undefined,
   rolePath: string,
   visit: (md: Metadata<TargetsSigned>, role: WalkRole) => boolean,
@@ -118,7 +121,7 @@ function toResolved(role: string, tag: string, meta: FileMeta): ResolvedTag {
 
 /** notary GetTargetByName(tag, roles…): the first hit, searching each role's subtree in turn. */
 export function findTarget(
-  repo: TrustedRepo,
+  repo: TargetsView,
   tag: string,
   roles: readonly string[],
 ): { role: string; meta: FileMeta } | undefined {
@@ -149,7 +152,7 @@ export function findTarget(
  * is not trusted). null when the tag is not (acceptably) signed.
  */
 export function resolveTag(
-  repo: TrustedRepo,
+  repo: TargetsView,
   tag: string,
   roles: readonly string[] = DOCKER_ROLES,
 ): ResolvedTag | null {
@@ -176,7 +179,7 @@ function signerName(role: string): string {
  * Every tag Docker would trust (ListTargets("targets/releases","targets"), first role wins), with
  * the roles that signed the same digest.
  */
-export function listSignedTags(repo: TrustedRepo, roles: readonly string[] = DOCKER_ROLES): SignedTag[] {
+export function listSignedTags(repo: TargetsView, roles: readonly string[] = DOCKER_ROLES): SignedTag[] {
   const found = new Map<string, { role: string; meta: FileMeta }>();
   for (const r of roles) {
     walkTargets(

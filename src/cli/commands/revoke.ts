@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { revokeTags } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
 import { parseImageReference } from '../../registry/index.js';
-import { printJson } from '../output.js';
+import { printJson, printTagChanges } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
 export function registerRevoke(program: Command): void {
@@ -25,8 +25,17 @@ export function registerRevoke(program: Command): void {
         const { repo, close } = ctx.repository(image);
         try {
           const res = await revokeTags(repo, tag);
-          if (opts.json) printJson(ctx.out, { gun: repo.gun, removed: res.removed, published: res.roles });
-          else for (const r of res.removed) ctx.out.out(`Revoked ${repo.gun}:${r.tag} from ${r.role}\n`);
+          if (opts.json) {
+            printJson(ctx.out, {
+              gun: repo.gun,
+              removed: res.removed,
+              published: res.roles,
+              tagChanges: res.tagChanges,
+            });
+          } else {
+            for (const r of res.removed) ctx.out.out(`Revoked ${repo.gun}:${r.tag} from ${r.role}\n`);
+            printTagChanges(ctx.out, repo.gun, res.tagChanges);
+          }
         } finally {
           await close();
         }

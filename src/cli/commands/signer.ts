@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { addSigner, parsePublicKeyFile, removeSigner } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
-import { printJson } from '../output.js';
+import { printJson, printTagChanges } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
 export function registerSigner(program: Command): void {
@@ -73,8 +73,17 @@ export function registerSigner(program: Command): void {
           const { repo, close } = ctx.repository(r);
           try {
             const res = await removeSigner(repo, name);
-            results.push({ gun: repo.gun, signer: name, removedKeyIds: res.removedKeyIds, published: res.roles });
-            if (!opts.json) ctx.out.out(`Removed signer "${name}" from ${repo.gun}\n`);
+            results.push({
+              gun: repo.gun,
+              signer: name,
+              removedKeyIds: res.removedKeyIds,
+              published: res.roles,
+              tagChanges: res.tagChanges,
+            });
+            if (!opts.json) {
+              ctx.out.out(`Removed signer "${name}" from ${repo.gun}\n`);
+              printTagChanges(ctx.out, repo.gun, res.tagChanges);
+            }
           } finally {
             await close();
           }

@@ -1,19 +1,23 @@
 /**
- * `signet verify IMAGE[:TAG]`: the tag must resolve through verified trust data (Docker's rules) and
- * the registry must serve exactly the signed manifest. Exit 0 only when verified (docs/verify.md).
+ * `signet verify IMAGE[:TAG]`: the tag must resolve through verified trust data (Docker's rules, and
+ * the policy's signer rule with --policy), the registry must serve exactly the signed manifest, and
+ * the registry's tag must still point at it. Exit 0 only when verified (docs/verify.md).
+ * src/enforce (policy, trust sources) is loaded only by this command.
  */
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
-import { parseImageReference } from '../../registry/index.js';
-import { verifyImage } from '../../updater/index.js';
-import { printJson } from '../output.js';
-import { clientContext, runAction } from './common.js';
+import { parseImageReference, type ImageReference, type RegistryClient } from '../../registry/index.js';
+import { formatAge, verifyImage, type VerifiedImage } from '../../updater/index.js';
+import { printJson, type Output } from '../output.js';
+import { clientContext, runAction, type ClientContext } from './common.js';
 
 interface VerifyFlags {
   digestOnly?: boolean;
   json?: boolean;
   offline?: boolean;
   trustOnly?: boolean;
+  policy?: string;
+  maxStale?: string;
 }
 
 export function registerVerify(program: Command): void {
@@ -25,6 +29,11 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print the result (or the error) as JSON')
     .option('--offline', 'no network: use the cached trust data (must be complete and unexpired); implies --trust-only')
     .option('--trust-only', 'check the trust data only, not the manifest the registry serves')
+    .option('--policy <file>', 'enforcement policy (docs/policy.md): mode, trust server, pins, signers, staleness')
+    .option(
+      '--max-stale <duration>',
+      'when the trust server is unreachable, accept cached trust data confirmed at most this long ago (e.g. 15m, 1h; default 0)',
+    )
     .action(async (image: string, opts: VerifyFlags, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
@@ -34,38 +43,122 @@ export function registerVerify(program: Command): void {
             fix: `use ${ref.familiar}:<tag>`,
           });
         }
-        const remote = ctx.remoteFor(ref);
-        const offline = opts.offline === true;
-        const registry = offline || opts.trustOnly === true ? undefined : ctx.registry();
-        try {
-          const updater = ctx.updaterFor(ref, remote, { offline });
-          const v = await verifyImage({ ref, updater, ...(registry !== undefined ? { registry } : {}) });
-          const pinned = `${v.familiar}@${v.digest}`;
-          if (opts.json) {
-            printJson(ctx.out, {
-              verified: true,
-              name: v.name,
-              familiar: v.familiar,
-              tag: v.tag,
-              digest: v.digest,
-              size: v.size,
-              role: v.role,
-              reference: pinned,
-              registryChecked: registry !== undefined,
-            });
-          } else if (opts.digestOnly) {
-            ctx.out.out(`${pinned}\n`);
-          } else {
-            ctx.out.out(`${v.digest}\n`);
-            ctx.out.err(
-              `Verified ${v.familiar}:${v.tag}: signed in ${v.role}, ${v.size} bytes` +
-                (registry !== undefined ? '; the registry serves the signed manifest\n' : ' (registry not checked)\n'),
-            );
-          }
-        } finally {
-          await remote.close();
-          await registry?.close();
-        }
+        await verifyCommand(ctx, ref, opts);
       }),
     );
+}
+
+async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: VerifyFlags): Promise<void> {
+  const enforce = await import('../../enforce/index.js');
+  let maxStaleMs: number | undefined;
+  if (opts.maxStale !== undefined) {
+    maxStaleMs = enforce.parseDuration(opts.maxStale);
+    if (maxStaleMs === undefined) {
+      throw new SignetError('USAGE', `--max-stale ${opts.maxStale} is not a duration`, {
+        fix: 'give --max-stale as 0, 90s, 15m, 1h or 7d',
+      });
+    }
+  }
+  const policy = opts.policy !== undefined ? await enforce.loadPolicy(opts.policy) : enforce.DEFAULT_POLICY;
+  const offline = opts.offline === true;
+  const sources = new enforce.TrustSources({
+    policy,
+    trustDir: ctx.cfg.trustDir,
+    serverFor: (host) => ctx.cfg.serverFor(host),
+    caFor: (url) => ctx.cfg.caFor(url),
+    tofu: ctx.cfg.tofu,
+    offline,
+    ...(maxStaleMs !== undefined ? { maxStaleMs } : {}),
+    timeoutMs: ctx.cfg.timeoutMs,
+    retries: ctx.cfg.retries,
+    ...(ctx.cfg.notaryAuth !== undefined ? { auth: ctx.cfg.notaryAuth } : {}),
+    onWarning: (m) => ctx.out.err(`Warning: ${m}\n`),
+  });
+  const rule = sources.ruleFor(ref.name);
+  const ruleName = `policy rule ${JSON.stringify(rule.repository)}`;
+  if (rule.mode === 'skip') {
+    if (opts.json)
+      printJson(ctx.out, { verified: false, mode: 'skip', name: ref.name, tag: ref.tag, rule: rule.repository });
+    else ctx.out.err(`Not verified: ${ruleName} skips ${ref.familiar}\n`);
+    await sources.close();
+    return;
+  }
+  const registry = offline || opts.trustOnly === true ? undefined : ctx.registry();
+  try {
+    const v = await verifyImage({
+      ref,
+      updater: sources.updaterFor(ref, rule),
+      ...(registry !== undefined ? { registry } : {}),
+      signedTarget: (repo, tag) => enforce.signedTarget(repo, tag, rule, ref.familiar),
+    });
+    printVerified(ctx.out, v, opts, registry, rule.mode);
+  } catch (e) {
+    if (rule.mode !== 'report' || !(e instanceof SignetError)) throw e;
+    // report mode: the refusal is shown, the gate passes
+    const refusal = { code: e.code, message: e.message };
+    if (opts.json) printJson(ctx.out, { verified: false, mode: 'report', name: ref.name, tag: ref.tag, refusal });
+    else
+      ctx.out.err(
+        `Report only (${ruleName}): would refuse ${ref.familiar}:${ref.tag ?? ''}: ${e.code}: ${e.message}\n`,
+      );
+  } finally {
+    await sources.close();
+    await registry?.close();
+  }
+}
+
+function printVerified(
+  out: Output,
+  v: VerifiedImage,
+  opts: VerifyFlags,
+  registry: RegistryClient | undefined,
+  mode: string,
+): void {
+  const pinned = `${v.familiar}@${v.digest}`;
+  const f = v.repo.freshness;
+  const trust =
+    f !== undefined
+      ? { source: f.source, ageSeconds: Math.max(0, Math.floor((Date.now() - f.checkedAt.getTime()) / 1000)) }
+      : undefined;
+  if (opts.json) {
+    printJson(out, {
+      verified: true,
+      name: v.name,
+      familiar: v.familiar,
+      tag: v.tag,
+      digest: v.digest,
+      size: v.size,
+      role: v.role,
+      reference: pinned,
+      registryChecked: registry !== undefined,
+      ...(v.registryTag !== undefined ? { registryTag: v.registryTag } : {}),
+      ...(trust !== undefined ? { trust } : {}),
+      mode,
+    });
+    return;
+  }
+  if (opts.digestOnly) out.out(`${pinned}\n`);
+  else out.out(`${v.digest}\n`);
+  if (trust?.source === 'cached') {
+    out.err(
+      `Warning: trust server not used: verified against cached trust data last confirmed ${formatAge(trust.ageSeconds * 1000)} ago\n`,
+    );
+  }
+  if (v.registryTag === 'absent') {
+    out.err(`Warning: the registry has no tag ${v.familiar}:${v.tag}; pull by digest: ${pinned}\n`);
+  }
+  if (opts.digestOnly) return;
+  const served =
+    registry === undefined
+      ? ' (registry not checked)'
+      : v.registryTag === 'matches'
+        ? '; the registry serves the signed manifest and its tag points at it'
+        : '; the registry serves the signed manifest';
+  const source =
+    trust === undefined
+      ? ''
+      : trust.source === 'fresh'
+        ? '; trust data fresh'
+        : `; trust data cached (${formatAge(trust.ageSeconds * 1000)} old)`;
+  out.err(`Verified ${v.familiar}:${v.tag}: signed in ${v.role}, ${v.size} bytes${served}${source}\n`);
 }
