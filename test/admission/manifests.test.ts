@@ -1,13 +1,15 @@
 // deploy/kubernetes/: every file parses as YAML, and the fields the API server acts on are right:
 // webhook wiring (AdmissionReview v1, no side effects, Fail when enforcing, timeouts, rules for pods
 // and every workload kind), the Service/Deployment/probe/TLS wiring, and the certificate script.
-import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, readdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ADMITTED_KINDS } from '../../src/admission/index.js';
+import { loadPolicy } from '../../src/enforce/index.js';
+import { makeTestCA } from '../harness/tls.js';
 import { ROOT } from '../cli/signet.js';
 import { requireBinary, run } from '../harness/proc.js';
 
@@ -55,6 +57,7 @@ describe('deploy/kubernetes', () => {
         'deployment.yaml',
         'kustomization.yaml',
         'namespace.yaml',
+        'pdb.yaml',
         'policy.yaml',
         'service.yaml',
         'webhooks.yaml',
@@ -192,6 +195,24 @@ describe('deploy/kubernetes', () => {
           'cert-manager.io/inject-ca-from'
         ],
       ).toBe('signet-system/signet-admission');
+    }
+  });
+
+  it('the policy ConfigMap holds a valid policy (its CA placeholders replaced by a real PEM, as its comment asks)', async () => {
+    const [cm] = await docs('policy.yaml');
+    const data = (cm as unknown as { data: Record<string, string> }).data;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'signet-policy-'));
+    try {
+      const pem = await readFile((await makeTestCA(path.join(dir, 'ca'))).caCert, 'utf8');
+      for (const [k, v] of Object.entries(data)) await writeFile(path.join(dir, k), k.endsWith('.crt') ? pem : v);
+      const policy = await loadPolicy(path.join(dir, 'policy.json'));
+      expect(policy.rules.map((r) => [r.repository, r.mode])).toEqual([
+        ['registry.example.com/**', 'enforce'],
+        ['**', 'report'],
+      ]);
+      expect(policy.trustServers['registry.example.com']?.url).toBe('https://notary.example.com');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
