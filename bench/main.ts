@@ -1,6 +1,6 @@
 // `npm run bench`: Signet vs the real notary-server/notary-signer 0.7 and notary CLI, on 127.0.0.1.
 // Options:
-//   --only 1,2,3,4,5,7 run only these measurements (others are carried over from latest.json)
+//   --only 1,2,3,4,5,6,7 run only these measurements (others are carried over from latest.json)
 //   --quick            smaller sizes and 3 s load runs (a smoke run; not for publishing)
 //   --duration S       seconds per wrk run (default 10)
 //   --threads T        wrk threads (default 2; 1 leaves more CPU to the server but cannot decrypt 1,000-target bodies fast enough)
@@ -28,6 +28,7 @@ import { runSign, signCounts, type SignSection } from './s2-sign.js';
 import { runVerify, type VerifySection } from './s3-verify.js';
 import { runScale, type ScaleSection } from './s4-scale.js';
 import { runMemory, type MemorySection } from './s5-memory.js';
+import { runEnforce, type EnforceSection } from './s6-enforce.js';
 import { runAdmission, type AdmissionSection } from './s7-admission.js';
 
 export interface Results {
@@ -44,6 +45,7 @@ export interface Results {
     verify?: VerifySection & { runFile?: string };
     scale?: ScaleSection & { runFile?: string };
     memory?: MemorySection & { runFile?: string };
+    enforce?: EnforceSection & { runFile?: string };
     admission?: AdmissionSection & { runFile?: string };
   };
   errors: string[];
@@ -52,7 +54,7 @@ export interface Results {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    only: new Set([1, 2, 3, 4, 5, 7]),
+    only: new Set([1, 2, 3, 4, 5, 6, 7]),
     quick: false,
     durationS: 10,
     wrkThreads: 2,
@@ -103,7 +105,7 @@ async function render(): Promise<void> {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.render) return render();
-  requireWrk();
+  if ([1, 2, 3, 4, 5].some((n) => opts.only.has(n))) requireWrk(); // measurement 6 is in-process
   const startedAt = new Date().toISOString();
   const resultsDir = path.resolve('bench', 'results');
   await mkdir(resultsDir, { recursive: true });
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
       sections.scale = await section(4, 'repository scale', () => runScale(c));
     }
     sections.memory = await section(5, 'server memory', () => runMemory(base));
+    sections.enforce = await section(6, 'warm enforcer decision', () => runEnforce(opts.quick));
     sections.admission = await section(7, 'admission decision', () => runAdmission({ ...base, ca }));
   } finally {
     if (ctx) {

@@ -1,6 +1,6 @@
 /**
  * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `registry`,
- * `remote`, `updater`, `client`), and the classes most programs start from are re-exported directly.
+ * `remote`, `updater`, `client`, `enforce`), and the classes most programs start from are re-exported directly.
  *
  *   import { client, Repository, NotaryRemote, TrustDirKeyStore, Updater, PinStore } from 'signet';
  */
@@ -11,9 +11,11 @@ export * as registry from './registry/index.js';
 export * as remote from './remote/index.js';
 export * as updater from './updater/index.js';
 export * as client from './client/index.js';
+export * as enforce from './enforce/index.js';
 
 export { Repository, signTags, revokeTags, addSigner, removeSigner, rotateKey, inspectRepo } from './client/index.js';
 export { NotaryRemote } from './remote/index.js';
 export { RegistryClient, parseImageReference } from './registry/index.js';
-export { Updater, PinStore } from './updater/index.js';
+export { Updater, PinStore, verifyImage } from './updater/index.js';
+export { createEnforcer, loadPolicy, type Enforcer, type Verdict } from './enforce/index.js';
 export { TrustDirKeyStore, envPassphraseRetriever, generatePrivateKey } from './keys/index.js';

@@ -40,6 +40,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm run bench -- --quick            # smoke run, smaller sizes; writes only bench/results/tmp/*-quick.json');
   L.push('npm run bench -- --only 1 --cpu-prof  # Signet processes under node --cpu-prof; only the profiles are kept');
   L.push('npm run bench -- --render           # re-render this file from latest.json + bench/notes.md');
+  L.push('npm run bench -- --only 6           # warm enforcer decisions only: in-process, ~15 s, needs no wrk');
   L.push('```');
   L.push('');
   L.push('Everything listens on 127.0.0.1 only: the real `notary-server` + `notary-signer` 0.7 (Debian package,');
@@ -101,6 +102,10 @@ export function renderReport(r: Results, notes: string): string {
   const signRatio = big?.notary.ok && big.signet.ok ? big.notary.value.seconds / big.signet.value.seconds : undefined;
   L.push(
     `| signing 1,000 tags ≥ 10× faster than notary | ${signRatio !== undefined ? `${fmt(signRatio, 1)}×` : 'n/a'} | ${yes(signRatio !== undefined ? signRatio >= 10 : undefined)} |`,
+  );
+  const enf = s.enforce?.checkReference;
+  L.push(
+    `| warm enforcer decision ≤ 1 ms, median and p99 (measurement 6) | ${enf ? `median ${fmt(enf.medianMs, 4)} ms, p99 ${fmt(enf.p99Ms, 4)} ms` : 'n/a'} | ${yes(enf ? enf.medianMs <= 1 && enf.p99Ms <= 1 : undefined)} |`,
   );
   L.push(...admissionTargets(s.admission));
   L.push('');
@@ -276,6 +281,35 @@ export function renderReport(r: Results, notes: string): string {
   } else L.push('Not measured yet.');
   L.push('');
 
+  L.push('## 6. Warm enforcer decision (in-process, the proxy and admission webhook path)');
+  L.push('');
+  if (s.enforce) {
+    const e = s.enforce;
+    L.push(
+      `\`createEnforcer\` (src/enforce) with the trust data of a ${e.tags}-tag repository in its warm cache; each decision timed alone`,
+    );
+    L.push(
+      `(\`process.hrtime\` around one awaited call), after a warm-up. Trust server requests during the timed loops: ${e.requestsDuringLoops}.`,
+    );
+    L.push('');
+    L.push(`| decision | decisions | median | p99 | max | mean | ≤ ${e.limitMs} ms (median and p99) |`);
+    L.push('|---|---|---|---|---|---|---|');
+    for (const [name, t] of [
+      ['`checkTag(repo, tag)` (proxy: manifest by tag)', e.checkTag],
+      ['`checkReference("host/name:tag")` (admission: one pod image)', e.checkReference],
+      ['`checkDigest(repo, digest)` (proxy: manifest by digest)', e.checkDigest],
+    ] as const) {
+      L.push(
+        `| ${name} | ${fmtInt(t.decisions)} | ${fmt(t.medianMs, 4)} ms | ${fmt(t.p99Ms, 4)} ms | ${fmt(t.maxMs, 3)} ms | ${fmt(t.meanMs, 4)} ms | ${yes(t.medianMs <= e.limitMs && t.p99Ms <= e.limitMs)} |`,
+      );
+    }
+    L.push('');
+    L.push('The max column is scheduling: a decision that does no I/O is stalled only when the process is not');
+    L.push('running (GC, or the other work on this shared 2-core machine; see the background load above).');
+    L.push('');
+    L.push(`Measured ${e.measuredAt}.`);
+  } else L.push('Not measured yet.');
+  L.push('');
   L.push(...renderAdmission(s.admission));
 
   if (r.profiles?.length) {

@@ -46,6 +46,14 @@ describe('policy file', () => {
     expect(committed).toEqual(policyJsonSchema());
   });
 
+  it('the example in docs/policy.md is a valid policy', async () => {
+    const md = await readFile(path.join(__dirname, '../../docs/policy.md'), 'utf8');
+    const example = /```json\n([\s\S]*?)```/.exec(md)?.[1] ?? '';
+    const p = parsePolicy(example, '/docs/policy.json', () => Buffer.from('PEM'));
+    expect(p.rules.map((r) => r.mode)).toEqual(['report', 'enforce', 'enforce', 'skip']);
+    expect(p.rules[1]?.signers).toEqual({ roles: ['targets/alice', 'targets/bob', 'targets/carol'], min: 2 });
+  });
+
   it('parses a full policy; CA files are read relative to the policy file', async () => {
     await writeFile(path.join(tmp, 'ca.pem'), 'CA-PEM');
     await writeFile(path.join(tmp, 'server-ca.pem'), 'SERVER-CA');
