@@ -3,11 +3,12 @@
  * `signet sign` into Signet's own server, and AdmissionReview v1 requests shaped as the API server
  * sends them POSTed over HTTPS to the running webhook: in-process (enforcing) and the built CLI
  * (`signet admission --report-only`). Pod, Deployment and CronJob; allowed, denied naming why,
- * mixed containers/initContainers; the returned JSONPatch is applied and the object checked.
+ * mixed containers/initContainers; the returned JSONPatch is applied and the object checked; a
+ * policy file with report, skip and enforce rules.
  */
 import https from 'node:https';
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdmissionServer, type AdmissionReviewResponse, type AdmissionServer } from '../../src/admission/index.js';
 import { createEnforcer, type Enforcer } from '../../src/enforce/index.js';
@@ -57,6 +58,7 @@ describe('signet admission against a real registry and trust server', () => {
   let cliWebhook: { url: string; proc: Proc } | undefined;
   let webhookTrustDir: string;
   const img: Record<'app1' | 'app2' | 'tools' | 'job', PushedImage> = {} as never;
+  const rootIds = new Map<string, string>();
 
   beforeAll(async () => {
     peers = await startClientPeers('signet-server', 'signet-admission-');
@@ -81,6 +83,7 @@ describe('signet admission against a real registry and trust server', () => {
       }[];
       const root = inspect[0]?.AdministrativeKeys.find((k) => k.Name === 'Root')?.Keys[0]?.ID;
       await webhookCli.ok(['pin', i.gun, root as string]);
+      rootIds.set(i.gun, root as string);
     }
 
     const testCa = await makeTestCA(path.join(dir, 'webhook-tls'));
@@ -231,6 +234,69 @@ describe('signet admission against a real registry and trust server', () => {
     });
     expect(bad.res.allowed).toBe(false);
     expect(bad.res.status?.message).toContain(`${ref(img.app2)} (initContainers[0] "init")`);
+  });
+
+  it('policy modes per repository: report warns and is not pinned, skip is not checked, enforce pins', async () => {
+    const policyFile = path.join(peers!.dir, 'policy.json');
+    await writeFile(
+      policyFile,
+      JSON.stringify({
+        version: 1,
+        rules: [
+          { repository: img.app1.gun, mode: 'report', pins: { keyIds: [rootIds.get(img.app1.gun)] } },
+          { repository: `${peers!.registry.host}/admission/tool*`, mode: 'skip' },
+          { repository: img.job.gun, mode: 'enforce', pins: { keyIds: [rootIds.get(img.job.gun)] } },
+        ],
+      }),
+    );
+    // an empty trust dir: the pins come from the policy
+    const policyEnforcer = await createEnforcer({
+      policyFile,
+      trustDir: path.join(peers!.dir, 'policy-trust'),
+      server: peers!.server.url,
+      tlsCa: peers!.server.caFile,
+    });
+    const policyWebhook = await startAdmissionServer({
+      host: '127.0.0.1',
+      port: 0,
+      tlsCertFile: tls.cert,
+      tlsKeyFile: tls.key,
+      enforcer: policyEnforcer,
+      reportOnly: false,
+      excludeNamespaces: [],
+    });
+    try {
+      const { object, res } = await review(
+        '/mutate',
+        'Deployment',
+        {
+          initContainers: [{ name: 'tools', image: `${img.tools.gun}:not-even-pushed` }],
+          containers: [
+            { name: 'app', image: ref(img.app2) },
+            { name: 'job', image: ref(img.job) },
+          ],
+        },
+        { url: policyWebhook.url },
+      );
+      expect(res.allowed).toBe(true);
+      expect(res.warnings).toEqual([`signet: ${ref(img.app2)} fails verification (report mode): NOT_SIGNED`]);
+      const patched = applyPatch(object, decodePatch(res.patch as string)) as {
+        spec: { template: { spec: { initContainers: { image: string }[]; containers: { image: string }[] } } };
+      };
+      expect(patched.spec.template.spec.initContainers[0]?.image).toBe(`${img.tools.gun}:not-even-pushed`);
+      expect(patched.spec.template.spec.containers.map((c) => c.image)).toEqual([ref(img.app2), pinned(img.job)]);
+      // the signed tag of a report-mode repository is admitted but not pinned
+      const rep = await review(
+        '/mutate',
+        'Pod',
+        { containers: [{ name: 'a', image: ref(img.app1) }] },
+        { url: policyWebhook.url },
+      );
+      expect(rep.res).toEqual({ uid: rep.uid, allowed: true });
+    } finally {
+      await policyWebhook.close();
+      await policyEnforcer.close();
+    }
   });
 
   it('an excluded namespace is admitted unchecked', async () => {
