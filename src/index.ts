@@ -12,6 +12,7 @@ export * as remote from './remote/index.js';
 export * as updater from './updater/index.js';
 export * as client from './client/index.js';
 export * as enforce from './enforce/index.js';
+export * as admission from './admission/index.js';
 
 export { Repository, signTags, revokeTags, addSigner, removeSigner, rotateKey, inspectRepo } from './client/index.js';
 export { NotaryRemote } from './remote/index.js';
