@@ -1,6 +1,6 @@
 /**
  * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `registry`,
- * `remote`, `updater`, `client`, `enforce`), and the classes most programs start from are re-exported directly.
+ * `remote`, `updater`, `client`, `enforce`, `admission`), and the classes most programs start from are re-exported directly.
  *
  *   import { client, Repository, NotaryRemote, TrustDirKeyStore, Updater, PinStore } from 'signet';
  */
