@@ -3,7 +3,7 @@
  * Signet's own trust server: a tag re-pointed in the registry after signing is refused with TAG_MOVED
  * (exit 8) showing both digests; with the trust server stopped, the cached trust data is used only
  * within --max-stale / the policy's maxStale or with --offline, and the output says so (else
- * TRUST_STALE, exit 9).
+ * TRUST_STALE, exit 9). `signer remove` lists the tags whose signed digest changed.
  */
 import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -71,6 +71,19 @@ describe('signet verify as a deploy gate (docker-registry 2.8, signet server)', 
     const trustOnly = await verifier.run(['verify', '--trust-only', `${gun}:v1`]);
     expect(trustOnly.code, trustOnly.stderr).toBe(0);
     expect(trustOnly.stdout.trim()).toBe(v1.digest);
+  }, 120_000);
+
+  it('signer remove says which tags now resolve differently (here: a tag only the signer released)', async () => {
+    const v3 = await pushImage(peers!.registry.host, 'gate/app', 'v3');
+    const keyDir = path.join(signer.trustDir, '..', 'keys');
+    await signer.ok(['key', 'generate', 'erin', '--dir', keyDir]);
+    await signer.ok(['signer', 'add', 'erin', gun, '--key', path.join(keyDir, 'erin.pub')]);
+    await signer.ok(['sign', `${gun}:v3`]); // into targets/releases + targets/erin
+    const r = await signer.ok(['signer', 'remove', 'erin', gun]);
+    expect(r.stdout).toContain(`v3: ${v3.digest} → now unsigned`);
+    expect(r.stdout).not.toContain('v2:');
+    const j = await signer.ok(['signer', 'remove', 'erin', gun, '--json']).catch((e: Error) => e);
+    expect(j).toBeInstanceOf(Error); // the signer is gone now
   }, 120_000);
 
   it('trust server unreachable: cached data only within the allowance or --offline, and said so', async () => {
