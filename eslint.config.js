@@ -22,6 +22,7 @@ const layers = {
   enforce: ['tuf', 'remote', 'registry', 'updater', 'keys'],
   import: ['tuf', 'storage', 'signer', 'updater'],
   proxy: ['enforce', 'registry'],
+  admission: ['enforce', 'registry'],
 };
 const all = Object.keys(layers).concat(['cli']);
 const layerRules = Object.entries(layers).map(([layer, allowed]) => ({

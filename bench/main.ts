@@ -1,6 +1,6 @@
 // `npm run bench`: Signet vs the real notary-server/notary-signer 0.7 and notary CLI, on 127.0.0.1.
 // Options:
-//   --only 1,…,7       run only these measurements (others are carried over from latest.json)
+//   --only 1,…,8       run only these measurements (others are carried over from latest.json)
 //   --quick            smaller sizes and 3 s load runs (a smoke run; not for publishing)
 //   --duration S       seconds per wrk run (default 10)
 //   --threads T        wrk threads (default 2; 1 leaves more CPU to the server but cannot decrypt 1,000-target bodies fast enough)
@@ -30,6 +30,7 @@ import { runScale, type ScaleSection } from './s4-scale.js';
 import { runMemory, type MemorySection } from './s5-memory.js';
 import { runEnforce, type EnforceSection } from './s6-enforce.js';
 import { runProxy, type ProxySection } from './s6-proxy.js';
+import { runAdmission, type AdmissionSection } from './s8-admission.js';
 
 export interface Results {
   schema: 1;
@@ -47,6 +48,7 @@ export interface Results {
     memory?: MemorySection & { runFile?: string };
     enforce?: EnforceSection & { runFile?: string };
     proxy?: ProxySection & { runFile?: string };
+    admission?: AdmissionSection & { runFile?: string };
   };
   errors: string[];
   profiles?: ProfileSummary[];
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
     sections.memory = await section(5, 'server memory', () => runMemory(base));
     sections.enforce = await section(6, 'warm enforcer decision', () => runEnforce(opts.quick));
     sections.proxy = await section(7, 'registry proxy', () => runProxy(base));
+    sections.admission = await section(8, 'admission decision', () => runAdmission({ ...base, ca }));
   } finally {
     if (ctx) {
       await ctx.notary.stop().catch(() => undefined);

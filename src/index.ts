@@ -1,6 +1,6 @@
 /**
  * Signet's public library API. Each layer is available as a namespace (`tuf`, `keys`, `http`,
- * `registry`, `remote`, `updater`, `client`, `sigstore`, `enforce`), and the classes most programs start from are re-exported directly.
+ * `registry`, `remote`, `updater`, `client`, `sigstore`, `enforce`, `admission`), and the classes most programs start from are re-exported directly.
  *
  *   import { client, Repository, NotaryRemote, TrustDirKeyStore, Updater, PinStore } from 'signet';
  */
@@ -14,6 +14,7 @@ export * as updater from './updater/index.js';
 export * as client from './client/index.js';
 export * as sigstore from './sigstore/index.js';
 export * as enforce from './enforce/index.js';
+export * as admission from './admission/index.js';
 
 export { Repository, signTags, revokeTags, addSigner, removeSigner, rotateKey, inspectRepo } from './client/index.js';
 export { NotaryRemote } from './remote/index.js';

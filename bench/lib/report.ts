@@ -1,6 +1,7 @@
 // docs/performance.md from the merged results (bench/results/latest.json) plus the hand-written
 // analysis in bench/notes.md.
 import type { Results } from '../main.js';
+import { admissionTargets, renderAdmission } from '../s8-admission.js';
 import type { Maybe } from './util.js';
 
 const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -41,6 +42,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm run bench -- --render           # re-render this file from latest.json + bench/notes.md');
   L.push('npm run bench -- --only 6           # warm enforcer decisions only: in-process, ~15 s, needs no wrk');
   L.push('npm run bench -- --only 7           # manifest GETs through signet proxy vs the registry directly, ~4 min');
+  L.push('npm run bench -- --only 8           # a warm admission decision in-process');
   L.push('```');
   L.push('');
   L.push('Everything listens on 127.0.0.1 only: the real `notary-server` + `notary-signer` 0.7 (Debian package,');
@@ -115,6 +117,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push(
     `| warm manifest GET through the proxy ≥ 50 % of the registry directly, every row (measurement 7) | ${pxAll ? `worst row ${fmt(pxMin * 100, 0)} %` : 'n/a'} | ${yes(pxAll ? pxMin >= 0.5 : undefined)} |`,
   );
+  L.push(...admissionTargets(s.admission));
   L.push('');
 
   // ---- 1
@@ -343,6 +346,7 @@ export function renderReport(r: Results, notes: string): string {
     L.push(`Measured ${px.measuredAt}.`);
   } else L.push('Not measured yet.');
   L.push('');
+  L.push(...renderAdmission(s.admission));
 
   if (r.profiles?.length) {
     L.push('## CPU profiles (node --cpu-prof, last profiled run: the longest Signet server and client processes)');

@@ -3,7 +3,6 @@ export {
   createProxyHandler,
   startProxy,
   defaultRegistryName,
-  splitListen,
   DEFAULT_LIMITS,
   type ProxyOptions,
   type ProxyLimits,

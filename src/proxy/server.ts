@@ -8,7 +8,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Enforcer } from '../enforce/index.js';
-import { SignetError } from '../errors.js';
+import { parseListen } from '../listen.js';
 import { ManifestCache } from './manifest-cache.js';
 import { handleManifest, type ManifestContext } from './manifests.js';
 import { parseRoute, sendError } from './oci.js';
@@ -204,7 +204,7 @@ export async function startProxy(
     ? https.createServer({ ...serverOpts, cert: opts.tls.cert, key: opts.tls.key }, handler.handle)
     : http.createServer(serverOpts, handler.handle);
   server.maxConnections = limits.maxConnections;
-  const { host, port } = splitListen(opts.listen);
+  const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -223,13 +223,4 @@ export async function startProxy(
       await handler.close();
     },
   };
-}
-
-export function splitListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw new SignetError('USAGE', `--listen must be HOST:PORT, got ${listen}`, { fix: 'e.g. --listen 0.0.0.0:5001' });
-  }
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }

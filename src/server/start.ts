@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { SignetError } from '../errors.js';
+import { parseListen } from '../listen.js';
 import { openStore, type MetaStore } from '../storage/index.js';
 import { LocalServerSigner } from '../signer/index.js';
 import { buildApp, type SignetApp } from './app.js';
@@ -19,6 +20,9 @@ import { openAuditLog, type AuditLog } from './audit.js';
 import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth.js';
 import type { ServerOptions } from './options.js';
 import { ensureTls } from './tls.js';
+
+// kept here for the server's public API; the parser is shared with the other listening commands
+export { parseListen };
 
 export type TlsConfig =
   { mode: 'auto' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'insecure-http' };
@@ -102,14 +106,6 @@ export async function loadAuthorizer(auth: AuthConfig): Promise<Authorizer> {
   }
   const { rootCertBundle: _file, ...rest } = auth;
   return createAuthorizer({ ...rest, rootCertsPem: pem });
-}
-
-export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
-  if (m === null) throw new SignetError('USAGE', `${flag} must be HOST:PORT, got ${JSON.stringify(listen)}`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new SignetError('USAGE', `port ${port} is out of range`);
-  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string)), port };
 }
 
 /** A secret file others may read or write is refused, as `keys` refuses such key files. */

@@ -35,3 +35,5 @@ import { registerMigrate } from './migrate.js';
 registrars.push(registerMigrate);
 import { registerProxyCommand } from './proxy.js';
 registrars.push(registerProxyCommand);
+import { registerAdmissionCommand } from './admission.js';
+registrars.push(registerAdmissionCommand);

@@ -1,0 +1,95 @@
+/**
+ * The body of `signet admission` (loaded lazily by commands/admission.ts): flags and the global
+ * trust options (as `verify` takes them) → an Enforcer and the listening webhook; SIGTERM/SIGINT
+ * close both.
+ */
+import type { Command } from 'commander';
+import { startAdmissionServer } from '../admission/index.js';
+import { createEnforcer } from '../enforce/index.js';
+import { SignetError } from '../errors.js';
+import { parseListen } from '../listen.js';
+import { resolveGlobalConfig, type GlobalFlags } from './config.js';
+import { exitCodeFor, formatError } from './output.js';
+
+export interface AdmissionFlags {
+  listen: string;
+  tlsCert: string;
+  tlsKey: string;
+  reportOnly?: boolean;
+  policy?: string;
+  excludeNamespace?: string[];
+  maxBodyBytes?: string;
+}
+
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new SignetError('USAGE', `${flag} must be a positive integer, got ${v}`, { fix: `e.g. ${flag} 7340032` });
+  }
+  return n;
+}
+
+export async function runAdmission(flags: AdmissionFlags, cmd: Command): Promise<void> {
+  try {
+    const cfg = resolveGlobalConfig(cmd.optsWithGlobals<GlobalFlags>());
+    const { host, port } = parseListen(flags.listen);
+    const maxBodyBytes = positive(flags.maxBodyBytes, '--max-body-bytes');
+    if (cfg.tofu)
+      process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
+    const enforcer = await createEnforcer({
+      trustDir: cfg.trustDir,
+      ...(cfg.serverOverride !== undefined ? { server: cfg.serverOverride } : {}),
+      ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
+      tofu: cfg.tofu,
+      ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
+      // as `verify` resolves them: DOCKER_CONTENT_TRUST_SERVER, $DOCKER_CONFIG/tls/<host>/ca.crt, registry settings
+      serverFor: (host) => cfg.serverFor(host),
+      caFor: (url) => cfg.caFor(url),
+      insecureRegistries: cfg.insecureRegistries,
+      dockerConfigDir: cfg.dockerConfigDir,
+      timeoutMs: cfg.timeoutMs,
+      retries: cfg.retries,
+      onWarning: (m) => process.stderr.write(`${new Date().toISOString()} warning: ${m}\n`),
+    });
+    const reportOnly = flags.reportOnly === true;
+    let running;
+    try {
+      running = await startAdmissionServer({
+        host,
+        port,
+        tlsCertFile: flags.tlsCert,
+        tlsKeyFile: flags.tlsKey,
+        enforcer,
+        reportOnly,
+        excludeNamespaces: flags.excludeNamespace ?? [],
+        ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+        log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+      });
+    } catch (e) {
+      await enforcer.close();
+      throw e;
+    }
+    const excluded = flags.excludeNamespace?.length
+      ? `; namespaces excluded: ${flags.excludeNamespace.join(', ')}`
+      : '';
+    process.stderr.write(
+      `signet admission webhook on ${running.url} (POST /validate, /mutate; GET /healthz, /readyz)` +
+        `${reportOnly ? ', report only: nothing is denied' : ', enforcing'}${excluded}\n`,
+    );
+    const server = running;
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void (async () => {
+        await server.close();
+        await enforcer.close();
+      })();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  } catch (err) {
+    process.stderr.write(formatError(err));
+    process.exitCode = exitCodeFor(err);
+  }
+}
