@@ -30,9 +30,8 @@ const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => (
 function reverseKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(reverseKeys);
   if (v !== null && typeof v === 'object') {
-    const out: Record<string, JsonValue> = {};
-    for (const k of Object.keys(v).reverse()) out[k] = reverseKeys(v[k] as JsonValue);
-    return out;
+    // fromEntries defines own properties: a key named __proto__ stays a key (assignment would set the prototype)
+    return Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reverseKeys(v[k] as JsonValue)]));
   }
   return v;
 }
