@@ -10,6 +10,7 @@ import { SignetError } from '../errors.js';
 import { parseListen } from '../listen.js';
 import { resolveGlobalConfig, type GlobalFlags } from './config.js';
 import { exitCodeFor, formatError } from './output.js';
+import { closeOnSignal } from './signals.js';
 
 export interface AdmissionFlags {
   listen: string;
@@ -78,16 +79,10 @@ export async function runAdmission(flags: AdmissionFlags, cmd: Command): Promise
         `${reportOnly ? ', report only: nothing is denied' : ', enforcing'}${excluded}\n`,
     );
     const server = running;
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      void (async () => {
-        await server.close();
-        await enforcer.close();
-      })();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    closeOnSignal(
+      () => server.close(),
+      () => enforcer.close(),
+    );
   } catch (err) {
     process.stderr.write(formatError(err));
     process.exitCode = exitCodeFor(err);

@@ -9,6 +9,7 @@ import { SignetError } from '../errors.js';
 import { createObserver, startProxy, type ProxyLimits } from '../proxy/index.js';
 import { resolveGlobalConfig, type GlobalFlags } from './config.js';
 import { exitCodeFor, formatError } from './output.js';
+import { closeOnSignal } from './signals.js';
 
 export interface ProxyFlags {
   upstream: string;
@@ -160,17 +161,11 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
       policy: flags.policy ?? null,
     });
     process.stderr.write(`signet proxy on ${running.url} → ${upstream}${flags.reportOnly ? ' (report only)' : ''}\n`);
-    const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      void (async () => {
-        await running.close();
-        await enforcer.close();
-        await observer.close();
-      })();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    closeOnSignal(
+      () => running.close(),
+      () => enforcer.close(),
+      () => observer.close(),
+    );
   } catch (err) {
     process.stderr.write(formatError(err));
     process.exitCode = exitCodeFor(err);
