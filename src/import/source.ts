@@ -7,17 +7,10 @@
  */
 import pg from 'pg';
 import { SignetError } from '../errors.js';
+import type { StoredMeta } from '../storage/index.js';
 
-/** One `tuf_files` row. */
-export interface SourceFile {
-  gun: string;
-  role: string;
-  version: number;
-  /** the `sha256` column (lowercase hex), as notary recorded it */
-  sha256: string;
-  data: Buffer;
-  createdAt: Date;
-}
+/** One `tuf_files` row: the same fields as a Signet row; `sha256` is the column as notary recorded it. */
+export type SourceFile = StoredMeta;
 
 /** One `changefeed` row. */
 export interface SourceChange {
