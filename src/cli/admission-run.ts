@@ -6,11 +6,10 @@
 import type { Command } from 'commander';
 import { startAdmissionServer } from '../admission/index.js';
 import { createEnforcer } from '../enforce/index.js';
-import { SignetError } from '../errors.js';
 import { parseListen } from '../listen.js';
 import { resolveGlobalConfig, type GlobalFlags } from './config.js';
 import { exitCodeFor, formatError } from './output.js';
-import { closeOnSignal } from './signals.js';
+import { closeOnSignal, enforcerOptions, positiveInt } from './service.js';
 
 export interface AdmissionFlags {
   listen: string;
@@ -22,37 +21,19 @@ export interface AdmissionFlags {
   maxBodyBytes?: string;
 }
 
-function positive(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new SignetError('USAGE', `${flag} must be a positive integer, got ${v}`, { fix: `e.g. ${flag} 7340032` });
-  }
-  return n;
-}
-
 export async function runAdmission(flags: AdmissionFlags, cmd: Command): Promise<void> {
   try {
     const cfg = resolveGlobalConfig(cmd.optsWithGlobals<GlobalFlags>());
     const { host, port } = parseListen(flags.listen);
-    const maxBodyBytes = positive(flags.maxBodyBytes, '--max-body-bytes');
+    const maxBodyBytes = positiveInt(flags.maxBodyBytes, '--max-body-bytes', 7340032);
     if (cfg.tofu)
       process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
-    const enforcer = await createEnforcer({
-      trustDir: cfg.trustDir,
-      ...(cfg.serverOverride !== undefined ? { server: cfg.serverOverride } : {}),
-      ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
-      tofu: cfg.tofu,
-      ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
-      // as `verify` resolves them: DOCKER_CONTENT_TRUST_SERVER, $DOCKER_CONFIG/tls/<host>/ca.crt, registry settings
-      serverFor: (host) => cfg.serverFor(host),
-      caFor: (url) => cfg.caFor(url),
-      insecureRegistries: cfg.insecureRegistries,
-      dockerConfigDir: cfg.dockerConfigDir,
-      timeoutMs: cfg.timeoutMs,
-      retries: cfg.retries,
-      onWarning: (m) => process.stderr.write(`${new Date().toISOString()} warning: ${m}\n`),
-    });
+    const enforcer = await createEnforcer(
+      enforcerOptions(cfg, {
+        policy: flags.policy,
+        onWarning: (m) => process.stderr.write(`${new Date().toISOString()} warning: ${m}\n`),
+      }),
+    );
     const reportOnly = flags.reportOnly === true;
     let running;
     try {

@@ -9,7 +9,7 @@ import { SignetError } from '../errors.js';
 import { createObserver, startProxy, type ProxyLimits } from '../proxy/index.js';
 import { resolveGlobalConfig, type GlobalFlags } from './config.js';
 import { exitCodeFor, formatError } from './output.js';
-import { closeOnSignal } from './signals.js';
+import { closeOnSignal, enforcerOptions, positiveInt } from './service.js';
 
 export interface ProxyFlags {
   upstream: string;
@@ -40,15 +40,6 @@ function readFlagFile(file: string, flag: string): Buffer {
       fix: `check the path given to ${flag}`,
     });
   }
-}
-
-function positive(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new SignetError('USAGE', `${flag} must be a positive integer, got ${v}`, { fix: `e.g. ${flag} 1000` });
-  }
-  return n;
 }
 
 function checkUpstream(url: string): string {
@@ -95,9 +86,9 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
     const upstream = checkUpstream(flags.upstream);
     const tls = tlsOf(flags);
     const limits: Partial<ProxyLimits> = {};
-    const maxConnections = positive(flags.maxConnections, '--max-connections');
-    const maxHeaderBytes = positive(flags.maxHeaderBytes, '--max-header-bytes');
-    const upstreamTimeoutMs = positive(flags.upstreamTimeout, '--upstream-timeout');
+    const maxConnections = positiveInt(flags.maxConnections, '--max-connections', 1000);
+    const maxHeaderBytes = positiveInt(flags.maxHeaderBytes, '--max-header-bytes', 1000);
+    const upstreamTimeoutMs = positiveInt(flags.upstreamTimeout, '--upstream-timeout', 1000);
     if (maxConnections !== undefined) limits.maxConnections = maxConnections;
     if (maxHeaderBytes !== undefined) limits.maxHeaderBytes = maxHeaderBytes;
     if (upstreamTimeoutMs !== undefined) limits.upstreamTimeoutMs = upstreamTimeoutMs;
@@ -114,7 +105,7 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
       }
       limits.manifestCacheMs = ms;
     }
-    const cacheTtlMs = positive(flags.cacheTtl, '--cache-ttl');
+    const cacheTtlMs = positiveInt(flags.cacheTtl, '--cache-ttl', 1000);
     if (cfg.tofu)
       process.stderr.write('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
 
@@ -125,22 +116,14 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
       });
     }
     const observer = createObserver(flags.auditLog ?? '-');
-    const enforcer = await createEnforcer({
-      trustDir: cfg.trustDir,
-      ...(cfg.serverOverride !== undefined ? { server: cfg.serverOverride } : {}),
-      ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
-      serverFor: (host) => cfg.serverFor(host),
-      caFor: (url) => cfg.caFor(url),
-      tofu: cfg.tofu,
-      ...(flags.policy !== undefined ? { policyFile: flags.policy } : {}),
-      ...(cacheTtlMs !== undefined ? { cacheTtlMs } : {}),
-      ...(maxStaleMs !== undefined ? { maxStaleMs } : {}),
-      insecureRegistries: cfg.insecureRegistries,
-      dockerConfigDir: cfg.dockerConfigDir,
-      timeoutMs: cfg.timeoutMs,
-      retries: cfg.retries,
-      onWarning: (message) => observer.event('warning', { message }),
-    });
+    const enforcer = await createEnforcer(
+      enforcerOptions(cfg, {
+        policy: flags.policy,
+        cacheTtlMs,
+        maxStaleMs,
+        onWarning: (message) => observer.event('warning', { message }),
+      }),
+    );
     const running = await startProxy({
       listen: flags.listen ?? '127.0.0.1:5001',
       upstream,
