@@ -116,14 +116,20 @@ function ed25519NotaryBytes(ko: crypto.KeyObject): Buffer {
   return out;
 }
 
+/** PKCS#8 PrivateKeyInfo for Ed25519 up to the 32-byte seed (RFC 8410 §7). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 function ed25519FromNotaryBytes(raw: Buffer): crypto.KeyObject {
   if (raw.length !== 96)
     throw new SignetError('INVALID_KEY', `malformed ed25519 private key (${raw.length} bytes, want 96)`);
   const pub = raw.subarray(0, 32);
   const seed = raw.subarray(32, 64);
+  // from the seed alone (RFC 8410 PKCS#8): a JWK would carry x too, and newer Node versions refuse a
+  // mismatched x themselves, which would hide the INVALID_KEY below behind a parse error
   const ko = crypto.createPrivateKey({
-    key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: pub.toString('base64url') },
-    format: 'jwk',
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
   });
   // the seed determines the public key; refuse files whose stored public halves disagree with it
   const derived = Buffer.from(String(crypto.createPublicKey(ko).export({ format: 'jwk' }).x), 'base64url');
