@@ -80,6 +80,20 @@ async function getJson(url: string, ca: Buffer): Promise<Buffer> {
   });
 }
 
+/** Signet's server on the imported data dir (the only server left once notary's peers stop). */
+function startSignet(dataDir: string, options?: { resignWindowMs: number }): ReturnType<typeof startServer> {
+  return startServer({
+    listen: '127.0.0.1:0',
+    dataDir,
+    tls: { mode: 'auto' },
+    signerPassphrase: SIGNET_PASS,
+    logger: pino({ level: 'silent' }),
+    handleSignals: false,
+    auditLog: false,
+    ...(options !== undefined ? { options } : {}),
+  });
+}
+
 describe('signet server import: a notary-server + notary-signer deployment on PostgreSQL', () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'signet-import-'));
   const stops: (() => Promise<void>)[] = [];
@@ -250,15 +264,7 @@ describe('signet server import: a notary-server + notary-signer deployment on Po
 
   it('serves the same clients afterwards: notary list, docker trust inspect and signet verify with their caches and pin', async () => {
     await peers.stop(); // the notary deployment is gone; only Signet answers from here on
-    signet = await startServer({
-      listen: '127.0.0.1:0',
-      dataDir,
-      tls: { mode: 'auto' },
-      signerPassphrase: SIGNET_PASS,
-      logger: pino({ level: 'silent' }),
-      handleSignals: false,
-      auditLog: false,
-    });
+    signet = await startSignet(dataDir);
     const url = signet.url;
     const ca = signet.caFile as string;
     const n = notaryCli({ server: url, caFile: ca, trustDir: notaryTrust });
@@ -293,16 +299,7 @@ describe('signet server import: a notary-server + notary-signer deployment on Po
   it('re-signs an expiring timestamp with the imported key, and the notary client accepts it', async () => {
     await signet?.close();
     // every notary timestamp expires within 14 days: a 15-day window makes the next read re-sign it
-    signet = await startServer({
-      listen: '127.0.0.1:0',
-      dataDir,
-      tls: { mode: 'auto' },
-      signerPassphrase: SIGNET_PASS,
-      logger: pino({ level: 'silent' }),
-      handleSignals: false,
-      auditLog: false,
-      options: { resignWindowMs: 15 * 24 * 3600 * 1000 },
-    });
+    signet = await startSignet(dataDir, { resignWindowMs: 15 * 24 * 3600 * 1000 });
     const ca = await readFile(signet.caFile as string);
     const url = signet.url;
     const stored = await signet.store.getLatest(gunB, 'timestamp');

@@ -72,7 +72,7 @@ describe('signet migrate: notary-server → Signet with the owner root key', () 
 
   it('moves the repository, re-signing only the root with the same root key, and verifies it there', async () => {
     const src = peers!.server;
-    const r = await owner.ok([
+    const migrateArgs = [
       'migrate',
       gun,
       '--from',
@@ -84,7 +84,8 @@ describe('signet migrate: notary-server → Signet with the owner root key', () 
       '--to-tls-ca',
       dest!.caFile,
       '--json',
-    ]);
+    ];
+    const r = await owner.ok(migrateArgs);
     const out = JSON.parse(r.stdout) as {
       rootVersion: { from: number; to: number };
       snapshot: string;
@@ -98,19 +99,7 @@ describe('signet migrate: notary-server → Signet with the owner root key', () 
     expect(out.uploaded).toEqual(['root', 'targets', 'root']);
     expect(out.verified).toBe(true);
     // a second run refuses: the destination holds it now
-    const again = await owner.run([
-      'migrate',
-      gun,
-      '--from',
-      src.url,
-      '--from-tls-ca',
-      src.caFile,
-      '--to',
-      dest!.url,
-      '--to-tls-ca',
-      dest!.caFile,
-      '--json',
-    ]);
+    const again = await owner.run(migrateArgs);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain('CONFLICT');
   }, 120_000);
