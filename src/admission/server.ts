@@ -58,13 +58,26 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 const jsonError = (res: ServerResponse, status: number, code: string, message: string): void =>
   sendJson(res, status, { error: { code, message } });
 
+/** After a 413: how much more of the refused body is read and dropped, and for how long, before closing. */
+const DRAIN_BYTES = 64 * 1024 * 1024;
+const DRAIN_MS = 5_000;
+
 /** The body, or undefined after answering 413 when it passes `max`. */
 function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     const tooLarge = (): void => {
+      // Answer, then read (and drop) what the client is still sending, up to a cap and for a moment,
+      // before closing: closing at once resets a client that is mid-write, and it never sees the 413.
       jsonError(res, 413, 'BODY_TOO_LARGE', `the AdmissionReview is larger than ${max} bytes`);
-      res.once('finish', () => req.destroy());
+      let dropped = 0;
+      req.removeAllListeners('data');
+      req.on('data', (c: Buffer) => {
+        dropped += c.length;
+        if (dropped > DRAIN_BYTES) req.destroy();
+      });
+      req.resume();
+      res.once('finish', () => setTimeout(() => req.destroy(), DRAIN_MS).unref());
       resolve(undefined);
     };
     if (declared > max) return tooLarge();
@@ -73,8 +86,6 @@ function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promi
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) {
-        req.removeAllListeners('data');
-        req.pause();
         tooLarge();
         return;
       }
