@@ -1,4 +1,4 @@
-// Stage many target additions at once by writing notary changelist files directly (reference §4.1):
+// Stage many target additions at once by writing notary changelist files directly (N:client/client.go):
 //   <trustDir>/tuf/<gun>/changelist/<%020d unixnano>_<uuid>.change
 // Both the notary CLI and signet read this format, so one writer builds big repos for both.
 import crypto from 'node:crypto';

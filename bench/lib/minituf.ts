@@ -1,6 +1,6 @@
 // Loads servers fast for measurements 1 and 5: root with an ecdsa-x509 root key, client-held
 // targets and snapshot keys, the server's timestamp key, published with one multipart POST per
-// repository (reference §1.6, §3). The metadata is built and signed with Signet's public tuf/keys
+// repository (N:server/handlers/default.go, N:tuf/data/types.go). The metadata is built and signed with Signet's public tuf/keys
 // library (the same code the client uses), so there is one metadata writer in the project.
 import crypto from 'node:crypto';
 import https from 'node:https';
@@ -30,7 +30,7 @@ export function ecdsaKey(): BenchKey {
 
 /**
  * A root key: P-256 key + notary's self-signed root certificate (CN = `cn`, CA:FALSE, codeSigning;
- * reference §3.10). `cn` may be a wildcard like `bench/*`.
+ * N:trustpinning/certs.go). `cn` may be a wildcard like `bench/*`.
  */
 export async function rootKey(cn: string): Promise<BenchKey> {
   const k = generatePrivateKey('ecdsa');

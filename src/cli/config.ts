@@ -1,8 +1,8 @@
 /**
- * The ONLY place that reads `process.env` (style.md habit 4). Every command turns its global flags plus
+ * The ONLY place that reads `process.env`. Every command turns its global flags plus
  * the environment into one `GlobalConfig` here and passes plain values down to the library.
  *
- * Docker's rules are followed where they exist (reference §5.2):
+ * Docker's rules are followed where they exist (C:cli/trust/trust.go):
  *  - trust dir: `--trust-dir`, else `$DOCKER_CONFIG/trust`, else `~/.docker/trust`;
  *  - trust server: `--server`, else `DOCKER_CONTENT_TRUST_SERVER`, else `https://notary.docker.io` for
  *    docker.io GUNs until its shutdown (updater/server-url.ts; after it, an error), else `https://<registry host[:port]>`;
@@ -83,7 +83,7 @@ function checkServerUrl(url: string, where: string): string {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
     throw new SignetError('USAGE', `${where} must be an https:// URL, got ${url}`);
   }
-  // A trailing slash makes notary-server answer 301 and breaks publish (reference §6 pitfall 11).
+  // A trailing slash makes notary-server answer 301 and breaks publish.
   return url.replace(/\/+$/, '');
 }
 

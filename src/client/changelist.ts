@@ -1,5 +1,5 @@
 /**
- * notary's on-disk changelist (reference §4.1, N:client/changelist/file_changelist.go), so that the
+ * notary's on-disk changelist (N:client/client.go, N:client/changelist/file_changelist.go), so that the
  * `notary` CLI and `signet` can share one trust dir: a staged `notary add` is published by
  * `signet publish` and the other way round.
  *

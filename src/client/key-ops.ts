@@ -1,6 +1,6 @@
 /**
  * Key management on a trust dir, compatible with `docker trust key generate|load` and
- * `notary key list|export|import` (reference §4.2, §5.4).
+ * `notary key list|export|import` (N:tuf/utils/x509.go, C:cli/command/trust/*.go).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';

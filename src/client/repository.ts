@@ -1,6 +1,6 @@
 /**
  * One trusted collection (GUN) over a trust dir shared with notary and Docker: initialise, stage
- * changes, publish (reference §4.6, §4.7; N:client/client.go).
+ * changes, publish (N:client/client.go).
  */
 import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { SignetError, isSignetError } from '../errors.js';
@@ -275,7 +275,7 @@ export class Repository {
   // ---- publish ------------------------------------------------------------------------------
 
   /**
-   * Publish the staged changes (reference §4.6): fetch for write, apply every change, re-sign each
+   * Publish the staged changes (N:client/client.go): fetch for write, apply every change, re-sign each
    * dirty role at version+1, sign the snapshot if we hold its key, upload everything in one POST,
    * then clear the published changes. `extra` changes are applied after the staged ones without
    * being written to the changelist (sign, revoke, signer and key rotation publish at once and leave
@@ -327,7 +327,7 @@ export class Repository {
       .sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
     for (const role of dirtyTargets) {
       // A delegation deleted earlier may still have versions on the server, and a new upload must be
-      // above all of them (reference §2.1): start after whatever the server still serves.
+      // above all of them (N:server/storage/sqldb.go): start after whatever the server still serves.
       const floor = work.isNewRole(role) && !initial ? await this.serverVersion(role) : 0;
       const md = await work.signTargets(role, now, floor);
       parts.push({ role, bytes: md.bytes });

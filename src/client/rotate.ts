@@ -1,5 +1,5 @@
 /**
- * Key rotation (reference §4.7; N:client/client.go RotateKey): root (local), targets (local),
+ * Key rotation (N:client/client.go): root (local), targets (local),
  * snapshot (local or server), timestamp (server only). The new root lists the new key and is
  * published at once; a root rotation is signed by the old and the new root keys.
  */

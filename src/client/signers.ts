@@ -1,5 +1,5 @@
 /**
- * `docker trust signer add|remove` (reference §5.4; C:cli/command/trust/signer_add.go, signer_remove.go).
+ * `docker trust signer add|remove` (C:cli/command/trust/signer_add.go, signer_remove.go).
  * Docker 28's `signer remove` publishes nothing (NOTES.md); ours removes the signer's keys from
  * `targets/releases` and the `targets/<name>` role, and publishes.
  */
@@ -13,7 +13,7 @@ import { tagChanges, type TagChange } from './tag-changes.js';
 import { RELEASES_ROLE } from './view.js';
 
 const SIGNER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
-/** Docker reads at most 1 MiB of a public key file (reference §1.11). */
+/** Docker reads at most 1 MiB of a public key file (N:const.go). */
 export const MAX_PUBLIC_KEY_FILE = 1024 * 1024;
 
 export function checkSignerName(name: string): void {

@@ -1,5 +1,5 @@
 /**
- * `docker trust sign` / `revoke` semantics over a Repository (reference §5.4; C:cli/trust/trust_push.go,
+ * `docker trust sign` / `revoke` semantics over a Repository (C:cli/trust/trust_push.go,
  * C:cli/command/trust/revoke.go). Digests and sizes always come from the registry, never from the user.
  */
 import { tagChanges, type TagChange } from './tag-changes.js';

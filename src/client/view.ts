@@ -1,6 +1,6 @@
 /**
  * Read-side helpers over a verified repository: walk the targets tree in notary's order and build
- * `docker trust inspect`'s JSON (C:cli/command/trust/common.go, inspect.go; reference §5.4).
+ * `docker trust inspect`'s JSON (C:cli/command/trust/common.go, inspect.go, C:cli/command/trust/*.go).
  */
 import type { FileMeta, Metadata, RootSigned, TargetsSigned } from '../tuf/index.js';
 

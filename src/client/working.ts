@@ -1,7 +1,7 @@
 /**
  * An editable copy of a repository's metadata, as notary's `tuf.Repo` is during a publish
  * (N:tuf/tuf.go, N:client/helpers.go applyChangelist): changes are applied in order, every edited
- * role is marked dirty, and `sign()` produces the exact files to upload (reference §4.6 step 4).
+ * role is marked dirty, and `sign()` produces the exact files to upload (N:client/client.go).
  */
 import { SignetError } from '../errors.js';
 import {
@@ -60,7 +60,7 @@ export class WorkingRepo {
   readonly snapshot: Metadata<SnapshotSigned> | undefined;
   readonly dirty = new Set<string>();
   readonly deleted = new Set<string>();
-  /** root-role keys before a rotation: the new root must also be signed by them (§4.7) */
+  /** root-role keys before a rotation: the new root must also be signed by them (N:client/client.go) */
   private previousRootKeys: KeyJson[] | undefined;
   /** parsed public keys by key JSON: a large changelist asks for the same role keys once per change */
   private readonly parsedKeys = new Map<string, PublicKey>();

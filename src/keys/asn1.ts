@@ -1,7 +1,7 @@
 /**
  * ASN.1 schemas for private key containers, described with @peculiar/asn1-schema.
  *
- * These mirror the structures notary 0.7 reads and writes (reference §4.2):
+ * These mirror the structures notary 0.7 reads and writes (N:tuf/utils/x509.go):
  *   PrivateKeyInfo          ::= SEQUENCE { version INTEGER, algorithm AlgorithmIdentifier, privateKey OCTET STRING, … }
  *   EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }
  *   PBES2-params            ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme AlgorithmIdentifier }

@@ -1,6 +1,6 @@
 /**
  * src/keys public API: private keys, notary's key file format, passphrase retrievers and the
- * trust-directory key store. See docs/architecture.md and reference §4.1–§4.3.
+ * trust-directory key store. See docs/architecture.md and N:client/client.go, N:passphrase/passphrase.go.
  */
 export type { PrivateKey, PrivateKeyType } from './private-key.js';
 export { generatePrivateKey, privateKeyFromKeyObject } from './private-key.js';

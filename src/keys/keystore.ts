@@ -1,5 +1,5 @@
 /**
- * The trust directory's private keys, as notary 0.7 and Docker keep them (reference §4.1/§4.2):
+ * The trust directory's private keys, as notary 0.7 and Docker keep them (N:client/client.go, N:tuf/utils/x509.go):
  * `<trustDir>/private/<canonicalKeyID>.key`, PEM with `role` (+ `gun` for targets/snapshot/timestamp).
  * Legacy (pre-0.4) layouts `private/root_keys/<id>_root.key` and
  * `private/tuf_keys/<gun>/<id>_<role>.key` are read too (never migrated or deleted here).

@@ -1,5 +1,5 @@
 /**
- * Passphrase retrievers (reference §4.3). A retriever is asked for the passphrase of one key; the
+ * Passphrase retrievers (N:passphrase/passphrase.go). A retriever is asked for the passphrase of one key; the
  * alias is the PEM `role` (root, targets, snapshot, or a signer/delegation name). It throws to
  * give up. Nothing here reads process.env: the environment map is an argument.
  */

@@ -1,5 +1,5 @@
 /**
- * notary's private key files (reference §4.2): PKCS#8 with notary's quirks, encrypted with
+ * notary's private key files (N:tuf/utils/x509.go): PKCS#8 with notary's quirks, encrypted with
  * PBES2 / PBKDF2-HMAC-SHA1 (2048 iterations, 8-byte salt, no PRF element) / AES-256-CBC.
  *
  * Reading is lenient: notary's layout, standard PKCS#8 (encrypted with any PBES2 PRF and AES-CBC

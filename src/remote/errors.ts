@@ -1,11 +1,11 @@
 /**
  * Turning notary-server responses into coded errors, the way the Go client reads them
- * (reference §1.5, `N:storage/httpstore.go` translateStatusToError): only the first 1 KiB of an
+ * (D:registry/api/errcode/*.go, `N:storage/httpstore.go` translateStatusToError): only the first 1 KiB of an
  * error body is parsed; one error whose `detail` is a SerializableError gives a typed message.
  */
 import { SignetError } from '../errors.js';
 
-/** The Go client reads at most this much of an error body (reference §1.5). */
+/** The Go client reads at most this much of an error body (D:registry/api/errcode/*.go). */
 export const ERROR_BODY_LIMIT = 1024;
 
 export interface ServerErrorEntry {

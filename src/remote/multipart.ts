@@ -1,6 +1,6 @@
 /**
  * The publish body exactly as Go's `multipart.Writer` + `CreateFormFile("files", role)` writes it
- * (reference §1.6; compare test/fixtures/vectors/wire/*POST*.request):
+ * (N:server/handlers/default.go, compare test/fixtures/vectors/wire/*POST*.request):
  *   --B\r\nContent-Disposition: form-data; name="files"; filename="<role>"\r\n
  *   Content-Type: application/octet-stream\r\n\r\n<bytes>\r\n--B ... \r\n--B--\r\n
  * The boundary is 30 random bytes in hex (60 chars), like Go's randomBoundary.

@@ -1,7 +1,7 @@
 /**
- * undici client of the Notary v1 HTTP API (reference §1). Every read has a byte cap (§1.11), every
+ * undici client of the Notary v1 HTTP API (N:server/server.go). Every read has a byte cap (N:const.go), every
  * request a timeout; GETs are retried on network errors and 5xx. URLs are built by plain
- * concatenation like the Go client (§1.2), without a trailing slash on the server URL (§1.1, #1516).
+ * concatenation like the Go client (N:server/server.go), without a trailing slash on the server URL (N:server/server.go, #1516).
  */
 import type { Dispatcher } from 'undici';
 import { SignetError } from '../errors.js';
@@ -31,7 +31,7 @@ export interface RemoteOptions {
   serverUrl: string;
   /** Extra CA certificate(s), PEM. */
   ca?: string | Buffer;
-  /** Skip TLS verification (what Docker does for loopback registries, §5.2). Insecure. */
+  /** Skip TLS verification (what Docker does for loopback registries, C:cli/trust/trust.go). Insecure. */
   insecureSkipVerify?: boolean;
   /** Per-request deadline (headers and body), default 30 s. */
   timeoutMs?: number;
@@ -50,7 +50,7 @@ export interface RemoteOptions {
   plainHttpHosts?: readonly string[];
 }
 
-/** The Go client's caps (reference §1.11). */
+/** The Go client's caps (N:const.go). */
 export const KEY_BODY_LIMIT = 256 * 1024;
 
 type Scope = 'pull' | 'push' | 'admin';
@@ -139,7 +139,7 @@ export class NotaryRemote {
     return res.body;
   }
 
-  /** One atomic multipart POST of the given roles (reference §1.6). */
+  /** One atomic multipart POST of the given roles (N:server/handlers/default.go). */
   async publish(gun: string, parts: Array<{ role: string; bytes: Buffer }>): Promise<void> {
     const mp = buildMultipart(parts);
     await this.send({
@@ -154,7 +154,7 @@ export class NotaryRemote {
     });
   }
 
-  /** GET `<role>.key`: the server-held public key, created on first ask (§1.7). */
+  /** GET `<role>.key`: the server-held public key, created on first ask (N:server/handlers/default.go). */
   async getServerKey(gun: string, role: 'timestamp' | 'snapshot'): Promise<PublicKey> {
     const res = await this.send({
       method: 'GET',
@@ -167,7 +167,7 @@ export class NotaryRemote {
     return parseKeyBody(res.body, role);
   }
 
-  /** POST `<role>.key`: a new pending server key; publish a root using it next (§1.7). */
+  /** POST `<role>.key`: a new pending server key; publish a root using it next (N:server/handlers/default.go). */
   async rotateServerKey(gun: string, role: 'timestamp' | 'snapshot'): Promise<PublicKey> {
     const res = await this.send({
       method: 'POST',
@@ -181,7 +181,7 @@ export class NotaryRemote {
     return parseKeyBody(res.body, role);
   }
 
-  /** DELETE all of a GUN's trust data on the server (§1.8). */
+  /** DELETE all of a GUN's trust data on the server. */
   async deleteRepository(gun: string): Promise<void> {
     await this.send({
       method: 'DELETE',
@@ -193,7 +193,7 @@ export class NotaryRemote {
     });
   }
 
-  /** GET /v2/: 2xx, or 401 (auth needed later, §1.10), means the server is there. */
+  /** GET /v2/: 2xx, or 401 (auth needed later, N:server/server.go), means the server is there. */
   async ping(): Promise<void> {
     const url = `${this.serverUrl}/v2/`;
     try {

@@ -222,7 +222,7 @@ export function buildApp(deps: AppDeps): SignetApp {
   };
 
   /**
-   * Auth (reference §1.3), as an onRequest hook of the protected context only. A refused GUN is
+   * Auth (N:utils/http.go), as an onRequest hook of the protected context only. A refused GUN is
    * answered before auth, like notary's GUN-prefix filter; routes with `actions: null` are public.
    */
   const authHook = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
@@ -239,7 +239,7 @@ export function buildApp(deps: AppDeps): SignetApp {
     }
     const routeName = m.route?.name ?? 'not_found';
     req.log.info({ route: routeName, gun: m.gun, reason: res.reason, why: res.why }, 'request refused: unauthorized');
-    // a credential-less ping is how clients learn the challenge (§5.3), not a failed attempt
+    // a credential-less ping is how clients learn the challenge (C:cli/trust/trust.go), not a failed attempt
     const handshake = routeName === 'ping' && res.reason === 'token_required';
     if (!handshake)
       audit?.write({

@@ -1,5 +1,5 @@
 /**
- * Request authorisation, off unless configured (reference §1.3, §5.3, pitfall 12).
+ * Request authorisation, off unless configured (N:utils/http.go, C:cli/trust/trust.go).
  *
  * - `token`: docker/distribution token auth exactly as notary-server 0.7 runs it
  *   (`D:registry/auth/token/{accesscontroller,token,util}.go`, libtrust era): `Authorization: Bearer <JWT>`,

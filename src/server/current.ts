@@ -1,5 +1,5 @@
 /**
- * "Current" metadata as notary's SQL backends define it (reference §2.1, pitfall 18): the newest
+ * "Current" metadata as notary's SQL backends define it (N:server/storage/sqldb.go): the newest
  * timestamp; the snapshot whose sha256 that timestamp lists; every other role = the row whose
  * sha256 the snapshot lists. A role the snapshot does not list is not found (notary: 500; us: 404).
  *

@@ -1,5 +1,5 @@
 /**
- * notary-server's error envelope (reference §1.5; `D:registry/api/errcode`, `N:server/errors/errors.go`):
+ * notary-server's error envelope (D:registry/api/errcode/*.go, `D:registry/api/errcode`, `N:server/errors/errors.go`):
  * `{"errors":[{"code","message","detail"?}]}\n`, `Content-Type: application/json; charset=utf-8`.
  * Codes, statuses and messages are notary's, byte for byte, because clients parse them (the notary
  * client rebuilds typed validation errors from `detail` and reads only the first 1 KiB).
@@ -59,7 +59,7 @@ export function isHttpError(e: unknown): e is HttpError {
   return e instanceof HttpError;
 }
 
-const MAX_BODY = 1000; // clients read only the first 1 KiB (§1.5)
+const MAX_BODY = 1000; // clients read only the first 1 KiB (D:registry/api/errcode/*.go)
 
 /** The exact envelope bytes (trailing newline like Go's json.Encoder). Kept under 1 KiB. */
 export function errorBody(code: NotaryErrorCode, detail?: unknown): Buffer {

@@ -1,7 +1,7 @@
 /**
  * Request-path normalisation and GUN checks. notary's gorilla/mux answers `//` and `/./` with a
- * 301 that turns a POST into a GET (reference §1.1, pitfall 11); we clean the path ourselves.
- * notary accepts any GUN without `*` (§1.2); we also refuse names that could only be mistakes or
+ * 301 that turns a POST into a GET (N:server/server.go); we clean the path ourselves.
+ * notary accepts any GUN without `*` (N:server/server.go); we also refuse names that could only be mistakes or
  * attacks (path traversal, control characters, backslashes), with 400 INVALID_GUN.
  */
 import { isSignetError } from '../errors.js';

@@ -109,7 +109,7 @@ export async function getCurrent(ctx: HandlerContext, m: RouteMatch): Promise<Re
 export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
   const gun = m.gun as string;
   const [role, checksum] = m.params as [string, string];
-  // Only sha256 is stored; notary compares lowercase hex case-sensitively (§1.1)
+  // Only sha256 is stored; notary compares lowercase hex case-sensitively (N:server/server.go)
   if (checksum.length !== 64 || /[A-F]/.test(checksum) || !isValidRoleName(role))
     throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
   const key = FileCache.key(gun, 'sha', role, checksum);

@@ -1,5 +1,5 @@
 /**
- * Reads a publish body (reference §1.6): `multipart/form-data`, one part per role, the role PATH in
+ * Reads a publish body (N:server/handlers/default.go): `multipart/form-data`, one part per role, the role PATH in
  * the part's filename (`targets/releases`, optionally with `.json`). The raw filename is used, never
  * its basename (notary issue #1630), so busboy runs with `preservePath`. Checks per part, in
  * notary's order: empty filename → NO_FILENAME; bad role → INVALID_ROLE (detail = the role);

@@ -1,5 +1,5 @@
 /**
- * The atomic update (reference §1.6, §2.2–§2.3): in one per-GUN transaction, load the current
+ * The atomic update (N:server/handlers/default.go, N:server/handlers/validation.go, N:tuf/builder.go): in one per-GUN transaction, load the current
  * files, validate, sign the snapshot (when the server holds its key) and the timestamp, and store
  * everything with one `updateMany`. Either all of it is stored or nothing is.
  */
@@ -93,7 +93,7 @@ export async function publish(
 }
 
 /**
- * Re-sign on read (§2.3): a timestamp close to expiry gets version + 1 with a fresh expiry; an
+ * Re-sign on read (N:tuf/builder.go): a timestamp close to expiry gets version + 1 with a fresh expiry; an
  * expired snapshot is re-dated too when the server holds its key. Returns the keys used, or null
  * when nothing had to change (another request did it first) — never throws for missing keys.
  */

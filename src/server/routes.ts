@@ -1,5 +1,5 @@
 /**
- * The one route table of the trust server (reference §1.1, notary's `RootHandler`). Routes are tried
+ * The one route table of the trust server (N:server/server.go, notary's `RootHandler`). Routes are tried
  * in order; the first match wins. `{gun}` may contain `/` (not `*`); `{role}` is
  * `root|targets(/…)*|snapshot|timestamp`. Each route names its metrics label, cache policy and
  * body limit. Anything unmatched is 404 METADATA_NOT_FOUND (route 13).
@@ -21,7 +21,7 @@ export type RouteName =
   | 'metrics'
   | 'not_found';
 
-/** §1.4: "current" = max-age 300 + must-revalidate; "consistent" = 30 days; set on 200 only. */
+/** N:server/handlers/default.go: "current" = max-age 300 + must-revalidate; "consistent" = 30 days; set on 200 only. */
 export type CachePolicy = 'current' | 'consistent' | 'none';
 
 export interface RouteDef {
@@ -34,7 +34,7 @@ export interface RouteDef {
   /** request body allowed (bytes); 0 = any body is ignored and must be small */
   body: 'publish' | 'none';
   /**
-   * Token actions required when auth is on (§1.1 table): on `repository:<gun>`, or, for a GUN-less
+   * Token actions required when auth is on (N:server/server.go table): on `repository:<gun>`, or, for a GUN-less
    * route, `registry:catalog:*`. null = public (health only: load balancers probe it).
    */
   actions: readonly ('pull' | 'push' | '*')[] | null;
@@ -191,7 +191,7 @@ export interface CacheHeaders {
   consistent: Record<string, string>;
 }
 
-/** §1.4 headers for a max-age in seconds (0 = no caching at all). */
+/** N:server/handlers/default.go headers for a max-age in seconds (0 = no caching at all). */
 export function cacheHeaders(maxAgeCurrent: number, maxAgeConsistent: number): CacheHeaders {
   const mk = (s: number, revalidate: boolean): Record<string, string> =>
     s === 0

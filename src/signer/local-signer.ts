@@ -1,7 +1,7 @@
 /**
  * The built-in signer: ECDSA P-256 keys generated in-process, stored through the storage layer's
  * key table with the private part encrypted (KeyCipher), decrypted keys kept in memory.
- * Mirrors notary-signer's behaviour (reference §1.7, §2.5): `Create` hands out an existing unused
+ * Mirrors notary-signer's behaviour (N:server/handlers/default.go, N:proto/signer.proto): `Create` hands out an existing unused
  * key of the same gun/role/algorithm; a key becomes "used" once it has signed.
  */
 import crypto from 'node:crypto';

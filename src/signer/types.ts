@@ -1,6 +1,6 @@
 /**
  * The server's signing service for the keys it holds (timestamp, and snapshot when the client
- * delegated it; reference §2.4). Small on purpose, so a remote signer (notary-signer style gRPC)
+ * delegated it; N:cryptoservice/crypto_service.go). Small on purpose, so a remote signer (notary-signer style gRPC)
  * or an HSM can implement it later.
  */
 import type { PublicKey, RootSigned, Signer } from '../tuf/index.js';
@@ -9,7 +9,7 @@ export type ServerKeyRole = 'timestamp' | 'snapshot';
 
 export interface ServerSigner {
   /**
-   * `GET …/{role}.key` (§1.7): with a root, the first key its `role` lists that this signer holds;
+   * `GET …/{role}.key` (N:server/handlers/default.go): with a root, the first key its `role` lists that this signer holds;
    * otherwise (or if none is held) an unused key of gun+role (created-but-never-signed keys are
    * handed out again, like notary-signer), else a new one.
    */

@@ -1,5 +1,5 @@
 /**
- * The storage contract of the trust server (reference/notary-v1.md §2.1, §1.8, §1.9, §2.5).
+ * The storage contract of the trust server (N:server/storage/sqldb.go, N:server/handlers/changefeed.go, N:proto/signer.proto).
  * Every backend (SQLite, PostgreSQL) implements exactly these interfaces and runs the same
  * contract suite (`test/storage/contract.ts`). Bytes are the truth: `data` is stored and returned
  * verbatim, never re-serialised.
@@ -30,7 +30,7 @@ export interface MetaUpdate {
   createdAt?: Date;
 }
 
-/** A changefeed entry as notary-server returns it (§1.9); the server renames fields for the wire. */
+/** A changefeed entry as notary-server returns it (N:server/handlers/changefeed.go); the server renames fields for the wire. */
 export interface ChangeRecord {
   /** monotonically increasing integer, as a decimal string */
   id: string;
@@ -58,7 +58,7 @@ export interface ServerKeyRow {
   privateKey: Buffer;
   /** millisecond precision */
   createdAt: Date;
-  /** null until the key first signs (notary-signer "active" keys, §2.5) */
+  /** null until the key first signs (notary-signer "active" keys, N:proto/signer.proto) */
   lastUsed: Date | null;
 }
 
@@ -109,12 +109,12 @@ export interface MetaStore extends MetaReader {
   /**
    * Hard-deletes every TUF row whose GUN equals `gun` exactly (no prefix matching: deleting `a/b`
    * leaves `a/b2`) and, if any row existed, appends a changefeed 'deletion' record (version 0,
-   * sha256 ''). Server-held keys are NOT deleted (§1.8). Takes the same per-GUN lock as `withGun`.
+   * sha256 ''). Server-held keys are NOT deleted. Takes the same per-GUN lock as `withGun`.
    * Returns whether anything was deleted.
    */
   deleteGun(gun: string): Promise<boolean>;
   /**
-   * notary's changefeed query (§1.9, `N:server/storage/sqldb.go` GetChanges):
+   * notary's changefeed query (N:server/handlers/changefeed.go, `N:server/storage/sqldb.go` GetChanges):
    * - `changeId` '' = from the beginning; a negative id (e.g. '-1') = from the latest, going backwards;
    *   any other id is excluded from the result (strictly after it, or strictly before it backwards);
    * - `records` < 0 = go backwards taking |records|; 0 = 100;

@@ -1,5 +1,5 @@
 /**
- * Canonical JSON exactly as notary signs it: docker/go `canonical/json` (reference §3.2), which is
+ * Canonical JSON exactly as notary signs it: docker/go `canonical/json` (G:canonical/json/encode.go), which is
  * NOT RFC 8785 and NOT OLPC.
  *  - no whitespace; object keys sorted bytewise on their UTF-8 encoding (Go string `<`)
  *  - strings escape only `"` and `\`; everything else is written raw (non-ASCII, `<>&`, U+2028)
@@ -92,7 +92,7 @@ export function canonicalJson(value: JsonValue): Buffer {
 }
 
 /**
- * Go's json.Marshal HTML-escapes raw JSON embedded through a Marshaler (reference §3.1):
+ * Go's json.Marshal HTML-escapes raw JSON embedded through a Marshaler (N:tuf/data/types.go):
  * `<` `>` `&` become \u003c \u003e \u0026 and U+2028/U+2029 become \u2028/\u2029.
  * Only valid inside already-encoded JSON (the characters can only occur inside strings).
  */

@@ -1,5 +1,5 @@
 /**
- * Delegation role names and paths (reference §3.5; N:tuf/data/roles.go IsDelegation, IsValidPath,
+ * Delegation role names and paths (N:tuf/data/targets.go; N:tuf/data/roles.go IsDelegation, IsValidPath,
  * Restrict). Names are `targets/<…>` over [-a-z0-9_/], shorter than 256 bytes, path.Clean-clean.
  * Paths are plain string prefixes; "" matches every target; no paths matches nothing.
  */

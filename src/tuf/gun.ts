@@ -1,7 +1,7 @@
 /**
  * The one GUN check. A GUN (globally unique name, e.g. `docker.io/library/alpine`) is used as a relative
  * path: `<trustDir>/tuf/<gun>/…` on the client, and a key and URL path segment on the server. notary
- * accepts any GUN without `*` (reference §1.2); we also refuse names that could only be mistakes or
+ * accepts any GUN without `*` (N:server/server.go); we also refuse names that could only be mistakes or
  * attacks. Pure: no fs.
  */
 import { SignetError } from '../errors.js';

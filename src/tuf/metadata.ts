@@ -1,6 +1,6 @@
 /**
  * Metadata files: parse (with structural checks), serialise to notary's exact file bytes, sign,
- * and the file-meta (length + hashes) that snapshot and timestamp list (reference §3.1–§3.7).
+ * and the file-meta (length + hashes) that snapshot and timestamp list (N:tuf/data/types.go, N:tuf/data/timestamp.go).
  *
  * File bytes = `{"signed":` + HTML-escaped canonical(signed) + `,"signatures":[…]}` — Go json.Marshal of
  * N:tuf/data Signed, no whitespace, no trailing newline. Signatures cover canonical(signed); snapshot
@@ -49,7 +49,7 @@ function goJsonString(s: string): string {
   return out + '"';
 }
 
-/** The exact bytes notary writes for a metadata file (reference §3.1). */
+/** The exact bytes notary writes for a metadata file (N:tuf/data/types.go). */
 export function serializeEnvelope(signed: AnySigned, signatures: readonly Signature[]): Buffer {
   const body = htmlEscapeJson(canonicalString(signed as unknown as JsonValue));
   const sigs = signatures
@@ -192,7 +192,7 @@ export function formatExpires(date: Date): string {
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * notary's default expiries (reference §3.11; N:const.go, where Year = 365 days): root 10y,
+ * notary's default expiries (N:const.go, where Year = 365 days): root 10y,
  * targets/delegations/snapshot 3y, timestamp 14d. The captures confirm 3650/1095-day spans.
  */
 export function defaultExpires(role: RoleName, now: Date): Date {

@@ -1,5 +1,5 @@
 /**
- * Public keys as notary lists them in metadata (reference §3.8).
+ * Public keys as notary lists them in metadata (N:tuf/data/keys.go).
  *  - `ecdsa` / `rsa`: keyval.public = base64 of PKIX SubjectPublicKeyInfo DER
  *  - `ecdsa-x509` / `rsa-x509`: keyval.public = base64 of PEM certificate text (leaf, then intermediates)
  *  - `ed25519`: keyval.public = base64 of the raw 32-byte key (not SPKI)
@@ -27,7 +27,7 @@ export function keyJson(keytype: KeyType, publicB64: string): KeyJson {
   return { keytype, keyval: { private: null, public: publicB64 } };
 }
 
-/** sha256 hex of the canonical key JSON (reference §3.8; `private:null` must be present). */
+/** sha256 hex of the canonical key JSON (N:tuf/data/keys.go, `private:null` must be present). */
 export function tufKeyId(keytype: string, publicB64: string): string {
   const bytes = canonicalJson({ keytype, keyval: { private: null, public: publicB64 } });
   return crypto.createHash('sha256').update(bytes).digest('hex');

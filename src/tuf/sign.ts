@@ -1,5 +1,5 @@
 /**
- * Local signing (reference §3.9; N:tuf/signed/sign.go, N:tuf/data/keys.go Sign):
+ * Local signing (N:tuf/data/types.go, N:tuf/signed/sign.go, N:tuf/data/keys.go Sign):
  * ecdsa = SHA-256, raw r||s; rsa = rsapss SHA-256 salt 32; ed25519 = eddsa.
  * The private key lives only in the closure: the Signer has no field that could be logged or serialised.
  */

@@ -1,5 +1,5 @@
 /**
- * Structural checks applied to every metadata file on load (reference §3.3–§3.7, §3.12;
+ * Structural checks applied to every metadata file on load (N:tuf/data/types.go, N:tuf/data/timestamp.go, N:tuf/data/*.go;
  * N:tuf/data/{root,targets,snapshot,timestamp}.go isValid*Structure). Each failure names the
  * exact field, e.g. `targets.json: signed.delegations.roles[0].threshold must be an integer ≥ 1`.
  * The checks never change the value: parsed objects keep unknown fields, null vs {} and key order.

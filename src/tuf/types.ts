@@ -1,5 +1,5 @@
 /**
- * The metadata model in notary 0.7's dialect (reference §3). Each interface mirrors the wire JSON
+ * The metadata model in notary 0.7's dialect (N:tuf/data/types.go). Each interface mirrors the wire JSON
  * of the `signed` part exactly, so that canonical re-encoding of a parsed file yields the signed
  * bytes again. Unknown fields are kept (the parsed objects are the JSON objects themselves).
  */
@@ -19,7 +19,7 @@ export interface KeyJson {
   [extra: string]: unknown;
 }
 
-/** A public key with both of notary's IDs (reference §3.8). */
+/** A public key with both of notary's IDs (N:tuf/data/keys.go). */
 export interface PublicKey {
   keytype: KeyType;
   /** keyval.public: base64 of SPKI DER, of PEM certificate text (x509), or raw 32 bytes (ed25519) */

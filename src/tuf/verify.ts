@@ -1,5 +1,5 @@
 /**
- * Signature verification (reference §3.8, §3.9; N:tuf/signed/verify.go, verifiers.go).
+ * Signature verification (N:tuf/data/keys.go, N:tuf/data/types.go, N:tuf/signed/verify.go, verifiers.go).
  *  - ecdsa: SHA-256 over the canonical bytes, raw r||s (IEEE P1363), never DER
  *  - rsapss: PSS, SHA-256, MGF1-SHA-256, salt 32; rsapkcs1v15 (verify only); modulus ≥ 2048
  *  - eddsa: pure Ed25519

@@ -1,5 +1,5 @@
 /**
- * Root certificates (reference §3.10; N:tuf/utils/x509.go NewCertificate/ValidateCertificate/CertToKey,
+ * Root certificates (N:trustpinning/certs.go; N:tuf/utils/x509.go NewCertificate/ValidateCertificate/CertToKey,
  * N:trustpinning/certs.go validRootLeafCerts/validRootIntCerts/MatchCNToGun, N:cryptoservice/certificate.go).
  * Root keys are `ecdsa-x509`/`rsa-x509`: keyval.public is base64 of the PEM text, and Go re-derives the key
  * (and so its ID) from pem.Encode of the parsed leaf + intermediates, so our PEM must be Go's bytes.
@@ -465,7 +465,7 @@ export function certificatePublicKey(pem: string, keytype?: KeyType): PublicKey 
 }
 
 /**
- * The valid root leaf keys of `root` for `gun` (reference §3.10): root role keys must be *-x509 bundles of
+ * The valid root leaf keys of `root` for `gun` (N:trustpinning/certs.go): root role keys must be *-x509 bundles of
  * CERTIFICATE blocks with exactly one non-CA leaf, CN matching the GUN, passing ValidateCertificate
  * (expiry only when `checkExpiry`). Each returned key is re-derived from Go-formatted PEM of the leaf
  * plus its valid intermediates, so its `id` is the one Go looks signatures up by. Keys that fail are

@@ -1,5 +1,5 @@
 /**
- * The metadata cache in the trust dir, laid out exactly as notary/docker do (reference §4.1):
+ * The metadata cache in the trust dir, laid out exactly as notary/docker do (N:client/client.go):
  * `<trustDir>/tuf/<gun>/metadata/<role>.json` (delegations in sub-folders), the exact server bytes,
  * files 0600 and folders 0700, so notary, docker and signet can share one trust dir.
  */

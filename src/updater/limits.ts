@@ -1,4 +1,4 @@
-/** Caps on what a trust server can make the client download or walk (reference §1.11; style habit 6). */
+/** Caps on what a trust server can make the client download or walk (N:const.go). */
 export interface UpdaterLimits {
   /** timestamp.json download cap (notary MaxTimestampSize). */
   timestampMaxBytes: number;

@@ -1,5 +1,5 @@
 /**
- * Trust pinning (reference §4.5; N:trustpinning/trustpin.go). A pin for a GUN or a GUN prefix
+ * Trust pinning (N:trustpinning/trustpin.go). A pin for a GUN or a GUN prefix
  * (`prefix*`) says which root certificates may anchor trust: explicit certificate key IDs, a CA bundle
  * the root leaf must chain to, or explicit trust-on-first-use. Precedence as notary: certs by exact GUN,
  * then certs by the longest `*` prefix, then the CA with the longest prefix, then TOFU.

@@ -1,6 +1,6 @@
 /**
  * Reading targets out of a verified repository the way the notary client library (and so Docker)
- * does (reference §5.5, §6 pitfall 14; N:tuf/tuf.go WalkTargets, N:client/reader.go GetTargetByName):
+ * does (C:cli/command/image/trust.go, N:tuf/tuf.go WalkTargets, N:client/reader.go GetTargetByName):
  * a breadth-first walk from `targets`, where a role is visited only when its (parent-restricted)
  * paths cover the target; a role that is skipped is not descended into.
  */

@@ -1,7 +1,7 @@
 /**
  * The trusted metadata set, in notary's dialect: a PURE state machine (bytes and a fixed `now` in,
  * verified metadata or a coded error out; no I/O). Modelled on python-tuf's TrustedMetadataSet with
- * notary's rules (reference §3.10, §4.4; N:tuf/builder.go, N:trustpinning/certs.go ValidateRoot):
+ * notary's rules (N:trustpinning/certs.go, N:client/tufclient.go, N:tuf/builder.go):
  *  - root keys are x509 certificates valid for the GUN; a new root must verify against the previous
  *    root's certificates with the previous threshold AND against its own (pinned) ones with its own;
  *  - hashes/lengths come from the parent (timestamp → snapshot → targets/delegations), MIX_AND_MATCH;
@@ -190,7 +190,7 @@ export class TrustedSet {
   }
 
   /**
-   * One step of the root chain (N:trustpinning/certs.go ValidateRoot, reference §4.4 updateRoot).
+   * One step of the root chain (N:trustpinning/certs.go ValidateRoot, N:client/tufclient.go updateRoot).
    * Intermediate roots (`final: false`) must be exactly version+1 and may be expired; the final root
    * may also be the same version (a re-signed root) but must not be expired and needs valid certs now.
    * Trust in the later roles is dropped: they must be verified again under the new root.

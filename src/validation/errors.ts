@@ -1,6 +1,6 @@
 /**
  * notary's validation errors (`N:tuf/validation/errors.go`), which the server sends as the
- * `INVALID_UPDATE` detail `{"Name":…,"Error":{"Msg":…}}` (reference §1.5) and from which the notary
+ * `INVALID_UPDATE` detail `{"Name":…,"Error":{"Msg":…}}` (D:registry/api/errcode/*.go) and from which the notary
  * client rebuilds a typed error ("The root metadata is invalid: <Msg>").
  */
 import { SignetError, type SignetErrorCode } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The bodies of the snapshot and timestamp the server generates (reference §2.3, §3.11;
+ * The bodies of the snapshot and timestamp the server generates (N:tuf/builder.go, N:const.go;
  * `N:tuf/builder.go` GenerateSnapshot/GenerateTimestamp, `N:const.go`). Pure: the caller signs.
  */
 import { fileMeta, formatExpires, type FileMeta, type SnapshotSigned, type TimestampSigned } from '../tuf/index.js';
@@ -27,7 +27,7 @@ export function nextSnapshot(prev: SnapshotSigned | undefined, files: Map<string
   };
 }
 
-/** The same snapshot, re-dated: version + 1, expiry now + 3 years (re-sign on read, §2.3). */
+/** The same snapshot, re-dated: version + 1, expiry now + 3 years (re-sign on read, N:tuf/builder.go). */
 export function refreshedSnapshot(prev: SnapshotSigned, now: Date): SnapshotSigned {
   return { ...prev, expires: formatExpires(new Date(now.getTime() + SNAPSHOT_EXPIRY_MS)), version: prev.version + 1 };
 }

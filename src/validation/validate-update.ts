@@ -1,5 +1,5 @@
 /**
- * notary-server's checks on a publish (reference §2.2; `N:server/handlers/validation.go`,
+ * notary-server's checks on a publish (N:server/handlers/validation.go; `N:server/handlers/validation.go`,
  * `N:tuf/builder.go`), as a pure function: bytes and `now` in, a plan out. Checks run in notary's
  * order so the first failure is the one notary would report, with notary's error names:
  *  1. the stored root is the trust anchor (no root anywhere → ErrValidation);
@@ -257,7 +257,7 @@ function requireMeta(sn: SnapshotSigned, role: string) {
   return m;
 }
 
-/** §2.2 step 2 and §3.10 ValidateRoot(prev, new, gun). */
+/** N:server/handlers/validation.go and N:trustpinning/certs.go ValidateRoot(prev, new, gun). */
 function validateRoot(
   gun: string,
   prev: Metadata<RootSigned> | undefined,
@@ -275,7 +275,7 @@ function validateRoot(
   const version = md.signed.version;
   if (version !== current + 1) {
     if (prev !== undefined && version === current) {
-      // notary passes validation here and then fails storage: 400 VERSION (§2.2)
+      // notary passes validation here and then fails storage: 400 VERSION (N:server/handlers/validation.go)
       throw new SignetError('CONFLICT', `root version ${version} is already stored`, {
         details: { role: 'root', version },
       });

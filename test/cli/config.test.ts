@@ -1,4 +1,4 @@
-// Global configuration follows Docker's rules (reference §5.2); exit codes are what docs/client.md says.
+// Global configuration follows Docker's rules (C:cli/trust/trust.go); exit codes are what docs/client.md says.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

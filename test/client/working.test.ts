@@ -1,4 +1,4 @@
-// Applying staged changes and signing what they touched (reference §4.6), on in-memory keys.
+// Applying staged changes and signing what they touched (N:client/client.go), on in-memory keys.
 import { describe, expect, it } from 'vitest';
 import { WorkingRepo, delegationPayload, targetPayload, type KeySource } from '../../src/client/index.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';

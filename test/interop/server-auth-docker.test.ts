@@ -1,7 +1,7 @@
 /**
  * The Docker CLI 28 (`docker trust`, no daemon) against Signet's server with token auth: Docker
  * learns the challenge from `GET /v2/`, then fetches tokens from the test token service with the
- * registry credentials in $DOCKER_CONFIG/config.json, for the GUN-named scope (reference §5.3).
+ * registry credentials in $DOCKER_CONFIG/config.json, for the GUN-named scope (C:cli/trust/trust.go).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

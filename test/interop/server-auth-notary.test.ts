@@ -1,5 +1,5 @@
 /**
- * The real notary 0.7 CLI against Signet's server with token auth (reference §1.3): a tiny token
+ * The real notary 0.7 CLI against Signet's server with token auth (N:utils/http.go): a tiny token
  * server in the test checks `NOTARY_AUTH` basic credentials and issues ES256 JWTs (x5c chain to a
  * test CA) for the intersection of the requested scope and the user's rights, like docker_auth.
  * A full-scope user runs init/publish/list/delete; a pull-only user lists, and its publish fails

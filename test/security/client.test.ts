@@ -1,5 +1,5 @@
 /**
- * The client against a hostile trust server and a tampered trust dir (reference §4.4, §4.5, §1.11):
+ * The client against a hostile trust server and a tampered trust dir (N:client/tufclient.go, N:trustpinning/trustpin.go, N:const.go):
  * each case breaks one thing and expects exactly one SignetError code.
  */
 import { readFile, writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * JSON-level tricks (reference §3.1–§3.3): what our parser and canonical re-encoding see must be what
+ * JSON-level tricks (N:tuf/data/types.go): what our parser and canonical re-encoding see must be what
  * Go's decoder sees, so one signature can never carry two meanings.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Attacks on the server's root checks (reference §2.2 step 2, §3.10): every forged root is refused
+ * Attacks on the server's root checks (N:server/handlers/validation.go, N:trustpinning/certs.go): every forged root is refused
  * with 400 INVALID_UPDATE and notary's ErrBadRoot text, and no server-held key of another GUN or
  * another role can be borrowed.
  */

@@ -1,6 +1,6 @@
 /**
  * Attacks on the server's targets, delegation, snapshot and timestamp checks and on its upload
- * parsing (reference §1.6, §2.2 steps 3–5, §3.5, §3.12). Every attempt ends in a 4xx with notary's
+ * parsing (N:server/handlers/default.go, N:server/handlers/validation.go steps 3–5, N:tuf/data/targets.go, N:tuf/data/*.go). Every attempt ends in a 4xx with notary's
  * error code; the accepted variants are the ones notary accepts too.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Token and basic auth of the trust server (reference §1.3, pitfall 12), through `app.inject()`:
+ * Token and basic auth of the trust server (N:utils/http.go), through `app.inject()`:
  * every refusal branch with its exact challenge and body, the `*` action, public health/metrics,
  * the cached-GET fast path, and an app without auth behaving as before.
  */

@@ -1,4 +1,4 @@
-/** Re-sign on read (reference §2.3, pitfall 9): clients never see an expired server-managed timestamp. */
+/** Re-sign on read (N:tuf/builder.go): clients never see an expired server-managed timestamp. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSnapshot, parseTimestamp } from '../../src/tuf/index.js';
 import { TestRepo, testServer, type TestServer } from './helpers.js';

@@ -12,7 +12,7 @@ import { thrownCode } from '../helpers/errors.js';
 import { keyFiles, vector } from './helpers.js';
 
 describe('key IDs', () => {
-  it('hashes the canonical key JSON with "private":null (reference §3.8 checked vector)', () => {
+  it('hashes the canonical key JSON with "private":null (N:tuf/data/keys.go checked vector)', () => {
     const pub =
       'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENgK7kx/HdvmLUG4733JIJd0Bv6FML8SVEmgGynvhl64nCVmWzTLdziS1bMUgb6hlSkqTYtvyOCC5YMY+GrAH+Q==';
     expect(tufKeyId('ecdsa', pub)).toBe('041b64dab281324ef2b62fd2d04f4758269e120ff063b7bc78709272821a0a02');

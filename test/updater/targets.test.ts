@@ -1,4 +1,4 @@
-// Docker's tag resolution (reference §5.5, pitfall 14) on hand-built metadata: resolveTag is pure.
+// Docker's tag resolution (C:cli/command/image/trust.go) on hand-built metadata: resolveTag is pure.
 import { describe, expect, it } from 'vitest';
 import {
   newTargets,
@@ -50,7 +50,7 @@ describe('resolveTag (Docker order)', () => {
     expect(resolveTag(r, 'v')).toBeNull();
   });
 
-  it('lets a hit in targets/releases/x shadow targets, so the tag is refused (pitfall 14)', () => {
+  it('lets a hit in targets/releases/x shadow targets, so the tag is refused', () => {
     const r = repo(md('targets', { v: meta('01') }, [{ name: 'targets/releases' }]), [
       md('targets/releases', {}, [{ name: 'targets/releases/x' }]),
       md('targets/releases/x', { v: meta('04') }),

@@ -1,4 +1,4 @@
-/** validateUpdate: notary-server's checks (reference §2.2) as a pure function, one behaviour per test. */
+/** validateUpdate: notary-server's checks (N:server/handlers/validation.go) as a pure function, one behaviour per test. */
 import { describe, expect, it } from 'vitest';
 import {
   fileMeta,

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** `changefeed`: one row per stored timestamp version and per GUN deletion (reference §1.9). */
+/** `changefeed`: one row per stored timestamp version and per GUN deletion (N:server/handlers/changefeed.go). */
 export const tableName = 'changefeed';
 
 export interface ChangefeedTable {

@@ -1,6 +1,6 @@
 import type { ColumnType } from 'kysely';
 
-/** `server_keys`: timestamp/snapshot private keys held by the server, encrypted by the signer (§2.5). */
+/** `server_keys`: timestamp/snapshot private keys held by the server, encrypted by the signer (N:proto/signer.proto). */
 export const tableName = 'server_keys';
 
 export interface ServerKeysTable {

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 
 /**
- * `tuf_files`: one row per published TUF file (reference §2.1). Unique on (gun, role, version);
+ * `tuf_files`: one row per published TUF file (N:server/storage/sqldb.go). Unique on (gun, role, version);
  * indexed on (gun, role, sha256) for checksum GETs.
  */
 export const tableName = 'tuf_files';
