@@ -34,7 +34,12 @@ describe('resolveGlobalConfig', () => {
   it('gives NOTARY_AUTH only to the trust server the user named, never to one derived from an image name', () => {
     const auth = Buffer.from('u:p').toString('base64');
     // before notary.docker.io's retirement, so that the derived Docker Hub server still exists
-    const derived = resolveGlobalConfig({}, { HOME: '/h', NOTARY_AUTH: auth }, tty, () => new Date('2026-12-01T00:00:00Z'));
+    const derived = resolveGlobalConfig(
+      {},
+      { HOME: '/h', NOTARY_AUTH: auth },
+      tty,
+      () => new Date('2026-12-01T00:00:00Z'),
+    );
     expect(derived.notaryAuth).toEqual({ username: 'u', password: 'p' });
     expect(derived.trustServerAuthFor(derived.serverFor('registry.example.com'))).toBeUndefined();
     expect(derived.trustServerAuthFor(derived.serverFor('docker.io'))).toBeUndefined();

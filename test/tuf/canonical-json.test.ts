@@ -31,7 +31,11 @@ function reverseKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(reverseKeys);
   if (v !== null && typeof v === 'object') {
     // fromEntries defines own properties: a key named __proto__ stays a key (assignment would set the prototype)
-    return Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reverseKeys(v[k] as JsonValue)]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .reverse()
+        .map((k) => [k, reverseKeys(v[k] as JsonValue)]),
+    );
   }
   return v;
 }
