@@ -58,7 +58,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 const jsonError = (res: ServerResponse, status: number, code: string, message: string): void =>
   sendJson(res, status, { error: { code, message } });
 
-/** After a 413: how much more of the refused body is read and dropped, and for how long, before closing. */
+/** A refused body is read and dropped up to this much, and for this long, before the 413 is sent. */
 const DRAIN_BYTES = 64 * 1024 * 1024;
 const DRAIN_MS = 5_000;
 
@@ -67,18 +67,31 @@ function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promi
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     const tooLarge = (): void => {
-      // Answer, then read (and drop) what the client is still sending, up to a cap and for a moment,
-      // before closing: closing at once resets a client that is mid-write, and it never sees the 413.
-      jsonError(res, 413, 'BODY_TOO_LARGE', `the AdmissionReview is larger than ${max} bytes`);
+      // Read and drop the rest of the refused body, then answer: a client answered (and then closed on)
+      // while still writing sees a connection reset instead of the 413. A body past the cap, or one that
+      // is still arriving after DRAIN_MS, is answered at once and the connection closed after the reply.
       let dropped = 0;
+      let answered = false;
+      const answer = (close: boolean): void => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        if (close) res.setHeader('Connection', 'close');
+        jsonError(res, 413, 'BODY_TOO_LARGE', `the AdmissionReview is larger than ${max} bytes`);
+        if (close) res.once('finish', () => req.destroy());
+        resolve(undefined);
+      };
+      const timer = setTimeout(() => answer(true), DRAIN_MS);
+      timer.unref();
       req.removeAllListeners('data');
+      req.removeAllListeners('end');
       req.on('data', (c: Buffer) => {
         dropped += c.length;
-        if (dropped > DRAIN_BYTES) req.destroy();
+        if (dropped > DRAIN_BYTES) answer(true);
       });
+      req.once('end', () => answer(false));
+      req.once('error', () => answer(true));
       req.resume();
-      res.once('finish', () => setTimeout(() => req.destroy(), DRAIN_MS).unref());
-      resolve(undefined);
     };
     if (declared > max) return tooLarge();
     const chunks: Buffer[] = [];
