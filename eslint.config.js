@@ -39,6 +39,33 @@ const layerRules = Object.entries(layers).map(([layer, allowed]) => ({
   },
 }));
 
+// "Through index.ts": a file may import another folder of src/ only as `<folder>/index.js`, never a
+// file inside it nor a sub-folder's index. Imports inside one folder (sub-folders included, e.g.
+// src/cli/commands → src/cli/output.js) are free, as are the root files (src/errors.ts,
+// src/listen.ts). A separate rule name (@typescript-eslint/no-restricted-imports) adds this to the
+// layering rules above instead of replacing them; no-restricted-syntax covers dynamic `import()`.
+// Exceptions are `<folder>/<file>.js` paths (relative to src/) anyone may import directly, each with
+// the reason its folder's index.ts will not do — e.g. the index's re-exports would load server or
+// database modules into the client, which test/cli/startup-graph.test.ts forbids. None today.
+const throughIndexExceptions = [];
+const throughIndexRules = [0, 1, 2, 3].map((depth) => {
+  const up = depth === 0 ? '\\./' : `(\\.\\./){${depth}}`;
+  const exempt = throughIndexExceptions.map((e) => `${e.replaceAll('.', '\\.')}$`);
+  const source = `^${up}(?!\\.)${exempt.length ? `(?!${exempt.join('|')})` : ''}[^/]+/(?!index\\.js$)`;
+  const message = 'import another folder of src/ through its index.ts (eslint.config.js, docs/architecture.md)';
+  return {
+    files: [`src/${'*/'.repeat(depth)}*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ regex: source, message }] }],
+      'no-restricted-syntax': [
+        'error',
+        // esquery's regex literal cannot hold a slash
+        { selector: `ImportExpression[source.value=/${source.replaceAll('/', '\\x2F')}/]`, message },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', 'bench/.build/**', 'coverage/**'] },
   js.configs.recommended,
@@ -51,4 +78,5 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  ...throughIndexRules,
 );

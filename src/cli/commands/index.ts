@@ -1,17 +1,30 @@
+/**
+ * The registrar list: one entry per command file, in the order `signet --help` lists them.
+ * A new command is a new file here plus one import and one list entry.
+ */
 import type { Command } from 'commander';
+import { registerAdmissionCommand } from './admission.js';
+import { registerBridge } from './bridge.js';
 import { registerDelete } from './delete.js';
 import { registerInit } from './init.js';
 import { registerInspect } from './inspect.js';
 import { registerKey } from './key.js';
+import { registerMigrate } from './migrate.js';
+import { registerPin } from './pin.js';
+import { registerProxyCommand } from './proxy.js';
+import { registerPublish } from './publish.js';
 import { registerRevoke } from './revoke.js';
+import { registerServerCommand } from './server.js';
 import { registerSign } from './sign.js';
 import { registerSigner } from './signer.js';
+import { registerStatus } from './status.js';
 import { registerTarget } from './target.js';
+import { registerVerify } from './verify.js';
 
-/** Each command module exports a function that adds its command(s) to the program. */
+/** Each command module exports a function that adds its command (or command group) to the program. */
 export type CommandRegistrar = (program: Command) => void;
 
-export const registrars: CommandRegistrar[] = [
+export const registrars: readonly CommandRegistrar[] = [
   registerKey,
   registerInit,
   registerSign,
@@ -20,20 +33,13 @@ export const registrars: CommandRegistrar[] = [
   registerSigner,
   registerDelete,
   registerTarget,
+  registerStatus,
+  registerPublish,
+  registerServerCommand,
+  registerVerify,
+  registerPin,
+  registerBridge,
+  registerMigrate,
+  registerProxyCommand,
+  registerAdmissionCommand,
 ];
-
-import { registerServerCommand } from './server.js';
-registrars.push(registerServerCommand);
-
-import { registerVerify } from './verify.js';
-import { registerPin } from './pin.js';
-registrars.push(registerVerify, registerPin);
-
-import { registerBridge } from './bridge.js';
-registrars.push(registerBridge);
-import { registerMigrate } from './migrate.js';
-registrars.push(registerMigrate);
-import { registerProxyCommand } from './proxy.js';
-registrars.push(registerProxyCommand);
-import { registerAdmissionCommand } from './admission.js';
-registrars.push(registerAdmissionCommand);

@@ -1,9 +1,9 @@
 /**
- * notary-style staged operations: `signet target add|remove|list`, `signet status` and `signet publish`.
+ * notary-style staged target changes: `signet target add|remove|list` (see status.ts and publish.ts).
  * Staged changes live in the trust dir's changelist, shared with the notary CLI.
  */
 import type { Command } from 'commander';
-import { allTargetsByName, sha256Hex, type Change } from '../../client/index.js';
+import { allTargetsByName, sha256Hex } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
@@ -18,10 +18,6 @@ function parseSha256(v: string): string {
   const hex = v.replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new SignetError('USAGE', `--sha256 must be 64 hex digits, got ${v}`);
   return Buffer.from(hex, 'hex').toString('base64');
-}
-
-function describe(c: Change): string {
-  return `${c.action} ${c.type} ${c.role}${c.path ? ` ${c.path}` : ''}`;
 }
 
 export function registerTarget(program: Command): void {
@@ -101,52 +97,6 @@ export function registerTarget(program: Command): void {
                 rows.map((r) => [r.name, r.digest, String(r.size), r.role]),
               ),
             );
-        } finally {
-          await close();
-        }
-      }),
-    );
-
-  program
-    .command('status')
-    .description('show the staged, unpublished changes of a repository')
-    .argument('<repository>', 'repository (GUN)')
-    .option('--clear', 'discard every staged change')
-    .option('--json', 'print as JSON')
-    .action(async (repository: string, opts: { json?: boolean; clear?: boolean }, cmd: Command) =>
-      runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const { repo, close } = ctx.repository(repository);
-        try {
-          if (opts.clear) await repo.changelist.clear();
-          const pending = await repo.pending();
-          if (opts.json)
-            printJson(
-              ctx.out,
-              pending.map((c) => ({ action: c.action, type: c.type, role: c.role, path: c.path })),
-            );
-          else if (pending.length === 0) ctx.out.out(`No unpublished changes for ${repo.gun}\n`);
-          else ctx.out.out(pending.map((c, i) => `${i}  ${describe(c)}\n`).join(''));
-        } finally {
-          await close();
-        }
-      }),
-    );
-
-  program
-    .command('publish')
-    .description('sign and upload the staged changes of a repository in one request')
-    .argument('<repository>', 'repository (GUN)')
-    .option('--json', 'print the result as JSON')
-    .action(async (repository: string, opts: { json?: boolean }, cmd: Command) =>
-      runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const { repo, close } = ctx.repository(repository);
-        try {
-          const res = await repo.publish();
-          if (opts.json) printJson(ctx.out, { gun: repo.gun, ...res });
-          else if (res.roles.length === 0) ctx.out.out(`Nothing to publish for ${repo.gun}\n`);
-          else ctx.out.out(`Published ${res.changes} change(s) to ${repo.gun}: ${res.roles.join(', ')}\n`);
         } finally {
           await close();
         }
