@@ -19,7 +19,7 @@ import {
   type BridgeReport,
 } from '../sigstore/index.js';
 import type { BridgeFlags, GenerateKeyFlags } from './commands/bridge.js';
-import { clientContext, type ClientContext } from './commands/common.js';
+import { clientContext, type ClientContext } from './commands/context.js';
 import { readEnv } from './config.js';
 import { exitCodeFor, printJson, processOutput } from './output.js';
 

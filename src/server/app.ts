@@ -18,6 +18,7 @@ import type { ServerSigner } from '../signer/index.js';
 import type { AuditEvent, AuditLog } from './audit.js';
 import type { Authorizer } from './auth.js';
 import { RepoCache } from './current.js';
+import { acceptsGzip, gzipOf } from './encoding.js';
 import { HttpError, errorBody, toHttpError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import * as h from './handlers.js';
@@ -62,9 +63,9 @@ type Handler = (ctx: h.HandlerContext, m: RouteMatch, req: FastifyRequest) => Pr
 const HANDLERS: Record<string, Handler> = {
   ping: async () => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '{}' }),
   publish: (ctx, m, req) => h.publishHandler(ctx, m, { stream: req.raw, headers: req.headers }),
-  get_by_checksum: (ctx, m) => h.getByChecksum(ctx, m),
-  get_by_version: (ctx, m) => h.getByVersion(ctx, m),
-  get_current: (ctx, m) => h.getCurrent(ctx, m),
+  get_by_checksum: (ctx, m, req) => h.getByChecksum(ctx, m, req),
+  get_by_version: (ctx, m, req) => h.getByVersion(ctx, m, req),
+  get_current: (ctx, m, req) => h.getCurrent(ctx, m, req),
   get_key: (ctx, m) => h.getKey(ctx, m),
   rotate_key: (ctx, m) => h.rotateKey(ctx, m),
   delete_gun: (ctx, m) => h.deleteGun(ctx, m),
@@ -303,6 +304,7 @@ function makeFastPath(
   const parsed = new Map<string, { gun: string; role: string }>();
   // flat header arrays per cached file (built once per file object)
   const headers = new WeakMap<object, string[]>();
+  const gzHeaders = new WeakMap<object, string[]>();
   const count = ctx.metrics.requests.labels({ route: 'get_current', method: 'GET', status: '200' });
   const latency = ctx.metrics.latency.labels({ route: 'get_current' });
   return (req, res) => {
@@ -325,7 +327,10 @@ function makeFastPath(
     if (hit === undefined || hit.file === null || hit.entry === null) return false;
     if ((p.role === 'timestamp' || p.role === 'snapshot') && h.needsResign(ctx, p.gun, hit.entry, now)) return false;
     const f = hit.file;
-    let hdr = headers.get(f);
+    const z = acceptsGzip(req.headers['accept-encoding']) ? gzipOf(f) : null;
+    const body = z ?? f.bytes;
+    const memo = z === null ? headers : gzHeaders;
+    let hdr = memo.get(f);
     if (hdr === undefined) {
       hdr = [
         'content-type',
@@ -333,13 +338,16 @@ function makeFastPath(
         'last-modified',
         f.lastModified,
         'content-length',
-        String(f.bytes.length),
+        String(body.length),
+        'vary',
+        'Accept-Encoding',
+        ...(z === null ? [] : ['content-encoding', 'gzip']),
         ...current,
       ];
-      headers.set(f, hdr);
+      memo.set(f, hdr);
     }
     res.writeHead(200, hdr);
-    res.end(f.bytes);
+    res.end(body);
     count.inc();
     latency.observe(Number(process.hrtime.bigint() - start) / 1e9);
     return true;

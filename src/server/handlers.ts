@@ -9,6 +9,7 @@ import type { ServerKeyRole, ServerSigner } from '../signer/index.js';
 import { isValidRoleName, parseRoot, type PublicKey } from '../tuf/index.js';
 import { isSignetError } from '../errors.js';
 import { lastModified, toCached, type CachedFile, type CurrentState, type RepoCache } from './current.js';
+import { encodedBody } from './encoding.js';
 import { HttpError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import type { ServerMetrics } from './metrics.js';
@@ -50,11 +51,17 @@ export interface HandlerContext {
 const TEXT = 'text/plain; charset=utf-8';
 const NOT_FOUND_DETAIL = {};
 
-export function metadataReply(file: CachedFile, cache: Record<string, string>): Reply {
+/** Request headers a handler reads (Fastify's and Node's request both have them). */
+export interface RequestHeaders {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export function metadataReply(file: CachedFile, cache: Record<string, string>, req?: RequestHeaders): Reply {
+  const e = encodedBody(file, req?.headers['accept-encoding']);
   return {
     status: 200,
-    headers: { 'content-type': TEXT, 'last-modified': file.lastModified, ...cache },
-    body: file.bytes,
+    headers: { 'content-type': TEXT, 'last-modified': file.lastModified, ...cache, ...e.headers },
+    body: e.body,
   };
 }
 
@@ -93,7 +100,7 @@ async function resign(ctx: HandlerContext, gun: string): Promise<void> {
   return p;
 }
 
-export async function getCurrent(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+export async function getCurrent(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
   const gun = m.gun as string;
   const role = m.params[0] as string;
   if (!isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
@@ -103,10 +110,10 @@ export async function getCurrent(ctx: HandlerContext, m: RouteMatch): Promise<Re
   }
   const file = await ctx.cache.current(gun, role);
   if (file === null) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
-  return metadataReply(file, ctx.cacheHeaders.current);
+  return metadataReply(file, ctx.cacheHeaders.current, req);
 }
 
-export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+export async function getByChecksum(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
   const gun = m.gun as string;
   const [role, checksum] = m.params as [string, string];
   // Only sha256 is stored; notary compares lowercase hex case-sensitively (N:server/server.go)
@@ -121,10 +128,10 @@ export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise
     file = toCached(row);
     ctx.files.set(key, file, now);
   }
-  return metadataReply(file, ctx.cacheHeaders.consistent);
+  return metadataReply(file, ctx.cacheHeaders.consistent, req);
 }
 
-export async function getByVersion(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+export async function getByVersion(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
   const gun = m.gun as string;
   const [v, role] = m.params as [string, string];
   const version = Number(v);
@@ -139,7 +146,7 @@ export async function getByVersion(ctx: HandlerContext, m: RouteMatch): Promise<
     file = toCached(row);
     ctx.files.set(key, file, now);
   }
-  return metadataReply(file, ctx.cacheHeaders.consistent);
+  return metadataReply(file, ctx.cacheHeaders.consistent, req);
 }
 
 /** Go encoding/json of notary's PublicKey struct: keytype, then keyval {public, private}. */

@@ -1,36 +1,14 @@
 /**
- * Wiring shared by the client commands: global flags → config → key store, trust server client,
- * updater, repository. Commands stay thin: parse, call one library function, print.
+ * What every command registration shares: the global flags and the action wrapper. Commands stay
+ * thin: parse, call one library function, print. Registration imports nothing heavier than this
+ * file and output.ts; a command's action loads its library code (and context.ts) when it runs, so
+ * `signet --help` and each command start without loading the others' code.
  */
 import type { Command } from 'commander';
-import { Repository } from '../../client/index.js';
-import { SignetError } from '../../errors.js';
-import {
-  TrustDirKeyStore,
-  envPassphraseRetriever,
-  promptPassphraseRetriever,
-  type PassphraseRetriever,
-} from '../../keys/index.js';
-import { RegistryClient, parseImageReference, type ImageReference } from '../../registry/index.js';
-import { NotaryRemote } from '../../remote/index.js';
-import { PinStore, Updater } from '../../updater/index.js';
-import { resolveGlobalConfig, type GlobalConfig, type GlobalFlags } from '../config.js';
 import { exitCodeFor, formatError, processOutput, type Output } from '../output.js';
+import type { ClientContext } from './context.js';
 
-export interface ClientContext {
-  cfg: GlobalConfig;
-  out: Output;
-  retriever: PassphraseRetriever;
-  keyStore: TrustDirKeyStore;
-  pins: PinStore;
-  /** A client of the trust server that serves `ref` (global --server, CA, timeout, retries; auth only for --server). */
-  remoteFor(ref: ImageReference): NotaryRemote;
-  /** The verifying reader of one repository's trust data (pins, TOFU, cache in the trust dir). */
-  updaterFor(ref: ImageReference, remote: NotaryRemote, opts?: { offline?: boolean }): Updater;
-  /** A repository handle for an image reference or a bare GUN. */
-  repository(refOrGun: string): { repo: Repository; ref: ImageReference; close(): Promise<void> };
-  registry(): RegistryClient;
-}
+export type { ClientContext } from './context.js';
 
 /** Add the global client flags to the program (read back with optsWithGlobals). */
 export function addGlobalOptions(program: Command): Command {
@@ -54,70 +32,10 @@ export function addGlobalOptions(program: Command): Command {
     .option('--retries <n>', 'retries of a failed GET (network error or 5xx) (env SIGNET_RETRIES; default 2)');
 }
 
-export function clientContext(cmd: Command, out: Output = processOutput()): ClientContext {
-  const flags = cmd.optsWithGlobals<GlobalFlags>();
-  const cfg = resolveGlobalConfig(flags);
-  if (cfg.tofu) out.err('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
-  const prompt = cfg.isTTY
-    ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true })
-    : undefined;
-  const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
-  const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
-  const pins = new PinStore(cfg.trustDir);
-  let warnedAuth = false;
-  const remoteFor = (ref: ImageReference): NotaryRemote => {
-    const serverUrl = cfg.serverFor(ref.registry);
-    const ca = cfg.caFor(serverUrl);
-    const auth = cfg.trustServerAuthFor(serverUrl);
-    if (auth === undefined && cfg.notaryAuth !== undefined && !warnedAuth) {
-      warnedAuth = true;
-      out.err(
-        `Warning: NOTARY_AUTH is not sent to ${serverUrl}: it was derived from the image name; name the trust server with --server or DOCKER_CONTENT_TRUST_SERVER to use it\n`,
-      );
-    }
-    return new NotaryRemote({
-      serverUrl,
-      ...(ca !== undefined ? { ca } : {}),
-      timeoutMs: cfg.timeoutMs,
-      retries: cfg.retries,
-      plainHttpHosts: cfg.insecureRegistries,
-      ...(auth !== undefined ? { auth } : {}),
-    });
-  };
-  const updaterFor = (ref: ImageReference, remote: NotaryRemote, opts: { offline?: boolean } = {}): Updater =>
-    new Updater({
-      gun: ref.name,
-      remote,
-      trustDir: cfg.trustDir,
-      pins,
-      tofu: cfg.tofu,
-      offline: opts.offline === true,
-      onWarning: (m) => out.err(`Warning: ${m}\n`),
-    });
-  return {
-    cfg,
-    out,
-    retriever,
-    keyStore,
-    pins,
-    remoteFor,
-    updaterFor,
-    repository(refOrGun: string) {
-      const ref = parseImageReference(refOrGun);
-      const remote = remoteFor(ref);
-      const reader = updaterFor(ref, remote);
-      const repo = new Repository({ gun: ref.name, trustDir: cfg.trustDir, remote, keyStore, reader, pins });
-      return { repo, ref, close: () => remote.close() };
-    },
-    registry() {
-      return new RegistryClient({
-        insecureRegistries: cfg.insecureRegistries,
-        dockerConfigDir: cfg.dockerConfigDir,
-        timeoutMs: cfg.timeoutMs,
-        retries: cfg.retries,
-      });
-    },
-  };
+/** The client wiring for a command's action (context.ts, loaded on first use). */
+export async function clientContext(cmd: Command, out?: Output): Promise<ClientContext> {
+  const { clientContext: create } = await import('./context.js');
+  return create(cmd, out);
 }
 
 /**
@@ -135,15 +53,6 @@ export async function runAction(
     out.err(formatError(e, json));
     process.exitCode = exitCodeFor(e);
   }
-}
-
-/** `IMAGE:TAG` → the reference with a tag, or a USAGE error. */
-export function requireTag(text: string): ImageReference {
-  const ref = parseImageReference(text);
-  if (ref.tag === undefined || ref.digest !== undefined) {
-    throw new SignetError('USAGE', `${text} needs a tag (IMAGE:TAG)`, { fix: `e.g. ${ref.familiar}:latest` });
-  }
-  return ref;
 }
 
 /** Is the reference given without an explicit tag? (parseImageReference may default it) */

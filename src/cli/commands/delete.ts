@@ -12,7 +12,7 @@ export function registerDelete(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (repository: string, opts: { remote?: boolean; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
           await repo.delete({ remote: opts.remote === true });

@@ -20,7 +20,7 @@ export function registerInit(program: Command): void {
         cmd: Command,
       ) =>
         runAction(opts.json === true, async () => {
-          const ctx = clientContext(cmd);
+          const ctx = await clientContext(cmd);
           const { repo, close } = ctx.repository(repository);
           try {
             if (await repo.existsRemotely()) {

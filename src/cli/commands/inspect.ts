@@ -1,7 +1,6 @@
 /** `signet inspect IMAGE[:TAG]…`: `docker trust inspect` output (JSON by default, or --pretty). */
 import type { Command } from 'commander';
-import { formatInspectJson, inspectRepo, type InspectResult } from '../../client/index.js';
-import { publicKeyFromJson } from '../../tuf/index.js';
+import type { InspectResult } from '../../client/index.js';
 import { formatTable } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -40,7 +39,9 @@ export function registerInspect(program: Command): void {
     .option('--json', 'JSON output (the default)')
     .action(async (images: string[], opts: { pretty?: boolean; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
+        const { formatInspectJson, inspectRepo } = await import('../../client/index.js');
+        const { publicKeyFromJson } = await import('../../tuf/index.js');
         const results: InspectResult[] = [];
         const pretty: string[] = [];
         for (const image of images) {

@@ -1,22 +1,13 @@
 /** `signet key generate|load|list|export|import|rotate|backup|restore`. Private key material is never printed. */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import {
-  backupKeys,
-  exportKeys,
-  generateSignerKey,
-  importKeys,
-  listKeys,
-  loadSignerKey,
-  restoreKeys,
-  rotateKey,
-} from '../../client/index.js';
 import { SignetError } from '../../errors.js';
-import { promptPassphraseRetriever } from '../../keys/index.js';
-import { writeFileAtomic } from '../../fs/index.js';
 import type { GlobalConfig } from '../config.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
+
+/** The client library, loaded when a key command runs (not when the commands are registered). */
+const client = (): Promise<typeof import('../../client/index.js')> => import('../../client/index.js');
 
 const BACKUP_VAR = 'SIGNET_BACKUP_PASSPHRASE';
 
@@ -39,6 +30,7 @@ async function backupPassphrase(cfg: GlobalConfig, createNew: boolean): Promise<
       details: { variables: [BACKUP_VAR] },
     });
   }
+  const { promptPassphraseRetriever } = await import('../../keys/index.js');
   const ask = promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true });
   return ask({ keyId: 'backup', alias: 'backup', createNew, attempt: 0 });
 }
@@ -58,8 +50,8 @@ export function registerKey(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, opts: { dir: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const res = await generateSignerKey(ctx.keyStore, name, opts.dir);
+        const ctx = await clientContext(cmd);
+        const res = await (await client()).generateSignerKey(ctx.keyStore, name, opts.dir);
         if (opts.json) printJson(ctx.out, res);
         else ctx.out.out(`Generated key ${res.id} for signer "${name}"; public key: ${res.publicKeyFile}\n`);
       }),
@@ -73,8 +65,8 @@ export function registerKey(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { name: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const res = await loadSignerKey(ctx.keyStore, file, opts.name);
+        const ctx = await clientContext(cmd);
+        const res = await (await client()).loadSignerKey(ctx.keyStore, file, opts.name);
         if (opts.json) printJson(ctx.out, res);
         else ctx.out.out(`Loaded key ${res.id} as signer "${res.role}"\n`);
       }),
@@ -86,8 +78,8 @@ export function registerKey(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const keys = await listKeys(ctx.keyStore);
+        const ctx = await clientContext(cmd);
+        const keys = await (await client()).listKeys(ctx.keyStore);
         if (opts.json)
           printJson(
             ctx.out,
@@ -113,11 +105,11 @@ export function registerKey(program: Command): void {
     .requiredOption('-o, --output <file>', 'file to write (mode 0600)')
     .action(async (ids: string[], opts: { output: string }, cmd: Command) =>
       runAction(false, async () => {
-        const ctx = clientContext(cmd);
-        const pem = await exportKeys(ctx.keyStore, ids, (role, id) =>
+        const ctx = await clientContext(cmd);
+        const pem = await (await client()).exportKeys(ctx.keyStore, ids, (role, id) =>
           ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }),
         );
-        await writeFileAtomic(opts.output, pem, { mode: 0o600 });
+        await (await import('../../fs/index.js')).writeFileAtomic(opts.output, pem, { mode: 0o600 });
         ctx.out.out(`Exported key(s) to ${opts.output}\n`);
       }),
     );
@@ -131,8 +123,8 @@ export function registerKey(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { role?: string; gun?: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
-        const res = await importKeys(ctx.keyStore, file, {
+        const ctx = await clientContext(cmd);
+        const res = await (await client()).importKeys(ctx.keyStore, file, {
           ...(opts.role ? { role: opts.role } : {}),
           ...(opts.gun ? { gun: opts.gun } : {}),
         });
@@ -152,10 +144,10 @@ export function registerKey(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (repository: string, role: string, opts: { serverManaged?: boolean; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = rotateTarget(ctx, repository);
         try {
-          const res = await rotateKey(
+          const res = await (await client()).rotateKey(
             repo,
             role,
             opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged },
@@ -185,8 +177,8 @@ export function registerKey(program: Command): void {
     .argument('<file>', 'archive to write (mode 0600)')
     .action(async (file: string, _opts: unknown, cmd: Command) =>
       runAction(false, async () => {
-        const ctx = clientContext(cmd);
-        const n = await backupKeys(ctx.keyStore, file, await backupPassphrase(ctx.cfg, true));
+        const ctx = await clientContext(cmd);
+        const n = await (await client()).backupKeys(ctx.keyStore, file, await backupPassphrase(ctx.cfg, true));
         ctx.out.out(`Backed up ${n} key(s) to ${file}\n`);
       }),
     );
@@ -197,8 +189,8 @@ export function registerKey(program: Command): void {
     .argument('<file>', 'archive written by `signet key backup`')
     .action(async (file: string, _opts: unknown, cmd: Command) =>
       runAction(false, async () => {
-        const ctx = clientContext(cmd);
-        const ids = await restoreKeys(file, await backupPassphrase(ctx.cfg, false), ctx.cfg.trustDir);
+        const ctx = await clientContext(cmd);
+        const ids = await (await client()).restoreKeys(file, await backupPassphrase(ctx.cfg, false), ctx.cfg.trustDir);
         ctx.out.out(`Restored ${ids.length} key(s) into ${ctx.cfg.trustDir}\n`);
       }),
     );

@@ -6,10 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { migrateRepository, Repository } from '../../client/index.js';
+import type { Repository } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
-import { parseImageReference } from '../../registry/index.js';
-import { NotaryRemote } from '../../remote/index.js';
+import type { NotaryRemote } from '../../remote/index.js';
 import { printJson } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
 
@@ -21,7 +20,7 @@ interface MigrateFlags {
   json?: boolean;
 }
 
-function remote(ctx: ClientContext, url: string, flag: string, caFile: string | undefined): NotaryRemote {
+async function remote(ctx: ClientContext, url: string, flag: string, caFile: string | undefined): Promise<NotaryRemote> {
   let u: URL;
   try {
     u = new URL(url);
@@ -38,6 +37,7 @@ function remote(ctx: ClientContext, url: string, flag: string, caFile: string | 
       throw new SignetError('USAGE', `cannot read ${flag}-tls-ca file ${caFile}`, { cause });
     }
   } else ca = ctx.cfg.caFor(url);
+  const { NotaryRemote } = await import('../../remote/index.js');
   return new NotaryRemote({
     serverUrl: url.replace(/\/+$/, ''),
     ...(ca !== undefined ? { ca } : {}),
@@ -61,10 +61,12 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (repository: string, opts: MigrateFlags, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
+        const { parseImageReference } = await import('../../registry/index.js');
+        const { migrateRepository, Repository } = await import('../../client/index.js');
         const ref = parseImageReference(repository);
-        const from = remote(ctx, opts.from as string, '--from', opts.fromTlsCa);
-        const to = remote(ctx, opts.to as string, '--to', opts.toTlsCa);
+        const from = await remote(ctx, opts.from as string, '--from', opts.fromTlsCa);
+        const to = await remote(ctx, opts.to as string, '--to', opts.toTlsCa);
         try {
           const repo = (r: NotaryRemote): Repository =>
             new Repository({

@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
-import { parseImageReference } from '../../registry/index.js';
 import { printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -19,8 +18,9 @@ interface PinFlags {
 }
 
 /** A GUN as Docker computes it; wildcard patterns are taken as written. */
-export function normalisePattern(text: string): string {
+export async function normalisePattern(text: string): Promise<string> {
   if (text.includes('*')) return text;
+  const { parseImageReference } = await import('../../registry/index.js');
   try {
     const ref = parseImageReference(text);
     return ref.tag === undefined && ref.digest === undefined ? ref.name : text;
@@ -44,7 +44,7 @@ export function registerPin(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (gun: string | undefined, keyids: string[], opts: PinFlags, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         if (opts.list) {
           const pins = await ctx.pins.list();
           if (opts.json) {
@@ -72,7 +72,7 @@ export function registerPin(program: Command): void {
             fix: 'signet pin <GUN> <KEYID>… | --ca FILE | --tofu, or signet pin --list',
           });
         }
-        const pattern = normalisePattern(gun);
+        const pattern = await normalisePattern(gun);
         const modes = [keyids.length > 0, opts.ca !== undefined, opts.tofu === true, opts.remove === true].filter(
           Boolean,
         ).length;

@@ -11,7 +11,7 @@ export function registerPublish(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (repository: string, opts: { json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
           const res = await repo.publish();

@@ -1,8 +1,6 @@
 /** `signet revoke IMAGE[:TAG]`: remove the signature of one tag (or of every tag, with --yes). */
 import type { Command } from 'commander';
-import { revokeTags } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
-import { parseImageReference } from '../../registry/index.js';
 import { printJson, printTagChanges } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -15,15 +13,17 @@ export function registerRevoke(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (image: string, opts: { yes?: boolean; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
+        const { parseImageReference } = await import('../../registry/index.js');
         const tag = parseImageReference(image).tag;
         if (tag === undefined && opts.yes !== true) {
           throw new SignetError('USAGE', `this would revoke every signed tag of ${image}`, {
             fix: `add --yes to confirm, or name one tag: ${image}:TAG`,
           });
         }
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(image);
         try {
+          const { revokeTags } = await import('../../client/index.js');
           const res = await revokeTags(repo, tag);
           if (opts.json) {
             printJson(ctx.out, {

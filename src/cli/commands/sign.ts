@@ -1,8 +1,8 @@
 /** `signet sign IMAGE:TAG…`: resolve each tag at the registry and sign the real digest; one publish per repository. */
 import type { Command } from 'commander';
-import { resolveTags, signTags, type ResolvedTag } from '../../client/index.js';
+import type { ResolvedTag } from '../../client/index.js';
 import { printJson, progressBar } from '../output.js';
-import { clientContext, requireTag, runAction } from './common.js';
+import { clientContext, runAction } from './common.js';
 
 export function registerSign(program: Command): void {
   program
@@ -12,7 +12,9 @@ export function registerSign(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (images: string[], opts: { json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
+        const { requireTag } = await import('./context.js');
+        const { resolveTags, signTags } = await import('../../client/index.js');
         const refs = images.map((i) => ({ text: i, ref: requireTag(i) }));
         const registry = ctx.registry();
         const byGun = new Map<string, { first: string; tags: ResolvedTag[]; texts: string[] }>();

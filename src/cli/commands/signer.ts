@@ -1,7 +1,6 @@
 /** `signet signer add|remove`: manage `targets/<name>` delegations (Docker's signers). */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { addSigner, parsePublicKeyFile, removeSigner } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
 import { printJson, printTagChanges } from '../output.js';
 import { clientContext, runAction } from './common.js';
@@ -24,7 +23,8 @@ export function registerSigner(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, repos: string[], opts: { key: string[]; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
+        const { addSigner, parsePublicKeyFile } = await import('../../client/index.js');
         const keys = [];
         for (const f of opts.key) {
           let text: string;
@@ -67,7 +67,8 @@ export function registerSigner(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, repos: string[], opts: { json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
+        const { removeSigner } = await import('../../client/index.js');
         const results: unknown[] = [];
         for (const r of repos) {
           const { repo, close } = ctx.repository(r);

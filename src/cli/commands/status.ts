@@ -17,7 +17,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (repository: string, opts: { json?: boolean; clear?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
           if (opts.clear) await repo.changelist.clear();

@@ -3,7 +3,6 @@
  * Staged changes live in the trust dir's changelist, shared with the notary CLI.
  */
 import type { Command } from 'commander';
-import { allTargetsByName, sha256Hex } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
@@ -37,7 +36,7 @@ export function registerTarget(program: Command): void {
     .action(
       async (repository: string, name: string, opts: { sha256: string; size: string; role?: string[] }, cmd: Command) =>
         runAction(false, async () => {
-          const ctx = clientContext(cmd);
+          const ctx = await clientContext(cmd);
           const { repo, close } = ctx.repository(repository);
           try {
             await repo.stageTarget(
@@ -63,7 +62,7 @@ export function registerTarget(program: Command): void {
     )
     .action(async (repository: string, name: string, opts: { role?: string[] }, cmd: Command) =>
       runAction(false, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
           await repo.stageRemoveTarget(name, opts.role ?? ['targets']);
@@ -80,9 +79,10 @@ export function registerTarget(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (repository: string, opts: { json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
+          const { allTargetsByName, sha256Hex } = await import('../../client/index.js');
           const rows = allTargetsByName(await repo.read(), '').map((t) => ({
             name: t.name,
             digest: `sha256:${sha256Hex(t.meta)}`,

@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
-import { parseImageReference, type ImageReference, type RegistryClient } from '../../registry/index.js';
-import { formatAge, verifyImage, type VerifiedImage } from '../../updater/index.js';
+import type { ImageReference, RegistryClient } from '../../registry/index.js';
+import type { VerifiedImage } from '../../updater/index.js';
 import { printJson, type Output } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
 
@@ -43,7 +43,8 @@ export function registerVerify(program: Command): void {
       runAction(opts.json === true, async () => {
         if (opts.sigstoreKey !== undefined)
           return (await import('../bridge-run.js')).verifySigstoreCommand(image, opts, cmd);
-        const ctx = clientContext(cmd);
+        const ctx = await clientContext(cmd);
+        const { parseImageReference } = await import('../../registry/index.js');
         const ref = parseImageReference(image, { defaultTag: 'latest' });
         if (ref.tag === undefined) {
           throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, {
@@ -57,6 +58,7 @@ export function registerVerify(program: Command): void {
 
 async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: VerifyFlags): Promise<void> {
   const enforce = await import('../../enforce/index.js');
+  const { formatAge, verifyImage } = await import('../../updater/index.js');
   let maxStaleMs: number | undefined;
   if (opts.maxStale !== undefined) {
     maxStaleMs = enforce.parseDuration(opts.maxStale);
@@ -98,7 +100,7 @@ async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: Veri
       ...(registry !== undefined ? { registry } : {}),
       signedTarget: (repo, tag) => enforce.signedTarget(repo, tag, rule, ref.familiar),
     });
-    printVerified(ctx.out, v, opts, registry, rule.mode);
+    printVerified(ctx.out, v, opts, registry, rule.mode, formatAge);
   } catch (e) {
     if (rule.mode !== 'report' || !(e instanceof SignetError)) throw e;
     // report mode: the refusal is shown, the gate passes
@@ -120,6 +122,7 @@ function printVerified(
   opts: VerifyFlags,
   registry: RegistryClient | undefined,
   mode: string,
+  formatAge: (ms: number) => string,
 ): void {
   const pinned = `${v.familiar}@${v.digest}`;
   const f = v.repo.freshness;

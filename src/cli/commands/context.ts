@@ -1,0 +1,109 @@
+/**
+ * The client commands' wiring: global flags → config → key store, trust server client, updater,
+ * repository. Loaded by a command's action only (through clientContext in common.ts), so that
+ * registering the commands and `signet --help` load none of the client library.
+ */
+import type { Command } from 'commander';
+import { Repository } from '../../client/index.js';
+import { SignetError } from '../../errors.js';
+import {
+  TrustDirKeyStore,
+  envPassphraseRetriever,
+  promptPassphraseRetriever,
+  type PassphraseRetriever,
+} from '../../keys/index.js';
+import { RegistryClient, parseImageReference, type ImageReference } from '../../registry/index.js';
+import { NotaryRemote } from '../../remote/index.js';
+import { PinStore, Updater } from '../../updater/index.js';
+import { resolveGlobalConfig, type GlobalConfig, type GlobalFlags } from '../config.js';
+import { processOutput, type Output } from '../output.js';
+
+export interface ClientContext {
+  cfg: GlobalConfig;
+  out: Output;
+  retriever: PassphraseRetriever;
+  keyStore: TrustDirKeyStore;
+  pins: PinStore;
+  /** A client of the trust server that serves `ref` (global --server, CA, timeout, retries; auth only for --server). */
+  remoteFor(ref: ImageReference): NotaryRemote;
+  /** The verifying reader of one repository's trust data (pins, TOFU, cache in the trust dir). */
+  updaterFor(ref: ImageReference, remote: NotaryRemote, opts?: { offline?: boolean }): Updater;
+  /** A repository handle for an image reference or a bare GUN. */
+  repository(refOrGun: string): { repo: Repository; ref: ImageReference; close(): Promise<void> };
+  registry(): RegistryClient;
+}
+
+export function clientContext(cmd: Command, out: Output = processOutput()): ClientContext {
+  const flags = cmd.optsWithGlobals<GlobalFlags>();
+  const cfg = resolveGlobalConfig(flags);
+  if (cfg.tofu) out.err('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
+  const prompt = cfg.isTTY
+    ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true })
+    : undefined;
+  const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
+  const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
+  const pins = new PinStore(cfg.trustDir);
+  let warnedAuth = false;
+  const remoteFor = (ref: ImageReference): NotaryRemote => {
+    const serverUrl = cfg.serverFor(ref.registry);
+    const ca = cfg.caFor(serverUrl);
+    const auth = cfg.trustServerAuthFor(serverUrl);
+    if (auth === undefined && cfg.notaryAuth !== undefined && !warnedAuth) {
+      warnedAuth = true;
+      out.err(
+        `Warning: NOTARY_AUTH is not sent to ${serverUrl}: it was derived from the image name; name the trust server with --server or DOCKER_CONTENT_TRUST_SERVER to use it\n`,
+      );
+    }
+    return new NotaryRemote({
+      serverUrl,
+      ...(ca !== undefined ? { ca } : {}),
+      timeoutMs: cfg.timeoutMs,
+      retries: cfg.retries,
+      plainHttpHosts: cfg.insecureRegistries,
+      ...(auth !== undefined ? { auth } : {}),
+    });
+  };
+  const updaterFor = (ref: ImageReference, remote: NotaryRemote, opts: { offline?: boolean } = {}): Updater =>
+    new Updater({
+      gun: ref.name,
+      remote,
+      trustDir: cfg.trustDir,
+      pins,
+      tofu: cfg.tofu,
+      offline: opts.offline === true,
+      onWarning: (m) => out.err(`Warning: ${m}\n`),
+    });
+  return {
+    cfg,
+    out,
+    retriever,
+    keyStore,
+    pins,
+    remoteFor,
+    updaterFor,
+    repository(refOrGun: string) {
+      const ref = parseImageReference(refOrGun);
+      const remote = remoteFor(ref);
+      const reader = updaterFor(ref, remote);
+      const repo = new Repository({ gun: ref.name, trustDir: cfg.trustDir, remote, keyStore, reader, pins });
+      return { repo, ref, close: () => remote.close() };
+    },
+    registry() {
+      return new RegistryClient({
+        insecureRegistries: cfg.insecureRegistries,
+        dockerConfigDir: cfg.dockerConfigDir,
+        timeoutMs: cfg.timeoutMs,
+        retries: cfg.retries,
+      });
+    },
+  };
+}
+
+/** `IMAGE:TAG` → the reference with a tag, or a USAGE error. */
+export function requireTag(text: string): ImageReference {
+  const ref = parseImageReference(text);
+  if (ref.tag === undefined || ref.digest !== undefined) {
+    throw new SignetError('USAGE', `${text} needs a tag (IMAGE:TAG)`, { fix: `e.g. ${ref.familiar}:latest` });
+  }
+  return ref;
+}
