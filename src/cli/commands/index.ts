@@ -37,3 +37,5 @@ import { registerProxyCommand } from './proxy.js';
 registrars.push(registerProxyCommand);
 import { registerAdmissionCommand } from './admission.js';
 registrars.push(registerAdmissionCommand);
+import { registerAudit } from './audit.js';
+registrars.push(registerAudit);
