@@ -40,6 +40,9 @@ export class ChangeListener {
   #started = false;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** per GUN, the highest timestamp version a notice announced (bounded) */
+  readonly #seen = new Map<string, number>();
+  readonly #waiters = new Map<string, { version: number; done: () => void }[]>();
 
   constructor(url: string, logger: StoreLogger) {
     this.#url = url;
@@ -102,12 +105,52 @@ export class ChangeListener {
     }
     client.on('notification', (msg) => {
       const c = parse(msg.payload);
-      if (c !== null) this.#emit(c);
+      if (c === null) return;
+      if (c.kind === 'gun' && !c.deleted) this.#heard(c.gun, c.version);
+      this.#emit(c);
     });
     this.#client = client;
     this.#failures = 0;
     // notices sent while nobody listened are lost: everything cached may be stale
     if (after) this.#emit({ kind: 'resync' });
+  }
+
+  #heard(gun: string, version: number): void {
+    if (this.#seen.size >= 10_000) this.#seen.clear();
+    if (version > (this.#seen.get(gun) ?? -1)) this.#seen.set(gun, version);
+    const ws = this.#waiters.get(gun);
+    if (ws === undefined) return;
+    const left = ws.filter((w) => w.version > version);
+    for (const w of ws) if (w.version <= version) w.done();
+    if (left.length === 0) this.#waiters.delete(gun);
+    else this.#waiters.set(gun, left);
+  }
+
+  /**
+   * Resolves once this session has received the notice of timestamp `version` of `gun` (at most
+   * `ms` later; at once when not listening). A server replies to a publish after that, so the
+   * other servers, which PostgreSQL notifies at the same commit, have had the notice as long.
+   */
+  heardOf(gun: string, version: number, ms: number): Promise<void> {
+    if (!this.live || (this.#seen.get(gun) ?? -1) >= version) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = {
+        version,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        const ws = this.#waiters.get(gun)?.filter((x) => x !== w) ?? [];
+        if (ws.length === 0) this.#waiters.delete(gun);
+        else this.#waiters.set(gun, ws);
+        resolve();
+      }, ms);
+      const ws = this.#waiters.get(gun) ?? [];
+      ws.push(w);
+      this.#waiters.set(gun, ws);
+    });
   }
 
   #retry(): void {

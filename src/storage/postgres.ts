@@ -20,6 +20,8 @@ import { conflict, isRetryable, isUniqueViolation, Semaphore, storageError, type
 /** First key of the two-int4 advisory lock: 'SIGN' in ASCII, so other users of the database don't collide. */
 const LOCK_NAMESPACE = 0x5349474e;
 const TX_ATTEMPTS = 4;
+/** Longest wait after a commit for this store's own change notice (see ChangeListener.heardOf). */
+const NOTICE_WAIT_MS = 250;
 
 /** Carries an error thrown by the caller's `fn` through the rollback, so it is rethrown unchanged. */
 class FromCaller {
@@ -165,6 +167,7 @@ class PostgresStore extends StoreBase {
   async withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
     this.assertOpen();
     let entries: AuditEntry[] = [];
+    let announced: number | undefined;
     const result = await this.locks.run(gun, () =>
       this.txSlots.run(() =>
         this.lockedTx(gun, `publishing ${gun}`, async (trx) => {
@@ -179,11 +182,13 @@ class PostgresStore extends StoreBase {
           }
           entries = await appendAudit(trx, 'postgres', tx.audits);
           if (tx.timestampVersion !== undefined) await notifyChange(trx, gun, tx.timestampVersion, false);
+          announced = tx.timestampVersion;
           return out;
         }),
       ),
     );
     this.auditListeners.emit(entries);
+    if (announced !== undefined) await this.changes.heardOf(gun, announced, NOTICE_WAIT_MS);
     return result;
   }
 
