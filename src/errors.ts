@@ -49,6 +49,7 @@ export type SignetErrorCode =
   | 'SERVICE_RETIRED' // the default trust server for the image no longer exists (notary.docker.io)
   | 'CONFLICT'
   | 'STORAGE'
+  | 'AUDIT_BROKEN' // the server's audit trail fails its hash-chain check; the message names the entries
   | 'INTERNAL';
 
 export class SignetError extends Error {

@@ -5,6 +5,7 @@
  * GETs of cached current metadata can also be answered by `fastPath` straight from the Node
  * request handler, before Fastify (used by `startServer` through `serverFactory`).
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, {
   LogController,
@@ -15,7 +16,7 @@ import Fastify, {
 } from 'fastify';
 import type { MetaStore } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
-import type { AuditEvent, AuditLog } from './audit.js';
+import { AuditTrail, type AuditActor, type AuditLog } from './audit.js';
 import type { Authorizer } from './auth.js';
 import { RepoCache } from './current.js';
 import { acceptsGzip, gzipOf } from './encoding.js';
@@ -44,7 +45,7 @@ export interface AppDeps {
   createServer?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
   /** token or basic auth (`createAuthorizer`); omitted = every request is allowed */
   auth?: Authorizer | undefined;
-  /** audit trail of state-changing requests and auth failures; omitted = none */
+  /** JSON-lines copy of the audit trail (which is always kept in the store); omitted = none */
   audit?: AuditLog | undefined;
 }
 
@@ -58,17 +59,17 @@ export interface SignetApp {
 const ENVELOPE = 'application/json; charset=utf-8';
 const NO_BODY_LIMIT = 64 * 1024;
 
-type Handler = (ctx: h.HandlerContext, m: RouteMatch, req: FastifyRequest) => Promise<h.Reply>;
+type Handler = (ctx: h.HandlerContext, m: RouteMatch, req: FastifyRequest, actor: AuditActor) => Promise<h.Reply>;
 
 const HANDLERS: Record<string, Handler> = {
   ping: async () => ({ status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: '{}' }),
-  publish: (ctx, m, req) => h.publishHandler(ctx, m, { stream: req.raw, headers: req.headers }),
+  publish: (ctx, m, req, actor) => h.publishHandler(ctx, m, { stream: req.raw, headers: req.headers }, actor),
   get_by_checksum: (ctx, m, req) => h.getByChecksum(ctx, m, req),
   get_by_version: (ctx, m, req) => h.getByVersion(ctx, m, req),
   get_current: (ctx, m, req) => h.getCurrent(ctx, m, req),
-  get_key: (ctx, m) => h.getKey(ctx, m),
-  rotate_key: (ctx, m) => h.rotateKey(ctx, m),
-  delete_gun: (ctx, m) => h.deleteGun(ctx, m),
+  get_key: (ctx, m, _req, actor) => h.getKey(ctx, m, actor),
+  rotate_key: (ctx, m, _req, actor) => h.rotateKey(ctx, m, actor),
+  delete_gun: (ctx, m, _req, actor) => h.deleteGun(ctx, m, actor),
   changefeed_gun: (ctx, m) => h.changefeed(ctx, m),
   changefeed_all: (ctx, m) => h.changefeed(ctx, m),
   health: (ctx) => h.health(ctx),
@@ -81,11 +82,8 @@ const metricsElsewhere: Handler = async () => {
 
 const NOOP_LOG: h.Logger = { info() {}, warn() {}, error() {} };
 
-const AUDITED: Partial<Record<RouteName, AuditEvent>> = {
-  publish: 'publish',
-  delete_gun: 'delete',
-  rotate_key: 'rotate_key',
-};
+/** Routes whose refusals are audited (their successes are audited by the transaction that stores them). */
+const AUDITED: ReadonlySet<RouteName> = new Set(['publish', 'delete_gun', 'rotate_key']);
 
 /** What the auth hook learnt about a request, for the handler (no request decoration). */
 interface RequestState {
@@ -122,8 +120,15 @@ export function buildApp(deps: AppDeps): SignetApp {
   };
 
   const fastPath = makeFastPath(ctx, deps.auth);
-  const { auth, audit } = deps;
+  const { auth } = deps;
+  const trail = new AuditTrail(deps.store, deps.audit, (err) =>
+    ctx.log.error({ err: (err as Error)?.message }, 'audit trail write failed'),
+  );
+  const stopWatching = watchChanges(ctx);
   const createServer = deps.createServer;
+  // request ids unique across restarts and servers: a random id of this process, then a counter
+  const bootId = randomBytes(6).toString('hex');
+  let requests = 0;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // one structured line per request is written by `dispatch` instead
@@ -132,6 +137,7 @@ export function buildApp(deps: AppDeps): SignetApp {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    genReqId: () => `${bootId}-${++requests}`,
     ...(createServer
       ? {
           serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
@@ -156,8 +162,23 @@ export function buildApp(deps: AppDeps): SignetApp {
     return st;
   };
 
-  /** Metrics, the request log line, the audit line of a state-changing request, then the reply. */
-  const send = (req: FastifyRequest, reply: FastifyReply, st: RequestState, r: h.Reply, code?: string): void => {
+  const actorOf = (req: FastifyRequest, st: RequestState, user: string | undefined = st.user): AuditActor => ({
+    reqId: req.id,
+    user: user ?? null,
+    remote: req.ip ?? null,
+    method: req.method,
+    route: st.m.route?.name ?? 'not_found',
+    gun: st.m.gun,
+  });
+
+  /** Metrics, the request log line, the audit entry of a refused state-changing request, then the reply. */
+  const send = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    st: RequestState,
+    r: h.Reply,
+    code?: string,
+  ): Promise<void> => {
     const { m } = st;
     const routeName = m.route?.name ?? 'not_found';
     const secs = Number(process.hrtime.bigint() - st.start) / 1e9;
@@ -176,22 +197,8 @@ export function buildApp(deps: AppDeps): SignetApp {
       },
       'request',
     );
-    const event = AUDITED[routeName];
-    if (audit !== undefined && event !== undefined && r.status !== 401) {
-      audit.write({
-        event,
-        reqId: req.id,
-        remote: req.ip,
-        user: st.user,
-        method: req.method,
-        route: routeName,
-        gun: m.gun,
-        status: r.status,
-        code,
-        stored: r.audit?.stored,
-        role: r.audit?.role,
-        keyId: r.audit?.keyId,
-      });
+    if (r.status >= 400 && r.status !== 401 && AUDITED.has(routeName as RouteName)) {
+      await trail.refused(actorOf(req, st), 'refused', { status: r.status, code: code ?? null });
     }
     reply.code(r.status).headers(r.headers).send(r.body);
   };
@@ -210,7 +217,7 @@ export function buildApp(deps: AppDeps): SignetApp {
         throw new HttpError('PAYLOAD_TOO_LARGE', undefined, 'this route takes no request body');
       }
       const handler = handlers[m.route.name] as Handler;
-      r = await handler(ctx, m, req);
+      r = await handler(ctx, m, req, actorOf(req, st));
     } catch (err) {
       const he = toHttpError(err);
       code = he.code;
@@ -219,7 +226,7 @@ export function buildApp(deps: AppDeps): SignetApp {
       if (he.status < 500 && routeName !== 'not_found')
         req.log.info({ route: routeName, gun: m.gun, code: he.code, reason: he.message }, 'request refused');
     }
-    send(req, reply, st, r, code);
+    await send(req, reply, st, r, code);
   };
 
   /**
@@ -243,19 +250,12 @@ export function buildApp(deps: AppDeps): SignetApp {
     // a credential-less ping is how clients learn the challenge (C:cli/trust/trust.go), not a failed attempt
     const handshake = routeName === 'ping' && res.reason === 'token_required';
     if (!handshake)
-      audit?.write({
-        event: 'auth_failure',
-        reqId: req.id,
-        remote: req.ip,
-        user: res.user,
-        method: req.method,
-        route: routeName,
-        gun: m.gun,
+      await trail.refused(actorOf(req, st, res.user), 'auth_failure', {
         status: res.reply.status,
         reason: res.reason,
-        required: m.gun === undefined ? ['registry:catalog:*'] : actions,
+        required: m.gun === undefined ? ['registry:catalog:*'] : [...actions],
       });
-    send(req, reply, st, res.reply, 'UNAUTHORIZED');
+    await send(req, reply, st, res.reply, 'UNAUTHORIZED');
     return reply;
   };
 
@@ -270,6 +270,10 @@ export function buildApp(deps: AppDeps): SignetApp {
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).header('content-type', ENVELOPE).send(errorBody('METADATA_NOT_FOUND'));
+  });
+  app.addHook('onClose', async () => {
+    stopWatching();
+    trail.close();
   });
   app.setErrorHandler((err, req, reply) => {
     // Fastify-level failures (bad headers, aborted bodies…): the client's fault unless proven otherwise
@@ -286,6 +290,25 @@ export function buildApp(deps: AppDeps): SignetApp {
       ctx.files.clear();
     },
   };
+}
+
+/**
+ * Drops cached views of a GUN another server changed (PostgreSQL change notices), and never
+ * serves a timestamp older than one announced; `resync` (notices lost) drops everything.
+ */
+function watchChanges(ctx: h.HandlerContext): () => void {
+  return ctx.store.onChange((c) => {
+    if (c.kind === 'resync') {
+      ctx.cache.clear();
+      ctx.files.clear();
+      return;
+    }
+    ctx.cache.changed(c.gun, c.version, c.deleted);
+    if (c.deleted) {
+      ctx.files.dropGun(c.gun);
+      ctx.resignCooldown.delete(c.gun);
+    }
+  });
 }
 
 const PULL = ['pull'] as const;
@@ -324,7 +347,7 @@ function makeFastPath(
     if (auth !== undefined && !auth.authorize(req.headers.authorization, p.gun, PULL).ok) return false;
     const now = Date.now();
     const hit = ctx.cache.peek(p.gun, p.role, now);
-    if (hit === undefined || hit.file === null || hit.entry === null) return false;
+    if (hit === undefined) return false;
     if ((p.role === 'timestamp' || p.role === 'snapshot') && h.needsResign(ctx, p.gun, hit.entry, now)) return false;
     const f = hit.file;
     const z = acceptsGzip(req.headers['accept-encoding']) ? gzipOf(f) : null;

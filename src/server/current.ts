@@ -5,9 +5,11 @@
  *
  * `RepoCache` keeps, per GUN, the current timestamp/snapshot with their expiry (parsed once) and
  * the current bytes of each role asked for, so the GET path does no parsing and no database work.
- * Entries are dropped by this process's writes; with a shared database (several servers), each
- * entry also lives at most `ttlMs`.
+ * Only what exists is cached, never "not found". Entries are dropped by this process's writes and,
+ * with a shared PostgreSQL database, by the change notices of the other servers (`changed`);
+ * `ttlMs` bounds an entry's life as the fallback. Timestamps never go backwards per GUN.
  */
+import { SignetError } from '../errors.js';
 import type { MetaReader, StoredMeta } from '../storage/index.js';
 
 export interface CachedFile {
@@ -103,8 +105,9 @@ export async function readCurrentRole(
 }
 
 interface GunEntry {
-  state: CurrentState | null;
-  files: Map<string, CachedFile | null>;
+  state: CurrentState;
+  /** current files asked for; only files that exist (a "not found" is never cached) */
+  files: Map<string, CachedFile>;
   loadedAt: number;
   /** bumped by invalidate(): a load that started before a write must not be cached */
   epoch: number;
@@ -113,19 +116,29 @@ interface GunEntry {
 }
 
 export interface RepoCacheOptions {
-  /** 0 = entries live until this process writes the GUN (one server per database) */
+  /** 0 = entries live until this process writes the GUN or hears of a change (PostgreSQL notices) */
   ttlMs: number;
   maxGuns: number;
   /** memory budget for cached file bytes (least recently loaded GUNs are dropped first) */
   maxBytes: number;
 }
 
+/** Re-reads of a GUN whose stored timestamp is below one already seen, before giving up. */
+const BEHIND_RETRIES = 5;
+const BEHIND_WAIT_MS = 20;
+
 export class RepoCache {
   readonly #reader: MetaReader;
   readonly #opts: RepoCacheOptions;
   readonly #entries = new Map<string, GunEntry>();
   readonly #epochs = new Map<string, number>();
-  readonly #loading = new Map<string, Promise<GunEntry>>();
+  readonly #loading = new Map<string, Promise<GunEntry | null>>();
+  /**
+   * Per GUN, the highest timestamp version this process has served, stored, or heard of from
+   * another server: a read that finds less is not served (monotonic reads across servers).
+   * Reset by a deletion.
+   */
+  readonly #floor = new Map<string, number>();
   #bytes = 0;
 
   constructor(reader: MetaReader, opts: RepoCacheOptions) {
@@ -138,16 +151,39 @@ export class RepoCache {
   }
 
   /** Synchronous lookup for the fast GET path: a cached current file, or undefined if not cached. */
-  peek(gun: string, role: string, now: number): { entry: CurrentState | null; file: CachedFile | null } | undefined {
+  peek(gun: string, role: string, now: number): { entry: CurrentState; file: CachedFile } | undefined {
     const e = this.#entries.get(gun);
     if (!this.#fresh(e, now)) return undefined;
-    if (e.state === null) return { entry: null, file: null };
     const f = e.files.get(role);
     if (f === undefined) return undefined;
     return { entry: e.state, file: f };
   }
 
-  async #entry(gun: string): Promise<GunEntry> {
+  #raise(gun: string, version: number): void {
+    if (version > (this.#floor.get(gun) ?? -1)) {
+      if (this.#floor.size >= 4 * this.#opts.maxGuns) this.#floor.clear();
+      this.#floor.set(gun, version);
+    }
+  }
+
+  /** The current state from storage, re-read while it is behind the floor (another server's commit not yet visible). */
+  async #read(gun: string): Promise<CurrentState | null> {
+    for (let attempt = 0; ; attempt++) {
+      const state = await resolveCurrent(this.#reader, gun);
+      const floor = this.#floor.get(gun);
+      if (state === null || floor === undefined || state.timestamp.version >= floor) return state;
+      if (attempt >= BEHIND_RETRIES) {
+        throw new SignetError(
+          'STORAGE',
+          `${gun}: storage returned timestamp version ${state.timestamp.version}, below version ${floor} already seen`,
+          { fix: 'the database lags behind a write this server saw; check for a replica serving reads' },
+        );
+      }
+      await new Promise((r) => setTimeout(r, BEHIND_WAIT_MS));
+    }
+  }
+
+  async #entry(gun: string): Promise<GunEntry | null> {
     const now = Date.now();
     const e = this.#entries.get(gun);
     if (this.#fresh(e, now)) return e;
@@ -155,12 +191,15 @@ export class RepoCache {
     if (p === undefined) {
       const epoch = this.#epochs.get(gun) ?? 0;
       p = (async () => {
-        const state = await resolveCurrent(this.#reader, gun);
+        const state = await this.#read(gun);
+        if (state === null) return null;
+        this.#raise(gun, state.timestamp.version);
         const entry: GunEntry = { state, files: new Map(), loadedAt: Date.now(), epoch, bytes: 0 };
-        if (state !== null) {
-          entry.files.set('timestamp', state.timestamp);
+        entry.files.set('timestamp', state.timestamp);
+        entry.bytes = state.timestamp.bytes.length;
+        if (state.snapshot !== null) {
           entry.files.set('snapshot', state.snapshot);
-          entry.bytes = state.timestamp.bytes.length + (state.snapshot?.bytes.length ?? 0);
+          entry.bytes += state.snapshot.bytes.length;
         }
         if ((this.#epochs.get(gun) ?? 0) === epoch) this.#store(gun, entry);
         return entry;
@@ -194,20 +233,21 @@ export class RepoCache {
   }
 
   async state(gun: string): Promise<CurrentState | null> {
-    return (await this.#entry(gun)).state;
+    return (await this.#entry(gun))?.state ?? null;
   }
 
   async current(gun: string, role: string): Promise<CachedFile | null> {
     const e = await this.#entry(gun);
-    if (e.state === null) return null;
+    if (e === null) return null;
+    if (role === 'snapshot') return e.state.snapshot;
     const cached = e.files.get(role);
     if (cached !== undefined) return cached;
     const f = await readCurrentRole(this.#reader, gun, e.state, role);
+    if (f === null) return null;
     if (e.epoch === (this.#epochs.get(gun) ?? 0) && this.#entries.get(gun) === e && e.files.size < 10_000) {
       e.files.set(role, f);
-      const n = f?.bytes.length ?? 0;
-      e.bytes += n;
-      this.#bytes += n;
+      e.bytes += f.bytes.length;
+      this.#bytes += f.bytes.length;
       this.#evict();
     }
     return f;
@@ -220,7 +260,19 @@ export class RepoCache {
     if (this.#epochs.size > 4 * this.#opts.maxGuns) this.#epochs.clear();
   }
 
+  /**
+   * A change committed to `gun` (by this process or another server): timestamp `version` is now
+   * current, or the GUN was deleted (its versions start again, so the floor goes).
+   */
+  changed(gun: string, version: number, deleted: boolean): void {
+    this.invalidate(gun);
+    if (deleted) this.#floor.delete(gun);
+    else this.#raise(gun, version);
+  }
+
+  /** Drops everything, floors included (after lost change notices a GUN may have been deleted and re-made). */
   clear(): void {
     for (const gun of [...this.#entries.keys()]) this.invalidate(gun);
+    this.#floor.clear();
   }
 }

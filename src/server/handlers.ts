@@ -10,6 +10,7 @@ import { isValidRoleName, parseRoot, type PublicKey } from '../tuf/index.js';
 import { isSignetError } from '../errors.js';
 import { lastModified, toCached, type CachedFile, type CurrentState, type RepoCache } from './current.js';
 import { encodedBody } from './encoding.js';
+import { auditFields, type AuditActor } from './audit.js';
 import { HttpError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import type { ServerMetrics } from './metrics.js';
@@ -22,8 +23,6 @@ export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
-  /** facts for the audit trail (never sent) */
-  audit?: { stored?: { role: string; version: number }[]; role?: string; keyId?: string };
 }
 
 export interface Logger {
@@ -164,28 +163,33 @@ async function currentRoot(ctx: HandlerContext, gun: string) {
   }
 }
 
-export async function getKey(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+export async function getKey(ctx: HandlerContext, m: RouteMatch, actor: AuditActor): Promise<Reply> {
   const gun = m.gun as string;
   const role = m.params[0] as ServerKeyRole;
-  const pk = await ctx.signer.getOrCreateKey(gun, role, await currentRoot(ctx, gun));
+  const pk = await ctx.signer.getOrCreateKey(
+    gun,
+    role,
+    await currentRoot(ctx, gun),
+    auditFields(actor, 'create_key', { status: 200 }),
+  );
   return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk) };
 }
 
-export async function rotateKey(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+export async function rotateKey(ctx: HandlerContext, m: RouteMatch, actor: AuditActor): Promise<Reply> {
   const gun = m.gun as string;
   const role = m.params[0] as ServerKeyRole;
-  const pk = await ctx.signer.rotateKey(gun, role);
+  const pk = await ctx.signer.rotateKey(gun, role, auditFields(actor, 'rotate_key', { status: 200 }));
   ctx.log.info({ gun, role, keyId: pk.id }, 'created a new server key (pending until a root lists it)');
-  return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk), audit: { role, keyId: pk.id } };
+  return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk) };
 }
 
-export async function deleteGun(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
+export async function deleteGun(ctx: HandlerContext, m: RouteMatch, actor: AuditActor): Promise<Reply> {
   const gun = m.gun as string;
   try {
-    const deleted = await ctx.store.deleteGun(gun);
+    const deleted = await ctx.store.deleteGun(gun, auditFields(actor, 'delete', { status: 200 }));
     if (deleted) ctx.log.info({ gun }, 'deleted all trust data of the GUN');
   } finally {
-    ctx.cache.invalidate(gun);
+    ctx.cache.changed(gun, 0, true);
     ctx.files.dropGun(gun);
     ctx.resignCooldown.delete(gun);
   }
@@ -196,6 +200,7 @@ export async function publishHandler(
   ctx: HandlerContext,
   m: RouteMatch,
   req: { stream: Readable; headers: Record<string, string | string[] | undefined> },
+  actor: AuditActor,
 ): Promise<Reply> {
   const gun = m.gun as string;
   let outcome = 'rejected';
@@ -208,16 +213,18 @@ export async function publishHandler(
     const root = await ctx.cache.current(gun, 'root');
     let result;
     try {
-      result = await publish(ctx, gun, uploaded, root?.bytes);
+      result = await publish(ctx, gun, uploaded, root?.bytes, auditFields(actor, 'publish', { status: 200 }));
     } finally {
       ctx.cache.invalidate(gun);
     }
+    const ts = result.stored.find((x) => x.role === 'timestamp');
+    if (ts !== undefined) ctx.cache.changed(gun, ts.version, false);
     outcome = 'ok';
     ctx.log.info({ gun, stored: result.stored }, 'published');
     await ctx.signer
       .markUsed(result.usedKeys, ctx.now())
       .catch((err: unknown) => ctx.log.warn({ err: (err as Error)?.message }, 'markUsed failed'));
-    return { status: 200, headers: {}, body: '', audit: { stored: result.stored } };
+    return { status: 200, headers: {}, body: '' };
   } catch (err) {
     if (isSignetError(err, 'CONFLICT')) outcome = 'conflict';
     if (isSignetError(err, 'STORAGE')) throw new HttpError('UPDATING', undefined, err.message);

@@ -19,7 +19,14 @@ export {
   type BasicAuthSettings,
   type BasicUser,
 } from './auth.js';
-export { openAuditLog, auditWriter, type AuditLog, type AuditRecord } from './audit.js';
+export {
+  openAuditLog,
+  auditLine,
+  AuditTrail,
+  AUDIT_FAILURES_PER_SECOND,
+  type AuditLog,
+  type AuditActor,
+} from './audit.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';

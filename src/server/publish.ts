@@ -3,7 +3,7 @@
  * files, validate, sign the snapshot (when the server holds its key) and the timestamp, and store
  * everything with one `updateMany`. Either all of it is stored or nothing is.
  */
-import type { MetaReader, MetaStore, MetaUpdate } from '../storage/index.js';
+import { sha256Hex, type AuditFields, type MetaReader, type MetaStore, type MetaUpdate } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import { parseRoot, signMetadata, type RootSigned, type Signer } from '../tuf/index.js';
 import {
@@ -40,6 +40,22 @@ async function loadStored(reader: MetaReader, gun: string, roles: string[]): Pro
   return stored;
 }
 
+/** What the audit entry says of each stored file: role, version, sha256 and the IDs of the keys that signed it. */
+function describeStored(updates: readonly MetaUpdate[]): AuditFields[] {
+  return updates.map((u) => {
+    let keyIds: string[] = [];
+    try {
+      const sigs = (JSON.parse(u.data.toString('utf8')) as { signatures?: unknown }).signatures;
+      if (Array.isArray(sigs)) {
+        keyIds = sigs.map((s) => (s as { keyid?: unknown })?.keyid).filter((k): k is string => typeof k === 'string');
+      }
+    } catch {
+      // validated before storing; an unparsable file has no key IDs to name
+    }
+    return { role: u.role, version: u.version, sha256: sha256Hex(u.data), keyIds };
+  });
+}
+
 /** Resolve signers before the transaction (the signer may read the key table). */
 async function prefetchSigners(signer: ServerSigner, gun: string, roots: RootSigned[]): Promise<void> {
   for (const r of roots) {
@@ -53,6 +69,7 @@ export async function publish(
   gun: string,
   uploaded: Map<string, Buffer>,
   currentRoot: Buffer | undefined,
+  audit?: AuditFields,
 ): Promise<PublishResult> {
   const roots: RootSigned[] = [];
   for (const b of [uploaded.get('root'), currentRoot]) {
@@ -88,6 +105,7 @@ export async function publish(
     usedKeys.push(t.publicKey.id);
     updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
     await tx.updateMany(gun, updates);
+    if (audit !== undefined) tx.audit({ ...audit, gun, stored: describeStored(updates), serverKeyIds: usedKeys });
     return { stored: updates.map((u) => ({ role: u.role, version: u.version })), usedKeys };
   });
 }
@@ -135,6 +153,8 @@ export async function refreshTimestamp(
     used.push(tsSigner.publicKey.id);
     updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
     await tx.updateMany(gun, updates);
+    // a change made by the server itself on a read: no requester is named
+    tx.audit({ event: 'resign_timestamp', user: null, gun, stored: describeStored(updates), serverKeyIds: used });
     return used;
   });
 }

@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
-import type { ServerKeyRow, ServerKeyStore } from '../storage/index.js';
+import type { AuditFields, ServerKeyRow, ServerKeyStore } from '../storage/index.js';
 import { localSigner, publicKeyFromSpki, type PublicKey, type RootSigned, type Signer } from '../tuf/index.js';
 import { KeyCipher } from './cipher.js';
 import type { ServerKeyRole, ServerSigner } from './types.js';
@@ -76,7 +76,7 @@ export class LocalServerSigner implements ServerSigner {
     return this.#remember(row);
   }
 
-  async #create(gun: string, role: ServerKeyRole): Promise<PublicKey> {
+  async #create(gun: string, role: ServerKeyRole, audit: AuditFields | undefined): Promise<PublicKey> {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const spki = publicKey.export({ type: 'spki', format: 'der' });
     const pk = publicKeyFromSpki(spki, 'ecdsa');
@@ -91,7 +91,10 @@ export class LocalServerSigner implements ServerSigner {
       createdAt: this.#now(),
       lastUsed: null,
     };
-    await this.#keys.insert(row);
+    await this.#keys.insert(
+      row,
+      audit === undefined ? undefined : { ...audit, gun, role, keyId: pk.id, algorithm: ALGORITHM },
+    );
     this.#absent.delete(row.id);
     this.#remember(row);
     this.#signers.set(pk.id, Promise.resolve(localSigner(privateKey, pk)));
@@ -132,7 +135,12 @@ export class LocalServerSigner implements ServerSigner {
     return { id: pk.id, imported: true };
   }
 
-  async getOrCreateKey(gun: string, role: ServerKeyRole, root?: RootSigned): Promise<PublicKey> {
+  async getOrCreateKey(
+    gun: string,
+    role: ServerKeyRole,
+    root?: RootSigned,
+    audit?: AuditFields,
+  ): Promise<PublicKey> {
     if (root !== undefined) {
       for (const id of root.roles[role]?.keyids ?? []) {
         const held = await this.#row(id);
@@ -141,11 +149,11 @@ export class LocalServerSigner implements ServerSigner {
     }
     const unused = await this.#keys.findUnused(gun, role, ALGORITHM);
     if (unused !== null && !this.#used.has(unused.id)) return this.#remember(unused).publicKey;
-    return this.#create(gun, role);
+    return this.#create(gun, role, audit);
   }
 
-  rotateKey(gun: string, role: ServerKeyRole): Promise<PublicKey> {
-    return this.#create(gun, role);
+  rotateKey(gun: string, role: ServerKeyRole, audit?: AuditFields): Promise<PublicKey> {
+    return this.#create(gun, role, audit);
   }
 
   async signerFor(gun: string, role: ServerKeyRole, root: RootSigned): Promise<Signer | null> {

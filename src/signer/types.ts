@@ -3,6 +3,7 @@
  * delegated it; N:cryptoservice/crypto_service.go). Small on purpose, so a remote signer (notary-signer style gRPC)
  * or an HSM can implement it later.
  */
+import type { AuditFields } from '../storage/index.js';
 import type { PublicKey, RootSigned, Signer } from '../tuf/index.js';
 
 export type ServerKeyRole = 'timestamp' | 'snapshot';
@@ -12,10 +13,12 @@ export interface ServerSigner {
    * `GET …/{role}.key` (N:server/handlers/default.go): with a root, the first key its `role` lists that this signer holds;
    * otherwise (or if none is held) an unused key of gun+role (created-but-never-signed keys are
    * handed out again, like notary-signer), else a new one.
+   * A key created here is stored with the audit entry `audit` (when given) in one transaction,
+   * with `role`, `keyId` and `algorithm` added (never key material).
    */
-  getOrCreateKey(gun: string, role: ServerKeyRole, root?: RootSigned): Promise<PublicKey>;
-  /** `POST …/{role}.key`: always a new pending key; the client must publish a root listing it. */
-  rotateKey(gun: string, role: ServerKeyRole): Promise<PublicKey>;
+  getOrCreateKey(gun: string, role: ServerKeyRole, root?: RootSigned, audit?: AuditFields): Promise<PublicKey>;
+  /** `POST …/{role}.key`: always a new pending key, audited as above; the client must publish a root listing it. */
+  rotateKey(gun: string, role: ServerKeyRole, audit?: AuditFields): Promise<PublicKey>;
   /** A Signer for a key listed in `root.roles[role]` that this signer holds, or null. */
   signerFor(gun: string, role: ServerKeyRole, root: RootSigned): Promise<Signer | null>;
   /** Marks keys as used (after the metadata they signed was committed). Unknown ids are ignored. */

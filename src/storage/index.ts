@@ -11,6 +11,12 @@ import type { MetaStore, OpenStoreOptions } from './types.js';
 import { silentLogger } from './util.js';
 
 export type {
+  AuditEntry,
+  AuditFields,
+  AuditProblem,
+  AuditStore,
+  AuditValue,
+  StoreChange,
   ChangeRecord,
   MetaReader,
   MetaStore,
@@ -22,6 +28,7 @@ export type {
   StoredMeta,
 } from './types.js';
 export { rfc3339Nano, sha256Hex } from './util.js';
+export { AuditChainCheck, canonicalJson, GENESIS_HASH } from './audit.js';
 export { openSqlite, sqliteEngine, type SqliteConnection, type SqliteEngine } from './sqlite-driver.js';
 
 /** File name of the SQLite database inside the data directory. */

@@ -7,17 +7,21 @@
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { SignetError } from '../errors.js';
+import { appendAudit } from './audit.js';
 import { migrateToLatestOrThrow } from './migrate.js';
+import { ChangeListener, notifyChange } from './pg-changes.js';
 import { applyRows, checkBatch, deleteGunRows, MetaQueries, prepareRows, type Db } from './queries.js';
 import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
-import type { MetaStore, MetaTx, MetaUpdate, StoredMeta } from './types.js';
+import type { AuditEntry, AuditFields, MetaStore, MetaTx, MetaUpdate, StoreChange, StoredMeta } from './types.js';
 import { conflict, isRetryable, isUniqueViolation, Semaphore, storageError, type StoreLogger } from './util.js';
 
 /** First key of the two-int4 advisory lock: 'SIGN' in ASCII, so other users of the database don't collide. */
 const LOCK_NAMESPACE = 0x5349474e;
 const TX_ATTEMPTS = 4;
+/** Longest wait after a commit for this store's own change notice (see ChangeListener.heardOf). */
+const NOTICE_WAIT_MS = 250;
 
 /** Carries an error thrown by the caller's `fn` through the rollback, so it is rethrown unchanged. */
 class FromCaller {
@@ -85,13 +89,14 @@ export async function openPostgresStore(
       { cause: err, fix: 'check the database URL, that PostgreSQL is running, and the credentials' },
     );
   }
-  const store = new PostgresStore(db, logger, poolSize);
+  const store = new PostgresStore(db, logger, poolSize, new ChangeListener(url, logger));
   if (opts.preparedStatements !== false) store.hotSql.forEach((text, i) => hot.set(text, `signet_hot_${i}`));
   return store;
 }
 
 class PostgresStore extends StoreBase {
   readonly keys: KyselyServerKeyStore;
+  protected readonly dialect = 'postgres';
   /**
    * A transaction pins a pool client while `fn` may itself need one (the signer reads and inserts
    * keys). Letting at most half the pool into transactions keeps clients free for those and for
@@ -103,10 +108,26 @@ class PostgresStore extends StoreBase {
     private readonly db: Db,
     logger: StoreLogger,
     poolSize: number,
+    private readonly changes: ChangeListener,
   ) {
     super(db, logger);
-    this.keys = new KyselyServerKeyStore(db, db);
+    this.keys = new KyselyServerKeyStore(db, db, async (body, audit) => {
+      await this.audited('storing a server key', body, [audit]);
+    });
     this.txSlots = new Semaphore(poolSize / 2);
+  }
+
+  override onChange(listener: (change: StoreChange) => void): () => void {
+    return this.changes.subscribe(listener);
+  }
+
+  protected async writeTx<T>(what: string, body: (db: Db) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction().execute(body);
+    } catch (err) {
+      if (err instanceof SignetError) throw err;
+      throw storageError(err, what);
+    }
   }
 
   get hotSql(): string[] {
@@ -145,36 +166,60 @@ class PostgresStore extends StoreBase {
 
   async withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
     this.assertOpen();
-    return this.locks.run(gun, () =>
+    let entries: AuditEntry[] = [];
+    let announced: number | undefined;
+    const result = await this.locks.run(gun, () =>
       this.txSlots.run(() =>
         this.lockedTx(gun, `publishing ${gun}`, async (trx) => {
           const tx = new PostgresTx(trx, this.queries, gun);
+          let out: T;
           try {
-            return await fn(tx);
+            out = await fn(tx);
           } catch (err) {
             throw new FromCaller(err);
           } finally {
             tx.open = false;
           }
+          entries = await appendAudit(trx, 'postgres', tx.audits);
+          if (tx.timestampVersion !== undefined) await notifyChange(trx, gun, tx.timestampVersion, false);
+          announced = tx.timestampVersion;
+          return out;
         }),
       ),
     );
+    this.auditListeners.emit(entries);
+    if (announced !== undefined) await this.changes.heardOf(gun, announced, NOTICE_WAIT_MS);
+    return result;
   }
 
-  async deleteGun(gun: string): Promise<boolean> {
+  async deleteGun(gun: string, audit?: AuditFields): Promise<boolean> {
     this.assertOpen();
-    return this.locks.run(gun, () =>
-      this.txSlots.run(() => this.lockedTx(gun, `deleting ${gun}`, (trx) => deleteGunRows(trx, gun, Date.now()))),
+    let entries: AuditEntry[] = [];
+    const deleted = await this.locks.run(gun, () =>
+      this.txSlots.run(() =>
+        this.lockedTx(gun, `deleting ${gun}`, async (trx) => {
+          const done = await deleteGunRows(trx, gun, Date.now());
+          entries = audit === undefined ? [] : await appendAudit(trx, 'postgres', [{ ...audit, deleted: done }]);
+          if (done) await notifyChange(trx, gun, 0, true);
+          return done;
+        }),
+      ),
     );
+    this.auditListeners.emit(entries);
+    return deleted;
   }
 
   protected async closeHandles(): Promise<void> {
+    await this.changes.close();
     await this.db.destroy();
   }
 }
 
 class PostgresTx implements MetaTx {
   open = true;
+  readonly audits: AuditFields[] = [];
+  /** the highest timestamp version written (for the change notice) */
+  timestampVersion: number | undefined;
 
   constructor(
     private readonly trx: Db,
@@ -207,6 +252,11 @@ class PostgresTx implements MetaTx {
     return this.read(`reading ${gun} ${role}`, () => this.queries.getByChecksum(this.trx, gun, role, sha256hex));
   }
 
+  audit(fields: AuditFields): void {
+    this.assertOpen();
+    this.audits.push(fields);
+  }
+
   async updateMany(gun: string, updates: MetaUpdate[]): Promise<void> {
     this.assertOpen();
     if (gun !== this.gun) throw new SignetError('INTERNAL', `transaction for ${this.gun} cannot write ${gun}`);
@@ -214,6 +264,9 @@ class PostgresTx implements MetaTx {
     const rows = prepareRows(updates, Date.now());
     try {
       await applyRows(this.trx, gun, rows);
+      for (const r of rows) {
+        if (r.role === 'timestamp' && r.version > (this.timestampVersion ?? -1)) this.timestampVersion = r.version;
+      }
     } catch (err) {
       if (err instanceof SignetError) throw err;
       if (isUniqueViolation(err)) {

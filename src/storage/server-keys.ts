@@ -1,7 +1,7 @@
 import { SignetError } from '../errors.js';
 import type { Db } from './queries.js';
 import type { ServerKeysTable } from './schema/index.js';
-import type { ServerKeyRow, ServerKeyStore } from './types.js';
+import type { AuditFields, ServerKeyRow, ServerKeyStore } from './types.js';
 import { isUniqueViolation, storageError, toNumber } from './util.js';
 import type { Selectable } from 'kysely';
 
@@ -26,11 +26,13 @@ export class KyselyServerKeyStore implements ServerKeyStore {
   constructor(
     private readonly reader: Db,
     private readonly writer: Db,
+    /** runs `body` and appends `audit` in one transaction (the store's `audited`) */
+    private readonly withAudit: (body: (db: Db) => Promise<void>, audit: AuditFields) => Promise<void>,
   ) {}
 
-  async insert(row: ServerKeyRow): Promise<void> {
-    try {
-      await this.writer
+  async insert(row: ServerKeyRow, audit?: AuditFields): Promise<void> {
+    const write = async (db: Db): Promise<void> => {
+      await db
         .insertInto('server_keys')
         .values({
           id: row.id,
@@ -43,8 +45,11 @@ export class KyselyServerKeyStore implements ServerKeyStore {
           last_used: row.lastUsed === null ? null : row.lastUsed.getTime(),
         })
         .execute();
+    };
+    try {
+      await (audit === undefined ? write(this.writer) : this.withAudit(write, audit));
     } catch (err) {
-      if (isUniqueViolation(err)) {
+      if (isUniqueViolation(err) || isUniqueViolation((err as { cause?: unknown }).cause)) {
         throw new SignetError('CONFLICT', `a server key with id ${row.id} already exists`, {
           cause: err,
           details: { id: row.id },

@@ -25,7 +25,7 @@ import {
 import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
-import type { MetaStore, MetaTx, MetaUpdate, StoredMeta } from './types.js';
+import type { AuditFields, MetaStore, MetaTx, MetaUpdate, StoredMeta } from './types.js';
 import { conflict, isRetryable, isUniqueViolation, storageError, type StoreLogger } from './util.js';
 
 const STATEMENT_CACHE = 128;
@@ -135,6 +135,7 @@ export async function openSqliteStore(file: string, logger: StoreLogger, engine?
 
 class SqliteStore extends StoreBase {
   readonly keys: KyselyServerKeyStore;
+  protected readonly dialect = 'sqlite';
 
   constructor(
     reader: Db,
@@ -142,7 +143,9 @@ class SqliteStore extends StoreBase {
     logger: StoreLogger,
   ) {
     super(reader, logger);
-    this.keys = new KyselyServerKeyStore(reader, writer);
+    this.keys = new KyselyServerKeyStore(reader, writer, async (body, audit) => {
+      await this.audited('storing a server key', body, [audit]);
+    });
   }
 
   async withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T> {
@@ -155,7 +158,7 @@ class SqliteStore extends StoreBase {
       } finally {
         tx.open = false;
       }
-      if (tx.pending.length > 0) await this.commit(gun, tx.pending);
+      if (tx.pending.length > 0 || tx.audits.length > 0) await this.commit(gun, tx.pending, tx.audits);
       return result;
     });
   }
@@ -166,7 +169,7 @@ class SqliteStore extends StoreBase {
   }
 
   /** Runs `body` in BEGIN IMMEDIATE on the writer connection, retrying while the file is busy. */
-  private async writeTx<T>(what: string, body: (db: Db) => Promise<T>): Promise<T> {
+  protected async writeTx<T>(what: string, body: (db: Db) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.writer.connection().execute(async (conn) => {
@@ -198,21 +201,29 @@ class SqliteStore extends StoreBase {
     }
   }
 
-  private async commit(gun: string, rows: PreparedRow[]): Promise<void> {
+  private async commit(gun: string, rows: PreparedRow[], audits: AuditFields[]): Promise<void> {
     try {
-      await this.writeTx(`storing metadata of ${gun}`, (conn) => applyRows(conn, gun, rows));
+      await this.audited(`storing metadata of ${gun}`, (conn) => applyRows(conn, gun, rows), audits);
     } catch (err) {
       if (isUniqueViolation(err) || isUniqueViolation((err as { cause?: unknown }).cause)) {
-        const r = rows[0]!;
+        const r = rows[0] ?? { role: 'audit', version: 0 };
         throw conflict(r.role, r.version, 'another writer stored the same version first');
       }
       throw err;
     }
   }
 
-  async deleteGun(gun: string): Promise<boolean> {
+  async deleteGun(gun: string, audit?: AuditFields): Promise<boolean> {
     this.assertOpen();
-    return this.locks.run(gun, () => this.writeTx(`deleting ${gun}`, (conn) => deleteGunRows(conn, gun, Date.now())));
+    return this.locks.run(gun, async () => {
+      const { value } = await this.audited(
+        `deleting ${gun}`,
+        (conn) => deleteGunRows(conn, gun, Date.now()),
+        // the entry says whether anything was deleted, known only inside the transaction
+        (deleted) => (audit === undefined ? [] : [{ ...audit, deleted }]),
+      );
+      return value;
+    });
   }
 
   protected async closeHandles(): Promise<void> {
@@ -225,6 +236,7 @@ class SqliteStore extends StoreBase {
 class SqliteTx implements MetaTx {
   open = true;
   readonly pending: PreparedRow[] = [];
+  readonly audits: AuditFields[] = [];
 
   constructor(
     private readonly store: SqliteStore,
@@ -267,6 +279,11 @@ class SqliteTx implements MetaTx {
     this.assertOpen();
     const want = sha256hex.toLowerCase();
     return this.own(gun, (r) => r.role === role && r.sha256 === want) ?? this.store.getByChecksum(gun, role, sha256hex);
+  }
+
+  audit(fields: AuditFields): void {
+    this.assertOpen();
+    this.audits.push(fields);
   }
 
   async updateMany(gun: string, updates: MetaUpdate[]): Promise<void> {

@@ -1,7 +1,19 @@
 import { sql } from 'kysely';
 import { SignetError } from '../errors.js';
+import { appendAudit, AuditListeners, listAudit } from './audit.js';
 import { countGuns, MetaQueries, queryChanges, type Db } from './queries.js';
-import type { ChangeRecord, MetaStore, MetaTx, MetaUpdate, ServerKeyStore, StoredMeta } from './types.js';
+import type {
+  AuditEntry,
+  AuditFields,
+  AuditStore,
+  ChangeRecord,
+  MetaStore,
+  MetaTx,
+  MetaUpdate,
+  ServerKeyStore,
+  StoreChange,
+  StoredMeta,
+} from './types.js';
 import { KeyedMutex, storageError, type StoreLogger } from './util.js';
 
 /** What both backends share: reads through `reader`, the per-GUN in-process lock, bookkeeping. */
@@ -9,7 +21,9 @@ export abstract class StoreBase implements MetaStore {
   protected readonly locks = new KeyedMutex();
   protected readonly queries: MetaQueries;
   protected closed = false;
+  protected readonly auditListeners = new AuditListeners();
   abstract readonly keys: ServerKeyStore;
+  protected abstract readonly dialect: 'sqlite' | 'postgres';
 
   constructor(
     protected readonly reader: Db,
@@ -21,6 +35,40 @@ export abstract class StoreBase implements MetaStore {
   abstract withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T>;
   abstract deleteGun(gun: string): Promise<boolean>;
   protected abstract closeHandles(): Promise<void>;
+  /** Runs `body` in one write transaction (no GUN lock). */
+  protected abstract writeTx<T>(what: string, body: (db: Db) => Promise<T>): Promise<T>;
+
+  readonly audit: AuditStore = {
+    append: (fields) => this.audited('writing the audit trail', async () => undefined, fields).then((r) => r.entries),
+    list: async ({ afterSeq, limit }) => {
+      try {
+        return await listAudit(this.reader, afterSeq, limit);
+      } catch (err) {
+        throw storageError(err, 'reading the audit trail');
+      }
+    },
+    onAppend: (l) => this.auditListeners.add(l),
+  };
+
+  /** `body` and the audit entries of `fields` in one transaction; listeners hear of them after the commit. */
+  protected async audited<T>(
+    what: string,
+    body: (db: Db) => Promise<T>,
+    fields: readonly AuditFields[] | ((value: T) => readonly AuditFields[]),
+  ): Promise<{ value: T; entries: AuditEntry[] }> {
+    this.assertOpen();
+    const out = await this.writeTx(what, async (db) => {
+      const value = await body(db);
+      const f = typeof fields === 'function' ? fields(value) : fields;
+      return { value, entries: await appendAudit(db, this.dialect, f) };
+    });
+    this.auditListeners.emit(out.entries);
+    return out;
+  }
+
+  onChange(_listener: (change: StoreChange) => void): () => void {
+    return () => undefined;
+  }
 
   protected assertOpen(): void {
     if (this.closed) throw new SignetError('INTERNAL', 'the metadata store is closed');

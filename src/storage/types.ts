@@ -62,6 +62,47 @@ export interface ServerKeyRow {
   lastUsed: Date | null;
 }
 
+/** A JSON value of an audit entry (integers only; no key material ever goes in). */
+export type AuditValue =
+  string | number | boolean | null | readonly AuditValue[] | { readonly [k: string]: AuditValue | undefined };
+
+/** What a caller records; `seq`, `time`, `prev` and `hash` are set by the chain. Undefined fields are left out. */
+export type AuditFields = { readonly [k: string]: AuditValue | undefined };
+
+/** One stored entry of the hash-chained audit trail (storage/audit.ts). */
+export interface AuditEntry {
+  /** 1, 2, 3, … with no gaps, across restarts and servers */
+  seq: number;
+  /** milliseconds since the epoch (also inside `text` as `time`) */
+  createdAt: number;
+  /** canonical JSON of the entry: the caller's fields, seq, time, prev */
+  text: string;
+  /** lowercase hex sha256 of `text` */
+  hash: string;
+}
+
+/** A break in the chain found by verification, named by the seq where it shows. */
+export interface AuditProblem {
+  seq: number;
+  kind: 'missing' | 'order' | 'edited' | 'chain';
+  message: string;
+}
+
+export interface AuditStore {
+  /** Appends entries in a transaction of their own (records of refused requests). */
+  append(fields: readonly AuditFields[]): Promise<AuditEntry[]>;
+  /** Entries with seq > `afterSeq`, oldest first, at most `limit`. */
+  list(opts: { afterSeq: number; limit: number }): Promise<AuditEntry[]>;
+  /** Called after each commit that appended entries, through this store handle only. */
+  onAppend(listener: (entries: readonly AuditEntry[]) => void): () => void;
+}
+
+/**
+ * A change of a GUN's current metadata, seen by `MetaStore.onChange`: a stored timestamp
+ * (`version`) or a deletion (`deleted`, version 0); `resync` = changes may have been missed.
+ */
+export type StoreChange = { kind: 'gun'; gun: string; version: number; deleted: boolean } | { kind: 'resync' };
+
 export interface MetaReader {
   /** The row of `role` in `gun` with the highest version, or null if the role has no rows. */
   getLatest(gun: string, role: string): Promise<StoredMeta | null>;
@@ -87,6 +128,11 @@ export interface MetaTx extends MetaReader {
    * A version outside [0, 2^31-1] or non-integer throws SignetError('USAGE').
    */
   updateMany(gun: string, updates: MetaUpdate[]): Promise<void>;
+  /**
+   * Appends an audit entry in this transaction: it is committed with the writes (and only if they
+   * are), before `withGun` resolves. Entries of one transaction get consecutive seqs, in call order.
+   */
+  audit(fields: AuditFields): void;
 }
 
 export interface MetaStore extends MetaReader {
@@ -110,9 +156,10 @@ export interface MetaStore extends MetaReader {
    * Hard-deletes every TUF row whose GUN equals `gun` exactly (no prefix matching: deleting `a/b`
    * leaves `a/b2`) and, if any row existed, appends a changefeed 'deletion' record (version 0,
    * sha256 ''). Server-held keys are NOT deleted. Takes the same per-GUN lock as `withGun`.
-   * Returns whether anything was deleted.
+   * Returns whether anything was deleted. `audit` (with `deleted` set to the result) is appended to
+   * the audit trail in the same transaction.
    */
-  deleteGun(gun: string): Promise<boolean>;
+  deleteGun(gun: string, audit?: AuditFields): Promise<boolean>;
   /**
    * notary's changefeed query (N:server/handlers/changefeed.go, `N:server/storage/sqldb.go` GetChanges):
    * - `changeId` '' = from the beginning; a negative id (e.g. '-1') = from the latest, going backwards;
@@ -126,6 +173,14 @@ export interface MetaStore extends MetaReader {
   getChanges(opts: { changeId: string; records: number; gun?: string }): Promise<ChangeRecord[]>;
   /** Server-held keys (signer); rows are stored as given (already encrypted). */
   keys: ServerKeyStore;
+  /** The hash-chained audit trail. */
+  audit: AuditStore;
+  /**
+   * Changes committed by other processes sharing the database (PostgreSQL LISTEN/NOTIFY on
+   * `signet_changes`, sent by every publish and delete in its transaction), for cache
+   * invalidation; after a lost connection, one `resync`. SQLite (one process per file): never called.
+   */
+  onChange(listener: (change: StoreChange) => void): () => void;
   /** Number of distinct GUNs having at least one TUF row (for metrics). */
   countGuns(): Promise<number>;
   /** Resolves if the database answers a trivial query; else SignetError('STORAGE'). */
@@ -135,8 +190,11 @@ export interface MetaStore extends MetaReader {
 }
 
 export interface ServerKeyStore {
-  /** Stores a new key. An existing id throws SignetError('CONFLICT') and changes nothing. */
-  insert(row: ServerKeyRow): Promise<void>;
+  /**
+   * Stores a new key; `audit` is appended to the audit trail in the same transaction. An existing
+   * id throws SignetError('CONFLICT') and changes nothing.
+   */
+  insert(row: ServerKeyRow, audit?: AuditFields): Promise<void>;
   /** The key with this id, or null. */
   get(id: string): Promise<ServerKeyRow | null>;
   /**

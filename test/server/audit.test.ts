@@ -1,6 +1,7 @@
 /**
- * The audit trail: one JSON line per publish / delete / key rotation and per auth failure, with
- * who, what and the result, and never a token, password or key.
+ * The audit trail: one chained entry per publish / delete / key creation and rotation, per refused
+ * state change and per auth failure, with who, what and the result, and never a token, password
+ * or key; the JSON-lines copy carries the same entries.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type MetaStore } from '../../src/storage/index.js';
 import { LocalServerSigner } from '../../src/signer/index.js';
 import {
-  auditWriter,
+  AuditTrail,
   buildApp,
   createAuthorizer,
   startServer,
@@ -27,8 +28,13 @@ function memorySink(): { lines: string[]; records(): Record<string, unknown>[]; 
   return {
     lines,
     records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
-    log: auditWriter({ write: (l) => void lines.push(l), close: async () => undefined }),
+    log: { write: (l: string) => void lines.push(l), close: async () => undefined },
   };
+}
+
+async function chain(store: MetaStore): Promise<Record<string, unknown>[]> {
+  const es = await store.audit.list({ afterSeq: 0, limit: 10_000 });
+  return es.map((e) => ({ ...(JSON.parse(e.text) as Record<string, unknown>), hash: e.hash }));
 }
 
 function withAuth(app: SignetApp['app'], authorization: string): Injector {
@@ -110,32 +116,43 @@ describe('audit trail with token auth', () => {
     });
 
     const recs = sink.records();
-    // the GET key requests of init, and the authorised GET, leave nothing
-    expect(recs.map((r) => [r.event, r.status, r.user ?? null, r.reason ?? null])).toEqual([
-      ['publish', 200, 'alice', null],
-      ['publish', 400, 'alice', null],
-      ['auth_failure', 401, 'bob', 'insufficient_scope'],
-      ['auth_failure', 401, null, 'invalid_token'],
-      ['rotate_key', 200, 'alice', null],
-      ['delete', 200, 'alice', null],
+    // the copy holds exactly the chain's entries, in order
+    expect(recs).toEqual(await chain(store));
+    // the key init created, then the publish; the authorised GET leaves nothing
+    expect(recs.map((r) => [r.seq, r.event, r.status, r.user, r.reason ?? null])).toEqual([
+      [1, 'create_key', 200, 'alice', null],
+      [2, 'publish', 200, 'alice', null],
+      [3, 'refused', 400, 'alice', null],
+      [4, 'auth_failure', 401, 'bob', 'insufficient_scope'],
+      [5, 'auth_failure', 401, null, 'invalid_token'],
+      [6, 'rotate_key', 200, 'alice', null],
+      [7, 'delete', 200, 'alice', null],
     ]);
-    const [pub, refused, scope, , rotate] = recs as Record<string, unknown>[];
+    const [created, pub, refused, scope, , rotate, del] = recs as Record<string, unknown>[];
+    expect(created).toMatchObject({ role: 'timestamp', gun: GUN, route: 'get_key', algorithm: 'ecdsa' });
     expect(pub).toMatchObject({ gun: GUN, method: 'POST', route: 'publish', remote: '127.0.0.1' });
-    expect(typeof pub?.reqId).toBe('string');
+    expect(pub?.reqId).toMatch(/^[0-9a-f]{12}-\d+$/);
     expect(Date.parse(pub?.time as string)).toBeGreaterThan(0);
-    expect(pub?.stored).toEqual(
-      expect.arrayContaining([
-        { role: 'root', version: 1 },
-        { role: 'targets', version: 1 },
-        { role: 'snapshot', version: 1 },
-        { role: 'timestamp', version: 1 },
-      ]),
-    );
-    expect(refused).toMatchObject({ code: 'MALFORMED_JSON' });
+    const stored = pub?.stored as { role: string; version: number; sha256: string; keyIds: string[] }[];
+    expect(stored.map((x) => [x.role, x.version]).sort()).toEqual([
+      ['root', 1],
+      ['snapshot', 1],
+      ['targets', 1],
+      ['timestamp', 1],
+    ]);
+    for (const x of stored) {
+      expect(x.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(x.keyIds.length).toBeGreaterThan(0);
+    }
+    expect(stored.find((x) => x.role === 'timestamp')?.keyIds).toEqual([created?.keyId]);
+    expect(pub?.serverKeyIds).toContain(created?.keyId);
+    expect(refused).toMatchObject({ route: 'publish', code: 'MALFORMED_JSON' });
     expect(refused?.stored).toBeUndefined();
     expect(scope).toMatchObject({ required: ['push', 'pull'], gun: GUN });
     expect(rotate).toMatchObject({ role: 'snapshot' });
     expect(rotate?.keyId).toMatch(/^[0-9a-f]{64}$/);
+    expect(del).toMatchObject({ deleted: true });
+    expect(pub?.prev).toBe(created?.hash);
   });
 
   it('holds no token, signature or key material', () => {
@@ -169,6 +186,7 @@ describe('audit trail with basic auth', () => {
         headers: { authorization: wrong },
       });
       expect(r.statusCode).toBe(401);
+      await new Promise((res) => setTimeout(res, 10));
       expect(sink.records()[0]).toMatchObject({ event: 'auth_failure', user: 'reader', reason: 'bad_credentials' });
       const all = sink.lines.join('');
       expect(all).not.toContain('guessed-pw');
@@ -178,7 +196,8 @@ describe('audit trail with basic auth', () => {
       // the credential-less ping every client starts with is a handshake, not a failure
       await signet.app.inject({ method: 'GET', url: '/v2/' });
       expect(sink.lines).toHaveLength(1);
-      for (let i = 0; i < 80; i++) await signet.app.inject({ method: 'GET', url: '/nowhere' });
+      // in parallel: each failure waits for its entry to commit, so sequential ones would span several windows
+      await Promise.all(Array.from({ length: 80 }, () => signet.app.inject({ method: 'GET', url: '/nowhere' })));
       expect(sink.lines.length).toBeGreaterThanOrEqual(40);
       expect(sink.lines.length).toBeLessThanOrEqual(51);
     } finally {
@@ -188,26 +207,32 @@ describe('audit trail with basic auth', () => {
     }
   });
 
-  it('reports how many failure lines it dropped on the next line it writes', () => {
-    let t = 0;
-    const lines: string[] = [];
-    const log = auditWriter({ write: (l) => void lines.push(l), close: async () => undefined }, () => t);
-    const fail = {
-      event: 'auth_failure' as const,
-      reqId: 'r',
-      remote: '::1',
-      user: undefined,
-      method: 'GET',
-      route: 'ping',
-      gun: undefined,
-      status: 401,
-    };
-    for (let i = 0; i < 60; i++) log.write(fail);
-    expect(lines).toHaveLength(50);
-    t = 1500;
-    log.write(fail);
-    expect(JSON.parse(lines[50] as string)).toMatchObject({ suppressedAuthFailures: 10 });
-    expect(lines[50]).not.toContain('undefined');
+  it('reports how many failure entries it dropped on the next one it writes', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-audit-'));
+    const store = await openStore({ dataDir: dir });
+    try {
+      let t = 0;
+      const sink = memorySink();
+      const trail = new AuditTrail(
+        store,
+        sink.log,
+        (err) => {
+          throw err;
+        },
+        () => t,
+      );
+      const actor = { reqId: 'r', remote: '::1', user: null, method: 'GET', route: 'ping', gun: undefined };
+      for (let i = 0; i < 60; i++) await trail.refused(actor, 'auth_failure', { status: 401 });
+      expect(sink.lines).toHaveLength(50);
+      t = 1500;
+      await trail.refused(actor, 'auth_failure', { status: 401 });
+      expect(JSON.parse(sink.lines[50] as string)).toMatchObject({ suppressedAuthFailures: 10, seq: 51 });
+      expect(sink.lines[50]).not.toContain('undefined');
+      trail.close();
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

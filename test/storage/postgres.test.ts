@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { openStore } from '../../src/storage/index.js';
 import { startPostgres } from '../harness/postgres.js';
+import { auditContract } from './audit-contract.js';
 import { storeContract, type StoreFixture } from './contract.js';
 
 // Keeps this file's cluster up between the per-test databases.
@@ -34,10 +35,12 @@ async function withClient(url: string, fn: (client: pg.Client) => Promise<void>)
   }
 }
 
-storeContract('PostgreSQL', async (): Promise<StoreFixture> => {
+const pgFixture = async (): Promise<StoreFixture> => {
   const db = await startPostgres();
   return { open: () => openStore({ database: db.url }), dispose: () => db.stop() };
-});
+};
+storeContract('PostgreSQL', pgFixture);
+auditContract('PostgreSQL', pgFixture);
 
 describe('test harness startPostgres', () => {
   it('gives every call its own empty database and drops it on stop', async () => {
@@ -65,7 +68,7 @@ describe('PostgreSQL backend', () => {
       await Promise.all(stores.map((s) => s.close()));
       await withClient(url, async (client) => {
         const { rows } = await client.query('select name from kysely_migration order by name');
-        expect(rows).toEqual([{ name: '0001-initial' }]);
+        expect(rows).toEqual([{ name: '0001-initial' }, { name: '0002-audit-log' }]);
         const types = await client.query(
           "select column_name, data_type from information_schema.columns where table_name = 'tuf_files' order by column_name",
         );
@@ -132,3 +135,43 @@ describe('PostgreSQL backend', () => {
       }
     }));
 });
+
+describe('PostgreSQL change notices', () => {
+  it('tells every other store handle of a stored timestamp and of a delete, at commit', () =>
+    withDatabase(async (url) => {
+      const a = await openStore({ database: url });
+      const b = await openStore({ database: url });
+      try {
+        const seen: unknown[] = [];
+        b.onChange((c) => seen.push(c));
+        // the LISTEN connection comes up asynchronously
+        for (let i = 0; i < 100 && !(await listening(url)); i++) await new Promise((r) => setTimeout(r, 20));
+        await a.updateMany('g', [{ role: 'root', version: 1, data: Buffer.from('r') }]);
+        await a.updateMany('g', [{ role: 'timestamp', version: 4, data: Buffer.from('t') }]);
+        await expect(
+          a.withGun('g', async (tx) => {
+            await tx.updateMany('g', [{ role: 'timestamp', version: 5, data: Buffer.from('t5') }]);
+            throw new Error('rolled back');
+          }),
+        ).rejects.toThrow();
+        await a.deleteGun('g');
+        for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(seen).toEqual([
+          { kind: 'gun', gun: 'g', version: 4, deleted: false },
+          { kind: 'gun', gun: 'g', version: 0, deleted: true },
+        ]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }));
+});
+
+async function listening(url: string): Promise<boolean> {
+  let n = 0;
+  await withClient(url, async (c) => {
+    const r = await c.query("select count(*)::int as n from pg_stat_activity where query like 'LISTEN%'");
+    n = (r.rows[0] as { n: number }).n;
+  });
+  return n > 0;
+}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqlite, openStore, SQLITE_FILE, sqliteEngine, type SqliteEngine } from '../../src/storage/index.js';
+import { auditContract } from './audit-contract.js';
 import { storeContract, type StoreFixture } from './contract.js';
 
 function tempDir(): string {
@@ -26,13 +27,15 @@ function engines(): SqliteEngine[] {
 }
 
 for (const engine of engines()) {
-  storeContract(`SQLite (${engine})`, async (): Promise<StoreFixture> => {
+  const fixture = async (): Promise<StoreFixture> => {
     const dir = tempDir();
     return {
       open: () => openStore({ dataDir: dir, sqliteEngine: engine }),
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
     };
-  });
+  };
+  storeContract(`SQLite (${engine})`, fixture);
+  auditContract(`SQLite (${engine})`, fixture);
 }
 
 /** Rows of a read-only query on the raw file, through the same engine wrapper the store uses. */
@@ -56,7 +59,10 @@ describe('SQLite backend', () => {
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
       expect(rows(file, 'pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
-      expect(rows(file, 'select name from kysely_migration order by name')).toEqual([{ name: '0001-initial' }]);
+      expect(rows(file, 'select name from kysely_migration order by name')).toEqual([
+        { name: '0001-initial' },
+        { name: '0002-audit-log' },
+      ]);
       const idx = rows(file, "select name from sqlite_master where type = 'index' and tbl_name = 'tuf_files'");
       expect(idx.map((r) => r['name']).sort()).toEqual(['tuf_files_gun_role_sha256', 'tuf_files_gun_role_version']);
     } finally {
@@ -122,6 +128,9 @@ describe('SQLite migrations', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
-    expect(rows(path.join(dir, SQLITE_FILE), 'select name from kysely_migration')).toEqual([{ name: '0001-initial' }]);
+    expect(rows(path.join(dir, SQLITE_FILE), 'select name from kysely_migration order by name')).toEqual([
+      { name: '0001-initial' },
+      { name: '0002-audit-log' },
+    ]);
   });
 });

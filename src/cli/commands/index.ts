@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerAdmissionCommand } from './admission.js';
+import { registerAudit } from './audit.js';
 import { registerBridge } from './bridge.js';
 import { registerDelete } from './delete.js';
 import { registerInit } from './init.js';
@@ -42,4 +43,5 @@ export const registrars: readonly CommandRegistrar[] = [
   registerMigrate,
   registerProxyCommand,
   registerAdmissionCommand,
+  registerAudit,
 ];

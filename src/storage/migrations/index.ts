@@ -4,12 +4,14 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import { migration as m0001 } from './0001-initial.js';
+import { migration as m0002 } from './0002-audit-log.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
 export function getMigrations(dialect: MigrationDialect): Record<string, Migration> {
   return {
     '0001-initial': m0001(dialect),
+    '0002-audit-log': m0002(dialect),
   };
 }
 
