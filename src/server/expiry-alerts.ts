@@ -96,7 +96,8 @@ export class ExpiryAlerts {
           warnSeconds: Math.floor(this.#opts.warnMs / 1000),
         },
       });
-      if (left < 0) this.#opts.log.warn({ gun: i.gun, role: i.role, kind: i.kind }, 'client-held trust data has expired');
+      if (left < 0)
+        this.#opts.log.warn({ gun: i.gun, role: i.role, kind: i.kind }, 'client-held trust data has expired');
     }
     this.#running ??= this.#drain().finally(() => (this.#running = undefined));
   }

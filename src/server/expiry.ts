@@ -159,7 +159,9 @@ export class ExpiryWatch {
   /** Whether a key the root lists for the snapshot is one of this server's (it then re-signs the snapshot). */
   async #snapshotHolder(gun: string, rootBytes: Buffer): Promise<HeldBy> {
     try {
-      const root = JSON.parse(rootBytes.toString('utf8')) as { signed?: { roles?: { snapshot?: { keyids?: unknown } } } };
+      const root = JSON.parse(rootBytes.toString('utf8')) as {
+        signed?: { roles?: { snapshot?: { keyids?: unknown } } };
+      };
       const ids = root.signed?.roles?.snapshot?.keyids;
       for (const id of Array.isArray(ids) ? ids : []) {
         if (typeof id !== 'string') continue;
