@@ -79,4 +79,9 @@ export default tseslint.config(
   },
   ...layerRules,
   ...throughIndexRules,
+  // the dashboard's browser script (src/server/dashboard-assets/app.js), served as it is
+  {
+    files: ['src/server/dashboard-assets/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', Node: 'readonly', URLSearchParams: 'readonly' } },
+  },
 );

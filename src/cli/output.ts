@@ -15,6 +15,8 @@ export const EXIT = {
   PASSPHRASE: 7,
   TAG_MOVED: 8,
   STALE: 9,
+  /** `status --expiring`: something expires within the window (not an error) */
+  EXPIRING: 10,
 } as const;
 
 const BY_CODE: Partial<Record<SignetErrorCode, number>> = {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from '../duration.js';
 import { SignetError } from '../errors.js';
 import { startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
 import { readEnv, type Env } from './config.js';
@@ -30,6 +31,10 @@ export interface ServerFlags {
   auditLog?: string | false;
   /** HOST:PORT of a listener of their own for /metrics, or 'off' */
   metricsListen?: string;
+  /** URL expiry alerts are POSTed to */
+  expiryWebhook?: string;
+  /** duration before an expiry to alert (e.g. 30d) */
+  expiryWarn?: string;
 }
 
 const AuthAction = z.enum(['pull', 'push', '*']);
@@ -76,6 +81,10 @@ const ConfigFile = z
     auth: AuthConfigFile.optional(),
     auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
     metricsListen: z.string().min(1).optional(),
+    expiry: z
+      .object({ webhook: z.string().min(1).optional(), warn: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     limits: z
       .object({
         bodyLimit: z.number().int().positive().optional(),
@@ -176,6 +185,8 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     options.bodyLimit = n;
   }
 
+  Object.assign(options, resolveExpiry(flags, env, file.expiry));
+
   const auth = resolveAuth(flags, env, file.auth, rel);
   const auditLog =
     flags.auditLog === false
@@ -200,6 +211,40 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     ...(auth !== undefined ? { auth } : {}),
     ...(auditLog !== undefined ? { auditLog } : {}),
   };
+}
+
+/** --expiry-webhook and --expiry-warn (flags > env > config file `expiry`). */
+function resolveExpiry(flags: ServerFlags, env: Env, file: ConfigFile['expiry']): Partial<ServerOptions> {
+  const pick = (...vals: (string | undefined)[]): string | undefined => vals.find((v) => v !== undefined && v !== '');
+  const out: Partial<ServerOptions> = {};
+  const webhook = pick(flags.expiryWebhook, env.SIGNET_EXPIRY_WEBHOOK, file?.webhook);
+  if (webhook !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(webhook);
+    } catch {
+      u = undefined;
+    }
+    if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:'))
+      throw new SignetError('USAGE', '--expiry-webhook must be an http:// or https:// URL', {
+        fix: 'e.g. --expiry-webhook https://alerts.example.com/hooks/signet',
+      });
+    out.expiryWebhook = webhook;
+  }
+  const warn = pick(flags.expiryWarn, env.SIGNET_EXPIRY_WARN, file?.warn);
+  if (warn !== undefined) {
+    const ms = parseDuration(warn);
+    if (ms === undefined || ms <= 0)
+      throw new SignetError(
+        'USAGE',
+        `--expiry-warn must be a duration such as 30d, 72h or 90m, got ${JSON.stringify(warn)}`,
+        {
+          fix: 'e.g. --expiry-warn 30d',
+        },
+      );
+    out.expiryWarnMs = ms;
+  }
+  return out;
 }
 
 /** Token auth from flags > env > config file (all four settings needed), else the file's basic auth. */

@@ -24,6 +24,8 @@ import { HttpError, errorBody, toHttpError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import * as h from './handlers.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
+import { createOperatorViews, type OperatorViews } from './operator.js';
+import type { AuditReader } from './audit-recent.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
 import { NOT_FOUND_ACTIONS, cacheHeaders, matchRoute, type RouteMatch, type RouteName } from './routes.js';
 
@@ -47,11 +49,15 @@ export interface AppDeps {
   auth?: Authorizer | undefined;
   /** JSON-lines copy of the audit trail (which is always kept in the store); omitted = none */
   audit?: AuditLog | undefined;
+  /** where the dashboard reads recent audit entries; default: the store's trail (audit-recent.ts) */
+  auditReader?: AuditReader | undefined;
 }
 
 export interface SignetApp {
   app: FastifyInstance;
   metrics: ServerMetrics;
+  /** expiry watch, alerts, rates and dashboard (operator.ts) */
+  operator: OperatorViews;
   /** drops every cached view (tests) */
   clearCaches(): void;
 }
@@ -99,12 +105,27 @@ export function buildApp(deps: AppDeps): SignetApp {
     defaultMetrics: deps.processMetrics ?? false,
     gunCountRefreshMs: opts.gunCountRefreshMs,
   });
-  const handlers: Record<string, Handler> =
-    deps.metricsRoute === false ? { ...HANDLERS, metrics: metricsElsewhere } : HANDLERS;
+  const now = deps.now ?? (() => new Date());
+  const log = deps.logger ? (deps.logger as unknown as h.Logger) : NOOP_LOG;
+  const operator = createOperatorViews({
+    store: deps.store,
+    metrics,
+    opts,
+    now,
+    log,
+    auditReader: deps.auditReader,
+  });
+  const handlers: Record<string, Handler> = {
+    ...HANDLERS,
+    ...(deps.metricsRoute === false ? { metrics: metricsElsewhere } : {}),
+    dashboard: (_ctx, m) => operator.handlers.dashboard(m),
+    dashboard_asset: (_ctx, m) => operator.handlers.dashboard_asset(m),
+    dashboard_api: (_ctx, m) => operator.handlers.dashboard_api(m),
+  };
   const ctx: h.HandlerContext = {
     store: deps.store,
     signer: deps.signer,
-    now: deps.now ?? (() => new Date()),
+    now,
     opts,
     cache: new RepoCache(deps.store, {
       ttlMs: opts.cacheTtlMs,
@@ -114,7 +135,7 @@ export function buildApp(deps: AppDeps): SignetApp {
     files: new FileCache(opts.cacheMaxFiles, opts.cacheTtlMs, opts.cacheMaxBytes),
     metrics,
     cacheHeaders: cacheHeaders(opts.maxAgeCurrent, opts.maxAgeConsistent),
-    log: deps.logger ? (deps.logger as unknown as h.Logger) : NOOP_LOG,
+    log,
     resignCooldown: new Map(),
     resigning: new Map(),
   };
@@ -268,6 +289,7 @@ export function buildApp(deps: AppDeps): SignetApp {
     if (auth !== undefined) api.addHook('onRequest', authHook);
     api.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '*', handler: dispatch });
   });
+  app.addHook('onClose', async () => operator.close());
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).header('content-type', ENVELOPE).send(errorBody('METADATA_NOT_FOUND'));
   });
@@ -285,6 +307,7 @@ export function buildApp(deps: AppDeps): SignetApp {
   return {
     app,
     metrics,
+    operator,
     clearCaches() {
       ctx.cache.clear();
       ctx.files.clear();

@@ -26,6 +26,16 @@ export interface ServerOptions {
   readLogLevel: 'info' | 'debug' | 'trace';
   /** the GUN count of /metrics is re-counted at most this often; scrapes in between read the last count */
   gunCountRefreshMs: number;
+  /** expiry watch (src/server/expiry.ts): repositories re-checked at most this often */
+  expiryRefreshMs: number;
+  /** expiries within this window are alerted (webhook) and shown as "warning" on the dashboard (default 30 days) */
+  expiryWarnMs: number;
+  /** URL that expiry alerts are POSTed to as JSON; '' = no alerts */
+  expiryWebhook: string;
+  /** waits between the attempts of one alert (one attempt more than entries) */
+  expiryRetryDelaysMs: readonly number[];
+  /** the dashboard's rate charts take one sample of the counters this often */
+  dashboardSampleMs: number;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -42,4 +52,9 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   resignCooldownMs: 60_000,
   readLogLevel: 'debug',
   gunCountRefreshMs: 10_000,
+  expiryRefreshMs: 30_000,
+  expiryWarnMs: 30 * 24 * 60 * 60 * 1000,
+  expiryWebhook: '',
+  expiryRetryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000],
+  dashboardSampleMs: 60_000,
 };

@@ -19,6 +19,9 @@ export type RouteName =
   | 'changefeed_all'
   | 'health'
   | 'metrics'
+  | 'dashboard'
+  | 'dashboard_asset'
+  | 'dashboard_api'
   | 'not_found';
 
 /** N:server/handlers/default.go: "current" = max-age 300 + must-revalidate; "consistent" = 30 days; set on 200 only. */
@@ -147,6 +150,34 @@ export const ROUTES: readonly RouteDef[] = [
     name: 'metrics',
     method: 'GET',
     pattern: /^\/metrics$/,
+    cache: 'none',
+    hasGun: false,
+    body: 'none',
+    actions: ['*'],
+  },
+  // the read-only dashboard (dashboard.ts): every repository at once, so catalog scope like /metrics
+  {
+    name: 'dashboard',
+    method: 'GET',
+    pattern: /^\/dashboard$/,
+    cache: 'none',
+    hasGun: false,
+    body: 'none',
+    actions: ['*'],
+  },
+  {
+    name: 'dashboard_asset',
+    method: 'GET',
+    pattern: /^\/dashboard\/assets\/([A-Za-z0-9._-]+)$/,
+    cache: 'none',
+    hasGun: false,
+    body: 'none',
+    actions: ['*'],
+  },
+  {
+    name: 'dashboard_api',
+    method: 'GET',
+    pattern: /^\/dashboard\/api\/([a-z]+)$/,
     cache: 'none',
     hasGun: false,
     body: 'none',

@@ -96,6 +96,17 @@ export async function listAudit(db: Db, afterSeq: number, limit: number): Promis
   return rows.map(toEntry);
 }
 
+/** The newest `limit` entries, newest first. */
+export async function recentAudit(db: Db, limit: number): Promise<AuditEntry[]> {
+  const rows = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'created_at', 'entry', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(toEntry);
+}
+
 /**
  * Walks the chain in seq order, one entry at a time, and names every break: an entry whose bytes
  * do not hash to its stored hash (edited), a seq that does not follow the previous one (removed

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { SignetError } from '../errors.js';
-import { appendAudit, AuditListeners, listAudit } from './audit.js';
+import { appendAudit, AuditListeners, listAudit, recentAudit } from './audit.js';
 import { countGuns, MetaQueries, queryChanges, type Db } from './queries.js';
 import type {
   AuditEntry,
@@ -43,6 +43,13 @@ export abstract class StoreBase implements MetaStore {
     list: async ({ afterSeq, limit }) => {
       try {
         return await listAudit(this.reader, afterSeq, limit);
+      } catch (err) {
+        throw storageError(err, 'reading the audit trail');
+      }
+    },
+    recent: async (limit) => {
+      try {
+        return await recentAudit(this.reader, limit);
       } catch (err) {
         throw storageError(err, 'reading the audit trail');
       }

@@ -93,6 +93,8 @@ export interface AuditStore {
   append(fields: readonly AuditFields[]): Promise<AuditEntry[]>;
   /** Entries with seq > `afterSeq`, oldest first, at most `limit`. */
   list(opts: { afterSeq: number; limit: number }): Promise<AuditEntry[]>;
+  /** The newest `limit` entries, newest first (the dashboard's recent list). */
+  recent(limit: number): Promise<AuditEntry[]>;
   /** Called after each commit that appended entries, through this store handle only. */
   onAppend(listener: (entries: readonly AuditEntry[]) => void): () => void;
 }

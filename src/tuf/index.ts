@@ -77,3 +77,5 @@ export {
 } from './x509.js';
 export { MAX_GUN_LENGTH, checkGun } from './gun.js';
 export type { CertificateInfo, CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509.js';
+export { expiriesOf, expiringWithin, secondsLeft } from './expiry.js';
+export type { ExpiryItem, ExpiryKind } from './expiry.js';

@@ -34,3 +34,4 @@ export {
   type ManifestSource,
   type VerifiedImage,
 } from './verify-image.js';
+export { cachedExpiries, cachedGuns, type CachedExpiry } from './expiry.js';

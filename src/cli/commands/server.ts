@@ -41,6 +41,14 @@ export function registerServerCommand(program: Command): void {
       '--metrics-listen <host:port|off>',
       'serve /metrics only on this plain-HTTP address (e.g. 127.0.0.1:9464), or nowhere with off (env SIGNET_METRICS_LISTEN; default: on the main listener, behind auth when auth is on)',
     )
+    .option(
+      '--expiry-webhook <url>',
+      'POST a JSON alert to this URL when client-held trust data nears expiry (env SIGNET_EXPIRY_WEBHOOK; docs/dashboard.md)',
+    )
+    .option(
+      '--expiry-warn <duration>',
+      'how long before an expiry to alert, and to show it as a warning on the dashboard (env SIGNET_EXPIRY_WARN; default 30d)',
+    )
     .action(async (flags: ServerFlags) => {
       // lazy: the server stack is loaded only by the command that needs it (client start-up time)
       const { runServer } = await import('../server-config.js');
