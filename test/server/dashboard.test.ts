@@ -231,8 +231,9 @@ describe('dashboard in headless Chromium', () => {
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
       // newest first: the refused publish, the publish; before them only the 401s of this test's
       // credential-less requests and the browser's first, unchallenged one
-      // (the store's trail: a refused request is its own `refused` entry, the publish is committed with its files)
-      expect(events.filter((e) => e !== 'auth_failure')).toEqual(['refused', 'publish']);
+      // (the store's trail: a refused request is its own `refused` entry, the publish is committed with its
+      // files, and the server's key for the repository was created before it)
+      expect(events.filter((e) => e !== 'auth_failure')).toEqual(['refused', 'publish', 'create_key']);
       expect(await page.locator('#audit tbody tr[data-event="refused"]').nth(0).textContent()).toContain('400');
       const publish = page.locator('#audit tbody tr[data-event="publish"]').nth(0);
       expect(await publish.textContent()).toContain(`${USER}${GUN}200`);
