@@ -16,7 +16,7 @@ import Fastify, {
 import type { MetaStore } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import type { AuditEvent, AuditLog } from './audit.js';
-import type { Authorizer } from './auth.js';
+import type { Authorizer } from './auth/index.js';
 import { RepoCache } from './current.js';
 import { HttpError, errorBody, toHttpError } from './errors.js';
 import { FileCache } from './file-cache.js';

@@ -18,7 +18,7 @@ export {
   type AuthSettings,
   type BasicAuthSettings,
   type BasicUser,
-} from './auth.js';
+} from './auth/index.js';
 export { openAuditLog, auditWriter, type AuditLog, type AuditRecord } from './audit.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
 export { ensureTls, type TlsMaterial } from './tls.js';

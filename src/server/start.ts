@@ -17,7 +17,7 @@ import { openStore, type MetaStore } from '../storage/index.js';
 import { LocalServerSigner } from '../signer/index.js';
 import { buildApp, type SignetApp } from './app.js';
 import { openAuditLog, type AuditLog } from './audit.js';
-import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth.js';
+import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth/index.js';
 import type { ServerOptions } from './options.js';
 import { ensureTls } from './tls.js';
 
