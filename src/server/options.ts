@@ -24,6 +24,11 @@ export interface ServerOptions {
   resignCooldownMs: number;
   /** log successful reads at this level ('debug' keeps the GET path cheap) */
   readLogLevel: 'info' | 'debug' | 'trace';
+  /** publish body bytes being received at once, across all requests (503 beyond; default 256 MiB) */
+  maxInflightBodyBytes: number;
+  /** key requests (GET/POST …/{role}.key) per client address and minute, after a burst of `keyRequestBurst` */
+  keyRequestsPerMinute: number;
+  keyRequestBurst: number;
   /** the GUN count of /metrics is re-counted at most this often; scrapes in between read the last count */
   gunCountRefreshMs: number;
 }
@@ -42,4 +47,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   resignCooldownMs: 60_000,
   readLogLevel: 'debug',
   gunCountRefreshMs: 10_000,
+  maxInflightBodyBytes: 256 * 1024 * 1024,
+  keyRequestsPerMinute: 60,
+  keyRequestBurst: 120,
 };
