@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { SignetError } from '../errors.js';
-import { startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
+import { LOG_LEVELS, startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
 import { readEnv, type Env } from './config.js';
 import { escapeControl, exitCodeFor, formatError } from './output.js';
 
@@ -87,7 +87,7 @@ const ConfigFile = z
     tlsKey: z.string().optional(),
     insecureHttp: z.boolean().optional(),
     signerPassphraseFile: z.string().optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    logLevel: z.enum(LOG_LEVELS).optional(),
     auth: AuthConfigFile.optional(),
     auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
     metricsListen: z.string().min(1).optional(),

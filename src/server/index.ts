@@ -21,6 +21,7 @@ export {
 } from './auth/index.js';
 export { openAuditLog, auditWriter, type AuditLog, type AuditRecord } from './audit.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
+export { LOG_LEVELS } from './preflight.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';
 export { errorBody, HttpError, type NotaryErrorCode } from './errors.js';
