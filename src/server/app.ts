@@ -260,7 +260,8 @@ export function buildApp(deps: AppDeps): SignetApp {
       if (res.user !== undefined) backoff.succeeded(req.ip);
       return undefined;
     }
-    if (res.reason === 'bad_credentials' || res.reason === 'invalid_token') backoff.failed(req.ip);
+    // wrong passwords only: a signed token cannot be guessed, and clients retry stale tokens
+    if (res.reason === 'bad_credentials') backoff.failed(req.ip);
     const routeName = m.route?.name ?? 'not_found';
     req.log.info({ route: routeName, gun: m.gun, reason: res.reason, why: res.why }, 'request refused: unauthorized');
     // a credential-less ping is how clients learn the challenge (C:cli/trust/trust.go), not a failed attempt

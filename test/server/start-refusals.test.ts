@@ -147,6 +147,10 @@ describe('signet server (CLI) refusals', () => {
       ];
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'a-file'), 'x');
+      // a second process on a data dir this (test) process serves
+      const held = fresh();
+      const first = await startServer(config(held));
+      cases.push([['--data-dir', held], /in use by another signet server \(process \d+\)[\s\S]*--data-dir/]);
       for (const [args, flag] of cases) {
         const r = await run(process.execPath, [cli, 'server', '--insecure-http', ...args], { env, timeoutMs: 30_000 });
         process.stdout.write(`signet server ${args.join(' ')} → exit ${r.code}\n${r.stderr}\n`);
@@ -154,6 +158,7 @@ describe('signet server (CLI) refusals', () => {
         expect(r.stderr).toMatch(flag);
         expect(r.stderr).not.toContain('unexpected error');
       }
+      await first.close();
     } finally {
       server.close();
     }
