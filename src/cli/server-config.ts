@@ -9,7 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { SignetError } from '../errors.js';
-import { startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
+import { LOG_LEVELS, startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
 import { readEnv, type Env } from './config.js';
 import { escapeControl, exitCodeFor, formatError } from './output.js';
 
@@ -35,6 +35,10 @@ export interface ServerFlags {
   expiryWebhook?: string;
   /** duration before an expiry to alert (e.g. 30d) */
   expiryWarn?: string;
+  authHtpasswd?: string;
+  allowAnonymousWrites?: boolean;
+  maxInflightBodyBytes?: string;
+  maxConnections?: string;
 }
 
 const AuthAction = z.enum(['pull', 'push', '*']);
@@ -59,13 +63,24 @@ const AuthConfigFile = z.discriminatedUnion('type', [
           .regex(/^[^:]+$/, 'a user name cannot contain ":"'),
         z
           .object({
-            passwordSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the password'),
+            passwordBcrypt: z
+              .string()
+              .regex(/^\$2[aby]\$/, 'must be a bcrypt hash ($2y$…, htpasswd -nB USER)')
+              .optional(),
+            passwordSha256: z
+              .string()
+              .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the password')
+              .optional(),
             repositories: z.record(z.string().min(1), z.array(AuthAction)),
           })
-          .strict(),
+          .strict()
+          .refine((u) => (u.passwordBcrypt === undefined) !== (u.passwordSha256 === undefined), {
+            message: 'give one of passwordBcrypt, passwordSha256',
+          }),
       ),
     })
     .strict(),
+  z.object({ type: z.literal('htpasswd'), realm: z.string().min(1).optional(), path: z.string().min(1) }).strict(),
 ]);
 
 const ConfigFile = z
@@ -77,7 +92,7 @@ const ConfigFile = z
     tlsKey: z.string().optional(),
     insecureHttp: z.boolean().optional(),
     signerPassphraseFile: z.string().optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    logLevel: z.enum(LOG_LEVELS).optional(),
     auth: AuthConfigFile.optional(),
     auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
     metricsListen: z.string().min(1).optional(),
@@ -85,11 +100,17 @@ const ConfigFile = z
       .object({ webhook: z.string().min(1).optional(), warn: z.string().min(1).optional() })
       .strict()
       .optional(),
+    allowAnonymousWrites: z.boolean().optional(),
     limits: z
       .object({
         bodyLimit: z.number().int().positive().optional(),
         roleSizeLimit: z.number().int().positive().optional(),
         maxParts: z.number().int().positive().optional(),
+        maxInflightBodyBytes: z.number().int().positive().optional(),
+        maxConnections: z.number().int().positive().optional(),
+        keyRequestsPerMinute: z.number().positive().optional(),
+        keyRequestBurst: z.number().int().positive().optional(),
+        unpublishedKeyMaxAgeHours: z.number().min(0).optional(),
       })
       .strict()
       .optional(),
@@ -173,6 +194,10 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     ...(file.limits?.bodyLimit !== undefined ? { bodyLimit: file.limits.bodyLimit } : {}),
     ...(file.limits?.roleSizeLimit !== undefined ? { roleSizeLimit: file.limits.roleSizeLimit } : {}),
     ...(file.limits?.maxParts !== undefined ? { maxParts: file.limits.maxParts } : {}),
+    ...(file.limits?.keyRequestsPerMinute !== undefined
+      ? { keyRequestsPerMinute: file.limits.keyRequestsPerMinute }
+      : {}),
+    ...(file.limits?.keyRequestBurst !== undefined ? { keyRequestBurst: file.limits.keyRequestBurst } : {}),
     ...(file.cache?.maxAgeCurrent !== undefined ? { maxAgeCurrent: file.cache.maxAgeCurrent } : {}),
     ...(file.cache?.maxAgeConsistent !== undefined ? { maxAgeConsistent: file.cache.maxAgeConsistent } : {}),
     ...(file.cache?.ttlMs !== undefined ? { cacheTtlMs: file.cache.ttlMs } : {}),
@@ -184,6 +209,20 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
       throw new SignetError('USAGE', 'SIGNET_BODY_LIMIT must be a positive integer (bytes)');
     options.bodyLimit = n;
   }
+  const inflight = positiveInt(
+    pick(flags.maxInflightBodyBytes, env.SIGNET_MAX_INFLIGHT_BODY_BYTES),
+    '--max-inflight-body-bytes (SIGNET_MAX_INFLIGHT_BODY_BYTES)',
+  );
+  const maxInflightBodyBytes = inflight ?? file.limits?.maxInflightBodyBytes;
+  if (maxInflightBodyBytes !== undefined) options.maxInflightBodyBytes = maxInflightBodyBytes;
+  const maxConnections =
+    positiveInt(pick(flags.maxConnections, env.SIGNET_MAX_CONNECTIONS), '--max-connections (SIGNET_MAX_CONNECTIONS)') ??
+    file.limits?.maxConnections;
+  const allowAnonymousWrites =
+    flags.allowAnonymousWrites === true ||
+    truthy(env.SIGNET_ALLOW_ANONYMOUS_WRITES) ||
+    file.allowAnonymousWrites === true;
+  const keyAgeHours = file.limits?.unpublishedKeyMaxAgeHours;
 
   Object.assign(options, resolveExpiry(flags, env, file.expiry));
 
@@ -210,6 +249,9 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     options,
     ...(auth !== undefined ? { auth } : {}),
     ...(auditLog !== undefined ? { auditLog } : {}),
+    ...(allowAnonymousWrites ? { allowAnonymousWrites } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(keyAgeHours !== undefined ? { unpublishedKeyMaxAgeMs: keyAgeHours * 3_600_000 } : {}),
   };
 }
 
@@ -247,6 +289,16 @@ function resolveExpiry(flags: ServerFlags, env: Env, file: ConfigFile['expiry'])
   return out;
 }
 
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n <= 0)
+    throw new SignetError('USAGE', `${flag} must be a positive whole number, not ${JSON.stringify(v)}`, {
+      fix: `give ${flag.split(' ')[0]} a number such as 268435456`,
+    });
+  return n;
+}
+
 /** Token auth from flags > env > config file (all four settings needed), else the file's basic auth. */
 function resolveAuth(
   flags: ServerFlags,
@@ -261,7 +313,20 @@ function resolveAuth(
   const issuer = pick(flags.authTokenIssuer, env.SIGNET_AUTH_TOKEN_ISSUER, fileToken?.issuer);
   const rootCertBundle = pick(flags.authTokenRootcert, env.SIGNET_AUTH_TOKEN_ROOTCERT, rel(fileToken?.rootCertBundle));
   const given = [realm, service, issuer, rootCertBundle].filter((v) => v !== undefined).length;
-  if (given === 0) return file?.type === 'basic' ? file : undefined;
+  const htpasswd = pick(flags.authHtpasswd, env.SIGNET_AUTH_HTPASSWD);
+  if (htpasswd !== undefined) {
+    if (given > 0 || (file !== undefined && file.type !== 'htpasswd'))
+      throw new SignetError('USAGE', '--auth-htpasswd cannot be combined with other auth settings', {
+        fix: 'give either --auth-htpasswd or token auth (or the config file auth), not both',
+      });
+    return { type: 'htpasswd', file: htpasswd, realm: file?.type === 'htpasswd' ? file.realm : undefined };
+  }
+  if (given === 0) {
+    if (file?.type === 'htpasswd') return { type: 'htpasswd', file: rel(file.path) ?? file.path, realm: file.realm };
+    return file?.type === 'basic' ? file : undefined;
+  }
+  if (file?.type === 'htpasswd')
+    throw new SignetError('USAGE', 'token auth settings were given, but the config file configures htpasswd auth');
   if (file?.type === 'basic')
     throw new SignetError('USAGE', 'token auth settings were given, but the config file configures basic auth');
   if (realm === undefined || service === undefined || issuer === undefined || rootCertBundle === undefined) {

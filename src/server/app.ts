@@ -17,12 +17,13 @@ import Fastify, {
 import type { MetaStore } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import { AuditTrail, type AuditActor, type AuditLog } from './audit.js';
-import type { Authorizer } from './auth.js';
+import type { Authorizer } from './auth/index.js';
 import { RepoCache } from './current.js';
 import { acceptsGzip, gzipOf } from './encoding.js';
 import { HttpError, errorBody, toHttpError } from './errors.js';
 import { FileCache } from './file-cache.js';
 import * as h from './handlers.js';
+import { admission } from './limits.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { createOperatorViews, type OperatorViews } from './operator.js';
 import type { AuditReader } from './audit-recent.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   audit?: AuditLog | undefined;
   /** where the dashboard reads recent audit entries; default: the store's trail (audit-recent.ts) */
   auditReader?: AuditReader | undefined;
+  /** without `auth`: whether anonymous clients may publish, delete and make keys (default true) */
+  anonymousWrites?: boolean;
 }
 
 export interface SignetApp {
@@ -140,7 +143,8 @@ export function buildApp(deps: AppDeps): SignetApp {
     resigning: new Map(),
   };
 
-  const fastPath = makeFastPath(ctx, deps.auth);
+  const { admit, backoff } = admission(opts, deps.auth === undefined && deps.anonymousWrites === false);
+  const fastPath = makeFastPath(ctx, deps.auth, (ip) => backoff.blockedFor(ip) > 0);
   const { auth } = deps;
   const trail = new AuditTrail(deps.store, deps.audit, (err) =>
     ctx.log.error({ err: (err as Error)?.message }, 'audit trail write failed'),
@@ -238,12 +242,21 @@ export function buildApp(deps: AppDeps): SignetApp {
         throw new HttpError('PAYLOAD_TOO_LARGE', undefined, 'this route takes no request body');
       }
       const handler = handlers[m.route.name] as Handler;
-      r = await handler(ctx, m, req, actorOf(req, st));
+      const release = admit(m.route.name, req.ip, req.headers['content-length']);
+      try {
+        r = await handler(ctx, m, req, actorOf(req, st));
+      } finally {
+        release?.();
+      }
     } catch (err) {
       const he = toHttpError(err);
       code = he.code;
       if (he.status >= 500) req.log.error({ err, route: routeName, gun: m.gun }, 'request failed');
-      r = { status: he.status, headers: { 'content-type': ENVELOPE }, body: errorBody(he.code, he.detail) };
+      r = {
+        status: he.status,
+        headers: { ...he.headers, 'content-type': ENVELOPE },
+        body: errorBody(he.code, he.detail),
+      };
       if (he.status < 500 && routeName !== 'not_found')
         req.log.info({ route: routeName, gun: m.gun, code: he.code, reason: he.message }, 'request refused');
     }
@@ -261,11 +274,23 @@ export function buildApp(deps: AppDeps): SignetApp {
     if (m.gunError !== undefined) return undefined;
     const actions = m.route === null ? NOT_FOUND_ACTIONS : m.route.actions;
     if (actions === null) return undefined;
+    // after repeated failed credentials from this address, credentials are not even checked for a while
+    const wait = req.headers.authorization === undefined ? 0 : backoff.blockedFor(req.ip);
+    if (wait > 0) {
+      req.log.info({ route: m.route?.name, remote: req.ip }, 'request refused: failed-auth backoff');
+      const body = errorBody('TOOMANYREQUESTS', 'too many failed authentications from this address');
+      const headers = { 'content-type': ENVELOPE, 'retry-after': String(wait) };
+      send(req, reply, st, { status: 429, headers, body }, 'TOOMANYREQUESTS');
+      return reply;
+    }
     const res = auth.authorize(req.headers.authorization, m.gun, actions);
     if (res.ok) {
       st.user = res.user;
+      if (res.user !== undefined) backoff.succeeded(req.ip);
       return undefined;
     }
+    // wrong passwords only: a signed token cannot be guessed, and clients retry stale tokens
+    if (res.reason === 'bad_credentials') backoff.failed(req.ip);
     const routeName = m.route?.name ?? 'not_found';
     req.log.info({ route: routeName, gun: m.gun, reason: res.reason, why: res.why }, 'request refused: unauthorized');
     // a credential-less ping is how clients learn the challenge (C:cli/trust/trust.go), not a failed attempt
@@ -344,6 +369,7 @@ const PULL = ['pull'] as const;
 function makeFastPath(
   ctx: h.HandlerContext,
   auth: Authorizer | undefined,
+  blocked: (address: string) => boolean,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const current = Object.entries(ctx.cacheHeaders.current).flat();
   // raw URL → (gun, role) of a get_current match: skips the route regexes for repeated URLs
@@ -367,7 +393,11 @@ function makeFastPath(
       parsed.set(url, p);
     }
     // under auth only an authorised request is answered here; any refusal takes the normal path
-    if (auth !== undefined && !auth.authorize(req.headers.authorization, p.gun, PULL).ok) return false;
+    if (
+      auth !== undefined &&
+      (blocked(req.socket.remoteAddress ?? '') || !auth.authorize(req.headers.authorization, p.gun, PULL).ok)
+    )
+      return false;
     const now = Date.now();
     const hit = ctx.cache.peek(p.gun, p.role, now);
     if (hit === undefined) return false;

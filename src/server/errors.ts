@@ -21,6 +21,9 @@ export type NotaryErrorCode =
   | 'INVALID_GUN'
   | 'INVALID_PARAMETERS'
   | 'PAYLOAD_TOO_LARGE'
+  | 'DENIED'
+  | 'TOOMANYREQUESTS'
+  | 'UNAVAILABLE'
   | 'UNKNOWN';
 
 const CATALOG: Record<NotaryErrorCode, { status: number; message: string }> = {
@@ -38,6 +41,10 @@ const CATALOG: Record<NotaryErrorCode, { status: number; message: string }> = {
   INVALID_PARAMETERS: { status: 400, message: 'The parameters provided are not valid.' },
   // Not in notary (it has no body limit); the status is what proxies answer, the body keeps the envelope.
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the server accepts.' },
+  // Not in notary either: docker/distribution's codes and texts (D:registry/api/errcode/register.go)
+  DENIED: { status: 403, message: 'requested access to the resource is denied' },
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 };
 
@@ -46,8 +53,11 @@ export class HttpError extends Error {
   readonly code: NotaryErrorCode;
   readonly status: number;
   readonly detail: unknown;
-  constructor(code: NotaryErrorCode, detail?: unknown, logMessage?: string) {
+  /** extra response headers (Retry-After of a 429 / 503) */
+  readonly headers: Record<string, string>;
+  constructor(code: NotaryErrorCode, detail?: unknown, logMessage?: string, headers: Record<string, string> = {}) {
     super(logMessage ?? CATALOG[code].message);
+    this.headers = headers;
     this.name = 'HttpError';
     this.code = code;
     this.status = CATALOG[code].status;

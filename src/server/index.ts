@@ -18,7 +18,7 @@ export {
   type AuthSettings,
   type BasicAuthSettings,
   type BasicUser,
-} from './auth.js';
+} from './auth/index.js';
 export {
   openAuditLog,
   auditLine,
@@ -28,6 +28,7 @@ export {
   type AuditActor,
 } from './audit.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
+export { LOG_LEVELS } from './preflight.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';
 export { errorBody, HttpError, type NotaryErrorCode } from './errors.js';

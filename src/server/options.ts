@@ -24,6 +24,11 @@ export interface ServerOptions {
   resignCooldownMs: number;
   /** log successful reads at this level ('debug' keeps the GET path cheap) */
   readLogLevel: 'info' | 'debug' | 'trace';
+  /** publish body bytes being received at once, across all requests (503 beyond; default 256 MiB) */
+  maxInflightBodyBytes: number;
+  /** key requests (GET/POST …/{role}.key) per client address and minute, after a burst of `keyRequestBurst` */
+  keyRequestsPerMinute: number;
+  keyRequestBurst: number;
   /** the GUN count of /metrics is re-counted at most this often; scrapes in between read the last count */
   gunCountRefreshMs: number;
   /** expiry watch (src/server/expiry.ts): repositories re-checked at most this often */
@@ -57,4 +62,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   expiryWebhook: '',
   expiryRetryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000],
   dashboardSampleMs: 60_000,
+  maxInflightBodyBytes: 256 * 1024 * 1024,
+  keyRequestsPerMinute: 60,
+  keyRequestBurst: 120,
 };

@@ -43,6 +43,12 @@ export interface RouteDef {
   actions: readonly ('pull' | 'push' | '*')[] | null;
 }
 
+/**
+ * Routes that change state or create keys (`GET …/{role}.key` makes a key when none is unused):
+ * refused to anonymous clients unless the operator allows anonymous writes (docs/server.md).
+ */
+export const WRITE_ROUTES: ReadonlySet<RouteName> = new Set(['publish', 'get_key', 'rotate_key', 'delete_gun']);
+
 /** Actions required of a request that matched no route (notary's catch-all: `registry:catalog:*`). */
 export const NOT_FOUND_ACTIONS: readonly '*'[] = ['*'];
 

@@ -3,10 +3,9 @@
  * SIGTERM/SIGINT with a graceful shutdown (stop accepting, finish in-flight requests, close the
  * database). Everything arrives in `config`; nothing here reads the environment.
  */
-import crypto from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,19 +16,31 @@ import { openStore, type MetaStore } from '../storage/index.js';
 import { LocalServerSigner } from '../signer/index.js';
 import { buildApp, type SignetApp } from './app.js';
 import { openAuditLog, type AuditLog } from './audit.js';
-import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth.js';
+import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth/index.js';
 import type { ServerOptions } from './options.js';
+import { createPassphrase, existingPassphrase, signerPassphrase } from './passphrase.js';
+import {
+  acquireDataDirLock,
+  checkListenFree,
+  checkLogLevel,
+  entriesOf,
+  listenError,
+  prepareDataDir,
+  removeCreated,
+} from './preflight.js';
 import { ensureTls } from './tls.js';
 
 // kept here for the server's public API; the parser is shared with the other listening commands
-export { parseListen };
+export { parseListen, signerPassphrase };
 
 export type TlsConfig =
   { mode: 'auto' } | { mode: 'files'; certFile: string; keyFile: string } | { mode: 'insecure-http' };
 
 /** Auth as configured: token settings name the root certificate bundle file (read at start). */
 export type AuthConfig =
-  { type: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string } | BasicAuthSettings;
+  | { type: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string }
+  | BasicAuthSettings
+  | { type: 'htpasswd'; realm?: string | undefined; file: string };
 
 export interface ServerConfig {
   /** HOST:PORT (default 127.0.0.1:4443); port 0 = any free port */
@@ -56,6 +67,27 @@ export interface ServerConfig {
    * HOST:PORT = only on a plain-HTTP listener of its own (e.g. 127.0.0.1:9464); 'off' = nowhere
    */
   metricsListen?: string | undefined;
+  /**
+   * without auth, let anonymous clients publish, delete and make keys; default: only when every
+   * listen address is loopback
+   */
+  allowAnonymousWrites?: boolean | undefined;
+  /** open connections accepted at once (Node's server.maxConnections; default 1024) */
+  maxConnections?: number | undefined;
+  /**
+   * server keys that never signed, of GUNs never published, are deleted once older than this
+   * (default 7 days; 0 = never); checked at start and every hour
+   */
+  unpublishedKeyMaxAgeMs?: number | undefined;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const DEFAULT_UNPUBLISHED_KEY_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+const KEY_SWEEP_EVERY_MS = 60 * 60 * 1000;
+
+/** Whether a listen host reaches only this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export interface RunningServer {
@@ -94,6 +126,18 @@ export const REDACT = [
 /** The authorizer of the config (reads the token root certificate bundle). */
 export async function loadAuthorizer(auth: AuthConfig): Promise<Authorizer> {
   if (auth.type === 'basic') return createAuthorizer(auth);
+  if (auth.type === 'htpasswd') {
+    let text: string;
+    try {
+      text = await readFile(auth.file, 'utf8');
+    } catch (cause) {
+      throw new SignetError('USAGE', `cannot read the htpasswd file ${auth.file}`, {
+        cause,
+        fix: 'point --auth-htpasswd at a file made with htpasswd -B (apache2-utils)',
+      });
+    }
+    return createAuthorizer({ type: 'htpasswd', realm: auth.realm, file: auth.file, text });
+  }
   let pem: string;
   try {
     pem = await readFile(auth.rootCertBundle, 'utf8');
@@ -108,43 +152,8 @@ export async function loadAuthorizer(auth: AuthConfig): Promise<Authorizer> {
   return createAuthorizer({ ...rest, rootCertsPem: pem });
 }
 
-/** A secret file others may read or write is refused, as `keys` refuses such key files. */
-async function checkPrivateFile(file: string): Promise<void> {
-  const st = await stat(file);
-  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-    throw new SignetError(
-      'USAGE',
-      `${file} must not be readable or writable by group or others (mode ${(st.mode & 0o777).toString(8)}): it holds the passphrase of the server's signing keys`,
-      { fix: `chmod 600 ${file} (and consider rotating the passphrase if others could read it)` },
-    );
-  }
-}
-
-/** The signer passphrase: given, or read from / created in <dataDir>/signer.passphrase (0600). */
-export async function signerPassphrase(dataDir: string, given: string | undefined, log: Logger): Promise<string> {
-  if (given !== undefined && given !== '') return given;
-  const file = path.join(dataDir, 'signer.passphrase');
-  try {
-    await checkPrivateFile(file);
-    const p = (await readFile(file, 'utf8')).trim();
-    if (p !== '') return p;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const p = crypto.randomBytes(32).toString('base64url');
-  await writeFile(file, p + '\n', { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EEXIST') return;
-    throw err;
-  });
-  await chmod(file, 0o600);
-  log.warn(
-    { file },
-    'created a random signer passphrase (encrypts the server-held timestamp/snapshot keys); back it up, or set SIGNET_SIGNER_PASSPHRASE / --signer-passphrase-file',
-  );
-  return (await readFile(file, 'utf8')).trim();
-}
-
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  if (config.logger === undefined) checkLogLevel(config.logLevel ?? 'info');
   const logger =
     config.logger ??
     pino({
@@ -157,15 +166,27 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     config.metricsListen !== undefined && config.metricsListen !== 'off'
       ? parseListen(config.metricsListen, '--metrics-listen')
       : undefined;
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({
-    ...(config.database ? { database: config.database } : {}),
-    dataDir: config.dataDir,
-    logger: { warn: (o, msg) => logger.warn(o, msg) },
-  });
+  const isPg = /^postgres(ql)?:\/\//i.test(config.database ?? '');
+  // nothing is created before these pass (a refused start leaves the data dir as it was)
+  await checkListenFree(host, port, '--listen');
+  if (metricsOwn !== undefined) await checkListenFree(metricsOwn.host, metricsOwn.port, '--metrics-listen');
+  const createdDir = await prepareDataDir(config.dataDir);
+  const before = await entriesOf(config.dataDir);
+  let unlock: (() => Promise<void>) | undefined;
+  let store: MetaStore | undefined;
   let audit: AuditLog | undefined;
   let metricsServer: Server | undefined;
+  let sweep: NodeJS.Timeout | undefined;
   try {
+    // SQLite: one process per data dir (PostgreSQL servers share the database, not a data dir lock)
+    if (!isPg) unlock = await acquireDataDirLock(config.dataDir);
+    store = await openStore({
+      ...(config.database ? { database: config.database } : {}),
+      dataDir: config.dataDir,
+      logger: { warn: (o, msg) => logger.warn(o, msg) },
+    });
+    const opened = store;
+    const keys = opened.keys;
     const authorizer = config.auth !== undefined ? await loadAuthorizer(config.auth) : undefined;
     const auditFile = config.auditLog === undefined ? path.join(config.dataDir, 'audit.log') : config.auditLog;
     if (auditFile !== false) {
@@ -174,8 +195,31 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       );
     }
     if (authorizer !== undefined) logger.info({ type: authorizer.type }, 'authorization enabled');
-    const passphrase = await signerPassphrase(config.dataDir, config.signerPassphrase, logger);
-    const signer = new LocalServerSigner({ keys: store.keys, passphrase });
+    const given = await existingPassphrase(config.dataDir, config.signerPassphrase);
+    if (given === undefined && (await keys.first()) !== null) {
+      throw new SignetError(
+        'BAD_PASSPHRASE',
+        'no signer passphrase was given and the data directory holds none, but the database holds server keys',
+        {
+          fix: 'give the passphrase the server was first started with: --signer-passphrase-file FILE, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE',
+        },
+      );
+    }
+    const passphrase = given ?? (await createPassphrase(config.dataDir, logger));
+    const signer = new LocalServerSigner({ keys, passphrase });
+    await signer.checkPassphrase();
+    const maxAge = config.unpublishedKeyMaxAgeMs ?? DEFAULT_UNPUBLISHED_KEY_MAX_AGE_MS;
+    if (maxAge > 0) {
+      const sweepKeys = (): void => {
+        keys.deleteUnpublished(new Date(Date.now() - maxAge)).then(
+          (n) => n > 0 && logger.info({ deleted: n }, 'deleted server keys of repositories never published'),
+          (err: unknown) => logger.warn({ err: (err as Error)?.message }, 'server key clean-up failed'),
+        );
+      };
+      sweepKeys();
+      sweep = setInterval(sweepKeys, KEY_SWEEP_EVERY_MS);
+      sweep.unref();
+    }
 
     let tlsState: RunningServer['tlsState'] = 'none';
     let caFile: string | undefined;
@@ -198,7 +242,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       );
     }
 
-    const isPg = /^postgres(ql)?:\/\//i.test(config.database ?? '');
+    const anonymousWrites = config.allowAnonymousWrites === true || isLoopback(host);
+    if (authorizer === undefined && !anonymousWrites)
+      logger.warn(
+        { listen: config.listen },
+        'no auth configured and not listening on loopback only: anonymous publish, delete and key creation are refused (configure auth, or --allow-anonymous-writes)',
+      );
+    else if (authorizer === undefined && config.allowAnonymousWrites === true && !isLoopback(host))
+      logger.warn({ listen: config.listen }, 'anyone who reaches this server may publish, delete and make keys');
     const signet = buildApp({
       store,
       signer,
@@ -207,6 +258,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       metricsRoute: config.metricsListen === undefined,
       auth: authorizer,
       audit,
+      anonymousWrites,
       // several servers may share a PostgreSQL database: cached "current" views live briefly
       options: { ...(isPg ? { cacheTtlMs: 1000 } : {}), ...config.options },
       createServer: (handler) =>
@@ -218,11 +270,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     app.server.keepAliveTimeout = 65_000;
     app.server.requestTimeout = 120_000;
     app.server.headersTimeout = 30_000;
-    await app.listen({
-      host,
-      port,
-      listenTextResolver: (address) => `listening on ${tls ? address.replace(/^http:/, 'https:') : address}`,
-    });
+    app.server.maxConnections = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    try {
+      await app.listen({
+        host,
+        port,
+        listenTextResolver: (address) => `listening on ${tls ? address.replace(/^http:/, 'https:') : address}`,
+      });
+    } catch (err) {
+      throw listenError(err, '--listen', `${host}:${port}`) ?? err;
+    }
     const addr = app.server.address() as AddressInfo;
     const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `${tls ? 'https' : 'http'}://${shownHost}:${addr.port}`;
@@ -241,10 +298,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closing ??= (async () => {
+        clearInterval(sweep);
         if (metricsServer !== undefined) await closeServer(metricsServer);
         await app.close();
-        await store.close();
+        await opened.close();
         await audit?.close();
+        await unlock?.();
       })();
       return closing;
     };
@@ -266,11 +325,27 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     }
-    return { url, host: addr.address, port: addr.port, caFile, tlsState, signet, metricsUrl, store, logger, close };
+    return {
+      url,
+      host: addr.address,
+      port: addr.port,
+      caFile,
+      tlsState,
+      signet,
+      metricsUrl,
+      store: opened,
+      logger,
+      close,
+    };
   } catch (err) {
+    clearInterval(sweep);
     if (metricsServer !== undefined) await closeServer(metricsServer).catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
+    // what this start created goes again, but only while no other process can be using the dir
+    if (unlock !== undefined || createdDir !== undefined)
+      await removeCreated(config.dataDir, createdDir, before).catch(() => undefined);
+    await unlock?.().catch(() => undefined);
     throw err;
   }
 }

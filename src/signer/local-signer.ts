@@ -182,6 +182,27 @@ export class LocalServerSigner implements ServerSigner {
     return localSigner(key, held.publicKey);
   }
 
+  /**
+   * Start-up check: the passphrase decrypts a stored key. A server started with another passphrase
+   * would otherwise run healthy and fail every publish that needs a stored key.
+   */
+  async checkPassphrase(): Promise<void> {
+    const row = await this.#keys.first();
+    if (row === null) return;
+    try {
+      await this.#cipher.decrypt(row.privateKey, aad(row));
+    } catch (cause) {
+      throw new SignetError(
+        'BAD_PASSPHRASE',
+        'the signer passphrase does not decrypt the server keys stored in the database',
+        {
+          cause,
+          fix: 'start the server with the passphrase it was first started with (--signer-passphrase-file, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE; by default <data-dir>/signer.passphrase)',
+        },
+      );
+    }
+  }
+
   async markUsed(keyIds: string[], at: Date): Promise<void> {
     for (const id of keyIds) {
       if (this.#used.has(id)) continue;

@@ -117,4 +117,35 @@ export class KyselyServerKeyStore implements ServerKeyStore {
     }
     if (n === 0) throw new SignetError('KEY_NOT_FOUND', `no server key with id ${id}`, { details: { id } });
   }
+
+  async first(): Promise<ServerKeyRow | null> {
+    try {
+      const r = await this.reader
+        .selectFrom('server_keys')
+        .selectAll()
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .limit(1)
+        .executeTakeFirst();
+      return r === undefined ? null : toRow(r);
+    } catch (err) {
+      throw storageError(err, 'reading a server key');
+    }
+  }
+
+  async deleteUnpublished(createdBefore: Date): Promise<number> {
+    try {
+      const res = await this.writer
+        .deleteFrom('server_keys')
+        .where('last_used', 'is', null)
+        .where('created_at', '<', createdBefore.getTime())
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('tuf_files').select('tuf_files.id').whereRef('tuf_files.gun', '=', 'server_keys.gun'))),
+        )
+        .executeTakeFirst();
+      return toNumber(res.numDeletedRows);
+    } catch (err) {
+      throw storageError(err, 'deleting unpublished server keys');
+    }
+  }
 }

@@ -208,6 +208,13 @@ export interface ServerKeyStore {
   listFor(gun: string, role: string): Promise<ServerKeyRow[]>;
   /** Sets lastUsed = `at`. An unknown id throws SignetError('KEY_NOT_FOUND'). */
   markUsed(id: string, at: Date): Promise<void>;
+  /** Any one key (the oldest), or null when none is stored: the start-up passphrase check. */
+  first(): Promise<ServerKeyRow | null>;
+  /**
+   * Deletes the keys that never signed, were created before `createdBefore`, and belong to a GUN
+   * with no published metadata (a client asked for a key and never published). Returns the count.
+   */
+  deleteUnpublished(createdBefore: Date): Promise<number>;
 }
 
 /** Options of `openStore`; config arrives as arguments, nothing is read from the environment. */

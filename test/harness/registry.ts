@@ -65,8 +65,21 @@ export interface RegistryTokenAuth {
   rootCertBundle: string;
 }
 
-function authYaml(auth: RegistryTokenAuth | undefined): string[] {
+/** htpasswd auth (docker/distribution `auth.htpasswd`): bcrypt entries only. */
+export interface RegistryHtpasswdAuth {
+  htpasswd: string;
+  realm?: string;
+}
+
+function authYaml(auth: RegistryTokenAuth | RegistryHtpasswdAuth | undefined): string[] {
   if (auth === undefined) return [];
+  if ('htpasswd' in auth)
+    return [
+      'auth:',
+      '  htpasswd:',
+      `    realm: ${JSON.stringify(auth.realm ?? 'registry')}`,
+      `    path: ${JSON.stringify(auth.htpasswd)}`,
+    ];
   return [
     'auth:',
     '  token:',
@@ -77,7 +90,7 @@ function authYaml(auth: RegistryTokenAuth | undefined): string[] {
   ];
 }
 
-function configYaml(dataDir: string, port: number, auth?: RegistryTokenAuth): string {
+function configYaml(dataDir: string, port: number, auth?: RegistryTokenAuth | RegistryHtpasswdAuth): string {
   return [
     'version: 0.1',
     'log:',
@@ -128,7 +141,7 @@ async function killChild(child: ChildProcess): Promise<void> {
 async function attempt(
   dir: string,
   port: number,
-  auth: RegistryTokenAuth | undefined,
+  auth: RegistryTokenAuth | RegistryHtpasswdAuth | undefined,
 ): Promise<{ child: ChildProcess } | { retry: string }> {
   const cfgFile = join(dir, 'config.yml');
   const logFile = join(dir, 'registry.log');
@@ -170,7 +183,9 @@ async function attempt(
   throw new Error(`docker-registry did not answer GET ${url} within 20 s; log:\n${tail(logFile)}`);
 }
 
-export async function startRegistry(opts: { dir?: string; auth?: RegistryTokenAuth } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  opts: { dir?: string; auth?: RegistryTokenAuth | RegistryHtpasswdAuth } = {},
+): Promise<TestRegistry> {
   if (!existsSync(REGISTRY_BINARY)) {
     throw new Error(
       `${REGISTRY_BINARY} is missing: install the Debian package docker-registry (apt-get install docker-registry)`,

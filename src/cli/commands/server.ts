@@ -49,6 +49,19 @@ export function registerServerCommand(program: Command): void {
       '--expiry-warn <duration>',
       'how long before an expiry to alert, and to show it as a warning on the dashboard (env SIGNET_EXPIRY_WARN; default 30d)',
     )
+    .option(
+      '--auth-htpasswd <file>',
+      'basic auth from an htpasswd file of bcrypt entries (htpasswd -B), as docker-registry reads (env SIGNET_AUTH_HTPASSWD)',
+    )
+    .option(
+      '--allow-anonymous-writes',
+      'without auth, let anyone publish, delete and make keys also when listening beyond loopback (env SIGNET_ALLOW_ANONYMOUS_WRITES=1)',
+    )
+    .option(
+      '--max-inflight-body-bytes <n>',
+      'publish body bytes received at once, all requests together (env SIGNET_MAX_INFLIGHT_BODY_BYTES; default 268435456)',
+    )
+    .option('--max-connections <n>', 'open connections accepted at once (env SIGNET_MAX_CONNECTIONS; default 1024)')
     .action(async (flags: ServerFlags) => {
       // lazy: the server stack is loaded only by the command that needs it (client start-up time)
       const { runServer } = await import('../server-config.js');

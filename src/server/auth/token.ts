@@ -1,31 +1,16 @@
 /**
- * Request authorisation, off unless configured (N:utils/http.go, C:cli/trust/trust.go).
- *
- * - `token`: docker/distribution token auth exactly as notary-server 0.7 runs it
- *   (`D:registry/auth/token/{accesscontroller,token,util}.go`, libtrust era): `Authorization: Bearer <JWT>`,
- *   signed ES256/384/512 or RS256/384/512 by a key found through the header's `x5c` chain (verified up to the
- *   root certificate bundle), else its `jwk`, else its `kid` (a libtrust fingerprint of a bundle certificate's
- *   key); `iss` = issuer, `aud` = service, `exp`/`nbf` with 60 s leeway, `access` claims (`*` = any action).
- * - `basic`: `Authorization: Basic`, users with a SHA-256 password digest and per-repository actions.
- *
- * Every refusal is 401 with a `WWW-Authenticate` challenge and notary's UNAUTHORIZED envelope.
- * Synchronous and cheap on repeat: verified tokens are cached until they expire, so the cached GET
- * fast path can authorise too.
+ * Token auth: docker/distribution token auth exactly as notary-server 0.7 runs it
+ * (`D:registry/auth/token/{accesscontroller,token,util}.go`, libtrust era): `Authorization: Bearer <JWT>`,
+ * signed ES256/384/512 or RS256/384/512 by a key found through the header's `x5c` chain (verified up to the
+ * root certificate bundle), else its `jwk`, else its `kid` (a libtrust fingerprint of a bundle certificate's
+ * key); `iss` = issuer, `aud` = service, `exp`/`nbf` with 60 s leeway, `access` claims (`*` = any action).
+ * Verified tokens are cached until they expire, so the cached GET fast path can authorise too.
  */
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { SignetError } from '../errors.js';
-import { htmlEscapeJson, pemBlocks } from '../tuf/index.js';
-import type { Reply } from './handlers.js';
-
-export type AuthAction = 'pull' | 'push' | '*';
-
-/** One required access record (distribution's `auth.Access`). */
-export interface AccessRecord {
-  type: 'repository' | 'registry';
-  name: string;
-  action: string;
-}
+import { SignetError } from '../../errors.js';
+import { pemBlocks } from '../../tuf/index.js';
+import { accessRecords, goQuote, scopeParam, unauthorized, type AccessRecord, type Authorizer } from './common.js';
 
 export interface TokenAuthSettings {
   type: 'token';
@@ -36,90 +21,11 @@ export interface TokenAuthSettings {
   rootCertsPem: string;
 }
 
-export interface BasicUser {
-  /** hex SHA-256 of the password */
-  passwordSha256: string;
-  /** `<gun>` or `<prefix>*` → actions; `"*": ["*"]` also grants the GUN-less (catalog) routes */
-  repositories: Record<string, readonly AuthAction[]>;
-}
-
-export interface BasicAuthSettings {
-  type: 'basic';
-  realm?: string | undefined;
-  users: Record<string, BasicUser>;
-}
-
-export type AuthSettings = TokenAuthSettings | BasicAuthSettings;
-
-export type AuthFailure = 'token_required' | 'invalid_token' | 'insufficient_scope' | 'bad_credentials';
-
-export type AuthResult =
-  | { ok: true; user: string | undefined }
-  | { ok: false; reason: AuthFailure; user: string | undefined; why: string; reply: Reply };
-
-export interface Authorizer {
-  readonly type: 'token' | 'basic';
-  /** whether the request may go ahead; `gun` undefined = a GUN-less route (registry:catalog) */
-  authorize(authorization: string | undefined, gun: string | undefined, actions: readonly string[]): AuthResult;
-}
-
 /** Token clock-skew leeway on `exp` and `nbf` (distribution's `Leeway`). */
 export const TOKEN_LEEWAY_S = 60;
 const TOKEN_CACHE_MAX = 2000;
 /** certificates in a token's x5c chain (leaf + intermediates), and intermediates walked */
 const MAX_CHAIN = 8;
-const ENVELOPE = 'application/json; charset=utf-8';
-const MAX_BODY = 1000;
-
-/** The access records notary-server requires (`N:utils/http.go` buildAccessRecords / buildCatalogRecord). */
-export function accessRecords(gun: string | undefined, actions: readonly string[]): AccessRecord[] {
-  if (gun === undefined || gun === '') return [{ type: 'registry', name: 'catalog', action: '*' }];
-  return actions.map((action) => ({ type: 'repository', name: gun, action }));
-}
-
-/** Go's `%q` for the strings that can reach a challenge (GUNs refuse control characters and `\`). */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
-
-/** Header value carrying raw UTF-8 bytes (Node writes header strings as latin1), like Go. */
-function headerValue(s: string): string {
-  return /^[\x20-\x7e]*$/.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1');
-}
-
-function scopeParam(records: AccessRecord[]): string {
-  const byResource = new Map<string, string[]>();
-  for (const r of records) {
-    const k = `${r.type}:${r.name}`;
-    const list = byResource.get(k) ?? [];
-    if (!list.includes(r.action)) list.push(r.action);
-    byResource.set(k, list);
-  }
-  return [...byResource].map(([res, actions]) => `${res}:${actions.join(',')}`).join(' ');
-}
-
-/** notary's 401 body: UNAUTHORIZED with the required access records as detail; under 1 KiB. */
-export function unauthorizedBody(records: AccessRecord[]): Buffer {
-  const detail = records.map((r) => ({ Type: r.type, Class: '', Name: r.name, Action: r.action }));
-  const entry: Record<string, unknown> = { code: 'UNAUTHORIZED', message: 'authentication required', detail };
-  let body = htmlEscapeJson(JSON.stringify({ errors: [entry] })) + '\n';
-  if (Buffer.byteLength(body) > MAX_BODY) {
-    delete entry.detail;
-    body = JSON.stringify({ errors: [entry] }) + '\n';
-  }
-  return Buffer.from(body, 'utf8');
-}
-
-function unauthorized(challenge: string, records: AccessRecord[]): Reply {
-  return {
-    status: 401,
-    headers: { 'content-type': ENVELOPE, 'www-authenticate': headerValue(challenge) },
-    body: unauthorizedBody(records),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// JWT (distribution token.go)
 
 /** libtrust key ID: SHA-256 of the SPKI DER, first 240 bits, base32, in 12 groups of 4 joined by ':'. */
 export function libtrustKeyId(key: KeyObject): string {
@@ -369,7 +275,7 @@ export function verifyToken(
   return { subject: claims.sub, exp: claims.exp, nbf: claims.nbf, access };
 }
 
-function tokenAuthorizer(cfg: TokenAuthSettings): Authorizer {
+export function tokenAuthorizer(cfg: TokenAuthSettings): Authorizer {
   const roots = parseRootBundle(cfg.rootCertsPem);
   const opts = { issuer: cfg.issuer, service: cfg.service, roots };
   const cache = new Map<string, VerifiedToken>();
@@ -432,66 +338,4 @@ function tokenAuthorizer(cfg: TokenAuthSettings): Authorizer {
       return { ok: true, user: tok.subject === '' ? undefined : tok.subject };
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Basic
-
-const DUMMY_DIGEST = crypto.createHash('sha256').update('signet: no such user').digest();
-
-/** Whether `pattern` (`<gun>`, `<prefix>*`, `*`) covers the GUN. */
-export function repositoryPatternMatches(pattern: string, gun: string): boolean {
-  return pattern.endsWith('*') ? gun.startsWith(pattern.slice(0, -1)) : pattern === gun;
-}
-
-function basicAuthorizer(cfg: BasicAuthSettings): Authorizer {
-  const realm = cfg.realm ?? 'Signet';
-  const users = new Map<string, { digest: Buffer; repositories: [string, readonly string[]][] }>();
-  for (const [name, u] of Object.entries(cfg.users)) {
-    if (!/^[0-9a-fA-F]{64}$/.test(u.passwordSha256))
-      throw new SignetError('USAGE', `auth.users.${name}.passwordSha256 must be 64 hex digits`);
-    users.set(name, { digest: Buffer.from(u.passwordSha256, 'hex'), repositories: Object.entries(u.repositories) });
-  }
-  const challenge = `Basic realm=${goQuote(realm)}`;
-  return {
-    type: 'basic',
-    authorize(authorization, gun, actions) {
-      const records = accessRecords(gun, actions);
-      const fail = (reason: AuthFailure, why: string, user?: string): AuthResult => ({
-        ok: false,
-        reason,
-        user,
-        why,
-        reply: unauthorized(challenge, records),
-      });
-      const m = /^basic +(\S+)$/i.exec(authorization ?? '');
-      if (m === null) return fail('token_required', 'basic credentials required');
-      const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon < 0) return fail('bad_credentials', 'malformed basic credentials');
-      const name = decoded.slice(0, colon);
-      const given = crypto
-        .createHash('sha256')
-        .update(decoded.slice(colon + 1), 'utf8')
-        .digest();
-      const user = users.get(name);
-      // compare in constant time, also for unknown users
-      const match = crypto.timingSafeEqual(given, user?.digest ?? DUMMY_DIGEST) && user !== undefined;
-      if (!match || user === undefined) return fail('bad_credentials', 'unknown user or wrong password', name);
-      for (const r of records) {
-        const allowed = user.repositories.some(([pattern, acts]) =>
-          r.type === 'registry'
-            ? pattern === '*' && acts.includes('*')
-            : repositoryPatternMatches(pattern, r.name) && (acts.includes('*') || acts.includes(r.action)),
-        );
-        if (!allowed) return fail('insufficient_scope', `user lacks ${r.type}:${r.name}:${r.action}`, name);
-      }
-      return { ok: true, user: name };
-    },
-  };
-}
-
-/** Builds the authorizer of the settings; throws USAGE on a bad bundle or user entry. */
-export function createAuthorizer(settings: AuthSettings): Authorizer {
-  return settings.type === 'token' ? tokenAuthorizer(settings) : basicAuthorizer(settings);
 }
