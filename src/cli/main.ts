@@ -1,20 +1,53 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { SignetError } from '../errors.js';
 import { addGlobalOptions } from './commands/common.js';
 import { registrars } from './commands/index.js';
-import { EXIT, escapeControl } from './output.js';
+import { setGlobalsFrom } from './hints.js';
+import { EXIT, escapeControl, formatError } from './output.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** The command the user was typing, as far as it names real commands (for the usage error's fix). */
+function typedCommand(program: Command, argv: readonly string[]): string[] {
+  const path: string[] = [];
+  let cmd = program;
+  for (const word of argv) {
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (next === undefined) continue;
+    path.push(next.name());
+    cmd = next;
+  }
+  return path;
+}
 
 const program = new Command('signet')
   .description('Docker Content Trust server and client (Notary v1 compatible)')
-  .showHelpAfterError()
+  .version(version, '-V, --version', 'print the version of signet')
+  // commander's own error print is replaced by ours below: the message and a one-line hint, or JSON
+  .configureOutput({ outputError: () => undefined })
   .exitOverride();
 addGlobalOptions(program);
+program.hook('preAction', () => setGlobalsFrom(program));
 for (const register of registrars) register(program);
+const args = process.argv.slice(2);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     // help and version exit 0; every other command-line mistake is a usage error (exit 2)
+    if (e.exitCode !== 0 && e.code !== 'commander.help' && e.code !== 'commander.helpDisplayed') {
+      setGlobalsFrom(program);
+      const message = e.message.replace(/^error:\s*/, '');
+      // formatError adds the user's global flags to the suggested command
+      const fix = `see ${['signet', ...typedCommand(program, args), '--help'].join(' ')}`;
+      process.stderr.write(
+        escapeControl(formatError(new SignetError('USAGE', message, { fix }), args.includes('--json'))),
+      );
+    }
     process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   } else {
     process.stderr.write(escapeControl(`Error: ${e instanceof Error ? e.message : String(e)}\n`));

@@ -1,10 +1,10 @@
 /** `signet key generate|load|list|export|import|rotate|backup|restore`. Private key material is never printed. */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   backupKeys,
   exportKeys,
   generateSignerKey,
+  importKeyText,
   importKeys,
   listKeys,
   loadSignerKey,
@@ -12,7 +12,7 @@ import {
   rotateKey,
 } from '../../client/index.js';
 import { SignetError } from '../../errors.js';
-import { promptPassphraseRetriever } from '../../keys/index.js';
+import { promptPassphraseRetriever, readPassphraseFile } from '../../keys/index.js';
 import { writeFileAtomic } from '../../fs/index.js';
 import type { GlobalConfig } from '../config.js';
 import { formatTable, printJson } from '../output.js';
@@ -26,12 +26,8 @@ async function backupPassphrase(cfg: GlobalConfig, createNew: boolean): Promise<
   if (direct) return direct;
   const file = cfg.passphraseEnv[`${BACKUP_VAR}_FILE`];
   if (file) {
-    try {
-      const v = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-      if (v) return v;
-    } catch (e) {
-      throw new SignetError('PASSPHRASE_REQUIRED', `cannot read ${BACKUP_VAR}_FILE (${file})`, { cause: e });
-    }
+    const v = await readPassphraseFile(file, `${BACKUP_VAR}_FILE`);
+    if (v) return v;
   }
   if (!cfg.isTTY) {
     throw new SignetError('PASSPHRASE_REQUIRED', `no passphrase for the key backup: set ${BACKUP_VAR}`, {
@@ -41,6 +37,14 @@ async function backupPassphrase(cfg: GlobalConfig, createNew: boolean): Promise<
   }
   const ask = promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true });
   return ask({ keyId: 'backup', alias: 'backup', createNew, attempt: 0 });
+}
+
+/** The key text piped in (`signet key import -`), e.g. from `vault kv get -field=key …`. */
+async function readStdin(ctx: ClientContext): Promise<string> {
+  if (process.stdin.isTTY) ctx.out.err('Paste the PEM key, then press Ctrl-D\n');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function rotateTarget(ctx: ClientContext, gun: string): ReturnType<ClientContext['repository']> {
@@ -111,31 +115,38 @@ export function registerKey(program: Command): void {
     )
     .argument('[ids...]', 'key IDs or ID prefixes (default: all)')
     .requiredOption('-o, --output <file>', 'file to write (mode 0600)')
-    .action(async (ids: string[], opts: { output: string }, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (ids: string[], opts: { output: string; json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
-        const pem = await exportKeys(ctx.keyStore, ids, (role, id) =>
-          ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }),
-        );
+        const exported: string[] = [];
+        const pem = await exportKeys(ctx.keyStore, ids, (role, id) => {
+          exported.push(id);
+          return ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 });
+        });
         await writeFileAtomic(opts.output, pem, { mode: 0o600 });
-        ctx.out.out(`Exported key(s) to ${opts.output}\n`);
+        if (opts.json) printJson(ctx.out, { output: opts.output, keys: exported });
+        else ctx.out.out(`Exported ${exported.length} key(s) to ${opts.output}\n`);
       }),
     );
 
   key
     .command('import')
-    .description('import private keys from a PEM file (notary `key export` format or a plain key)')
-    .argument('<file>', 'PEM file')
+    .description(
+      'import private keys from a PEM file, standard input (-) or a file descriptor (/dev/fd/N) (notary `key export` format or a plain key)',
+    )
+    .argument('<file>', 'PEM file, - for standard input, or /dev/fd/N')
     .option('-r, --role <role>', 'role for keys without a role header')
     .option('-g, --gun <gun>', 'repository for targets/snapshot keys without a gun header')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { role?: string; gun?: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
-        const res = await importKeys(ctx.keyStore, file, {
-          ...(opts.role ? { role: opts.role } : {}),
-          ...(opts.gun ? { gun: opts.gun } : {}),
-        });
+        const headers = { ...(opts.role ? { role: opts.role } : {}), ...(opts.gun ? { gun: opts.gun } : {}) };
+        const res =
+          file === '-'
+            ? await importKeyText(ctx.keyStore, await readStdin(ctx), 'standard input', headers)
+            : await importKeys(ctx.keyStore, file, headers);
         if (opts.json) printJson(ctx.out, res);
         else for (const k of res) ctx.out.out(`Imported ${k.role} key ${k.id}\n`);
       }),
@@ -169,6 +180,11 @@ export function registerKey(program: Command): void {
               canonicalId: res.canonicalId,
               published: res.roles,
             });
+          else if (res.role === 'root')
+            // as init prints them: the key's own ID (its file in private/) and the certificate's (the pin)
+            ctx.out.out(
+              `Rotated the root key of ${repo.gun}\n  root key:      ${res.canonicalId}\n  root cert ID:  ${res.keyId}\n`,
+            );
           else
             ctx.out.out(
               `Rotated the ${res.role} key of ${repo.gun}: new key ${res.keyId}${res.serverManaged ? ' (held by the server)' : ''}\n`,
@@ -181,13 +197,17 @@ export function registerKey(program: Command): void {
 
   key
     .command('backup')
-    .description(`write an encrypted archive of every private key in the trust dir (passphrase: $${BACKUP_VAR})`)
+    .description(
+      `write an encrypted archive of every private key and the root pins of the trust dir (passphrase: $${BACKUP_VAR})`,
+    )
     .argument('<file>', 'archive to write (mode 0600)')
-    .action(async (file: string, _opts: unknown, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: { json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
-        const n = await backupKeys(ctx.keyStore, file, await backupPassphrase(ctx.cfg, true));
-        ctx.out.out(`Backed up ${n} key(s) to ${file}\n`);
+        const n = await backupKeys(ctx.keyStore, file, await backupPassphrase(ctx.cfg, true), ctx.cfg.trustDir);
+        if (opts.json) printJson(ctx.out, { file, keys: n.keys, pins: n.pins });
+        else ctx.out.out(`Backed up ${n.keys} key(s) and ${n.pins} pin(s) to ${file}\n`);
       }),
     );
 
@@ -195,11 +215,13 @@ export function registerKey(program: Command): void {
     .command('restore')
     .description(`restore the keys of a backup archive into the trust dir (passphrase: $${BACKUP_VAR})`)
     .argument('<file>', 'archive written by `signet key backup`')
-    .action(async (file: string, _opts: unknown, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: { json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = clientContext(cmd);
-        const ids = await restoreKeys(file, await backupPassphrase(ctx.cfg, false), ctx.cfg.trustDir);
-        ctx.out.out(`Restored ${ids.length} key(s) into ${ctx.cfg.trustDir}\n`);
+        const r = await restoreKeys(file, await backupPassphrase(ctx.cfg, false), ctx.cfg.trustDir);
+        if (opts.json) printJson(ctx.out, { trustDir: ctx.cfg.trustDir, keys: r.ids, pins: r.pins });
+        else ctx.out.out(`Restored ${r.ids.length} key(s) and ${r.pins.length} pin(s) into ${ctx.cfg.trustDir}\n`);
       }),
     );
 }
