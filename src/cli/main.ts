@@ -1,15 +1,9 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SignetError } from '../errors.js';
-import { addGlobalOptions } from './commands/common.js';
-import { registrars } from './commands/index.js';
 import { setGlobalsFrom } from './hints.js';
 import { EXIT, escapeControl, formatError } from './output.js';
-
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { buildProgram } from './program.js';
 
 /** The command the user was typing, as far as it names real commands (for the usage error's fix). */
 function typedCommand(program: Command, argv: readonly string[]): string[] {
@@ -24,15 +18,7 @@ function typedCommand(program: Command, argv: readonly string[]): string[] {
   return path;
 }
 
-const program = new Command('signet')
-  .description('Docker Content Trust server and client (Notary v1 compatible)')
-  .version(version, '-V, --version', 'print the version of signet')
-  // commander's own error print is replaced by ours below: the message and a one-line hint, or JSON
-  .configureOutput({ outputError: () => undefined })
-  .exitOverride();
-addGlobalOptions(program);
-program.hook('preAction', () => setGlobalsFrom(program));
-for (const register of registrars) register(program);
+const program = buildProgram();
 const args = process.argv.slice(2);
 try {
   await program.parseAsync(process.argv);

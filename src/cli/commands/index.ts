@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { registerAdmissionCommand } from './admission.js';
 import { registerBridge } from './bridge.js';
+import { registerCompletion } from './completion.js';
 import { registerDelete } from './delete.js';
 import { registerInit } from './init.js';
 import { registerInspect } from './inspect.js';
@@ -42,4 +43,5 @@ export const registrars: readonly CommandRegistrar[] = [
   registerMigrate,
   registerProxyCommand,
   registerAdmissionCommand,
+  registerCompletion,
 ];
