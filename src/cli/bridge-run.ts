@@ -28,7 +28,7 @@ async function cosignPassword(): Promise<string> {
   const env = readEnv();
   if (env.COSIGN_PASSWORD !== undefined) return env.COSIGN_PASSWORD;
   const file = env.COSIGN_PASSWORD_FILE;
-  if (file !== undefined && file !== '') return readPassphraseFile(file);
+  if (file !== undefined && file !== '') return readPassphraseFile(file, 'COSIGN_PASSWORD_FILE');
   throw new SignetError('PASSPHRASE_REQUIRED', 'no password for the cosign key', {
     fix: 'set COSIGN_PASSWORD (or COSIGN_PASSWORD_FILE, a file holding it)',
   });

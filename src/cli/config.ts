@@ -7,12 +7,15 @@
  *  - trust server: `--server`, else `DOCKER_CONTENT_TRUST_SERVER`, else `https://notary.docker.io` for
  *    docker.io GUNs until its shutdown (updater/server-url.ts; after it, an error), else `https://<registry host[:port]>`;
  *  - TLS CA: `--tls-ca`, else `$DOCKER_CONFIG/tls/<server host[:port]>/ca.crt` when it exists.
+ * Between the environment and the registry-host default, Signet adds the server a repository was
+ * initialised with (servers.ts), with the CA file given then.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
 import { defaultTrustServer } from '../updater/index.js';
+import { loadRememberedServers, serversFile, type RememberedServer } from './servers.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -26,6 +29,16 @@ export interface GlobalFlags {
   json?: boolean;
   timeout?: string | number;
   retries?: string | number;
+}
+
+/** Where the trust server of a command came from: the flag, the environment, servers.json, or the default. */
+export type ServerSource = 'flag' | 'env' | 'remembered' | 'default';
+
+export interface ServerChoice {
+  url: string;
+  source: ServerSource;
+  /** why this server, for error messages when it was assumed (every source but the flag) */
+  why: string;
 }
 
 export interface GlobalConfig {
@@ -57,8 +70,14 @@ export interface GlobalConfig {
   /** stdin and stderr are terminals: prompts and progress bars are allowed. */
   isTTY: boolean;
   stdoutIsTTY: boolean;
-  /** Trust server URL for an image whose registry host is `registryHost` (`docker.io` for Docker Hub). */
-  serverFor(registryHost: string): string;
+  /**
+   * Trust server for an image whose registry host is `registryHost` (`docker.io` for Docker Hub):
+   * --server, else DOCKER_CONTENT_TRUST_SERVER, else the one repository `gun` was initialised with,
+   * else the registry host's default.
+   */
+  serverChoice(registryHost: string, gun?: string): ServerChoice;
+  /** `serverChoice(...).url` */
+  serverFor(registryHost: string, gun?: string): string;
   /** CA bundle (PEM) to trust for `serverUrl`, or undefined for the system roots. */
   caFor(serverUrl: string): Buffer | undefined;
 }
@@ -147,6 +166,31 @@ export function resolveGlobalConfig(
   const stdoutIsTTY = tty ? tty.stdout : Boolean(process.stdout.isTTY);
 
   const notaryAuth = parseNotaryAuth(env.NOTARY_AUTH);
+  const serverSource: ServerSource | undefined =
+    serverOverride === undefined ? undefined : flags.server !== undefined && flags.server !== '' ? 'flag' : 'env';
+  let remembered: Record<string, RememberedServer> | undefined;
+  const rememberedFor = (gun: string | undefined): RememberedServer | undefined =>
+    gun === undefined ? undefined : (remembered ??= loadRememberedServers(trustDir))[gun];
+  const serverChoice = (registryHost: string, gun?: string): ServerChoice => {
+    if (serverOverride !== undefined && serverSource !== undefined)
+      return {
+        url: serverOverride,
+        source: serverSource,
+        why: serverSource === 'flag' ? '--server' : 'from DOCKER_CONTENT_TRUST_SERVER',
+      };
+    const r = rememberedFor(gun);
+    if (r !== undefined)
+      return {
+        url: r.url,
+        source: 'remembered',
+        why: `remembered for ${gun} by signet init (${serversFile(trustDir)})`,
+      };
+    return {
+      url: defaultTrustServer(registryHost, now()),
+      source: 'default',
+      why: `no --server and no DOCKER_CONTENT_TRUST_SERVER: the default for registry ${registryHost}`,
+    };
+  };
   return {
     trustDir,
     dockerConfigDir,
@@ -164,8 +208,9 @@ export function resolveGlobalConfig(
     },
     isTTY,
     stdoutIsTTY,
-    serverFor(registryHost: string): string {
-      return serverOverride ?? defaultTrustServer(registryHost, now());
+    serverChoice,
+    serverFor(registryHost: string, gun?: string): string {
+      return serverChoice(registryHost, gun).url;
     },
     caFor(serverUrl: string): Buffer | undefined {
       if (tlsCaFile !== undefined) {
@@ -177,6 +222,11 @@ export function resolveGlobalConfig(
             fix: 'check the path and permissions',
           });
         }
+      }
+      // the CA given with --tls-ca when a repository on this server was initialised
+      if (remembered !== undefined) {
+        const ca = Object.values(remembered).find((r) => r.url === serverUrl && r.tlsCa !== undefined)?.tlsCa;
+        if (ca !== undefined && existsSync(ca)) return readFileSync(ca);
       }
       let host: string;
       try {

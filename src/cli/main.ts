@@ -1,27 +1,47 @@
 #!/usr/bin/env node
 import module from 'node:module';
+import type { Command } from 'commander';
 
 // Node ≥ 22.1 keeps V8's compiled code of the modules below on disk (NODE_COMPILE_CACHE, else the
 // OS temp dir), which cuts a one-shot command's start-up; Node 20 has no such API. Everything else
 // is imported after this call so that it is compiled through the cache.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-const { Command, CommanderError } = await import('commander');
-const { addGlobalOptions } = await import('./commands/common.js');
-const { registrars } = await import('./commands/index.js');
-const { EXIT, escapeControl } = await import('./output.js');
+const { CommanderError } = await import('commander');
+const { SignetError } = await import('../errors.js');
+const { setGlobalsFrom } = await import('./hints.js');
+const { EXIT, escapeControl, formatError } = await import('./output.js');
+const { buildProgram } = await import('./program.js');
 
-const program = new Command('signet')
-  .description('Docker Content Trust server and client (Notary v1 compatible)')
-  .showHelpAfterError()
-  .exitOverride();
-addGlobalOptions(program);
-for (const register of registrars) register(program);
+/** The command the user was typing, as far as it names real commands (for the usage error's fix). */
+function typedCommand(program: Command, argv: readonly string[]): string[] {
+  const path: string[] = [];
+  let cmd = program;
+  for (const word of argv) {
+    const next = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (next === undefined) continue;
+    path.push(next.name());
+    cmd = next;
+  }
+  return path;
+}
+
+const program = buildProgram();
+const args = process.argv.slice(2);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     // help and version exit 0; every other command-line mistake is a usage error (exit 2)
+    if (e.exitCode !== 0 && e.code !== 'commander.help' && e.code !== 'commander.helpDisplayed') {
+      setGlobalsFrom(program);
+      const message = e.message.replace(/^error:\s*/, '');
+      // formatError adds the user's global flags to the suggested command
+      const fix = `see ${['signet', ...typedCommand(program, args), '--help'].join(' ')}`;
+      process.stderr.write(
+        escapeControl(formatError(new SignetError('USAGE', message, { fix }), args.includes('--json'))),
+      );
+    }
     process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   } else {
     process.stderr.write(escapeControl(`Error: ${e instanceof Error ? e.message : String(e)}\n`));

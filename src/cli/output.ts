@@ -3,6 +3,7 @@
  * a small TTY progress bar. Commands write through an `Output` so tests can capture it.
  */
 import { SignetError, type SignetErrorCode } from '../errors.js';
+import { assumedTrustServer, withGlobals } from './hints.js';
 
 export const EXIT = {
   OK: 0,
@@ -93,21 +94,55 @@ export function processOutput(isTTY = Boolean(process.stderr.isTTY)): Output {
   };
 }
 
-/** `Error: <message>` and, when known, `  fix: <what to do>`; JSON `{"error":{code,message,fix}}` with --json. */
+/** Errors that may come from talking to the wrong trust server: they say which one was assumed. */
+const SERVER_CODES: ReadonlySet<SignetErrorCode> = new Set<SignetErrorCode>([
+  'NETWORK',
+  'TIMEOUT',
+  'HTTP',
+  'UNAUTHORIZED',
+  'NOT_FOUND',
+  'REPOSITORY_NOT_FOUND',
+  'NOT_INITIALIZED',
+  'SERVER_REJECTED',
+  'NOT_SIGNED',
+]);
+
+/**
+ * `Error: <message>`, when known `  fix: <what to do>`, and for a server error on an assumed trust
+ * server `  trust server: <url> (assumed: <why>)`; JSON `{"error":{code,message,fix,trustServer}}`
+ * with --json. Suggested `signet …` commands carry the user's global flags (hints.ts).
+ */
 export function formatError(err: unknown, json = false): string {
   const e =
     err instanceof SignetError
       ? err
       : new SignetError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+  const message = withGlobals(e.message);
+  const fix = e.fix !== undefined ? withGlobals(e.fix) : undefined;
+  const server = SERVER_CODES.has(e.code) ? assumedTrustServer() : undefined;
   if (json) {
-    return `${JSON.stringify({ error: { code: e.code, message: e.message, ...(e.fix ? { fix: e.fix } : {}) } })}\n`;
+    return `${JSON.stringify({
+      error: {
+        code: e.code,
+        message,
+        ...(fix ? { fix } : {}),
+        ...(server ? { trustServer: { url: server.url, assumed: server.why } } : {}),
+      },
+    })}\n`;
   }
-  let s = `Error: ${e.message}\n`;
-  if (e.fix) s += `  fix: ${e.fix}\n`;
+  let s = `Error: ${message}\n`;
+  if (fix) s += `  fix: ${fix}\n`;
+  if (server) s += `  trust server: ${server.url} (assumed: ${server.why}; name another with --server URL)\n`;
   if (e.code === 'INTERNAL' && err instanceof Error && err.stack && !(err instanceof SignetError)) {
     s += '  (unexpected error; please report it)\n';
   }
   return s;
+}
+
+/** One warning line: `Warning: <text>`, or the text as it is when it already says WARNING. */
+export function formatWarning(text: string): string {
+  const t = withGlobals(text);
+  return /^warning:/i.test(t) ? `${t}\n` : `Warning: ${t}\n`;
 }
 
 export function printJson(o: Output, value: unknown): void {

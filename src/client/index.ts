@@ -35,6 +35,7 @@ export {
   importKeys,
   backupKeys,
   restoreKeys,
+  importKeyText,
   type GeneratedKey,
 } from './key-ops.js';
 export {

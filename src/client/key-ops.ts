@@ -10,13 +10,14 @@ import {
   inspectKeyPem,
   publicKeyPem,
   readBackup,
-  restoreBackup,
+  restoreBackupWithExtras,
   writeBackup,
   type KeyListEntry,
   type TrustDirKeyStore,
 } from '../keys/index.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { scanPem } from '../tuf/index.js';
+import { PinStore } from '../updater/index.js';
 import { checkSignerName } from './signers.js';
 
 export interface GeneratedKey {
@@ -114,6 +115,17 @@ export async function importKeys(
   } catch (e) {
     throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e });
   }
+  return importKeyText(store, text, file, opts);
+}
+
+/** `importKeys` on PEM text already read (from standard input, say); `source` names it in errors. */
+export async function importKeyText(
+  store: TrustDirKeyStore,
+  text: string,
+  source: string,
+  opts: { role?: string; gun?: string } = {},
+): Promise<{ id: string; role: string }[]> {
+  const file = source;
   // each key block's own text (headers included) goes to importPem; malformed blocks are skipped as
   // notary (Go's pem.Decode) skips them, and named when nothing else is found
   const scan = scanPem(text);
@@ -131,19 +143,34 @@ export async function importKeys(
   return out;
 }
 
-/** An encrypted archive of every key file; written 0600. */
-export async function backupKeys(store: TrustDirKeyStore, file: string, passphrase: string): Promise<number> {
-  const archive = await writeBackup(store, passphrase);
+/**
+ * An encrypted archive of every key file and of the root pins (so the restored trust dir trusts the
+ * roots it made: without the pins its own repositories are UNTRUSTED_ROOT); written 0600.
+ */
+export async function backupKeys(
+  store: TrustDirKeyStore,
+  file: string,
+  passphrase: string,
+  trustDir: string,
+): Promise<{ keys: number; pins: number }> {
+  const pins = await new PinStore(trustDir).load();
+  const archive = await writeBackup(store, passphrase, { pins });
   await writeFileAtomic(file, archive, { createDir: true });
-  return readBackup(archive, passphrase).length;
+  return { keys: readBackup(archive, passphrase).length, pins: Object.keys(pins.pins).length };
 }
 
-export async function restoreKeys(file: string, passphrase: string, trustDir: string): Promise<string[]> {
+/** Restore the keys of an archive, and the pins it holds for patterns not pinned in `trustDir` yet. */
+export async function restoreKeys(
+  file: string,
+  passphrase: string,
+  trustDir: string,
+): Promise<{ ids: string[]; pins: string[] }> {
   let archive: Buffer;
   try {
     archive = await readFile(file);
   } catch (e) {
     throw new SignetError('KEY_FILE', `cannot read ${file}`, { cause: e });
   }
-  return restoreBackup(archive, passphrase, trustDir);
+  const { ids, extras } = await restoreBackupWithExtras(archive, passphrase, trustDir);
+  return { ids, pins: await new PinStore(trustDir).addMissing(extras.pins) };
 }

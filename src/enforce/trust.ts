@@ -13,7 +13,7 @@ export interface TrustSourceOptions {
   policy: Policy;
   trustDir: string;
   /** trust server for hosts the policy does not name (default: Docker's rule) */
-  serverFor?: (registryHost: string) => string;
+  serverFor?: (registryHost: string, gun: string) => string;
   /** CA for a server the policy gives no CA for */
   caFor?: (serverUrl: string) => Buffer | undefined;
   tofu?: boolean;
@@ -57,7 +57,7 @@ export class TrustSources {
     const pins: PinSource = pin !== undefined ? { resolve: () => Promise.resolve(pin) } : this.trustDirPins;
     const u = new Updater({
       gun: ref.name,
-      remote: this.remoteFor(ref.registry, rule),
+      remote: this.remoteFor(ref.registry, ref.name, rule),
       trustDir: this.opts.trustDir,
       pins,
       tofu: this.opts.tofu === true,
@@ -69,9 +69,9 @@ export class TrustSources {
     return u;
   }
 
-  private remoteFor(registryHost: string, rule: PolicyRule): NotaryRemote {
+  private remoteFor(registryHost: string, gun: string, rule: PolicyRule): NotaryRemote {
     const configured = trustServerFor(this.opts.policy, rule, registryHost);
-    const url = configured?.url ?? this.opts.serverFor?.(registryHost) ?? defaultTrustServer(registryHost);
+    const url = configured?.url ?? this.opts.serverFor?.(registryHost, gun) ?? defaultTrustServer(registryHost);
     const ca = configured?.ca ?? this.opts.caFor?.(url);
     const key = `${url}\n${ca?.toString('base64') ?? ''}`;
     let r = this.remotes.get(key);

@@ -53,7 +53,7 @@ export interface EnforcerOptions {
   /** overrides every rule's maxStale (like `verify --max-stale`) */
   maxStaleMs?: number;
   /** trust server for a registry host when neither the policy nor `server` names one (CLI: GlobalConfig.serverFor) */
-  serverFor?: (registryHost: string) => string;
+  serverFor?: (registryHost: string, gun: string) => string;
   /** CA bundle for a trust server URL when neither the policy nor `tlsCa` gives one (CLI: GlobalConfig.caFor) */
   caFor?: (serverUrl: string) => Buffer | undefined;
   /** registry client settings, for fetching signed indexes in checkDigest */

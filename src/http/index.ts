@@ -4,6 +4,7 @@ export { originOf, hostListEntry, hostListed, realmForCredentials, type RealmVer
 export {
   HttpClient,
   header,
+  isPlainHttpAnswer,
   type HttpClientOptions,
   type HttpErrors,
   type HttpRequest,

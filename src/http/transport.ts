@@ -253,6 +253,21 @@ function errorCode(e: unknown): string {
   return '';
 }
 
+/**
+ * An https:// request answered in plain HTTP: OpenSSL reads the HTTP status line as a TLS record
+ * and fails with "wrong version number" (ERR_SSL_WRONG_VERSION_NUMBER).
+ */
+export function isPlainHttpAnswer(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
+    const { code, message } = cur as { code?: unknown; message?: unknown };
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return true;
+    if (typeof message === 'string' && /wrong version number/i.test(message)) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 function classify(e: unknown): FailureKind {
   const code = errorCode(e);
   const name = e instanceof Error ? e.name : '';

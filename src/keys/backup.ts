@@ -4,8 +4,10 @@
  * Archive layout (all integers are single bytes):
  *   "SIGNETKB" | version=1 | kdf=1 (scrypt) | log2(N) | r | p | salt(16) | nonce(12) | ciphertext | tag(16)
  * The bytes before the ciphertext are authenticated as AES-256-GCM additional data. The plaintext
- * is JSON {"version":1,"keys":[{"id","file","pem"}]} where `file` is relative to the trust dir.
- * Key files are copied as they are (still passphrase-encrypted inside).
+ * is JSON {"version":1,"keys":[{"id","file","pem"}],"extras":{…}} where `file` is relative to the
+ * trust dir. Key files are copied as they are (still passphrase-encrypted inside). `extras` carries
+ * what the caller adds beside the keys (the client: the root pins, so a restored trust dir verifies
+ * its own repositories); archives without it restore as before.
  */
 import * as crypto from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -48,11 +50,18 @@ function deriveKey(passphrase: string, salt: Buffer, logN: number, r: number, p:
   });
 }
 
-/** An encrypted archive of every key file in `store`. */
-export async function writeBackup(store: TrustDirKeyStore, passphrase: string): Promise<Buffer> {
+/** Values stored beside the keys, by name (JSON). */
+export type BackupExtras = Record<string, unknown>;
+
+/** An encrypted archive of every key file in `store`, plus `extras`. */
+export async function writeBackup(
+  store: TrustDirKeyStore,
+  passphrase: string,
+  extras: BackupExtras = {},
+): Promise<Buffer> {
   if (passphrase === '') throw new SignetError('PASSPHRASE_REQUIRED', 'a backup needs a non-empty passphrase');
   const keys: BackupEntry[] = await store.keyFiles();
-  const plain = Buffer.from(JSON.stringify({ version: VERSION, keys }), 'utf8');
+  const plain = Buffer.from(JSON.stringify({ version: VERSION, keys, extras }), 'utf8');
   const salt = crypto.randomBytes(SALT_LEN);
   const nonce = crypto.randomBytes(NONCE_LEN);
   const header = Buffer.concat([MAGIC, Buffer.from([VERSION, KDF_SCRYPT, LOG_N, R, P]), salt, nonce]);
@@ -87,8 +96,13 @@ function checkEntry(e: unknown): BackupEntry {
   return { id: o.id, file: o.file, pem: o.pem };
 }
 
-/** Decrypts an archive and returns its entries (BAD_PASSPHRASE when the passphrase is wrong). */
+/** Decrypts an archive and returns its key entries (BAD_PASSPHRASE when the passphrase is wrong). */
 export function readBackup(archive: Buffer, passphrase: string): BackupEntry[] {
+  return openBackup(archive, passphrase).keys;
+}
+
+/** Decrypts an archive: its key entries and extras. */
+function openBackup(archive: Buffer, passphrase: string): { keys: BackupEntry[]; extras: BackupExtras } {
   if (archive.length < HEADER_LEN + TAG_LEN || !archive.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new SignetError('KEY_FILE', 'not a Signet key backup');
   }
@@ -140,11 +154,15 @@ export function readBackup(archive: Buffer, passphrase: string): BackupEntry[] {
   } finally {
     plain.fill(0);
   }
-  const obj = parsed as { version?: unknown; keys?: unknown };
+  const obj = parsed as { version?: unknown; keys?: unknown; extras?: unknown };
   if (obj === null || typeof obj !== 'object' || obj.version !== VERSION || !Array.isArray(obj.keys)) {
     throw new SignetError('KEY_FILE', 'key backup content is not valid');
   }
-  return obj.keys.map(checkEntry);
+  const extras =
+    typeof obj.extras === 'object' && obj.extras !== null && !Array.isArray(obj.extras)
+      ? (obj.extras as BackupExtras)
+      : {};
+  return { keys: obj.keys.map(checkEntry), extras };
 }
 
 /**
@@ -152,7 +170,16 @@ export function readBackup(archive: Buffer, passphrase: string): BackupEntry[] {
  * writing anything, to overwrite an existing key file whose content differs.
  */
 export async function restoreBackup(archive: Buffer, passphrase: string, targetTrustDir: string): Promise<string[]> {
-  const entries = readBackup(archive, passphrase);
+  return (await restoreBackupWithExtras(archive, passphrase, targetTrustDir)).ids;
+}
+
+/** `restoreBackup`, also returning the archive's extras for the caller to restore. */
+export async function restoreBackupWithExtras(
+  archive: Buffer,
+  passphrase: string,
+  targetTrustDir: string,
+): Promise<{ ids: string[]; extras: BackupExtras }> {
+  const { keys: entries, extras } = openBackup(archive, passphrase);
   const root = path.resolve(targetTrustDir);
   const plan: Array<{ dest: string; entry: BackupEntry }> = [];
   for (const entry of entries) {
@@ -172,5 +199,5 @@ export async function restoreBackup(archive: Buffer, passphrase: string, targetT
     if (existing === undefined) plan.push({ dest, entry });
   }
   for (const { dest, entry } of plan) await writeKeyFile(dest, entry.pem);
-  return entries.map((e) => e.id);
+  return { ids: entries.map((e) => e.id), extras };
 }

@@ -30,4 +30,4 @@ export {
 } from './passphrase.js';
 export type { KeyListEntry, StoredPrivateKey } from './keystore.js';
 export { TrustDirKeyStore, keyFileGun } from './keystore.js';
-export { writeBackup, restoreBackup, readBackup } from './backup.js';
+export { writeBackup, restoreBackup, restoreBackupWithExtras, readBackup, type BackupExtras } from './backup.js';

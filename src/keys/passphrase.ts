@@ -63,12 +63,23 @@ function requiredError(alias: string, keyId: string, why: string): SignetError {
 }
 
 /** Reads a passphrase file: its content without one trailing newline. */
-export async function readPassphraseFile(path: string): Promise<string> {
+export async function readPassphraseFile(path: string, variable?: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new SignetError('PASSPHRASE_REQUIRED', `cannot read passphrase file ${path}`, { cause: err });
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    // name the variable that pointed here: the user set it, and may not recognise the path
+    const where = variable !== undefined ? `${variable}=${path}` : `passphrase file ${path}`;
+    throw new SignetError('PASSPHRASE_REQUIRED', `cannot read ${where}: ${why}`, {
+      cause: err,
+      ...(variable !== undefined
+        ? {
+            fix: `point ${variable} at a readable file holding the passphrase, or unset it`,
+            details: { variables: [variable] },
+          }
+        : {}),
+    });
   }
   return text.replace(/\r?\n$/, '');
 }
@@ -86,7 +97,7 @@ export async function passphraseFromEnv(
     if (direct !== undefined && direct !== '') return { variable: v, passphrase: direct };
     const file = env[`${v}_FILE`];
     if (file !== undefined && file !== '') {
-      const passphrase = await readPassphraseFile(file);
+      const passphrase = await readPassphraseFile(file, `${v}_FILE`);
       if (passphrase !== '') return { variable: `${v}_FILE`, passphrase };
     }
   }

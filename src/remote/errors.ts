@@ -4,6 +4,7 @@
  * error body is parsed; one error whose `detail` is a SerializableError gives a typed message.
  */
 import { SignetError } from '../errors.js';
+import { isPlainHttpAnswer } from '../http/index.js';
 
 /** The Go client reads at most this much of an error body (D:registry/api/errcode/*.go). */
 export const ERROR_BODY_LIMIT = 1024;
@@ -142,6 +143,14 @@ export function endlessData(what: string, limit: number, url: string, reason: st
 }
 
 export function networkError(url: string, cause: unknown): SignetError {
+  if (url.startsWith('https://') && isPlainHttpAnswer(cause)) {
+    const plain = `http://${new URL(url).host}`;
+    return new SignetError('NETWORK', `the trust server at ${new URL(url).origin} speaks plain HTTP, not HTTPS`, {
+      fix: `use ${plain} (e.g. --server ${plain}), or give the server a TLS certificate`,
+      cause,
+      details: { url },
+    });
+  }
   const msg = cause instanceof Error ? cause.message : String(cause);
   return new SignetError('NETWORK', `error contacting trust server at ${url}: ${msg}`, {
     fix: 'check the trust server URL, that it is running, the network, and TLS settings (--tls-ca)',

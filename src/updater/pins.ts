@@ -241,6 +241,25 @@ export class PinStore {
     return true;
   }
 
+  /**
+   * Add the pins of `from` (a key backup's copy of a pins file) whose pattern has no pin here;
+   * existing pins are never replaced. Returns the patterns added.
+   */
+  async addMissing(from: unknown): Promise<string[]> {
+    const pins = (from as Partial<PinsFile> | null)?.pins;
+    if (typeof pins !== 'object' || pins === null) return [];
+    const f = await this.load();
+    const added: string[] = [];
+    for (const [pattern, entry] of Object.entries(pins)) {
+      if (pattern in f.pins || pattern === '' || pattern.includes('\n') || typeof entry !== 'object' || entry === null)
+        continue;
+      f.pins[pattern] = entry;
+      added.push(pattern);
+    }
+    if (added.length > 0) await this.save(f);
+    return added;
+  }
+
   private async set(pattern: string, entry: PinEntry): Promise<void> {
     if (pattern === '' || pattern.includes('\n'))
       throw new SignetError('USAGE', `invalid pin pattern ${JSON.stringify(pattern)}`);

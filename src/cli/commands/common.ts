@@ -15,7 +15,7 @@ export function addGlobalOptions(program: Command): Command {
   return program
     .option(
       '-s, --server <url>',
-      'trust server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else https://<registry host>; Docker Hub: https://notary.docker.io until its shutdown on 2026-12-08, none after)',
+      'trust server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else the server the repository was initialised with, else https://<registry host>; Docker Hub: https://notary.docker.io until its shutdown on 2026-12-08, none after)',
     )
     .option(
       '--tls-ca <file>',

@@ -16,7 +16,9 @@ import { RegistryClient, parseImageReference, type ImageReference } from '../../
 import { NotaryRemote } from '../../remote/index.js';
 import { PinStore, Updater } from '../../updater/index.js';
 import { resolveGlobalConfig, type GlobalConfig, type GlobalFlags } from '../config.js';
-import { processOutput, type Output } from '../output.js';
+import { noteTrustServer } from '../hints.js';
+import { rememberServer } from '../servers.js';
+import { formatWarning, processOutput, type Output } from '../output.js';
 
 export interface ClientContext {
   cfg: GlobalConfig;
@@ -31,12 +33,18 @@ export interface ClientContext {
   /** A repository handle for an image reference or a bare GUN. */
   repository(refOrGun: string): { repo: Repository; ref: ImageReference; close(): Promise<void> };
   registry(): RegistryClient;
+  /**
+   * After init or sign: remember a trust server named with --server or DOCKER_CONTENT_TRUST_SERVER
+   * (and its --tls-ca) for this repository, so later commands without --server use it (servers.ts).
+   */
+  rememberServer(ref: ImageReference): Promise<void>;
 }
 
 export function clientContext(cmd: Command, out: Output = processOutput()): ClientContext {
   const flags = cmd.optsWithGlobals<GlobalFlags>();
   const cfg = resolveGlobalConfig(flags);
-  if (cfg.tofu) out.err('WARNING: --tofu: a repository root seen for the first time is trusted without a pin\n');
+  if (cfg.tofu)
+    out.err(formatWarning('WARNING: --tofu: a repository root seen for the first time is trusted without a pin'));
   const prompt = cfg.isTTY
     ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true })
     : undefined;
@@ -45,13 +53,17 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
   const pins = new PinStore(cfg.trustDir);
   let warnedAuth = false;
   const remoteFor = (ref: ImageReference): NotaryRemote => {
-    const serverUrl = cfg.serverFor(ref.registry);
+    const choice = cfg.serverChoice(ref.registry, ref.name);
+    noteTrustServer(choice);
+    const serverUrl = choice.url;
     const ca = cfg.caFor(serverUrl);
     const auth = cfg.trustServerAuthFor(serverUrl);
     if (auth === undefined && cfg.notaryAuth !== undefined && !warnedAuth) {
       warnedAuth = true;
       out.err(
-        `Warning: NOTARY_AUTH is not sent to ${serverUrl}: it was derived from the image name; name the trust server with --server or DOCKER_CONTENT_TRUST_SERVER to use it\n`,
+        formatWarning(
+          `NOTARY_AUTH is not sent to ${serverUrl}: it was ${choice.source === 'default' ? 'derived from the image name' : choice.why}; name the trust server with --server or DOCKER_CONTENT_TRUST_SERVER to use it`,
+        ),
       );
     }
     return new NotaryRemote({
@@ -71,7 +83,7 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
       pins,
       tofu: cfg.tofu,
       offline: opts.offline === true,
-      onWarning: (m) => out.err(`Warning: ${m}\n`),
+      onWarning: (m) => out.err(formatWarning(m)),
     });
   return {
     cfg,
@@ -87,6 +99,14 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
       const reader = updaterFor(ref, remote);
       const repo = new Repository({ gun: ref.name, trustDir: cfg.trustDir, remote, keyStore, reader, pins });
       return { repo, ref, close: () => remote.close() };
+    },
+    async rememberServer(ref: ImageReference) {
+      const choice = cfg.serverChoice(ref.registry, ref.name);
+      if (choice.source !== 'flag' && choice.source !== 'env') return;
+      await rememberServer(cfg.trustDir, ref.name, {
+        url: choice.url,
+        ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
+      });
     },
     registry() {
       return new RegistryClient({

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { registerAdmissionCommand } from './admission.js';
 import { registerAudit } from './audit.js';
 import { registerBridge } from './bridge.js';
+import { registerCompletion } from './completion.js';
 import { registerDelete } from './delete.js';
 import { registerInit } from './init.js';
 import { registerInspect } from './inspect.js';
@@ -44,4 +45,5 @@ export const registrars: readonly CommandRegistrar[] = [
   registerProxyCommand,
   registerAdmissionCommand,
   registerAudit,
+  registerCompletion,
 ];

@@ -21,7 +21,7 @@ export function registerInit(program: Command): void {
       ) =>
         runAction(opts.json === true, async () => {
           const ctx = await clientContext(cmd);
-          const { repo, close } = ctx.repository(repository);
+          const { repo, ref, close } = ctx.repository(repository);
           try {
             if (await repo.existsRemotely()) {
               const { SignetError } = await import('../../errors.js');
@@ -34,6 +34,7 @@ export function registerInit(program: Command): void {
               serverManagedSnapshot: opts.localSnapshot !== true,
             });
             const published = opts.publish ? await repo.publish({ includeStaged: true }) : undefined;
+            await ctx.rememberServer(ref);
             if (opts.json) printJson(ctx.out, { gun: repo.gun, ...res, published: published?.roles ?? [] });
             else {
               ctx.out.out(

@@ -1,13 +1,13 @@
 /** `signet key generate|load|list|export|import|rotate|backup|restore`. Private key material is never printed. */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
 import type { GlobalConfig } from '../config.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
 
-/** The client library, loaded when a key command runs (not when the commands are registered). */
+// lazy: `signet --help` and other commands load none of the client library (startup-graph test)
 const client = (): Promise<typeof import('../../client/index.js')> => import('../../client/index.js');
+const keys = (): Promise<typeof import('../../keys/index.js')> => import('../../keys/index.js');
 
 const BACKUP_VAR = 'SIGNET_BACKUP_PASSPHRASE';
 
@@ -17,12 +17,8 @@ async function backupPassphrase(cfg: GlobalConfig, createNew: boolean): Promise<
   if (direct) return direct;
   const file = cfg.passphraseEnv[`${BACKUP_VAR}_FILE`];
   if (file) {
-    try {
-      const v = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-      if (v) return v;
-    } catch (e) {
-      throw new SignetError('PASSPHRASE_REQUIRED', `cannot read ${BACKUP_VAR}_FILE (${file})`, { cause: e });
-    }
+    const v = await (await keys()).readPassphraseFile(file, `${BACKUP_VAR}_FILE`);
+    if (v) return v;
   }
   if (!cfg.isTTY) {
     throw new SignetError('PASSPHRASE_REQUIRED', `no passphrase for the key backup: set ${BACKUP_VAR}`, {
@@ -30,9 +26,16 @@ async function backupPassphrase(cfg: GlobalConfig, createNew: boolean): Promise<
       details: { variables: [BACKUP_VAR] },
     });
   }
-  const { promptPassphraseRetriever } = await import('../../keys/index.js');
-  const ask = promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true });
+  const ask = (await keys()).promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true });
   return ask({ keyId: 'backup', alias: 'backup', createNew, attempt: 0 });
+}
+
+/** The key text piped in (`signet key import -`), e.g. from `vault kv get -field=key …`. */
+async function readStdin(ctx: ClientContext): Promise<string> {
+  if (process.stdin.isTTY) ctx.out.err('Paste the PEM key, then press Ctrl-D\n');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function rotateTarget(ctx: ClientContext, gun: string): ReturnType<ClientContext['repository']> {
@@ -103,31 +106,40 @@ export function registerKey(program: Command): void {
     )
     .argument('[ids...]', 'key IDs or ID prefixes (default: all)')
     .requiredOption('-o, --output <file>', 'file to write (mode 0600)')
-    .action(async (ids: string[], opts: { output: string }, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (ids: string[], opts: { output: string; json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const pem = await (await client()).exportKeys(ctx.keyStore, ids, (role, id) =>
-          ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }),
-        );
+        const exported: string[] = [];
+        const pem = await (
+          await client()
+        ).exportKeys(ctx.keyStore, ids, (role, id) => {
+          exported.push(id);
+          return ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 });
+        });
         await (await import('../../fs/index.js')).writeFileAtomic(opts.output, pem, { mode: 0o600 });
-        ctx.out.out(`Exported key(s) to ${opts.output}\n`);
+        if (opts.json) printJson(ctx.out, { output: opts.output, keys: exported });
+        else ctx.out.out(`Exported ${exported.length} key(s) to ${opts.output}\n`);
       }),
     );
 
   key
     .command('import')
-    .description('import private keys from a PEM file (notary `key export` format or a plain key)')
-    .argument('<file>', 'PEM file')
+    .description(
+      'import private keys from a PEM file, standard input (-) or a file descriptor (/dev/fd/N) (notary `key export` format or a plain key)',
+    )
+    .argument('<file>', 'PEM file, - for standard input, or /dev/fd/N')
     .option('-r, --role <role>', 'role for keys without a role header')
     .option('-g, --gun <gun>', 'repository for targets/snapshot keys without a gun header')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { role?: string; gun?: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const res = await (await client()).importKeys(ctx.keyStore, file, {
-          ...(opts.role ? { role: opts.role } : {}),
-          ...(opts.gun ? { gun: opts.gun } : {}),
-        });
+        const headers = { ...(opts.role ? { role: opts.role } : {}), ...(opts.gun ? { gun: opts.gun } : {}) };
+        const res =
+          file === '-'
+            ? await (await client()).importKeyText(ctx.keyStore, await readStdin(ctx), 'standard input', headers)
+            : await (await client()).importKeys(ctx.keyStore, file, headers);
         if (opts.json) printJson(ctx.out, res);
         else for (const k of res) ctx.out.out(`Imported ${k.role} key ${k.id}\n`);
       }),
@@ -147,11 +159,9 @@ export function registerKey(program: Command): void {
         const ctx = await clientContext(cmd);
         const { repo, close } = rotateTarget(ctx, repository);
         try {
-          const res = await (await client()).rotateKey(
-            repo,
-            role,
-            opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged },
-          );
+          const res = await (
+            await client()
+          ).rotateKey(repo, role, opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged });
           if (opts.json)
             printJson(ctx.out, {
               gun: repo.gun,
@@ -161,6 +171,11 @@ export function registerKey(program: Command): void {
               canonicalId: res.canonicalId,
               published: res.roles,
             });
+          else if (res.role === 'root')
+            // as init prints them: the key's own ID (its file in private/) and the certificate's (the pin)
+            ctx.out.out(
+              `Rotated the root key of ${repo.gun}\n  root key:      ${res.canonicalId}\n  root cert ID:  ${res.keyId}\n`,
+            );
           else
             ctx.out.out(
               `Rotated the ${res.role} key of ${repo.gun}: new key ${res.keyId}${res.serverManaged ? ' (held by the server)' : ''}\n`,
@@ -173,13 +188,19 @@ export function registerKey(program: Command): void {
 
   key
     .command('backup')
-    .description(`write an encrypted archive of every private key in the trust dir (passphrase: $${BACKUP_VAR})`)
+    .description(
+      `write an encrypted archive of every private key and the root pins of the trust dir (passphrase: $${BACKUP_VAR})`,
+    )
     .argument('<file>', 'archive to write (mode 0600)')
-    .action(async (file: string, _opts: unknown, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: { json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const n = await (await client()).backupKeys(ctx.keyStore, file, await backupPassphrase(ctx.cfg, true));
-        ctx.out.out(`Backed up ${n} key(s) to ${file}\n`);
+        const n = await (
+          await client()
+        ).backupKeys(ctx.keyStore, file, await backupPassphrase(ctx.cfg, true), ctx.cfg.trustDir);
+        if (opts.json) printJson(ctx.out, { file, keys: n.keys, pins: n.pins });
+        else ctx.out.out(`Backed up ${n.keys} key(s) and ${n.pins} pin(s) to ${file}\n`);
       }),
     );
 
@@ -187,11 +208,13 @@ export function registerKey(program: Command): void {
     .command('restore')
     .description(`restore the keys of a backup archive into the trust dir (passphrase: $${BACKUP_VAR})`)
     .argument('<file>', 'archive written by `signet key backup`')
-    .action(async (file: string, _opts: unknown, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: { json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const ids = await (await client()).restoreKeys(file, await backupPassphrase(ctx.cfg, false), ctx.cfg.trustDir);
-        ctx.out.out(`Restored ${ids.length} key(s) into ${ctx.cfg.trustDir}\n`);
+        const r = await (await client()).restoreKeys(file, await backupPassphrase(ctx.cfg, false), ctx.cfg.trustDir);
+        if (opts.json) printJson(ctx.out, { trustDir: ctx.cfg.trustDir, keys: r.ids, pins: r.pins });
+        else ctx.out.out(`Restored ${r.ids.length} key(s) and ${r.pins.length} pin(s) into ${ctx.cfg.trustDir}\n`);
       }),
     );
 }

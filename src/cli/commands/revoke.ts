@@ -1,13 +1,17 @@
-/** `signet revoke IMAGE[:TAG]`: remove the signature of one tag (or of every tag, with --yes). */
+/**
+ * `signet revoke IMAGE[:TAG]`: remove the signature of one tag, or of every tag (asked on a
+ * terminal, --yes in scripts).
+ */
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
+import { confirm } from '../confirm.js';
 import { printJson, printTagChanges } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
 export function registerRevoke(program: Command): void {
   program
     .command('revoke')
-    .description('remove trust for a tag, or for every tag of a repository (needs --yes)')
+    .description('remove trust for a tag, or for every tag of a repository (asks on a terminal; --yes in scripts)')
     .argument('<image>', 'IMAGE:TAG, or IMAGE for all tags')
     .option('-y, --yes', 'do not ask for confirmation when revoking every tag')
     .option('--json', 'print the result as JSON')
@@ -15,12 +19,21 @@ export function registerRevoke(program: Command): void {
       runAction(opts.json === true, async () => {
         const { parseImageReference } = await import('../../registry/index.js');
         const tag = parseImageReference(image).tag;
-        if (tag === undefined && opts.yes !== true) {
-          throw new SignetError('USAGE', `this would revoke every signed tag of ${image}`, {
-            fix: `add --yes to confirm, or name one tag: ${image}:TAG`,
-          });
-        }
         const ctx = await clientContext(cmd);
+        if (tag === undefined && opts.yes !== true) {
+          if (!ctx.cfg.isTTY)
+            throw new SignetError(
+              'USAGE',
+              `this would revoke every signed tag of ${image}, and there is no terminal to ask`,
+              {
+                fix: `add --yes to confirm, or name one tag: ${image}:TAG`,
+              },
+            );
+          if (!(await confirm(`Revoke every signed tag of ${image}?`)))
+            throw new SignetError('USAGE', `not confirmed: nothing of ${image} was revoked`, {
+              fix: `answer y, or name one tag: ${image}:TAG`,
+            });
+        }
         const { repo, close } = ctx.repository(image);
         try {
           const { revokeTags } = await import('../../client/index.js');

@@ -37,9 +37,10 @@ export function registerSign(program: Command): void {
         }
         const results: unknown[] = [];
         for (const [gun, g] of byGun) {
-          const { repo, close } = ctx.repository(g.first);
+          const { repo, ref, close } = ctx.repository(g.first);
           try {
             const res = await signTags(repo, g.tags);
+            await ctx.rememberServer(ref);
             results.push({
               gun,
               tags: g.tags.map((t) => ({ ...t, roles: res.signedInto[t.tag] })),

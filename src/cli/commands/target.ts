@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
+import { suggestCommand } from '../hints.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -33,18 +34,24 @@ export function registerTarget(program: Command): void {
       'role to stage into (repeatable; default targets)',
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option('--json', 'print the result as JSON')
     .action(
-      async (repository: string, name: string, opts: { sha256: string; size: string; role?: string[] }, cmd: Command) =>
-        runAction(false, async () => {
+      async (
+        repository: string,
+        name: string,
+        opts: { sha256: string; size: string; role?: string[]; json?: boolean },
+        cmd: Command,
+      ) =>
+        runAction(opts.json === true, async () => {
           const ctx = await clientContext(cmd);
           const { repo, close } = ctx.repository(repository);
           try {
-            await repo.stageTarget(
-              name,
-              { hashes: { sha256: parseSha256(opts.sha256) }, length: parseSize(opts.size) },
-              opts.role ?? ['targets'],
-            );
-            ctx.out.out(`Staged ${name} for ${repo.gun}; run \`signet publish ${repo.gun}\` to sign and upload it\n`);
+            const roles = opts.role ?? ['targets'];
+            const length = parseSize(opts.size);
+            await repo.stageTarget(name, { hashes: { sha256: parseSha256(opts.sha256) }, length }, roles);
+            const publish = suggestCommand('publish', repo.gun);
+            if (opts.json) printJson(ctx.out, { gun: repo.gun, staged: name, roles, size: length, publish });
+            else ctx.out.out(`Staged ${name} for ${repo.gun}; run \`${publish}\` to sign and upload it\n`);
           } finally {
             await close();
           }
@@ -60,13 +67,17 @@ export function registerTarget(program: Command): void {
       'role to remove it from (repeatable; default targets)',
       (v: string, prev: string[] = []) => [...prev, v],
     )
-    .action(async (repository: string, name: string, opts: { role?: string[] }, cmd: Command) =>
-      runAction(false, async () => {
+    .option('--json', 'print the result as JSON')
+    .action(async (repository: string, name: string, opts: { role?: string[]; json?: boolean }, cmd: Command) =>
+      runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
-          await repo.stageRemoveTarget(name, opts.role ?? ['targets']);
-          ctx.out.out(`Staged the removal of ${name} from ${repo.gun}; run \`signet publish ${repo.gun}\`\n`);
+          const roles = opts.role ?? ['targets'];
+          await repo.stageRemoveTarget(name, roles);
+          const publish = suggestCommand('publish', repo.gun);
+          if (opts.json) printJson(ctx.out, { gun: repo.gun, stagedRemoval: name, roles, publish });
+          else ctx.out.out(`Staged the removal of ${name} from ${repo.gun}; run \`${publish}\`\n`);
         } finally {
           await close();
         }

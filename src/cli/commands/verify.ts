@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
 import type { ImageReference, RegistryClient } from '../../registry/index.js';
 import type { VerifiedImage } from '../../updater/index.js';
-import { printJson, type Output } from '../output.js';
+import { noteTrustServer } from '../hints.js';
+import { formatWarning, printJson, type Output } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
 
 interface VerifyFlags {
@@ -73,7 +74,11 @@ async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: Veri
   const sources = new enforce.TrustSources({
     policy,
     trustDir: ctx.cfg.trustDir,
-    serverFor: (host) => ctx.cfg.serverFor(host),
+    serverFor: (host, gun) => {
+      const choice = ctx.cfg.serverChoice(host, gun);
+      noteTrustServer(choice);
+      return choice.url;
+    },
     caFor: (url) => ctx.cfg.caFor(url),
     tofu: ctx.cfg.tofu,
     offline,
@@ -81,7 +86,7 @@ async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: Veri
     timeoutMs: ctx.cfg.timeoutMs,
     retries: ctx.cfg.retries,
     ...(ctx.cfg.notaryAuth !== undefined ? { auth: ctx.cfg.notaryAuth } : {}),
-    onWarning: (m) => ctx.out.err(`Warning: ${m}\n`),
+    onWarning: (m) => ctx.out.err(formatWarning(m)),
   });
   const rule = sources.ruleFor(ref.name);
   const ruleName = `policy rule ${JSON.stringify(rule.repository)}`;
