@@ -2,6 +2,7 @@
 // analysis in bench/notes.md.
 import type { Results } from '../main.js';
 import { admissionTargets, renderAdmission } from '../s8-admission.js';
+import { renderStartup, startupTargets } from '../s9-startup.js';
 import type { Maybe } from './util.js';
 
 const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -43,6 +44,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm run bench -- --only 6           # warm enforcer decisions only: in-process, ~15 s, needs no wrk');
   L.push('npm run bench -- --only 7           # manifest GETs through signet proxy vs the registry directly, ~4 min');
   L.push('npm run bench -- --only 8           # a warm admission decision in-process');
+  L.push('npm run bench -- --only 9           # one-shot commands above `node -e 0`, interleaved with notary, ~3 min');
   L.push('```');
   L.push('');
   L.push('Everything listens on 127.0.0.1 only: the real `notary-server` + `notary-signer` 0.7 (Debian package,');
@@ -118,6 +120,7 @@ export function renderReport(r: Results, notes: string): string {
     `| warm manifest GET through the proxy ≥ 50 % of the registry directly, every row (measurement 7) | ${pxAll ? `worst row ${fmt(pxMin * 100, 0)} %` : 'n/a'} | ${yes(pxAll ? pxMin >= 0.5 : undefined)} |`,
   );
   L.push(...admissionTargets(s.admission));
+  L.push(...startupTargets(s.startup));
   L.push('');
 
   // ---- 1
@@ -347,6 +350,7 @@ export function renderReport(r: Results, notes: string): string {
   } else L.push('Not measured yet.');
   L.push('');
   L.push(...renderAdmission(s.admission));
+  L.push(...renderStartup(s.startup));
 
   if (r.profiles?.length) {
     L.push('## CPU profiles (node --cpu-prof, last profiled run: the longest Signet server and client processes)');

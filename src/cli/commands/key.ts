@@ -106,7 +106,9 @@ export function registerKey(program: Command): void {
     .action(async (ids: string[], opts: { output: string }, cmd: Command) =>
       runAction(false, async () => {
         const ctx = await clientContext(cmd);
-        const pem = await (await client()).exportKeys(ctx.keyStore, ids, (role, id) =>
+        const pem = await (
+          await client()
+        ).exportKeys(ctx.keyStore, ids, (role, id) =>
           ctx.retriever({ keyId: id, alias: role, createNew: true, attempt: 0 }),
         );
         await (await import('../../fs/index.js')).writeFileAtomic(opts.output, pem, { mode: 0o600 });
@@ -124,7 +126,9 @@ export function registerKey(program: Command): void {
     .action(async (file: string, opts: { role?: string; gun?: string; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const res = await (await client()).importKeys(ctx.keyStore, file, {
+        const res = await (
+          await client()
+        ).importKeys(ctx.keyStore, file, {
           ...(opts.role ? { role: opts.role } : {}),
           ...(opts.gun ? { gun: opts.gun } : {}),
         });
@@ -147,11 +151,9 @@ export function registerKey(program: Command): void {
         const ctx = await clientContext(cmd);
         const { repo, close } = rotateTarget(ctx, repository);
         try {
-          const res = await (await client()).rotateKey(
-            repo,
-            role,
-            opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged },
-          );
+          const res = await (
+            await client()
+          ).rotateKey(repo, role, opts.serverManaged === undefined ? {} : { serverManaged: opts.serverManaged });
           if (opts.json)
             printJson(ctx.out, {
               gun: repo.gun,
