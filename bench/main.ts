@@ -31,6 +31,7 @@ import { runMemory, type MemorySection } from './s5-memory.js';
 import { runEnforce, type EnforceSection } from './s6-enforce.js';
 import { runProxy, type ProxySection } from './s6-proxy.js';
 import { runAdmission, type AdmissionSection } from './s8-admission.js';
+import { runStartup, type StartupSection } from './s9-startup.js';
 
 export interface Results {
   schema: 1;
@@ -49,6 +50,7 @@ export interface Results {
     enforce?: EnforceSection & { runFile?: string };
     proxy?: ProxySection & { runFile?: string };
     admission?: AdmissionSection & { runFile?: string };
+    startup?: StartupSection & { runFile?: string };
   };
   errors: string[];
   profiles?: ProfileSummary[];
@@ -56,7 +58,7 @@ export interface Results {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    only: new Set([1, 2, 3, 4, 5, 6, 7]),
+    only: new Set([1, 2, 3, 4, 5, 6, 7, 9]),
     quick: false,
     durationS: 10,
     wrkThreads: 2,
@@ -107,7 +109,7 @@ async function render(): Promise<void> {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.render) return render();
-  if ([1, 2, 3, 4, 5].some((n) => opts.only.has(n))) requireWrk(); // measurement 6 is in-process
+  if ([1, 2, 3, 4, 5, 9].some((n) => opts.only.has(n))) requireWrk(); // measurement 6 is in-process
   const startedAt = new Date().toISOString();
   const resultsDir = path.resolve('bench', 'results');
   await mkdir(resultsDir, { recursive: true });
@@ -128,14 +130,14 @@ async function main(): Promise<void> {
   const caPem = await readFile(ca.caCert);
   const base = { work, signetCert, caPem, opts, profDir };
 
-  const needMain = [1, 2, 3, 4].some((s) => opts.only.has(s));
+  const needMain = [1, 2, 3, 4, 9].some((s) => opts.only.has(s));
   let ctx: Ctx | undefined;
   try {
     if (needMain) {
       log('starting notary-signer + notary-server, signet server, docker-registry');
       const both = await startBoth(base, 'signet-server');
       ctx = { ...base, ca, bareCert, notary: both.notary, signet: both.signet, profDir };
-      if ([2, 3, 4].some((s) => opts.only.has(s))) ctx.registry = await startRegistry();
+      if ([2, 3, 4, 9].some((s) => opts.only.has(s))) ctx.registry = await startRegistry();
       if (!ctx.signet.ok) errors.push(`signet server: ${ctx.signet.missing}`);
     }
     const section = async <T>(n: number, name: string, f: () => Promise<T>): Promise<T | undefined> => {
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
       const mid = signCounts(true)[1]!;
       sections.verify = await section(3, 'verify/lookup', () => runVerify(c, `${host}/bench/sign${mid}`, 't0050'));
       sections.scale = await section(4, 'repository scale', () => runScale(c));
+      sections.startup = await section(9, 'one-shot start-up', () => runStartup(c));
     }
     sections.memory = await section(5, 'server memory', () => runMemory(base));
     sections.enforce = await section(6, 'warm enforcer decision', () => runEnforce(opts.quick));

@@ -1,7 +1,10 @@
 // Measurement 1: GET throughput and latency of timestamp.json and a 1,000-target targets.json,
 // 8 and 64 keep-alive HTTPS connections, against notary-server, Signet and a bare node:https server
-// sending the same bytes. One generator (wrk) for all, run as its own process.
+// sending the same bytes. One generator (wrk) for all, run as its own process. Every row is run plain
+// and with `Accept-Encoding: gzip` (what Go's clients send); notary-server and the bare server ignore
+// it, Signet compresses (src/server/encoding.ts).
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +21,8 @@ export type GetCell = Maybe<Measured & { roundsRps: number[] }>;
 
 export interface GetRow {
   file: 'timestamp.json' | 'targets.json';
+  /** the request's Accept-Encoding (absent in results from before gzip rows existed) */
+  encoding?: 'identity' | 'gzip';
   bytes: Record<string, number>;
   connections: number;
   notary: GetCell;
@@ -61,6 +66,8 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
     bytes[f]!.notary = b.length;
     bytes[f]!.bare = b.length;
     if (sHttp && signetRepo.ok) bytes[f]!.signet = (await sHttp.get(`/v2/${GUN}/_trust/tuf/${f}`)).length;
+    if (signetRepo.ok && ctx.signet.ok)
+      bytes[f]!['signet gzip'] = await gzipBytes(`${ctx.signet.value.url}/v2/${GUN}/_trust/tuf/${f}`, ctx.caPem);
   }
   nHttp.close();
   sHttp?.close();
@@ -106,15 +113,23 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
   const rows: GetRow[] = [];
   try {
     for (const file of ['timestamp.json', 'targets.json'] as const) {
-      for (const connections of [8, 64]) {
-        const row: Partial<GetRow> = { file, connections, bytes: bytes[file]! };
+      for (const [encoding, connections] of [
+        ['identity', 8],
+        ['identity', 64],
+        ['gzip', 8],
+        ['gzip', 64],
+      ] as const) {
+        const headers = encoding === 'gzip' ? ['Accept-Encoding: gzip'] : [];
+        const row: Partial<GetRow> = { file, encoding, connections, bytes: bytes[file]! };
         const got: Record<string, Measured[]> = { notary: [], signet: [], bare: [] };
         const failed: Record<string, string> = {};
         for (let round = 0; round < rounds; round++) {
           for (const s of servers) {
             const u = s.url;
             if (!u.ok || failed[s.name] !== undefined) continue;
-            log(`s1: wrk ${s.name} ${file} c=${connections} ${ctx.opts.durationS}s (round ${round + 1}/${rounds})`);
+            log(
+              `s1: wrk ${s.name} ${file} ${encoding} c=${connections} ${ctx.opts.durationS}s (round ${round + 1}/${rounds})`,
+            );
             const r = await attempt(`s1 ${s.name} ${file}`, async () => {
               const load = os.loadavg()[0] ?? NaN;
               const cpu0 = (await Promise.all(s.pids.map(cpuMs))).reduce((a, b) => a + b, 0);
@@ -123,6 +138,7 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
                 threads: ctx.opts.wrkThreads,
                 durationS: ctx.opts.durationS,
                 workDir: dir,
+                headers,
               });
               const cpu1 = (await Promise.all(s.pids.map(cpuMs))).reduce((a, b) => a + b, 0);
               return { ...w, serverCpuPct: ((cpu1 - cpu0) / (w.durationS * 1000)) * 100, loadavg1: load };
@@ -155,4 +171,18 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
     targets: targets.length,
     rows,
   };
+}
+
+/** Bytes of the body a server sends to a client that accepts gzip (Content-Length, or counted). */
+function gzipBytes(url: string, ca: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        let n = 0;
+        res.on('data', (c: Buffer) => (n += c.length));
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
 }

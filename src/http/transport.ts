@@ -5,9 +5,20 @@
  * Authorization header to another origin. Failures reach the caller through its own `HttpErrors`,
  * so each client speaks its own dialect (notary's wording, or the registry's).
  */
-import { Agent, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import type { SignetError } from '../errors.js';
 import { originOf } from './origin.js';
+
+// undici's index loads every API it has (fetch, WebSocket, EventSource, mocks, caches…), about
+// two-thirds of its load time; a one-shot command needs only the Agent and request(), taken from
+// the files that define them (undici has no exports map; its index exports these same objects).
+const requireCjs = createRequire(import.meta.url);
+const Agent = requireCjs('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+const request = requireCjs('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  opts: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
 
 export type FailureKind = 'timeout' | 'tls' | 'network';
 
@@ -152,7 +163,7 @@ export class HttpClient {
     const u = new URL(url);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.dispatcher.request({
+      res = await request.call(this.dispatcher, {
         origin: u.origin,
         path: u.pathname + u.search,
         method: req.method,

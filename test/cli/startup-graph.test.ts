@@ -94,4 +94,19 @@ describe('client start-up graph', () => {
     expect(serverSide).toEqual([]);
     expect(urls.filter((u) => u.includes('/dist/cli/commands/')).length).toBeGreaterThan(0);
   });
+
+  it('--help loads only the command registrations: no client library, no undici, no ASN.1 parser', async () => {
+    // registering a command must not import what its action runs (cli/commands/common.ts)
+    const urls = await loadedBy('help-only', ['--help']);
+    const beyond = urls.filter(
+      (u) =>
+        !u.startsWith('node:') &&
+        !/\/dist\/cli\/(main|output)\.js$/.test(u) &&
+        !/\/dist\/cli\/commands\/[^/]+\.js$/.test(u) &&
+        !u.endsWith('/dist/errors.js') &&
+        !/\/node_modules\/commander\//.test(u),
+    );
+    expect(beyond).toEqual([]);
+    expect(urls.some((u) => u.endsWith('/dist/cli/commands/context.js'))).toBe(false);
+  });
 });

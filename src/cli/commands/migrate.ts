@@ -20,7 +20,12 @@ interface MigrateFlags {
   json?: boolean;
 }
 
-async function remote(ctx: ClientContext, url: string, flag: string, caFile: string | undefined): Promise<NotaryRemote> {
+async function remote(
+  ctx: ClientContext,
+  url: string,
+  flag: string,
+  caFile: string | undefined,
+): Promise<NotaryRemote> {
   let u: URL;
   try {
     u = new URL(url);
