@@ -69,11 +69,11 @@ export {
   certificateInfo,
   certificateProblem,
   certificatePublicKey,
-  createRootCertificate,
-  issueCertificate,
   matchCNToGun,
   parseCertificateBundle,
   validateRootCertificates,
 } from './x509.js';
+export { createRootCertificate, issueCertificate } from './x509-issue.js';
 export { MAX_GUN_LENGTH, checkGun } from './gun.js';
-export type { CertificateInfo, CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509.js';
+export type { CertificateInfo } from './x509.js';
+export type { CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509-issue.js';
