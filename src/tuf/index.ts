@@ -46,10 +46,20 @@ export {
   delegationRoleKeys,
   rootRoleKeys,
   validSignatures,
-  verifyRole,
   verifySignature,
-  verifyThreshold,
 } from './verify.js';
+export {
+  certKeySet,
+  delegateError,
+  delegatorKeys,
+  rootThreshold,
+  rootVersionStep,
+  verifyDelegate,
+  verifyRole,
+  verifyRootStep,
+  verifyThreshold,
+} from './verify-core.js';
+export type { DelegateResult, DelegatorKeys, RootStepOptions, RootStepResult, RootVersionStep } from './verify-core.js';
 export type { RoleKeySet } from './verify.js';
 export { DEFAULT_SIGNATURE_LIMITS, SignatureBudget } from './budget.js';
 export type { SignatureLimits } from './budget.js';
