@@ -15,7 +15,7 @@ import type { ServerMetrics } from './metrics.js';
 import { readUpload } from './multipart.js';
 import type { ServerOptions } from './options.js';
 import { publish, refreshTimestamp } from './publish.js';
-import type { CacheHeaders, RouteMatch } from './routes.js';
+import { routeGun, type CacheHeaders, type RouteMatch } from './routes.js';
 
 export interface Reply {
   status: number;
@@ -94,7 +94,7 @@ async function resign(ctx: HandlerContext, gun: string): Promise<void> {
 }
 
 export async function getCurrent(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const role = m.params[0] as string;
   if (!isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
   if (role === 'timestamp' || role === 'snapshot') {
@@ -107,7 +107,7 @@ export async function getCurrent(ctx: HandlerContext, m: RouteMatch): Promise<Re
 }
 
 export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const [role, checksum] = m.params as [string, string];
   // Only sha256 is stored; notary compares lowercase hex case-sensitively (N:server/server.go)
   if (checksum.length !== 64 || /[A-F]/.test(checksum) || !isValidRoleName(role))
@@ -125,7 +125,7 @@ export async function getByChecksum(ctx: HandlerContext, m: RouteMatch): Promise
 }
 
 export async function getByVersion(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const [v, role] = m.params as [string, string];
   const version = Number(v);
   if (!Number.isSafeInteger(version) || version > 2 ** 31 - 1 || !isValidRoleName(role))
@@ -158,14 +158,14 @@ async function currentRoot(ctx: HandlerContext, gun: string) {
 }
 
 export async function getKey(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const role = m.params[0] as ServerKeyRole;
   const pk = await ctx.signer.getOrCreateKey(gun, role, await currentRoot(ctx, gun));
   return { status: 200, headers: { 'content-type': TEXT }, body: keyBody(pk) };
 }
 
 export async function rotateKey(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const role = m.params[0] as ServerKeyRole;
   const pk = await ctx.signer.rotateKey(gun, role);
   ctx.log.info({ gun, role, keyId: pk.id }, 'created a new server key (pending until a root lists it)');
@@ -173,7 +173,7 @@ export async function rotateKey(ctx: HandlerContext, m: RouteMatch): Promise<Rep
 }
 
 export async function deleteGun(ctx: HandlerContext, m: RouteMatch): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   try {
     const deleted = await ctx.store.deleteGun(gun);
     if (deleted) ctx.log.info({ gun }, 'deleted all trust data of the GUN');
@@ -190,7 +190,7 @@ export async function publishHandler(
   m: RouteMatch,
   req: { stream: Readable; headers: Record<string, string | string[] | undefined> },
 ): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   let outcome = 'rejected';
   try {
     const uploaded = await readUpload(req.stream, req.headers, {

@@ -84,6 +84,7 @@ export {
   validateRootCertificates,
 } from './x509.js';
 export { createRootCertificate, issueCertificate } from './x509-issue.js';
-export { MAX_GUN_LENGTH, checkGun } from './gun.js';
+export { MAX_GUN_LENGTH, parseGun } from './gun.js';
+export type { Gun, ParseGunOptions } from './gun.js';
 export type { CertificateInfo } from './x509.js';
 export type { CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509-issue.js';

@@ -15,9 +15,11 @@ import type { NotaryRemote } from '../remote/index.js';
 import {
   checkFileMeta,
   isDirectChild,
+  parseGun,
   parseMetadata,
   parseRoot,
   type FileMeta,
+  type Gun,
   type SnapshotSigned,
 } from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
@@ -28,6 +30,7 @@ import type { TrustFreshness, TrustedRepo } from './targets.js';
 import { TrustedSet } from './trusted-set.js';
 
 export interface UpdaterOptions {
+  /** checked here (tuf `parseGun`): INVALID_GUN before anything is read or fetched */
   gun: string;
   remote: NotaryRemote;
   trustDir: string;
@@ -79,7 +82,7 @@ class RootChanged extends Error {
 }
 
 export class Updater {
-  readonly gun: string;
+  readonly gun: Gun;
   private readonly remote: NotaryRemote;
   private readonly cache: MetadataCache;
   private readonly pins: PinSource;
@@ -91,9 +94,9 @@ export class Updater {
   private readonly warn: (msg: string) => void;
 
   constructor(opts: UpdaterOptions) {
-    this.gun = opts.gun;
+    this.gun = parseGun(opts.gun);
     this.remote = opts.remote;
-    this.cache = new MetadataCache(opts.trustDir, opts.gun);
+    this.cache = new MetadataCache(opts.trustDir, this.gun);
     this.pins = opts.pins;
     this.tofu = opts.tofu === true;
     this.offline = opts.offline === true;
