@@ -12,6 +12,7 @@
  */
 import { SignetError } from '../errors.js';
 import { SignatureBudget } from './budget.js';
+import type { Gun } from './gun.js';
 import { findDelegation, isDelegationRole, parentRole } from './delegations.js';
 import { keyObjectFromPublicKey } from './public-key.js';
 import { parseRfc3339 } from './structure.js';
@@ -161,7 +162,7 @@ export function rootThreshold(root: RootSigned): number {
 }
 
 export interface RootStepOptions {
-  gun: string;
+  gun: Gun;
   now: Date;
   budget: SignatureBudget;
   /** whether the new root's certificates must be valid at `now` (the previous root's never are checked) */

@@ -29,6 +29,7 @@ import {
   verifyDelegate,
   verifyRootStep,
   type DelegateResult,
+  type Gun,
   type Metadata,
   type RoleKeySet,
   type RootSigned,
@@ -41,7 +42,7 @@ import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
 import { applyPin, type ResolvedPin } from './pins.js';
 
 export interface TrustedSetOptions {
-  gun: string;
+  gun: Gun;
   now: Date;
   /** The pin for this GUN (checked against every new root). */
   pin?: ResolvedPin;
@@ -100,7 +101,7 @@ function budgetOf(opts: TrustedSetOptions): SignatureBudget {
 }
 
 export class TrustedSet {
-  readonly gun: string;
+  readonly gun: Gun;
   readonly now: Date;
   readonly limits: UpdaterLimits;
   private readonly pin: ResolvedPin;

@@ -22,6 +22,7 @@ import {
   findDelegation,
   isDelegationRole,
   parentRole,
+  parseGun,
   parseRoot,
   parseSnapshot,
   parseTargets,
@@ -31,6 +32,7 @@ import {
   rootVersionStep,
   verifyDelegate,
   verifyRootStep,
+  type Gun,
   type Metadata,
   type RootSigned,
   SignatureBudget,
@@ -133,7 +135,8 @@ function parentOf(role: string): string {
 export const SERVER_SIGNATURE_LIMITS: SignatureLimits = { maxChecks: 1024, maxMillis: 250 };
 
 export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
-  const { gun, stored, uploaded, now } = input;
+  const { stored, uploaded, now } = input;
+  const gun = parseGun(input.gun); // the server passes a Gun already; other callers are checked here
   const accepted: AcceptedFile[] = [];
   const budget = new SignatureBudget(SERVER_SIGNATURE_LIMITS);
 
@@ -252,7 +255,7 @@ function requireMeta(sn: SnapshotSigned, role: string) {
 
 /** N:server/handlers/validation.go and N:trustpinning/certs.go ValidateRoot(prev, new, gun). */
 function validateRoot(
-  gun: string,
+  gun: Gun,
   prev: Metadata<RootSigned> | undefined,
   bytes: Buffer,
   now: Date,

@@ -12,6 +12,7 @@ import {
   newSnapshot,
   newTargets,
   newTimestamp,
+  parseGun,
   serializeEnvelope,
   signMetadata,
   type Metadata,
@@ -25,7 +26,7 @@ import { validateUpdate } from '../../src/validation/index.js';
 import { ecdsaKey, keyOf, rootKey, type KeyPair } from '../server/helpers.js';
 import { twinKey } from '../security/keys.js';
 
-const GUN = 'example.com/one/verdict';
+const GUN = parseGun('example.com/one/verdict');
 const NOW = new Date();
 const YEAR = 365 * 24 * 3600 * 1000;
 const future = (y = 3): Date => new Date(NOW.getTime() + y * YEAR);
