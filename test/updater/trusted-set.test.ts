@@ -22,7 +22,11 @@ function load(
   opts: { tofu?: boolean } = {},
 ): { set: TrustedSet; repo: TrustedRepo } {
   const now = fixtureNow(dir);
-  const set = TrustedSet.fromNewRoot(read(`${dir}/tuf/root.json`), { gun: parseGun(gun), now, tofu: opts.tofu ?? true });
+  const set = TrustedSet.fromNewRoot(read(`${dir}/tuf/root.json`), {
+    gun: parseGun(gun),
+    now,
+    tofu: opts.tofu ?? true,
+  });
   set.updateTimestamp(read(`${dir}/tuf/timestamp.json`));
   set.updateSnapshot(read(`${dir}/tuf/snapshot.json`));
   set.updateTargets(read(`${dir}/tuf/targets.json`));
