@@ -12,16 +12,8 @@
  */
 import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
-import {
-  checkFileMeta,
-  isDirectChild,
-  parseGun,
-  parseMetadata,
-  parseRoot,
-  type FileMeta,
-  type Gun,
-  type SnapshotSigned,
-} from '../tuf/index.js';
+import { checkFileMeta, isDirectChild, parseGun, parseMetadata, parseRoot } from '../tuf/index.js';
+import type { FileMeta, Gun, SnapshotSigned } from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
 import { expiryWarnings, staleError } from './staleness.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
@@ -30,8 +22,7 @@ import type { TrustFreshness, TrustedRepo } from './targets.js';
 import { TrustedSet } from './trusted-set.js';
 
 export interface UpdaterOptions {
-  /** checked here (tuf `parseGun`): INVALID_GUN before anything is read or fetched */
-  gun: string;
+  gun: string; // parsed by the constructor (tuf `parseGun`): INVALID_GUN before any read or fetch
   remote: NotaryRemote;
   trustDir: string;
   pins: PinSource;
