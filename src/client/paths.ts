@@ -1,10 +1,11 @@
 /** Trust-dir paths as notary lays them out. The GUN is a relative path, `/` mapped to nested directories. */
 import path from 'node:path';
+import { parseGun } from '../tuf/index.js';
 import { trustGunDir } from '../updater/index.js';
 
-/** `<trustDir>/tuf/<gun>`; refuses GUNs whose folder could escape the trust dir or collide (updater `trustGunDir`). */
+/** `<trustDir>/tuf/<gun>`; refuses invalid GUNs (tuf `parseGun`) and GUNs whose folder would collide (updater `trustGunDir`). */
 export function gunDir(trustDir: string, gun: string): string {
-  return trustGunDir(trustDir, gun);
+  return trustGunDir(trustDir, parseGun(gun));
 }
 
 /** `<gunDir>/changelist`: notary's staged changes. */

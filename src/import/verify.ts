@@ -8,7 +8,7 @@
  */
 import { SignetError } from '../errors.js';
 import type { MetaReader, ServerKeyStore } from '../storage/index.js';
-import { isDirectChild, type FileMeta } from '../tuf/index.js';
+import { isDirectChild, parseGun, type FileMeta } from '../tuf/index.js';
 import { TrustedSet } from '../updater/index.js';
 
 export interface RepositoryCheck {
@@ -44,7 +44,7 @@ export async function verifyRepository(
 ): Promise<RepositoryCheck> {
   const ts = await mustGet(store.getLatest(gun, 'timestamp'), `${gun} timestamp`);
   const latestRoot = await mustGet(store.getLatest(gun, 'root'), `${gun} root`);
-  const opts = { gun, now: ts.createdAt, tofu: true };
+  const opts = { gun: parseGun(gun), now: ts.createdAt, tofu: true };
 
   // the chain: from the oldest stored root (version 1 unless history was lost) up to the newest
   let first = await store.getByVersion(gun, 'root', 1);

@@ -6,7 +6,7 @@
  * refused on import: these values are printed by `key list` and named in passphrase prompts.
  */
 import { SignetError } from '../errors.js';
-import { checkGun } from '../tuf/index.js';
+import { parseGun } from '../tuf/index.js';
 
 const ROLE_SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const GUN_CHARS = /^[A-Za-z0-9._:@[\]/-]+$/;
@@ -28,10 +28,10 @@ export function checkKeyRole(role: string): void {
   if (!ok) refuse('role', role, 'letters, digits, ".", "_" and "-" in "/"-separated parts (at most 255)');
 }
 
-/** A key's GUN: a valid GUN (tuf `checkGun`) over the characters of an image reference. */
+/** A key's GUN: a valid GUN (tuf `parseGun`) over the characters of an image reference. */
 export function checkKeyGun(gun: string): void {
   if (!GUN_CHARS.test(gun)) refuse('gun', gun, 'letters, digits and . _ - : @ [ ] /');
-  checkGun(gun);
+  parseGun(gun);
 }
 
 /** A legacy `path` header (only read to find a GUN and a label). */

@@ -28,7 +28,7 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { createOperatorViews, type OperatorViews } from './operator.js';
 import type { AuditReader } from './audit-recent.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
-import { NOT_FOUND_ACTIONS, cacheHeaders, matchRoute, type RouteMatch, type RouteName } from './routes.js';
+import { NOT_FOUND_ACTIONS, cacheHeaders, matchRoute, routeGun, type RouteMatch, type RouteName } from './routes.js';
 
 export interface AppDeps {
   store: MetaStore;
@@ -388,7 +388,7 @@ function makeFastPath(
     if (p === undefined) {
       const m = matchRoute('GET', url);
       if (m.route?.name !== 'get_current' || m.gunError !== undefined) return false;
-      p = { gun: m.gun as string, role: m.params[0] as string };
+      p = { gun: routeGun(m), role: m.params[0] as string };
       if (parsed.size >= 10_000) parsed.clear();
       parsed.set(url, p);
     }

@@ -17,7 +17,7 @@ import type { ServerMetrics } from './metrics.js';
 import { readUpload } from './multipart.js';
 import type { ServerOptions } from './options.js';
 import { publish, refreshTimestamp } from './publish.js';
-import type { CacheHeaders, RouteMatch } from './routes.js';
+import { routeGun, type CacheHeaders, type RouteMatch } from './routes.js';
 
 export interface Reply {
   status: number;
@@ -100,7 +100,7 @@ async function resign(ctx: HandlerContext, gun: string): Promise<void> {
 }
 
 export async function getCurrent(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const role = m.params[0] as string;
   if (!isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
   if (role === 'timestamp' || role === 'snapshot') {
@@ -113,7 +113,7 @@ export async function getCurrent(ctx: HandlerContext, m: RouteMatch, req?: Reque
 }
 
 export async function getByChecksum(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const [role, checksum] = m.params as [string, string];
   // Only sha256 is stored; notary compares lowercase hex case-sensitively (N:server/server.go)
   if (checksum.length !== 64 || /[A-F]/.test(checksum) || !isValidRoleName(role))
@@ -131,7 +131,7 @@ export async function getByChecksum(ctx: HandlerContext, m: RouteMatch, req?: Re
 }
 
 export async function getByVersion(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const [v, role] = m.params as [string, string];
   const version = Number(v);
   if (!Number.isSafeInteger(version) || version > 2 ** 31 - 1 || !isValidRoleName(role))
@@ -164,7 +164,7 @@ async function currentRoot(ctx: HandlerContext, gun: string) {
 }
 
 export async function getKey(ctx: HandlerContext, m: RouteMatch, actor: AuditActor): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const role = m.params[0] as ServerKeyRole;
   const pk = await ctx.signer.getOrCreateKey(
     gun,
@@ -176,7 +176,7 @@ export async function getKey(ctx: HandlerContext, m: RouteMatch, actor: AuditAct
 }
 
 export async function rotateKey(ctx: HandlerContext, m: RouteMatch, actor: AuditActor): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   const role = m.params[0] as ServerKeyRole;
   const pk = await ctx.signer.rotateKey(gun, role, auditFields(actor, 'rotate_key', { status: 200 }));
   ctx.log.info({ gun, role, keyId: pk.id }, 'created a new server key (pending until a root lists it)');
@@ -184,7 +184,7 @@ export async function rotateKey(ctx: HandlerContext, m: RouteMatch, actor: Audit
 }
 
 export async function deleteGun(ctx: HandlerContext, m: RouteMatch, actor: AuditActor): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   try {
     const deleted = await ctx.store.deleteGun(gun, auditFields(actor, 'delete', { status: 200 }));
     if (deleted) ctx.log.info({ gun }, 'deleted all trust data of the GUN');
@@ -202,7 +202,7 @@ export async function publishHandler(
   req: { stream: Readable; headers: Record<string, string | string[] | undefined> },
   actor: AuditActor,
 ): Promise<Reply> {
-  const gun = m.gun as string;
+  const gun = routeGun(m);
   let outcome = 'rejected';
   try {
     const uploaded = await readUpload(req.stream, req.headers, {

@@ -4,7 +4,9 @@
  * `root|targets(/…)*|snapshot|timestamp`. Each route names its metrics label, cache policy and
  * body limit. Anything unmatched is 404 METADATA_NOT_FOUND (route 13).
  */
-import { gunProblem, normalisePath } from './gun.js';
+import { SignetError, isSignetError } from '../errors.js';
+import { parseGun, type Gun } from '../tuf/index.js';
+import { normalisePath } from './gun.js';
 
 export type RouteName =
   | 'ping'
@@ -195,8 +197,9 @@ export interface RouteMatch {
   route: RouteDef | null; // null = not found (route 13)
   /** regex groups after the GUN */
   params: string[];
-  gun: string | undefined;
-  /** set when the GUN was refused */
+  /** the GUN of a GUN route, when `parseGun` accepted it */
+  gun: Gun | undefined;
+  /** set when the GUN was refused (why) */
   gunError: string | undefined;
   path: string;
   query: string;
@@ -217,10 +220,22 @@ export function matchRoute(method: string, url: string): RouteMatch {
     if (m === null) continue;
     const groups = m.slice(1).map((g) => g ?? '');
     if (!route.hasGun) return { route, params: groups, gun: undefined, gunError: undefined, path, query };
-    const gun = groups[0] ?? '';
-    return { route, params: groups.slice(1), gun, gunError: gunProblem(gun) ?? undefined, path, query };
+    const params = groups.slice(1);
+    try {
+      return { route, params, gun: parseGun(groups[0] ?? '', { url: true }), gunError: undefined, path, query };
+    } catch (err) {
+      if (!isSignetError(err, 'INVALID_GUN')) throw err;
+      const gunError = String(err.details?.['reason'] ?? err.message);
+      return { route, params, gun: undefined, gunError, path, query };
+    }
   }
   return { ...NOT_FOUND, path, query };
+}
+
+/** The GUN of a matched GUN route; a refused GUN is answered (400 INVALID_GUN) before any handler runs. */
+export function routeGun(m: RouteMatch): Gun {
+  if (m.gun === undefined) throw new SignetError('INTERNAL', `route ${m.route?.name ?? 'not found'} has no valid GUN`);
+  return m.gun;
 }
 
 export interface CacheHeaders {

@@ -46,10 +46,20 @@ export {
   delegationRoleKeys,
   rootRoleKeys,
   validSignatures,
-  verifyRole,
   verifySignature,
-  verifyThreshold,
 } from './verify.js';
+export {
+  certKeySet,
+  delegateError,
+  delegatorKeys,
+  rootThreshold,
+  rootVersionStep,
+  verifyDelegate,
+  verifyRole,
+  verifyRootStep,
+  verifyThreshold,
+} from './verify-core.js';
+export type { DelegateResult, DelegatorKeys, RootStepOptions, RootStepResult, RootVersionStep } from './verify-core.js';
 export type { RoleKeySet } from './verify.js';
 export { DEFAULT_SIGNATURE_LIMITS, SignatureBudget } from './budget.js';
 export type { SignatureLimits } from './budget.js';
@@ -69,13 +79,14 @@ export {
   certificateInfo,
   certificateProblem,
   certificatePublicKey,
-  createRootCertificate,
-  issueCertificate,
   matchCNToGun,
   parseCertificateBundle,
   validateRootCertificates,
 } from './x509.js';
-export { MAX_GUN_LENGTH, checkGun } from './gun.js';
-export type { CertificateInfo, CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509.js';
+export { createRootCertificate, issueCertificate } from './x509-issue.js';
+export { MAX_GUN_LENGTH, parseGun } from './gun.js';
+export type { Gun, ParseGunOptions } from './gun.js';
+export type { CertificateInfo } from './x509.js';
+export type { CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509-issue.js';
 export { expiriesOf, expiringWithin, secondsLeft } from './expiry.js';
 export type { ExpiryItem, ExpiryKind } from './expiry.js';

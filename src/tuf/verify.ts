@@ -3,10 +3,7 @@
  *  - ecdsa: SHA-256 over the canonical bytes, raw r||s (IEEE P1363), never DER
  *  - rsapss: PSS, SHA-256, MGF1-SHA-256, salt 32; rsapkcs1v15 (verify only); modulus ≥ 2048
  *  - eddsa: pure Ed25519
- * Threshold counts distinct valid keys; signatures by keys outside the role are ignored; a listed
- * key whose content hashes to another ID is a hard INVALID_KEY_ID. "Distinct" is by the public key
- * itself, not by key ID: one private key listed under two IDs (a compressed-point SPKI, two
- * certificates for one key, a re-encoded PEM) counts once, so a threshold of N needs N key holders.
+ * and the key sets roles assign. Thresholds, root chains and delegations are judged in verify-core.ts.
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
@@ -15,7 +12,7 @@ import { pemBlocks } from './pem.js';
 import { keyObjectFromPublicKey, publicKeyFromJson, tufKeyId } from './public-key.js';
 import { findDelegation } from './delegations.js';
 import { parseRfc3339 } from './structure.js';
-import type { AnySigned, KeyJson, Metadata, PublicKey, RootSigned, Signature, TargetsSigned } from './types.js';
+import type { KeyJson, Metadata, PublicKey, RootSigned, Signature, TargetsSigned } from './types.js';
 
 const MIN_RSA_BITS = 2048;
 /**
@@ -24,8 +21,8 @@ const MIN_RSA_BITS = 2048;
  */
 const MAX_RSA_BITS = 8192;
 const MAX_RSA_EXPONENT = 2n ** 31n - 1n;
-/** Signatures checked per listed key ID (see verifyThreshold). */
-const MAX_TRIES_PER_KEY = 2;
+/** Signatures checked per listed key ID (see verify-core.ts verifyDelegate). */
+export const MAX_TRIES_PER_KEY = 2;
 
 /** The RSA key of a `pycrypto-pkcs#1 pss` signer: keytype `rsa` whose public value is PEM text, not DER. */
 function pyCryptoKey(pk: PublicKey): crypto.KeyObject | undefined {
@@ -94,78 +91,8 @@ export function verifySignature(
   }
 }
 
-/** Identity of the key material (not of its encoding): JWK coordinates of the bare key. */
-function keyMaterialId(pk: PublicKey, budget: SignatureBudget): string {
-  const ko = budget.keyObject(pk, 'key', () => keyObjectFromPublicKey(pk));
-  if (ko === undefined) return `id:${pk.id}`;
-  const jwk = ko.export({ format: 'jwk' });
-  return [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e].map((v) => v ?? '').join(':');
-}
-
 /**
- * Require `threshold` distinct keys among `keyids` to have valid signatures over md.signedBytes;
- * checking stops as soon as they have. `keys` maps the listed key ID to the key. Throws
- * INVALID_KEY_ID when a signature's listed key hashes to another ID, THRESHOLD when too few
- * signatures are valid (details: valid and invalid key IDs), SIGNATURE_BUDGET when the checks
- * would go over `budget` (shared by every role of one update; by default one per call).
- */
-export function verifyThreshold(
-  md: Metadata,
-  keys: Record<string, PublicKey>,
-  keyids: readonly string[],
-  threshold: number,
-  budget: SignatureBudget = new SignatureBudget(),
-): void {
-  if (!Number.isInteger(threshold) || threshold < 1) {
-    throw new SignetError('THRESHOLD', `${md.role}: threshold ${threshold} is invalid; it must be at least 1`);
-  }
-  const allowed = new Set(keyids);
-  // notary refuses the file for any signature whose listed key hashes to another ID
-  // (N:tuf/signed/verify.go ErrInvalidKeyID); no crypto is needed for that, so it is checked for
-  // every signature first and stopping at the threshold below cannot change the verdict
-  for (const sig of md.signatures) {
-    const pk = allowed.has(sig.keyid) ? keys[sig.keyid] : undefined;
-    if (pk !== undefined && pk.id !== sig.keyid) {
-      throw new SignetError('INVALID_KEY_ID', `${md.role}: key listed as ${sig.keyid} actually has ID ${pk.id}`, {
-        fix: 'the metadata that lists this key is corrupt or forged; re-create it with notary-compatible tooling',
-      });
-    }
-  }
-  const tries = new Map<string, number>(); // key ID → signatures checked for it
-  const valid = new Set<string>();
-  const distinct = new Set<string>(); // key material of the valid signatures
-  const invalid: string[] = [];
-  for (const sig of md.signatures) {
-    if (distinct.size >= threshold) return;
-    const pk = allowed.has(sig.keyid) ? keys[sig.keyid] : undefined; // unknown keys are ignored
-    if (pk === undefined || valid.has(sig.keyid)) continue;
-    // A signing tool writes one signature per key. Checking every repeat would let a file of 50 MB of
-    // bogus signatures for one listed key hold the (single) event loop for minutes, so each listed key
-    // gets MAX_TRIES_PER_KEY chances; the work is bounded by the role's own key list.
-    const n = tries.get(sig.keyid) ?? 0;
-    if (n >= MAX_TRIES_PER_KEY) continue;
-    tries.set(sig.keyid, n + 1);
-    const sigBytes = Buffer.from(sig.sig, 'base64');
-    if (budget.check(md.role, () => verifySignature(pk, sig.method, md.signedBytes, sigBytes, budget))) {
-      valid.add(sig.keyid);
-      distinct.add(keyMaterialId(pk, budget));
-    } else invalid.push(sig.keyid);
-  }
-  if (distinct.size < threshold) {
-    const why = invalid.length > 0 ? `; signatures that failed to verify: ${invalid.join(', ')}` : '';
-    throw new SignetError(
-      'THRESHOLD',
-      `${md.role}: ${distinct.size} valid signature(s) from distinct keys of the role, ${threshold} required${why}`,
-      {
-        fix: 'the metadata was modified after signing or signed with the wrong key; re-sign it with the role key(s)',
-        details: { role: md.role, valid: [...valid], invalid, threshold },
-      },
-    );
-  }
-}
-
-/**
- * The signatures that verify with the key their ID names, one per key; as in verifyThreshold each
+ * The signatures that verify with the key their ID names, one per key; as in verifyDelegate each
  * key is tried MAX_TRIES_PER_KEY times and parsed once (for re-signing: which old signatures to keep).
  */
 export function validSignatures(
@@ -261,9 +188,4 @@ export function delegationRoleKeys(parent: TargetsSigned, role: string, budget?:
   if (d === undefined) throw new SignetError('INVALID_ROLE', `${role} is not delegated by its parent`);
   const keyids = [...(d.keyids ?? [])];
   return { keys: keysFor(parent.delegations.keys, keyids, role, budget), keyids, threshold: d.threshold };
-}
-
-/** Convenience: verify md against a role key set. */
-export function verifyRole(md: Metadata<AnySigned>, set: RoleKeySet, budget?: SignatureBudget): void {
-  verifyThreshold(md, set.keys, set.keyids, set.threshold, budget);
 }

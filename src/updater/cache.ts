@@ -7,22 +7,21 @@ import { readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
 import { writeFileAtomic } from '../fs/index.js';
-import { checkGun, isValidRoleName } from '../tuf/index.js';
+import { isValidRoleName, type Gun } from '../tuf/index.js';
 
 /** What notary keeps in a GUN's folder (N:client/client.go `tufDir`, N:client/changelist). */
 const GUN_FOLDERS: readonly string[] = ['metadata', 'changelist'];
 
 /**
- * `<trustDir>/tuf/<gun>`, the GUN used as a relative path as notary and docker do. Refused
- * (INVALID_GUN): a GUN that could escape the trust dir (tuf `checkGun`), and one with a segment
+ * `<trustDir>/tuf/<gun>`, the GUN used as a relative path as notary and docker do (a Gun cannot
+ * escape the trust dir: tuf `parseGun`). Refused (INVALID_GUN): a GUN with a segment
  * after the registry host named `metadata` or `changelist`. Such a GUN's folder lies inside the
  * `metadata/` or `changelist/` folder of the GUN above it: its files and that GUN's delegations
  * are then one file (`root.json` of `r/app/metadata/targets` is the delegation
  * `targets/metadata/root` of `r/app`), and deleting or re-initialising one removes the other.
  * Notary's layout is kept (the trust dir is shared with notary and docker); only that case is refused.
  */
-export function trustGunDir(trustDir: string, gun: string): string {
-  checkGun(gun);
+export function trustGunDir(trustDir: string, gun: Gun): string {
   const segments = gun.split('/');
   const clash = segments.slice(1).find((s) => GUN_FOLDERS.includes(s));
   if (clash !== undefined) {
@@ -42,7 +41,7 @@ export function trustGunDir(trustDir: string, gun: string): string {
 export class MetadataCache {
   readonly dir: string;
 
-  constructor(trustDir: string, gun: string) {
+  constructor(trustDir: string, gun: Gun) {
     this.dir = path.join(trustGunDir(trustDir, gun), 'metadata');
   }
 

@@ -7,7 +7,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expiriesOf, isValidRoleName, type ExpiryItem } from '../tuf/index.js';
+import { expiriesOf, isValidRoleName, parseGun, type ExpiryItem } from '../tuf/index.js';
 import { trustGunDir } from './cache.js';
 
 export interface CachedExpiry extends ExpiryItem {
@@ -39,7 +39,7 @@ export async function cachedGuns(trustDir: string): Promise<string[]> {
     .filter((gun) => {
       // a delegation's folder can hold a file named root.json too; it is no GUN the trust dir keeps
       try {
-        trustGunDir(trustDir, gun);
+        trustGunDir(trustDir, parseGun(gun));
         return true;
       } catch {
         return false;
@@ -50,7 +50,7 @@ export async function cachedGuns(trustDir: string): Promise<string[]> {
 
 /** The cached roles' expiries of one repository (none when the trust dir has no root for it). */
 export async function cachedExpiries(trustDir: string, gun: string): Promise<CachedExpiry[]> {
-  const dir = path.join(trustGunDir(trustDir, gun), 'metadata');
+  const dir = path.join(trustGunDir(trustDir, parseGun(gun)), 'metadata');
   const root = await readIf(path.join(dir, 'root.json'));
   if (root === undefined) return [];
   const roles = new Set<string>(['root']);

@@ -10,10 +10,12 @@
  */
 import { SignetError } from '../errors.js';
 import {
+  certKeySet,
   checkExpiry,
   checkFileMeta,
   checkVersion,
-  delegationRoleKeys,
+  delegateError,
+  delegatorKeys,
   isDelegationRole,
   parentRole,
   parseRoot,
@@ -21,13 +23,17 @@ import {
   parseTargets,
   parseTimestamp,
   rootRoleKeys,
+  rootThreshold,
+  rootVersionStep,
   SignatureBudget,
-  validateRootCertificates,
-  verifyThreshold,
+  verifyDelegate,
+  verifyRootStep,
+  type DelegateResult,
+  type Gun,
   type Metadata,
-  type PublicKey,
   type RoleKeySet,
   type RootSigned,
+  type RootStepResult,
   type SnapshotSigned,
   type TargetsSigned,
   type TimestampSigned,
@@ -36,7 +42,7 @@ import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
 import { applyPin, type ResolvedPin } from './pins.js';
 
 export interface TrustedSetOptions {
-  gun: string;
+  gun: Gun;
   now: Date;
   /** The pin for this GUN (checked against every new root). */
   pin?: ResolvedPin;
@@ -46,35 +52,43 @@ export interface TrustedSetOptions {
 }
 
 /**
- * Verify md with a role key set; a signature set with no valid signature where no signature is by a
- * listed key is UNKNOWN_KEY (signed by someone else entirely), otherwise too few valid is THRESHOLD.
+ * A failed DelegateResult in the client's dialect: a signature set with no valid signature where no
+ * signature is by a listed key is UNKNOWN_KEY (signed by someone else entirely); otherwise the base
+ * dialect (THRESHOLD, INVALID_KEY_ID). Undefined when the result is ok.
  */
-export function verifyRoleSignatures(md: Metadata, set: RoleKeySet, budget: SignatureBudget): void {
-  try {
-    verifyThreshold(md, set.keys, set.keyids, set.threshold, budget);
-  } catch (e) {
-    if (e instanceof SignetError && e.code === 'THRESHOLD') {
-      const listed = new Set(set.keyids);
-      if (md.signatures.length > 0 && md.signatures.every((s) => !listed.has(s.keyid))) {
-        throw new SignetError(
-          'UNKNOWN_KEY',
-          `${md.role} is signed only by key(s) ${md.signatures.map((s) => s.keyid).join(', ')}, none of which the ${md.role} role lists`,
-          {
-            fix: 'the metadata was signed by a key that is not trusted for this role (forgery or a missing key rotation); do not trust it',
-            cause: e,
-            details: { role: md.role, signedBy: md.signatures.map((s) => s.keyid), expected: set.keyids },
-          },
-        );
-      }
-    }
-    throw e;
-  }
+function signatureError(result: DelegateResult, md: Metadata, set: RoleKeySet): SignetError | undefined {
+  const err = delegateError(result);
+  if (err?.code !== 'THRESHOLD') return err;
+  const listed = new Set(set.keyids);
+  const signers = md.signatures.map((s) => s.keyid);
+  if (signers.length === 0 || signers.some((id) => listed.has(id))) return err;
+  return new SignetError(
+    'UNKNOWN_KEY',
+    `${md.role} is signed only by key(s) ${signers.join(', ')}, none of which the ${md.role} role lists`,
+    {
+      fix: 'the metadata was signed by a key that is not trusted for this role (forgery or a missing key rotation); do not trust it',
+      cause: err,
+      details: { role: md.role, signedBy: signers, expected: set.keyids },
+    },
+  );
 }
 
-function certKeySet(keys: readonly PublicKey[], threshold: number): RoleKeySet {
-  const map: Record<string, PublicKey> = {};
-  for (const k of keys) map[k.id] = k;
-  return { keys: map, keyids: Object.keys(map), threshold };
+/** Verify md with a role key set (verifyDelegate), throwing signatureError's error. */
+export function verifyRoleSignatures(md: Metadata, set: RoleKeySet, budget: SignatureBudget): void {
+  const err = signatureError(verifyDelegate(md, set, budget), md, set);
+  if (err !== undefined) throw err;
+}
+
+/**
+ * The new root's own certificates or signatures failed (verifyRootStep): CERTIFICATE, or the
+ * signature error of its self-signature check.
+ */
+function throwSelfFailure(step: RootStepResult): void {
+  if (step.failure === 'certificates' && step.certificateError !== undefined) throw step.certificateError;
+  if (step.failure === 'self' && step.bySelf !== undefined) {
+    const set = certKeySet(step.certificates, rootThreshold(step.root.signed));
+    throw signatureError(step.bySelf, step.root, set) ?? new SignetError('INTERNAL', 'root self-check failed');
+  }
 }
 
 function limitsOf(opts: TrustedSetOptions): UpdaterLimits {
@@ -86,12 +100,8 @@ function budgetOf(opts: TrustedSetOptions): SignatureBudget {
   return new SignatureBudget({ maxChecks: l.maxSignatureChecks, maxMillis: l.maxSignatureMillis });
 }
 
-function rootThreshold(root: RootSigned): number {
-  return root.roles['root']?.threshold ?? 1;
-}
-
 export class TrustedSet {
-  readonly gun: string;
+  readonly gun: Gun;
   readonly now: Date;
   readonly limits: UpdaterLimits;
   private readonly pin: ResolvedPin;
@@ -130,8 +140,9 @@ export class TrustedSet {
   static fromTrustedRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
     const md = parseRoot(bytes);
     const budget = budgetOf(opts);
-    const certs = validateRootCertificates(md.signed, opts.gun, opts.now, false);
-    verifyRoleSignatures(md, certKeySet(certs, rootThreshold(md.signed)), budget);
+    const step = verifyRootStep(undefined, md, { gun: opts.gun, now: opts.now, budget, certExpiry: false });
+    throwSelfFailure(step);
+    const certs = step.certificates;
     const set = new TrustedSet(md, opts, budget);
     // A pin must hold for the cached root too, or anyone who can write the trust dir replaces the
     // anchor and the pin means nothing. A cached root the pin refuses is kept only as the start of
@@ -165,17 +176,16 @@ export class TrustedSet {
   static fromNewRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
     const md = parseRoot(bytes);
     const budget = budgetOf(opts);
-    const threshold = rootThreshold(md.signed);
-    const certs = validateRootCertificates(md.signed, opts.gun, opts.now, true);
-    verifyRoleSignatures(md, certKeySet(certs, threshold), budget);
+    const step = verifyRootStep(undefined, md, { gun: opts.gun, now: opts.now, budget, certExpiry: true });
+    throwSelfFailure(step);
     checkExpiry(md, opts.now);
-    const pinned = applyPin(opts.pin ?? { kind: 'none' }, certs, {
+    const pinned = applyPin(opts.pin ?? { kind: 'none' }, step.certificates, {
       gun: opts.gun,
       now: opts.now,
       firstBootstrap: true,
       tofu: opts.tofu === true,
     });
-    verifyRoleSignatures(md, certKeySet(pinned, threshold), budget);
+    verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)), budget);
     return new TrustedSet(md, opts, budget);
   }
 
@@ -205,8 +215,9 @@ export class TrustedSet {
       return cur;
     }
     const md = parseRoot(bytes);
-    checkVersion(md, cur.signed.version);
-    if (!opts.final && md.signed.version !== cur.signed.version + 1) {
+    const versionStep = rootVersionStep(cur.signed.version, md.signed.version);
+    if (versionStep === 'older') checkVersion(md, cur.signed.version);
+    if (!opts.final && versionStep !== 'next') {
       throw new SignetError(
         'ROOT_ROTATION',
         `root version ${md.signed.version} does not follow trusted root version ${cur.signed.version}`,
@@ -215,24 +226,26 @@ export class TrustedSet {
         },
       );
     }
-    // signed by the previous root's certificates (expiry not checked for those) with its threshold
-    try {
-      const prevCerts = validateRootCertificates(cur.signed, this.gun, this.now, false);
-      verifyRoleSignatures(md, certKeySet(prevCerts, rootThreshold(cur.signed)), this.budget);
-    } catch (e) {
-      if (e instanceof SignetError && e.code === 'SIGNATURE_BUDGET') throw e;
+    const step = verifyRootStep(cur.signed, md, {
+      gun: this.gun,
+      now: this.now,
+      budget: this.budget,
+      certExpiry: opts.final,
+      trustedKeys: (certs) =>
+        applyPin(this.pin, certs, { gun: this.gun, now: this.now, firstBootstrap: false, tofu: this.tofu }),
+    });
+    if (step.failure === 'previous' && step.byPrevious !== undefined) {
+      // signed by the previous root's certificates (expiry not checked for those) with its threshold
       throw new SignetError(
         'ROOT_ROTATION',
         `could not rotate trust to root version ${md.signed.version} of ${this.gun}: it is not signed by the trusted root's keys (threshold ${rootThreshold(cur.signed)})`,
         {
-          cause: e,
+          cause: step.previousCertificateError ?? delegateError(step.byPrevious),
           fix: 'a legitimate root change is signed with the old root key too; if the repository was deleted and re-created on purpose, remove the cached trust data for it (tuf/<gun>) and re-pin',
         },
       );
     }
-    const certs = validateRootCertificates(md.signed, this.gun, this.now, opts.final);
-    const pinned = applyPin(this.pin, certs, { gun: this.gun, now: this.now, firstBootstrap: false, tofu: this.tofu });
-    verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)), this.budget);
+    throwSelfFailure(step);
     if (opts.final) checkExpiry(md, this.now);
     this.rootMd = md;
     if (opts.final) this.unpinnedAnchor = undefined; // the pin was applied to this root above
@@ -320,11 +333,7 @@ export class TrustedSet {
   updateDelegation(role: string, bytes: Buffer): Metadata<TargetsSigned> {
     const snap = this.snapshot;
     if (snap === undefined) throw new SignetError('INTERNAL', `${role} loaded before snapshot`);
-    let keys: RoleKeySet;
-    if (role === 'targets') {
-      keys = rootRoleKeys(this.rootMd.signed, 'targets', this.budget);
-    } else {
-      if (!isDelegationRole(role)) throw new SignetError('INVALID_ROLE', `${role} is not a valid delegation role name`);
+    if (isDelegationRole(role)) {
       const depth = role.split('/').length - 1;
       if (depth > this.limits.maxDelegationDepth) {
         throw new SignetError(
@@ -338,12 +347,20 @@ export class TrustedSet {
           `more than ${this.limits.maxDelegations} delegated roles; refusing to load ${role}`,
         );
       }
-      const parentName = parentRole(role) ?? 'targets';
-      const parent = parentName === 'targets' ? this.targets : this.delegations.get(parentName);
-      if (parent === undefined)
-        throw new SignetError('INVALID_ROLE', `${role} cannot be loaded: its parent ${parentName} is not trusted`);
-      keys = delegationRoleKeys(parent.signed, role, this.budget);
     }
+    const parentName = parentRole(role) ?? 'targets';
+    const parent =
+      role === 'targets' ? undefined : parentName === 'targets' ? this.targets : this.delegations.get(parentName);
+    const delegator = delegatorKeys(role, this.rootMd.signed, parent?.signed, this.budget);
+    if (!delegator.ok) {
+      const why = {
+        'invalid-name': `${role} is not a valid delegation role name`,
+        'no-parent': `${role} cannot be loaded: its parent ${delegator.parent} is not trusted`,
+        'not-delegated': `${role} is not delegated by its parent`,
+      }[delegator.reason];
+      throw new SignetError('INVALID_ROLE', why);
+    }
+    const keys = delegator.keys;
     const meta = snap.signed.meta[role];
     if (meta === undefined) {
       throw new SignetError('MIX_AND_MATCH', `snapshot does not list ${role}`, {

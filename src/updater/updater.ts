@@ -12,14 +12,8 @@
  */
 import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
-import {
-  checkFileMeta,
-  isDirectChild,
-  parseMetadata,
-  parseRoot,
-  type FileMeta,
-  type SnapshotSigned,
-} from '../tuf/index.js';
+import { checkFileMeta, isDirectChild, parseGun, parseMetadata, parseRoot } from '../tuf/index.js';
+import type { FileMeta, Gun, SnapshotSigned } from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
 import { expiryWarnings, staleError } from './staleness.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
@@ -28,7 +22,7 @@ import type { TrustFreshness, TrustedRepo } from './targets.js';
 import { TrustedSet } from './trusted-set.js';
 
 export interface UpdaterOptions {
-  gun: string;
+  gun: string; // parsed by the constructor (tuf `parseGun`): INVALID_GUN before any read or fetch
   remote: NotaryRemote;
   trustDir: string;
   pins: PinSource;
@@ -79,7 +73,7 @@ class RootChanged extends Error {
 }
 
 export class Updater {
-  readonly gun: string;
+  readonly gun: Gun;
   private readonly remote: NotaryRemote;
   private readonly cache: MetadataCache;
   private readonly pins: PinSource;
@@ -91,9 +85,9 @@ export class Updater {
   private readonly warn: (msg: string) => void;
 
   constructor(opts: UpdaterOptions) {
-    this.gun = opts.gun;
+    this.gun = parseGun(opts.gun);
     this.remote = opts.remote;
-    this.cache = new MetadataCache(opts.trustDir, opts.gun);
+    this.cache = new MetadataCache(opts.trustDir, this.gun);
     this.pins = opts.pins;
     this.tofu = opts.tofu === true;
     this.offline = opts.offline === true;

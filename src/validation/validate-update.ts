@@ -17,24 +17,27 @@ import { SignetError, isSignetError } from '../errors.js';
 import {
   checkExpiry,
   checkFileMeta,
+  delegateError,
+  delegatorKeys,
   findDelegation,
   isDelegationRole,
   parentRole,
+  parseGun,
   parseRoot,
   parseSnapshot,
   parseTargets,
   parseTimestamp,
   pathAllowed,
-  delegationRoleKeys,
   rootRoleKeys,
-  validateRootCertificates,
-  verifyThreshold,
+  rootVersionStep,
+  verifyDelegate,
+  verifyRootStep,
+  type Gun,
   type Metadata,
-  type PublicKey,
-  type RoleKeySet,
   type RootSigned,
   SignatureBudget,
   type SignatureLimits,
+  type RootStepResult,
   type SnapshotSigned,
   type TargetsSigned,
   type TimestampSigned,
@@ -118,14 +121,6 @@ function depth(role: string): number {
   return role.split('/').length;
 }
 
-/** The keys, keyids and threshold a delegator lists for `role`. */
-function delegationKeys(parent: TargetsSigned, role: string, budget: SignatureBudget): RoleKeySet {
-  if (findDelegation(parent, role) === undefined) {
-    throw new SignetError('INVALID_ROLE', `tuf: invalid role ${role}. delegation does not exist`);
-  }
-  return delegationRoleKeys(parent, role, budget);
-}
-
 /** `targets/a/b` → `targets/a`; `targets/a` → `targets`. */
 function parentOf(role: string): string {
   return parentRole(role) ?? 'targets';
@@ -140,7 +135,8 @@ function parentOf(role: string): string {
 export const SERVER_SIGNATURE_LIMITS: SignatureLimits = { maxChecks: 1024, maxMillis: 250 };
 
 export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
-  const { gun, stored, uploaded, now } = input;
+  const { stored, uploaded, now } = input;
+  const gun = parseGun(input.gun); // the server passes a Gun already; other callers are checked here
   const accepted: AcceptedFile[] = [];
   const budget = new SignatureBudget(SERVER_SIGNATURE_LIMITS);
 
@@ -201,8 +197,8 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
     let sn: Metadata<SnapshotSigned>;
     try {
       sn = parseSnapshot(snapshotUpload);
-      const rk = rootRoleKeys(root.signed, 'snapshot', budget);
-      verifyThreshold(sn, rk.keys, rk.keyids, rk.threshold, budget);
+      const signatures = delegateError(verifyDelegate(sn, rootRoleKeys(root.signed, 'snapshot', budget), budget));
+      if (signatures !== undefined) throw signatures;
       checkExpiry(sn, now);
       checkFileMeta(rootBytes, requireMeta(sn.signed, 'root'), 'root');
       for (const [role, { bytes }] of loaded) checkFileMeta(bytes, requireMeta(sn.signed, role), role);
@@ -259,7 +255,7 @@ function requireMeta(sn: SnapshotSigned, role: string) {
 
 /** N:server/handlers/validation.go and N:trustpinning/certs.go ValidateRoot(prev, new, gun). */
 function validateRoot(
-  gun: string,
+  gun: Gun,
   prev: Metadata<RootSigned> | undefined,
   bytes: Buffer,
   now: Date,
@@ -273,8 +269,9 @@ function validateRoot(
   }
   const current = prev?.signed.version ?? 0;
   const version = md.signed.version;
-  if (version !== current + 1) {
-    if (prev !== undefined && version === current) {
+  const versionStep = rootVersionStep(current, version);
+  if (versionStep !== 'next') {
+    if (prev !== undefined && versionStep === 'same') {
       // notary passes validation here and then fails storage: 400 VERSION (N:server/handlers/validation.go)
       throw new SignetError('CONFLICT', `root version ${version} is already stored`, {
         details: { role: 'root', version },
@@ -288,33 +285,27 @@ function validateRoot(
       },
     );
   }
-  // (a) a threshold of the previous root's root keys (their certificate expiry is not checked)
-  if (prev !== undefined) {
-    try {
-      const rk = rootRoleKeys(prev.signed, 'root', budget);
-      verifyThreshold(md, rk.keys, rk.keyids, rk.threshold, budget);
-    } catch (err) {
-      if (isSignetError(err, 'SIGNATURE_BUDGET')) throw wrap('ErrBadRoot', err);
-      throw new ValidationError('ErrBadRoot', MSG.rotation, { code: 'ROOT_ROTATION', cause: err });
-    }
-  }
-  // (b) its own leaf certificates valid for this GUN
-  let leaves: PublicKey[];
+  let step: RootStepResult;
   try {
-    leaves = validateRootCertificates(md.signed, gun, now, true);
+    step = verifyRootStep(prev?.signed, md, { gun, now, budget, certExpiry: true });
   } catch (err) {
-    throw new ValidationError('ErrBadRoot', MSG.leafCerts, { code: 'CERTIFICATE', cause: err });
+    throw wrap('ErrBadRoot', err); // SIGNATURE_BUDGET
   }
-  if (leaves.length === 0) throw new ValidationError('ErrBadRoot', MSG.leafCerts, { code: 'CERTIFICATE' });
-  // (c) signed by its own threshold, keys looked up by the re-derived certificate IDs
-  try {
-    const keys: Record<string, PublicKey> = {};
-    for (const k of leaves) keys[k.id] = k;
-    const threshold = md.signed.roles.root?.threshold ?? 1;
-    verifyThreshold(md, keys, Object.keys(keys), threshold, budget);
-  } catch (err) {
-    if (isSignetError(err, 'SIGNATURE_BUDGET')) throw wrap('ErrBadRoot', err);
-    throw new ValidationError('ErrBadRoot', MSG.selfSigned, { code: 'THRESHOLD', cause: err });
+  switch (step.failure) {
+    case 'previous': // (a) a threshold of the previous root's certificates (their expiry is not checked)
+      throw new ValidationError('ErrBadRoot', MSG.rotation, {
+        code: 'ROOT_ROTATION',
+        cause: step.previousCertificateError ?? (step.byPrevious && delegateError(step.byPrevious)),
+      });
+    case 'certificates': // (b) its own leaf certificates valid for this GUN
+      throw new ValidationError('ErrBadRoot', MSG.leafCerts, { code: 'CERTIFICATE', cause: step.certificateError });
+    case 'self': // (c) signed by its own threshold, keys looked up by the re-derived certificate IDs
+      throw new ValidationError('ErrBadRoot', MSG.selfSigned, {
+        code: 'THRESHOLD',
+        cause: step.bySelf && delegateError(step.bySelf),
+      });
+    case undefined:
+      break;
   }
   try {
     checkExpiry(md, now);
@@ -335,29 +326,20 @@ function loadTargets(
   budget: SignatureBudget,
 ): Metadata<TargetsSigned> {
   try {
-    let signing: { keys: Record<string, PublicKey>; keyids: string[]; threshold: number };
-    if (role === 'targets') {
-      signing = rootRoleKeys(root.signed, 'targets', budget);
-    } else {
-      const parent = loaded.get(parentOf(role));
-      if (parent === undefined) {
-        throw new SignetError(
-          'INVALID_ROLE',
-          `tuf: invalid role ${role}. parent role ${parentOf(role)} does not exist`,
-        );
-      }
-      signing = delegationKeys(parent.md.signed, role, budget);
+    const parentName = parentOf(role);
+    const delegator = delegatorKeys(role, root.signed, loaded.get(parentName)?.md.signed, budget);
+    if (!delegator.ok) {
+      const why =
+        delegator.reason === 'not-delegated' ? 'delegation does not exist' : `parent role ${parentName} does not exist`;
+      throw new SignetError('INVALID_ROLE', `tuf: invalid role ${role}. ${why}`);
     }
     const md = parseTargets(role, bytes);
-    try {
-      verifyThreshold(md, signing.keys, signing.keyids, signing.threshold, budget);
-    } catch (err) {
-      if (isSignetError(err, 'THRESHOLD') || isSignetError(err, 'BAD_SIGNATURE')) {
-        // notary's ErrRoleThreshold text (N:tuf/signed/verify.go), which clients and fixtures show
-        throw new SignetError('THRESHOLD', `valid signatures did not meet threshold for ${role}`, { cause: err });
-      }
-      throw err;
+    const signatures = delegateError(verifyDelegate(md, delegator.keys, budget));
+    if (signatures?.code === 'THRESHOLD') {
+      // notary's ErrRoleThreshold text (N:tuf/signed/verify.go), which clients and fixtures show
+      throw new SignetError('THRESHOLD', `valid signatures did not meet threshold for ${role}`, { cause: signatures });
     }
+    if (signatures !== undefined) throw signatures;
     if (!fromStore) checkExpiry(md, now);
     return md;
   } catch (err) {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Changelist, gunDir } from '../../src/client/index.js';
+import { parseGun } from '../../src/tuf/index.js';
 import { MetadataCache } from '../../src/updater/index.js';
 import { signetCli } from '../cli/signet.js';
 import { thrownError } from '../helpers/errors.js';
@@ -25,7 +26,7 @@ describe('trust-dir layout', () => {
   it('a GUN whose folder would lie in another GUN’s metadata/ or changelist/ is refused', async () => {
     const trust = path.join(dir, 'collide');
     // `targets/metadata/root` of r.example.com/app is tuf/r.example.com/app/metadata/targets/metadata/root.json …
-    const app = new MetadataCache(trust, 'r.example.com/app');
+    const app = new MetadataCache(trust, parseGun('r.example.com/app'));
     await app.write('targets/metadata/root', Buffer.from('{"delegation":true}'));
     expect(app.fileFor('targets/metadata/root')).toBe(
       path.join(trust, 'tuf', 'r.example.com', 'app', 'metadata', 'targets', 'metadata', 'root.json'),
@@ -38,7 +39,7 @@ describe('trust-dir layout', () => {
       'r.example.com/a/b/changelist',
     ]) {
       for (const open of [
-        () => new MetadataCache(trust, gun),
+        () => new MetadataCache(trust, parseGun(gun)),
         () => gunDir(trust, gun),
         () => new Changelist(trust, gun),
       ]) {
@@ -49,8 +50,8 @@ describe('trust-dir layout', () => {
     }
     expect(await readFile(app.fileFor('targets/metadata/root'), 'utf8')).toBe('{"delegation":true}');
     // a registry host of that name is fine: nothing lives above it
-    expect(() => new MetadataCache(trust, 'metadata/app')).not.toThrow();
-    expect(() => new MetadataCache(trust, 'docker.io/library/metadata-tools')).not.toThrow();
+    expect(() => new MetadataCache(trust, parseGun('metadata/app'))).not.toThrow();
+    expect(() => new MetadataCache(trust, parseGun('docker.io/library/metadata-tools'))).not.toThrow();
   });
 
   it('signet refuses such a GUN on the command line (INVALID_GUN, exit 2)', async () => {

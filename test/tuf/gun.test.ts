@@ -1,10 +1,10 @@
-/** The one GUN check (src/tuf/gun.ts) and the three places that use it. */
+/** The one GUN check (src/tuf/gun.ts `parseGun`, the only maker of a Gun) and the places that use it. */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gunDir } from '../../src/client/index.js';
 import { isSignetError } from '../../src/errors.js';
-import { gunProblem } from '../../src/server/gun.js';
-import { MAX_GUN_LENGTH, checkGun } from '../../src/tuf/index.js';
+import { matchRoute } from '../../src/server/routes.js';
+import { MAX_GUN_LENGTH, parseGun } from '../../src/tuf/index.js';
 import { MetadataCache } from '../../src/updater/index.js';
 
 function reason(fn: () => unknown): string | undefined {
@@ -49,18 +49,19 @@ const BAD: [string, string, RegExp][] = [
   ['trailing slash', 'a/b/', /empty path segment/],
 ];
 
-describe('checkGun', () => {
+describe('parseGun', () => {
   it.each(GOOD)('accepts %j', (gun) => {
-    expect(() => checkGun(gun)).not.toThrow();
+    expect(parseGun(gun)).toBe(gun);
   });
 
   it.each(BAD)('refuses %s with INVALID_GUN', (_what, gun, why) => {
-    expect(reason(() => checkGun(gun))).toMatch(why);
+    expect(reason(() => parseGun(gun))).toMatch(why);
+    expect(reason(() => parseGun(gun, { url: true }))).toMatch(why);
   });
 
   it('names the GUN JSON-escaped in the message (no raw control characters)', () => {
     try {
-      checkGun('a\u001b[31mb');
+      parseGun('a\u001b[31mb');
       expect.unreachable();
     } catch (err) {
       expect((err as Error).message).toContain('"a\\u001b[31mb"');
@@ -68,25 +69,42 @@ describe('checkGun', () => {
   });
 });
 
-describe('the three callers share the check', () => {
+/** What the server refuses a GUN from a request path with (400 INVALID_GUN), or null: matchRoute's check. */
+function serverRefusal(gun: string): string | null {
+  return reason(() => parseGun(gun, { url: true })) ?? null;
+}
+
+describe('the callers share the check', () => {
   const trustDir = path.join(path.sep, 'trust');
 
   it.each(GOOD)('client, updater and server accept %j', (gun) => {
     expect(gunDir(trustDir, gun)).toBe(path.join(trustDir, 'tuf', ...gun.split('/')));
-    expect(new MetadataCache(trustDir, gun).dir).toBe(path.join(trustDir, 'tuf', ...gun.split('/'), 'metadata'));
-    expect(gunProblem(gun)).toBeNull();
+    expect(new MetadataCache(trustDir, parseGun(gun)).dir).toBe(
+      path.join(trustDir, 'tuf', ...gun.split('/'), 'metadata'),
+    );
+    expect(serverRefusal(gun)).toBeNull();
   });
 
   it.each(BAD)('client, updater and server refuse %s', (_what, gun, why) => {
     expect(reason(() => gunDir(trustDir, gun))).toMatch(why);
-    expect(reason(() => new MetadataCache(trustDir, gun))).toMatch(why);
-    expect(gunProblem(gun)).toMatch(why); // the server answers 400 INVALID_GUN with this reason
+    expect(serverRefusal(gun)).toMatch(why); // the server answers 400 INVALID_GUN with this reason
   });
 
   it('the server alone also refuses whitespace (a GUN arrives in the URL path)', () => {
     for (const gun of ['a b', 'a\u00a0b', 'a\u2028b']) {
-      expect(gunProblem(gun)).toMatch(/whitespace/);
-      expect(() => checkGun(gun)).not.toThrow();
+      expect(serverRefusal(gun)).toMatch(/whitespace/);
+      expect(parseGun(gun)).toBe(gun);
     }
+  });
+});
+
+describe('the server route table', () => {
+  it('gives handlers a parsed Gun, and a refused GUN as gunError', () => {
+    expect(matchRoute('GET', '/v2/docker.io/library/alpine/_trust/tuf/root.json').gun).toBe('docker.io/library/alpine');
+    const refused = matchRoute('GET', '/v2/a%20b/_trust/tuf/root.json');
+    expect(refused.route?.name).toBe('get_current');
+    expect(refused.gun).toBeUndefined();
+    expect(refused.gunError).toMatch(/whitespace/);
+    expect(matchRoute('GET', '/v2/a/b*/_trust/tuf/root.json').gunError ?? '').not.toBe('');
   });
 });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseTimestamp } from '../../src/tuf/index.js';
+import { parseGun, parseTimestamp } from '../../src/tuf/index.js';
 import { TrustedSet, listSignedTags, resolveTag, type TrustedRepo } from '../../src/updater/index.js';
 import { thrownCode } from '../helpers/errors.js';
 
@@ -22,7 +22,11 @@ function load(
   opts: { tofu?: boolean } = {},
 ): { set: TrustedSet; repo: TrustedRepo } {
   const now = fixtureNow(dir);
-  const set = TrustedSet.fromNewRoot(read(`${dir}/tuf/root.json`), { gun, now, tofu: opts.tofu ?? true });
+  const set = TrustedSet.fromNewRoot(read(`${dir}/tuf/root.json`), {
+    gun: parseGun(gun),
+    now,
+    tofu: opts.tofu ?? true,
+  });
   set.updateTimestamp(read(`${dir}/tuf/timestamp.json`));
   set.updateSnapshot(read(`${dir}/tuf/snapshot.json`));
   set.updateTargets(read(`${dir}/tuf/targets.json`));
@@ -39,7 +43,7 @@ function load(
 }
 
 describe('TrustedSet on real notary output', () => {
-  const GUN = '127.0.0.1:5000/library/hello';
+  const GUN = parseGun('127.0.0.1:5000/library/hello');
 
   it('verifies the whole notary CLI repository and resolves tags like docker', () => {
     const { repo } = load('notary', GUN, ['targets/releases']);
@@ -63,7 +67,7 @@ describe('TrustedSet on real notary output', () => {
     expect(
       thrownCode(() =>
         TrustedSet.fromNewRoot(read('notary/tuf/root.json'), {
-          gun: '127.0.0.1:5000/library/other',
+          gun: parseGun('127.0.0.1:5000/library/other'),
           now: fixtureNow('notary'),
           tofu: true,
         }),
@@ -116,7 +120,7 @@ describe('TrustedSet on real notary output', () => {
 });
 
 describe('TrustedSet on real docker trust output', () => {
-  const GUN = '127.0.0.1:5000/library/dockerhello';
+  const GUN = parseGun('127.0.0.1:5000/library/dockerhello');
 
   it('lists the signed tags with their signers as docker trust inspect does', () => {
     const { repo } = load('docker', GUN, ['targets/alice', 'targets/releases', 'targets/bob']);
