@@ -46,7 +46,6 @@ export {
   walkRoles,
   isReleasedRole,
   signerName,
-  sha256Hex,
   naturalLess,
   RELEASES_ROLE,
   type RepoView,

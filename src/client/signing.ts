@@ -3,6 +3,7 @@
  * C:cli/command/trust/revoke.go). Digests and sizes always come from the registry, never from the user.
  */
 import { tagChanges, type TagChange } from './tag-changes.js';
+import { hexToBase64 } from '../digest.js';
 import { SignetError, isSignetError } from '../errors.js';
 import { isDirectChild, pathAllowed, publicKeyFromJson, type FileMeta } from '../tuf/index.js';
 import type { ImageReference, RegistryClient } from '../registry/index.js';
@@ -22,7 +23,7 @@ export interface ResolvedTag {
 export function targetMetaFor(digest: string, size: number): FileMeta {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (m === null) throw new SignetError('USAGE', `only sha256 digests can be signed, got ${digest}`);
-  return { hashes: { sha256: Buffer.from(m[1] as string, 'hex').toString('base64') }, length: size };
+  return { hashes: { sha256: hexToBase64(m[1] as string) }, length: size };
 }
 
 /** Every delegation role listed anywhere in the tree, with its paths and key canonical IDs. */

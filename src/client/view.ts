@@ -2,7 +2,7 @@
  * Read-side helpers over a verified repository: walk the targets tree in notary's order and build
  * `docker trust inspect`'s JSON (C:cli/command/trust/common.go, inspect.go, C:cli/command/trust/*.go).
  */
-import type { FileMeta, Metadata, RootSigned, TargetsSigned } from '../tuf/index.js';
+import { fileMetaSha256Hex, type FileMeta, type Metadata, type RootSigned, type TargetsSigned } from '../tuf/index.js';
 
 /** The verified roles a read needs (the updater's TrustedRepo satisfies it). */
 export interface RepoView {
@@ -67,11 +67,6 @@ export function signerName(role: string): string {
   return role.startsWith('targets/') ? role.slice('targets/'.length) : role;
 }
 
-export function sha256Hex(meta: FileMeta): string {
-  const b64 = meta.hashes?.sha256;
-  return b64 === undefined ? '' : Buffer.from(b64, 'base64').toString('hex');
-}
-
 export interface SignedTagRow {
   SignedTag: string;
   Digest: string;
@@ -118,12 +113,12 @@ export function signedTagRows(repo: RepoView, tag: string): SignedTagRow[] {
   const rows = new Map<string, SignedTagRow>();
   for (const t of all) {
     if (!isReleasedRole(t.role)) continue;
-    const key = `${t.name}\0${sha256Hex(t.meta)}`;
-    if (!rows.has(key)) rows.set(key, { SignedTag: t.name, Digest: sha256Hex(t.meta), Signers: [] });
+    const key = `${t.name}\0${fileMetaSha256Hex(t.meta) ?? ''}`;
+    if (!rows.has(key)) rows.set(key, { SignedTag: t.name, Digest: fileMetaSha256Hex(t.meta) ?? '', Signers: [] });
   }
   for (const t of all) {
     if (isReleasedRole(t.role)) continue;
-    const row = rows.get(`${t.name}\0${sha256Hex(t.meta)}`);
+    const row = rows.get(`${t.name}\0${fileMetaSha256Hex(t.meta) ?? ''}`);
     if (row !== undefined) row.Signers.push(signerName(t.role));
   }
   const out = [...rows.values()];

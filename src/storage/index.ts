@@ -21,7 +21,7 @@ export type {
   ServerKeyStore,
   StoredMeta,
 } from './types.js';
-export { rfc3339Nano, sha256Hex } from './util.js';
+export { rfc3339Nano } from './util.js';
 export { openSqlite, sqliteEngine, type SqliteConnection, type SqliteEngine } from './sqlite-driver.js';
 
 /** File name of the SQLite database inside the data directory. */

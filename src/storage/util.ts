@@ -1,12 +1,7 @@
-import { createHash } from 'node:crypto';
 import { SignetError } from '../errors.js';
 
 export type StoreLogger = { warn(o: object, msg: string): void };
 export const silentLogger: StoreLogger = { warn: () => undefined };
-
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 /** int8 columns arrive as strings from pg and as numbers from better-sqlite3. */
 export function toNumber(v: number | string | bigint): number {

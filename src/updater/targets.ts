@@ -4,6 +4,7 @@
  * a breadth-first walk from `targets`, where a role is visited only when its (parent-restricted)
  * paths cover the target; a role that is skipped is not descended into.
  */
+import { base64ToHex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import {
   isDirectChild,
@@ -112,7 +113,7 @@ function toResolved(role: string, tag: string, meta: FileMeta): ResolvedTag {
   }
   return {
     role,
-    digest: 'sha256:' + Buffer.from(sha, 'base64').toString('hex'),
+    digest: `sha256:${base64ToHex(sha)}`,
     size: meta.length,
     hashes: meta.hashes,
     ...(meta.custom !== undefined ? { custom: meta.custom } : {}),

@@ -14,6 +14,7 @@ import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
 import {
   checkFileMeta,
+  fileMetaSha256Hex,
   isDirectChild,
   parseMetadata,
   parseRoot,
@@ -57,10 +58,6 @@ const RETRY_AFTER_ROOT = new Set([
 const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
 /** Timestamp download failures that fall back to the cached timestamp (network, any status but 200/400). */
 const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'TIMEOUT', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
-
-function sha256Hex(meta: FileMeta): string {
-  return Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex');
-}
 
 function matches(bytes: Buffer | undefined, meta: FileMeta): boolean {
   if (bytes === undefined) return false;
@@ -232,7 +229,10 @@ export class Updater {
     }
     const newest =
       hint !== undefined && hint.hashes.sha256 !== undefined
-        ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: sha256Hex(hint) })
+        ? await this.remote.getRole(this.gun, 'root', {
+            maxBytes: hint.length,
+            checksum: fileMetaSha256Hex(hint) ?? '',
+          })
         : await this.currentRoot();
     if (newest.equals(set.root.bytes)) {
       set.checkRootFresh();
@@ -373,7 +373,10 @@ export class Updater {
         fix: 'the repository metadata is malformed',
       });
     }
-    const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: sha256Hex(meta) });
+    const bytes = await this.remote.getRole(this.gun, role, {
+      maxBytes: meta.length,
+      checksum: fileMetaSha256Hex(meta) ?? '',
+    });
     return { bytes, fetched: true };
   }
 

@@ -3,7 +3,9 @@
  * Staged changes live in the trust dir's changelist, shared with the notary CLI.
  */
 import type { Command } from 'commander';
-import { allTargetsByName, sha256Hex, type Change } from '../../client/index.js';
+import { allTargetsByName, type Change } from '../../client/index.js';
+import { hexToBase64 } from '../../digest.js';
+import { fileMetaSha256Hex } from '../../tuf/index.js';
 import { SignetError } from '../../errors.js';
 import { formatTable, printJson } from '../output.js';
 import { clientContext, runAction } from './common.js';
@@ -17,7 +19,7 @@ function parseSize(v: string): number {
 function parseSha256(v: string): string {
   const hex = v.replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new SignetError('USAGE', `--sha256 must be 64 hex digits, got ${v}`);
-  return Buffer.from(hex, 'hex').toString('base64');
+  return hexToBase64(hex);
 }
 
 function describe(c: Change): string {
@@ -89,7 +91,7 @@ export function registerTarget(program: Command): void {
         try {
           const rows = allTargetsByName(await repo.read(), '').map((t) => ({
             name: t.name,
-            digest: `sha256:${sha256Hex(t.meta)}`,
+            digest: `sha256:${fileMetaSha256Hex(t.meta) ?? ''}`,
             size: t.meta.length,
             role: t.role,
           }));
