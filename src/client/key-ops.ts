@@ -17,7 +17,7 @@ import {
 } from '../keys/index.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { scanPem } from '../tuf/index.js';
-import { checkSignerName } from './signers.js';
+import { checkSignerName } from './view.js';
 
 export interface GeneratedKey {
   id: string;

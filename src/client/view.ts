@@ -2,7 +2,15 @@
  * Read-side helpers over a verified repository: walk the targets tree in notary's order and build
  * `docker trust inspect`'s JSON (C:cli/command/trust/common.go, inspect.go, C:cli/command/trust/*.go).
  */
-import { fileMetaSha256Hex, type FileMeta, type Metadata, type RootSigned, type TargetsSigned } from '../tuf/index.js';
+import { SignetError } from '../errors.js';
+import {
+  fileMetaSha256Hex,
+  publicKeyFromJson,
+  type FileMeta,
+  type Metadata,
+  type RootSigned,
+  type TargetsSigned,
+} from '../tuf/index.js';
 
 /** The verified roles a read needs (the updater's TrustedRepo satisfies it). */
 export interface RepoView {
@@ -60,6 +68,33 @@ export function allTargetsByName(repo: RepoView, name: string): TargetWithRole[]
 /** A tag is "released" only when signed into `targets` or `targets/releases` (C: isReleasedTarget). */
 export function isReleasedRole(role: string): boolean {
   return role === 'targets' || role === RELEASES_ROLE;
+}
+
+/** Every delegation role listed anywhere in the tree, with its paths and key canonical IDs. */
+export function delegationRoles(repo: RepoView): { name: string; paths: string[] | undefined; keyIds: string[] }[] {
+  const out: { name: string; paths: string[] | undefined; keyIds: string[] }[] = [];
+  walkRoles(repo, (_role, md) => {
+    const keys = md.signed.delegations?.keys ?? {};
+    for (const d of md.signed.delegations?.roles ?? []) {
+      out.push({
+        name: d.name,
+        paths: d.paths,
+        keyIds: d.keyids.map((id) => (keys[id] ? publicKeyFromJson(keys[id]).canonicalId : id)),
+      });
+    }
+  });
+  return out;
+}
+
+const SIGNER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** A signer's name is its role `targets/<name>` and its key's role: Docker's rules, `releases` reserved. */
+export function checkSignerName(name: string): void {
+  if (!SIGNER_NAME.test(name) || name === 'releases' || name.length > 200) {
+    throw new SignetError('USAGE', `signer name "${name}" is not valid`, {
+      fix: 'use lower-case letters, digits, "-" and "_", starting with a letter or digit; "releases" is reserved',
+    });
+  }
 }
 
 /** `targets/alice` → `alice` (C: notaryRoleToSigner). */

@@ -1,6 +1,6 @@
 /** `signet sign IMAGE:TAG…`: resolve each tag at the registry and sign the real digest; one publish per repository. */
 import type { Command } from 'commander';
-import { resolveTags, signTags, type ResolvedTag } from '../../client/index.js';
+import { resolveTags, signTags, type RegistryTag } from '../../client/index.js';
 import { printJson, progressBar } from '../output.js';
 import { clientContext, requireTag, runAction } from './common.js';
 
@@ -15,7 +15,7 @@ export function registerSign(program: Command): void {
         const ctx = clientContext(cmd);
         const refs = images.map((i) => ({ text: i, ref: requireTag(i) }));
         const registry = ctx.registry();
-        const byGun = new Map<string, { first: string; tags: ResolvedTag[]; texts: string[] }>();
+        const byGun = new Map<string, { first: string; tags: RegistryTag[]; texts: string[] }>();
         const bar = progressBar(ctx.out, refs.length, 'Resolving');
         try {
           const resolved = await resolveTags(
@@ -25,7 +25,7 @@ export function registerSign(program: Command): void {
           );
           refs.forEach(({ text, ref }, i) => {
             const g = byGun.get(ref.name) ?? { first: text, tags: [], texts: [] };
-            g.tags.push(resolved[i] as ResolvedTag);
+            g.tags.push(resolved[i] as RegistryTag);
             g.texts.push(`${ref.familiar}:${ref.tag}`);
             byGun.set(ref.name, g);
           });
