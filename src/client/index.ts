@@ -33,6 +33,7 @@ export {
 } from './signing.js';
 export { addSigner, removeSigner, parsePublicKeyFile, MAX_PUBLIC_KEY_FILE } from './signers.js';
 export { tagChanges, type TagChange } from './tag-changes.js';
+export { verifyImage, type ImageRefLike, type ManifestSource, type VerifiedImage } from './verify-image.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
 export { migrateRepository, type MigrateResult } from './migrate.js';
 export {

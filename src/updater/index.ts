@@ -19,6 +19,7 @@ export {
   DOCKER_ROLES,
   findTarget,
   listSignedTags,
+  requireSignedTag,
   resolveTag,
   walkTargets,
   type ResolvedTag,
@@ -27,10 +28,3 @@ export {
   type TargetsView,
   type TrustFreshness,
 } from './targets.js';
-export {
-  verifyImage,
-  requireSignedTag,
-  type ImageRefLike,
-  type ManifestSource,
-  type VerifiedImage,
-} from './verify-image.js';

@@ -222,3 +222,18 @@ export function listSignedTags(repo: TargetsView, roles: readonly string[] = DOC
   }
   return out;
 }
+
+/** The signed target of `tag` by Docker's rules, or NOT_SIGNED. */
+export function requireSignedTag(
+  repo: TrustedRepo,
+  tag: string,
+  familiar: string,
+  roles: readonly string[] = DOCKER_ROLES,
+): ResolvedTag {
+  const signed = resolveTag(repo, tag, roles);
+  if (signed !== null) return signed;
+  throw new SignetError('NOT_SIGNED', `tag ${tag} is not signed in ${repo.gun}`, {
+    fix: `sign it (docker trust sign ${familiar}:${tag}) or use a signed tag; signed tags: signet verify lists none, docker trust inspect ${familiar} shows them`,
+    details: { gun: repo.gun, tag },
+  });
+}

@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
 import { parseImageReference, type ImageReference, type RegistryClient } from '../../registry/index.js';
-import { formatAge, verifyImage, type VerifiedImage } from '../../updater/index.js';
+import { verifyImage, type VerifiedImage } from '../../client/index.js';
+import { formatAge } from '../../updater/index.js';
 import { printJson, type Output } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
 
