@@ -8,7 +8,8 @@ import { SignetError } from '../errors.js';
 import type { DatabaseSchema } from './schema/index.js';
 import type { ChangeRecord, MetaUpdate, StoredMeta } from './types.js';
 import { sha256Hex } from '../digest.js';
-import { checkVersionRange, conflict, rfc3339Nano, toNumber } from './util.js';
+import { rfc3339Nano, toNumber } from './columns.js';
+import { checkVersionRange, conflict } from './db-errors.js';
 
 export type Db = Kysely<DatabaseSchema>;
 

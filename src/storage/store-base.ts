@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { SignetError } from '../errors.js';
 import { countGuns, MetaQueries, queryChanges, type Db } from './queries.js';
-import type { ChangeRecord, MetaStore, MetaTx, MetaUpdate, ServerKeyStore, StoredMeta } from './types.js';
-import { KeyedMutex, storageError, type StoreLogger } from './util.js';
+import type { ChangeRecord, MetaStore, MetaTx, MetaUpdate, ServerKeyStore, StoredMeta, StoreLogger } from './types.js';
+import { KeyedMutex } from './concurrency.js';
+import { storageError } from './db-errors.js';
 
 /** What both backends share: reads through `reader`, the per-GUN in-process lock, bookkeeping. */
 export abstract class StoreBase implements MetaStore {
