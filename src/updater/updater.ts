@@ -59,6 +59,8 @@ const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
 /** Timestamp download failures that fall back to the cached timestamp (network, any status but 200/400). */
 const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'TIMEOUT', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
 
+const checksumOf = (meta: FileMeta): string => fileMetaSha256Hex(meta) ?? '';
+
 function matches(bytes: Buffer | undefined, meta: FileMeta): boolean {
   if (bytes === undefined) return false;
   try {
@@ -229,10 +231,7 @@ export class Updater {
     }
     const newest =
       hint !== undefined && hint.hashes.sha256 !== undefined
-        ? await this.remote.getRole(this.gun, 'root', {
-            maxBytes: hint.length,
-            checksum: fileMetaSha256Hex(hint) ?? '',
-          })
+        ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: checksumOf(hint) })
         : await this.currentRoot();
     if (newest.equals(set.root.bytes)) {
       set.checkRootFresh();
@@ -373,10 +372,7 @@ export class Updater {
         fix: 'the repository metadata is malformed',
       });
     }
-    const bytes = await this.remote.getRole(this.gun, role, {
-      maxBytes: meta.length,
-      checksum: fileMetaSha256Hex(meta) ?? '',
-    });
+    const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: checksumOf(meta) });
     return { bytes, fetched: true };
   }
 
