@@ -18,7 +18,7 @@ const layers = {
   updater: ['tuf', 'remote', 'keys'],
   server: ['tuf', 'validation', 'storage', 'signer', 'keys'],
   client: ['tuf', 'keys', 'remote', 'registry', 'updater'],
-  sigstore: ['keys', 'registry', 'updater'],
+  sigstore: ['keys', 'registry', 'updater', 'client'],
   enforce: ['tuf', 'remote', 'registry', 'updater', 'keys'],
   import: ['tuf', 'storage', 'signer', 'updater'],
   proxy: ['enforce', 'registry'],

@@ -16,9 +16,18 @@ export * as sigstore from './sigstore/index.js';
 export * as enforce from './enforce/index.js';
 export * as admission from './admission/index.js';
 
-export { Repository, signTags, revokeTags, addSigner, removeSigner, rotateKey, inspectRepo } from './client/index.js';
+export {
+  Repository,
+  signTags,
+  revokeTags,
+  addSigner,
+  removeSigner,
+  rotateKey,
+  inspectRepo,
+  verifyImage,
+} from './client/index.js';
 export { NotaryRemote } from './remote/index.js';
 export { RegistryClient, parseImageReference } from './registry/index.js';
-export { Updater, PinStore, verifyImage } from './updater/index.js';
+export { Updater, PinStore } from './updater/index.js';
 export { createEnforcer, loadPolicy, type Enforcer, type Verdict } from './enforce/index.js';
 export { TrustDirKeyStore, envPassphraseRetriever, generatePrivateKey } from './keys/index.js';

@@ -13,72 +13,106 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
 import { ensurePrivateDir, writeFileAtomic } from '../fs/index.js';
+import { z } from 'zod';
 import type { FileMeta, KeyJson } from '../tuf/index.js';
+import type { Change, DelegationEdit } from './change.js';
 import { changelistDir } from './paths.js';
 
-export type ChangeAction = 'create' | 'update' | 'delete';
-/** `target` (scope = a targets role), `delegation` (scope = the delegation role), `role` (scope `root`). */
-export type ChangeType = 'target' | 'delegation' | 'role' | 'witness';
-
-export interface Change {
-  action: ChangeAction;
-  /** the scope: `targets`, `targets/<name>` or `root` */
-  role: string;
-  type: ChangeType;
-  path: string;
-  /** decoded `data` (JSON bytes), or null */
-  data: Buffer | null;
-}
-
-/** Payload of a `delegation` change (N:client/changelist/change.go TUFDelegation). */
-export interface DelegationPayload {
-  new_name?: string;
-  threshold?: number;
-  add_keys?: KeyJson[];
-  remove_keys?: string[];
-  add_paths?: string[];
-  remove_paths?: string[];
-  clear_paths?: boolean;
-}
-
-/** Payload of a root `role` change (TUFRootData). */
-export interface RootRolePayload {
-  keys: KeyJson[];
-  role: string;
-}
-
-/** FileMeta JSON as Go marshals it (length, hashes, custom). */
-export function targetPayload(meta: FileMeta): Buffer {
-  const o: Record<string, unknown> = { length: meta.length, hashes: meta.hashes };
-  if (meta.custom !== undefined) o.custom = meta.custom;
-  return Buffer.from(JSON.stringify(o));
-}
-
-export function delegationPayload(p: DelegationPayload): Buffer {
-  // Go `omitempty`: leave out empty values so notary reads the same thing back.
-  const o: Record<string, unknown> = {};
-  if (p.new_name) o.new_name = p.new_name;
-  if (p.threshold) o.threshold = p.threshold;
-  if (p.add_keys && p.add_keys.length > 0) o.add_keys = p.add_keys;
-  if (p.remove_keys && p.remove_keys.length > 0) o.remove_keys = p.remove_keys;
-  if (p.add_paths && p.add_paths.length > 0) o.add_paths = p.add_paths;
-  if (p.remove_paths && p.remove_paths.length > 0) o.remove_paths = p.remove_paths;
-  if (p.clear_paths) o.clear_paths = true;
-  return Buffer.from(JSON.stringify(o));
-}
-
-export function parsePayload<T>(c: Change): T {
-  if (c.data === null)
-    throw new SignetError('MALFORMED_METADATA', `change ${c.action} ${c.type} ${c.role} ${c.path} has no data`);
-  try {
-    return JSON.parse(c.data.toString('utf8')) as T;
-  } catch (e) {
-    throw new SignetError(
-      'MALFORMED_METADATA',
-      `change ${c.action} ${c.type} ${c.role} ${c.path} has unreadable data`,
-      { cause: e },
-    );
+/** Go's `json.Marshal` of each payload (field order as the Go structs declare them, `omitempty`). */
+function encodeData(c: Change): string | null {
+  if (c.type === 'target') {
+    if (c.action === 'delete') return null;
+    const o: Record<string, unknown> = { length: c.meta.length, hashes: c.meta.hashes };
+    if (c.meta.custom !== undefined) o.custom = c.meta.custom;
+    return b64json(o);
   }
+  if (c.type === 'role') return b64json({ keys: c.keys, role: c.baseRole });
+  if (c.action === 'delete') return null;
+  const e = c.edit;
+  const o: Record<string, unknown> = {};
+  if (e.newName) o.new_name = e.newName;
+  if (e.threshold) o.threshold = e.threshold;
+  if (e.addKeys && e.addKeys.length > 0) o.add_keys = e.addKeys;
+  if (e.removeKeys && e.removeKeys.length > 0) o.remove_keys = e.removeKeys;
+  if (e.addPaths && e.addPaths.length > 0) o.add_paths = e.addPaths;
+  if (e.removePaths && e.removePaths.length > 0) o.remove_paths = e.removePaths;
+  if (e.clearPaths) o.clear_paths = true;
+  return b64json(o);
+}
+
+const b64json = (o: unknown): string => Buffer.from(JSON.stringify(o), 'utf8').toString('base64');
+
+const keyJson = z.object({
+  keytype: z.string(),
+  keyval: z.object({ public: z.string() }),
+});
+const fileMetaData = z.object({
+  length: z.number().int().nonnegative(),
+  hashes: z.record(z.string(), z.string()),
+  custom: z.unknown().optional(),
+});
+const delegationData = z.object({
+  new_name: z.string().optional(),
+  threshold: z.number().int().nonnegative().optional(),
+  add_keys: z.array(keyJson).nullish(),
+  remove_keys: z.array(z.string()).nullish(),
+  add_paths: z.array(z.string()).nullish(),
+  remove_paths: z.array(z.string()).nullish(),
+  clear_paths: z.boolean().optional(),
+});
+const rootRoleData = z.object({
+  keys: z.array(keyJson),
+  role: z.enum(['root', 'targets', 'snapshot', 'timestamp']),
+});
+const changeFile = z.object({
+  action: z.enum(['create', 'update', 'delete']),
+  role: z.string(),
+  type: z.string(),
+  path: z.string().default(''),
+  data: z.string().nullish(),
+});
+
+/** A change file's JSON as the typed change it stands for; throws (a message) when it is not one. */
+function decodeChange(raw: unknown): Change {
+  const f = changeFile.parse(raw);
+  const data = <T>(schema: z.ZodType<T>): T => {
+    if (f.data === undefined || f.data === null) throw new Error(`a ${f.action} ${f.type} change needs data`);
+    return schema.parse(JSON.parse(Buffer.from(f.data, 'base64').toString('utf8')));
+  };
+  const { role, path: p } = f;
+  if (f.type === 'target') {
+    if (f.action === 'delete') return { type: 'target', action: 'delete', role, path: p };
+    if (f.action !== 'create') throw new Error(`unsupported target action ${f.action}`);
+    const m = data(fileMetaData);
+    const meta: FileMeta = { length: m.length, hashes: m.hashes };
+    if (m.custom !== undefined) meta.custom = m.custom as FileMeta['custom'];
+    return { type: 'target', action: 'create', role, path: p, meta };
+  }
+  if (f.type === 'delegation') {
+    if (f.action === 'delete') return { type: 'delegation', action: 'delete', role, path: p };
+    const d = data(delegationData);
+    const edit: DelegationEdit = {};
+    if (d.new_name) edit.newName = d.new_name;
+    if (d.threshold) edit.threshold = d.threshold;
+    if (d.add_keys)
+      edit.addKeys = d.add_keys.map(
+        (k) => ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson,
+      );
+    if (d.remove_keys) edit.removeKeys = d.remove_keys;
+    if (d.add_paths) edit.addPaths = d.add_paths;
+    if (d.remove_paths) edit.removePaths = d.remove_paths;
+    if (d.clear_paths) edit.clearPaths = true;
+    return { type: 'delegation', action: f.action, role, path: p, edit };
+  }
+  if (f.type === 'role') {
+    if (role !== 'root' || f.action !== 'create') throw new Error(`unsupported ${f.action} role change in ${role}`);
+    const r = data(rootRoleData);
+    const keys = r.keys.map(
+      (k) => ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson,
+    );
+    return { type: 'role', action: 'create', role: 'root', path: p, baseRole: r.role, keys };
+  }
+  throw new Error(`unsupported change type ${f.type}`);
 }
 
 let lastNano = 0n;
@@ -108,31 +142,22 @@ export class Changelist {
     const out: { file: string; change: Change }[] = [];
     for (const name of names) {
       const file = path.join(this.dir, name);
-      let raw: unknown;
+      const text = await readFile(file, 'utf8');
+      let change: Change;
       try {
-        raw = JSON.parse(await readFile(file, 'utf8'));
+        change = decodeChange(JSON.parse(text));
       } catch (e) {
-        throw new SignetError('MALFORMED_METADATA', `staged change ${file} is not valid JSON`, {
-          cause: e,
-          fix: `remove the file, or clear the staged changes with \`signet status <repository> --clear\``,
-        });
+        const why = e instanceof z.ZodError ? z.prettifyError(e).replace(/\n/g, '; ') : (e as Error).message;
+        throw new SignetError(
+          'MALFORMED_METADATA',
+          `staged change ${file} is not a change notary or signet can apply: ${why}`,
+          {
+            cause: e,
+            fix: `remove the file, or clear the staged changes with \`signet status <repository> --clear\``,
+          },
+        );
       }
-      const r = raw as Record<string, unknown>;
-      const action = r.action;
-      if (action !== 'create' && action !== 'update' && action !== 'delete') {
-        throw new SignetError('MALFORMED_METADATA', `staged change ${file} has an unknown action ${String(action)}`);
-      }
-      const data = typeof r.data === 'string' ? Buffer.from(r.data, 'base64') : null;
-      out.push({
-        file,
-        change: {
-          action,
-          role: String(r.role ?? ''),
-          type: String(r.type ?? '') as ChangeType,
-          path: String(r.path ?? ''),
-          data,
-        },
-      });
+      out.push({ file, change });
     }
     return out;
   }
@@ -146,7 +171,7 @@ export class Changelist {
         role: c.role,
         type: c.type,
         path: c.path,
-        data: c.data === null ? null : c.data.toString('base64'),
+        data: encodeData(c),
       });
       await writeFileAtomic(path.join(this.dir, name), body);
     }

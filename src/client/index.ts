@@ -1,6 +1,14 @@
 /** src/client public API: `docker trust` / `notary` client operations over a trust dir. */
-export { Changelist, delegationPayload, targetPayload, parsePayload } from './changelist.js';
-export type { Change, ChangeAction, ChangeType, DelegationPayload, RootRolePayload } from './changelist.js';
+export { Changelist } from './changelist.js';
+export type {
+  Change,
+  ChangeAction,
+  ChangeType,
+  DelegationChange,
+  DelegationEdit,
+  RootRoleChange,
+  TargetChange,
+} from './change.js';
 export { changelistDir, gunDir, metadataDir, roleCachePath } from './paths.js';
 export { Repository } from './repository.js';
 export type {
@@ -9,22 +17,23 @@ export type {
   RootPins,
   TrustedView,
   InitResult,
-  PublishResult,
+  PublishReport,
 } from './repository.js';
 export { WorkingRepo, type KeySource } from './working.js';
+export { signDirty, signRoot, signSnapshot, signTargets, type PublishPart } from './sign-dirty.js';
+export { deleteDelegation, editDelegation } from './delegation-edit.js';
 export {
   signTags,
   resolveTags,
   RESOLVE_CONCURRENCY,
   revokeTags,
-  readOrInit,
   signableRoles,
-  delegationRoles,
   targetMetaFor,
-  type ResolvedTag,
+  type RegistryTag,
 } from './signing.js';
-export { addSigner, removeSigner, parsePublicKeyFile, checkSignerName, MAX_PUBLIC_KEY_FILE } from './signers.js';
+export { addSigner, removeSigner, parsePublicKeyFile, MAX_PUBLIC_KEY_FILE } from './signers.js';
 export { tagChanges, type TagChange } from './tag-changes.js';
+export { verifyImage, type ImageRefLike, type ManifestSource, type VerifiedImage } from './verify-image.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';
 export { migrateRepository, type MigrateResult } from './migrate.js';
 export {
@@ -47,7 +56,8 @@ export {
   walkRoles,
   isReleasedRole,
   signerName,
-  sha256Hex,
+  checkSignerName,
+  delegationRoles,
   naturalLess,
   RELEASES_ROLE,
   type RepoView,

@@ -18,7 +18,7 @@ import {
 import { writeFileAtomic } from '../fs/index.js';
 import { scanPem } from '../tuf/index.js';
 import { PinStore } from '../updater/index.js';
-import { checkSignerName } from './signers.js';
+import { checkSignerName } from './view.js';
 
 export interface GeneratedKey {
   id: string;

@@ -23,7 +23,7 @@ import {
   type RootSigned,
   type Signer,
 } from '../tuf/index.js';
-import type { Change } from './changelist.js';
+import type { RootRoleChange } from './change.js';
 import { roleCachePath } from './paths.js';
 import type { Repository } from './repository.js';
 import { WorkingRepo } from './working.js';
@@ -40,14 +40,8 @@ export interface MigrateResult {
   uploaded: string[];
 }
 
-function roleChange(role: 'timestamp' | 'snapshot', key: PublicKey): Change {
-  return {
-    action: 'create',
-    role: 'root',
-    type: 'role',
-    path: role,
-    data: Buffer.from(JSON.stringify({ keys: [publicKeyToJson(key)], role })),
-  };
+function roleChange(role: 'timestamp' | 'snapshot', key: PublicKey): RootRoleChange {
+  return { type: 'role', action: 'create', role: 'root', path: role, baseRole: role, keys: [publicKeyToJson(key)] };
 }
 
 export async function migrateRepository(opts: {

@@ -28,10 +28,12 @@ import {
   type SnapshotSigned,
   type TargetsSigned,
 } from '../tuf/index.js';
-import { Changelist, targetPayload, type Change } from './changelist.js';
+import type { Change } from './change.js';
+import { Changelist } from './changelist.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { changelistDir, gunDir, metadataDir, roleCachePath } from './paths.js';
 import type { RepoView } from './view.js';
+import { signDirty } from './sign-dirty.js';
 import { WorkingRepo, type KeySource } from './working.js';
 
 /** Verified reads of the repository (the updater's `Updater` for this GUN). */
@@ -73,7 +75,8 @@ export interface InitResult {
   serverManagedSnapshot: boolean;
 }
 
-export interface PublishResult {
+/** What a client publish uploaded (the server's own result is src/server PublishResult). */
+export interface PublishReport {
   /** roles uploaded, in upload order */
   roles: string[];
   initial: boolean;
@@ -166,6 +169,21 @@ export class Repository {
       delegations: new Map(),
       snapshot: snapBytes ? parseSnapshot(snapBytes) : undefined,
     };
+  }
+
+  /** Read for writing; initialise (server-managed snapshot) when the server has no trust data yet. */
+  async readOrInit(): Promise<{ view: TrustedView; created: boolean }> {
+    try {
+      return { view: await this.read({ forWrite: true }), created: false };
+    } catch (e) {
+      if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
+    }
+    const local = await this.localState();
+    if (local !== undefined) return { view: local, created: true };
+    await this.init({ serverManagedSnapshot: true });
+    const fresh = await this.localState();
+    if (fresh === undefined) throw new SignetError('INTERNAL', 'init wrote no metadata');
+    return { view: fresh, created: true };
   }
 
   // ---- init ---------------------------------------------------------------------------------
@@ -264,12 +282,11 @@ export class Repository {
 
   /** Stage a target into each role (default `targets`), one change per role like notary's AddTarget. */
   async stageTarget(name: string, meta: FileMeta, roles: string[] = ['targets']): Promise<void> {
-    const data = targetPayload(meta);
-    await this.stage(roles.map((role) => ({ action: 'create', role, type: 'target', path: name, data })));
+    await this.stage(roles.map((role) => ({ type: 'target', action: 'create', role, path: name, meta })));
   }
 
   async stageRemoveTarget(name: string, roles: string[] = ['targets']): Promise<void> {
-    await this.stage(roles.map((role) => ({ action: 'delete', role, type: 'target', path: name, data: null })));
+    await this.stage(roles.map((role) => ({ type: 'target', action: 'delete', role, path: name })));
   }
 
   // ---- publish ------------------------------------------------------------------------------
@@ -281,7 +298,7 @@ export class Repository {
    * being written to the changelist (sign, revoke, signer and key rotation publish at once and leave
    * the user's staged changes alone with `includeStaged: false`).
    */
-  async publish(opts: { extra?: Change[]; includeStaged?: boolean } = {}): Promise<PublishResult> {
+  async publish(opts: { extra?: Change[]; includeStaged?: boolean } = {}): Promise<PublishReport> {
     const extra = opts.extra ?? [];
     const staged = opts.includeStaged === false ? [] : await this.changelist.list();
     let view: TrustedView;
@@ -309,33 +326,11 @@ export class Repository {
     for (const { change } of staged) await work.apply(change);
     for (const c of extra) await work.apply(c);
 
-    const now = this.now();
-    await work.refreshRootIfNearExpiry(now);
-    const parts: { role: string; bytes: Buffer }[] = [];
-    const files = new Map<string, Buffer>();
-    if (work.dirty.has('root')) {
-      const root = await work.signRoot(now);
-      parts.push({ role: 'root', bytes: root.bytes });
-      files.set('root', root.bytes);
-    } else if (initial) {
-      parts.push({ role: 'root', bytes: view.root.bytes });
-    }
-    if (initial) work.dirty.add('targets');
-    // shallowest first, so a reader of the request sees parents before children
-    const dirtyTargets = [...work.dirty]
-      .filter((r) => r !== 'root')
-      .sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
-    for (const role of dirtyTargets) {
-      // A delegation deleted earlier may still have versions on the server, and a new upload must be
-      // above all of them (N:server/storage/sqldb.go): start after whatever the server still serves.
-      const floor = work.isNewRole(role) && !initial ? await this.serverVersion(role) : 0;
-      const md = await work.signTargets(role, now, floor);
-      parts.push({ role, bytes: md.bytes });
-      files.set(role, md.bytes);
-    }
-    const snapshot = await work.signSnapshot(files, now);
-    if (snapshot) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
-
+    const parts = await signDirty(work, {
+      now: this.now(),
+      initial,
+      serverVersion: (role) => this.serverVersion(role),
+    });
     await this.remote.publish(this.gun, parts);
     await this.changelist.clear(staged.map((s) => s.file));
     return { roles: parts.map((p) => p.role), initial, changes: staged.length + extra.length };

@@ -6,12 +6,12 @@
 import { SignetError } from '../errors.js';
 import { generatePrivateKey } from '../keys/index.js';
 import { certificatePublicKey, createRootCertificate, publicKeyToJson, type PublicKey } from '../tuf/index.js';
-import type { Change } from './changelist.js';
-import type { PublishResult, Repository } from './repository.js';
+import type { RootRoleChange } from './change.js';
+import type { PublishReport, Repository } from './repository.js';
 
 export type RotatableRole = 'root' | 'targets' | 'snapshot' | 'timestamp';
 
-export interface RotateResult extends PublishResult {
+export interface RotateResult extends PublishReport {
   role: RotatableRole;
   serverManaged: boolean;
   /** TUF key ID listed in root */
@@ -54,12 +54,13 @@ export async function rotateKey(
     pub = key.publicKey;
     await repo.keyStore.add(key, { role, gun: repo.gun });
   }
-  const change: Change = {
+  const change: RootRoleChange = {
+    type: 'role',
     action: 'create',
     role: 'root',
-    type: 'role',
     path: role,
-    data: Buffer.from(JSON.stringify({ keys: [publicKeyToJson(pub)], role })),
+    baseRole: role,
+    keys: [publicKeyToJson(pub)],
   };
   const res = await repo.publish({ extra: [change], includeStaged: false });
   // keep the pin valid for both the old and the new root certificate

@@ -6,23 +6,13 @@
 import { SignetError } from '../errors.js';
 import { decodePemBlocks } from '../keys/index.js';
 import { certificatePublicKey, pemEncode, publicKeyFromSpki, type PublicKey } from '../tuf/index.js';
-import { delegationPayload, type Change } from './changelist.js';
-import type { PublishResult, Repository } from './repository.js';
-import { readOrInit, delegationRoles } from './signing.js';
+import type { Change } from './change.js';
+import type { PublishReport, Repository } from './repository.js';
 import { tagChanges, type TagChange } from './tag-changes.js';
-import { RELEASES_ROLE } from './view.js';
+import { RELEASES_ROLE, checkSignerName, delegationRoles } from './view.js';
 
-const SIGNER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /** Docker reads at most 1 MiB of a public key file (N:const.go). */
 export const MAX_PUBLIC_KEY_FILE = 1024 * 1024;
-
-export function checkSignerName(name: string): void {
-  if (!SIGNER_NAME.test(name) || name === 'releases' || name.length > 200) {
-    throw new SignetError('USAGE', `signer name "${name}" is not valid`, {
-      fix: 'use lower-case letters, digits, "-" and "_", starting with a letter or digit; "releases" is reserved',
-    });
-  }
-}
 
 /** A signer's public key file: PEM `PUBLIC KEY` (ecdsa/rsa/ed25519) or `CERTIFICATE` (x509). */
 export function parsePublicKeyFile(text: string, file: string): PublicKey {
@@ -63,27 +53,15 @@ export async function addSigner(
   repo: Repository,
   name: string,
   keys: PublicKey[],
-): Promise<PublishResult & { created: boolean }> {
+): Promise<PublishReport & { created: boolean }> {
   checkSignerName(name);
   if (keys.length === 0) throw new SignetError('USAGE', 'a signer needs at least one public key');
-  const { created } = await readOrInit(repo);
+  const { created } = await repo.readOrInit();
   const addKeys = keys.map((k) => ({ keytype: k.keytype, keyval: { private: null, public: k.public } }));
   const changes: Change[] = [];
   for (const role of [`targets/${name}`, RELEASES_ROLE]) {
-    changes.push({
-      action: 'create',
-      role,
-      type: 'delegation',
-      path: '',
-      data: delegationPayload({ threshold: 1, add_keys: addKeys }),
-    });
-    changes.push({
-      action: 'create',
-      role,
-      type: 'delegation',
-      path: '',
-      data: delegationPayload({ add_paths: [''] }),
-    });
+    changes.push({ type: 'delegation', action: 'create', role, path: '', edit: { threshold: 1, addKeys } });
+    changes.push({ type: 'delegation', action: 'create', role, path: '', edit: { addPaths: [''] } });
   }
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, created };
@@ -96,7 +74,7 @@ export async function addSigner(
 export async function removeSigner(
   repo: Repository,
   name: string,
-): Promise<PublishResult & { removedKeyIds: string[]; tagChanges: TagChange[] }> {
+): Promise<PublishReport & { removedKeyIds: string[]; tagChanges: TagChange[] }> {
   checkSignerName(name);
   const view = await repo.read({ forWrite: true });
   const dels = delegationRoles(view);
@@ -115,18 +93,17 @@ export async function removeSigner(
   const changes: Change[] = [];
   if (releases !== undefined && remove.length > 0) {
     const left = releases.keyIds.filter((id) => !remove.includes(id));
-    if (left.length === 0)
-      changes.push({ action: 'delete', role: RELEASES_ROLE, type: 'delegation', path: '', data: null });
+    if (left.length === 0) changes.push({ type: 'delegation', action: 'delete', role: RELEASES_ROLE, path: '' });
     else
       changes.push({
+        type: 'delegation',
         action: 'update',
         role: RELEASES_ROLE,
-        type: 'delegation',
         path: '',
-        data: delegationPayload({ remove_keys: remove }),
+        edit: { removeKeys: remove },
       });
   }
-  changes.push({ action: 'delete', role: role.name, type: 'delegation', path: '', data: null });
+  changes.push({ type: 'delegation', action: 'delete', role: role.name, path: '' });
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, removedKeyIds: remove, tagChanges: tagChanges(view, await repo.read()) };
 }

@@ -3,15 +3,16 @@
  * C:cli/command/trust/revoke.go). Digests and sizes always come from the registry, never from the user.
  */
 import { tagChanges, type TagChange } from './tag-changes.js';
-import { SignetError, isSignetError } from '../errors.js';
+import { hexToBase64 } from '../digest.js';
+import { SignetError } from '../errors.js';
 import { isDirectChild, pathAllowed, publicKeyFromJson, type FileMeta } from '../tuf/index.js';
 import type { ImageReference, RegistryClient } from '../registry/index.js';
-import type { Change } from './changelist.js';
-import { targetPayload } from './changelist.js';
-import type { PublishResult, Repository, TrustedView } from './repository.js';
-import { RELEASES_ROLE, allTargetsByName, isReleasedRole, walkRoles, type RepoView } from './view.js';
+import type { Change } from './change.js';
+import type { PublishReport, Repository } from './repository.js';
+import { allTargetsByName, delegationRoles, isReleasedRole, type RepoView } from './view.js';
 
-export interface ResolvedTag {
+/** A tag as its registry serves it now (not yet signed; the trust data's view is src/updater ResolvedTag). */
+export interface RegistryTag {
   tag: string;
   /** sha256:<hex> */
   digest: string;
@@ -22,23 +23,7 @@ export interface ResolvedTag {
 export function targetMetaFor(digest: string, size: number): FileMeta {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (m === null) throw new SignetError('USAGE', `only sha256 digests can be signed, got ${digest}`);
-  return { hashes: { sha256: Buffer.from(m[1] as string, 'hex').toString('base64') }, length: size };
-}
-
-/** Every delegation role listed anywhere in the tree, with its paths and key canonical IDs. */
-export function delegationRoles(repo: RepoView): { name: string; paths: string[] | undefined; keyIds: string[] }[] {
-  const out: { name: string; paths: string[] | undefined; keyIds: string[] }[] = [];
-  walkRoles(repo, (_role, md) => {
-    const keys = md.signed.delegations?.keys ?? {};
-    for (const d of md.signed.delegations?.roles ?? []) {
-      out.push({
-        name: d.name,
-        paths: d.paths,
-        keyIds: d.keyids.map((id) => (keys[id] ? publicKeyFromJson(keys[id]).canonicalId : id)),
-      });
-    }
-  });
-  return out;
+  return { hashes: { sha256: hexToBase64(m[1] as string) }, length: size };
 }
 
 /**
@@ -84,21 +69,6 @@ function noKeys(repo: RepoView, role: string): SignetError {
   });
 }
 
-/** Read the repository for writing; initialise it (server-managed snapshot) when it does not exist. */
-export async function readOrInit(repo: Repository): Promise<{ view: TrustedView; created: boolean }> {
-  try {
-    return { view: await repo.read({ forWrite: true }), created: false };
-  } catch (e) {
-    if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
-  }
-  const local = await repo.localState();
-  if (local !== undefined) return { view: local, created: true };
-  await repo.init({ serverManagedSnapshot: true });
-  const fresh = await repo.localState();
-  if (fresh === undefined) throw new SignetError('INTERNAL', 'init wrote no metadata');
-  return { view: fresh, created: true };
-}
-
 /** Manifests fetched at once while resolving many tags (each is one small GET to the registry). */
 export const RESOLVE_CONCURRENCY = 8;
 
@@ -110,8 +80,8 @@ export async function resolveTags(
   registry: Pick<RegistryClient, 'resolve'>,
   refs: ImageReference[],
   opts: { concurrency?: number; onResolved?: (ref: ImageReference) => void } = {},
-): Promise<ResolvedTag[]> {
-  const resolved: ResolvedTag[] = new Array<ResolvedTag>(refs.length);
+): Promise<RegistryTag[]> {
+  const resolved: RegistryTag[] = new Array<RegistryTag>(refs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < refs.length) {
@@ -131,9 +101,9 @@ export async function resolveTags(
 /** Sign the given tags (already resolved through the registry) into every signable role; one publish. */
 export async function signTags(
   repo: Repository,
-  tags: ResolvedTag[],
-): Promise<PublishResult & { roles: string[]; signedInto: Record<string, string[]> }> {
-  const { view } = await readOrInit(repo);
+  tags: RegistryTag[],
+): Promise<PublishReport & { roles: string[]; signedInto: Record<string, string[]> }> {
+  const { view } = await repo.readOrInit();
   const local = await repo.localKeyIds();
   const changes: Change[] = [];
   const signedInto: Record<string, string[]> = {};
@@ -141,8 +111,8 @@ export async function signTags(
   for (const t of tags) {
     const roles = rolesFor(t.tag);
     signedInto[t.tag] = roles;
-    const data = targetPayload(targetMetaFor(t.digest, t.size));
-    for (const role of roles) changes.push({ action: 'create', role, type: 'target', path: t.tag, data });
+    const meta = targetMetaFor(t.digest, t.size);
+    for (const role of roles) changes.push({ type: 'target', action: 'create', role, path: t.tag, meta });
   }
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, signedInto };
@@ -155,7 +125,7 @@ export async function signTags(
 export async function revokeTags(
   repo: Repository,
   tag: string | undefined,
-): Promise<PublishResult & { removed: { tag: string; role: string }[]; tagChanges: TagChange[] }> {
+): Promise<PublishReport & { removed: { tag: string; role: string }[]; tagChanges: TagChange[] }> {
   const view = await repo.read({ forWrite: true });
   const local = await repo.localKeyIds();
   const hits = allTargetsByName(view, tag ?? '');
@@ -183,7 +153,7 @@ export async function revokeTags(
   for (const h of hits) {
     if (!released.has(h.name) || !canSign(h.role)) continue;
     removed.push({ tag: h.name, role: h.role });
-    changes.push({ action: 'delete', role: h.role, type: 'target', path: h.name, data: null });
+    changes.push({ type: 'target', action: 'delete', role: h.role, path: h.name });
   }
   if (changes.length === 0) {
     throw new SignetError('KEY_NOT_FOUND', `no key in the trust dir can remove ${tag ?? 'the tags'} from ${repo.gun}`, {
@@ -193,5 +163,3 @@ export async function revokeTags(
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, removed, tagChanges: tagChanges(view, await repo.read()) };
 }
-
-export { RELEASES_ROLE };

@@ -2,7 +2,15 @@
  * Read-side helpers over a verified repository: walk the targets tree in notary's order and build
  * `docker trust inspect`'s JSON (C:cli/command/trust/common.go, inspect.go, C:cli/command/trust/*.go).
  */
-import type { FileMeta, Metadata, RootSigned, TargetsSigned } from '../tuf/index.js';
+import { SignetError } from '../errors.js';
+import {
+  fileMetaSha256Hex,
+  publicKeyFromJson,
+  type FileMeta,
+  type Metadata,
+  type RootSigned,
+  type TargetsSigned,
+} from '../tuf/index.js';
 
 /** The verified roles a read needs (the updater's TrustedRepo satisfies it). */
 export interface RepoView {
@@ -62,14 +70,36 @@ export function isReleasedRole(role: string): boolean {
   return role === 'targets' || role === RELEASES_ROLE;
 }
 
+/** Every delegation role listed anywhere in the tree, with its paths and key canonical IDs. */
+export function delegationRoles(repo: RepoView): { name: string; paths: string[] | undefined; keyIds: string[] }[] {
+  const out: { name: string; paths: string[] | undefined; keyIds: string[] }[] = [];
+  walkRoles(repo, (_role, md) => {
+    const keys = md.signed.delegations?.keys ?? {};
+    for (const d of md.signed.delegations?.roles ?? []) {
+      out.push({
+        name: d.name,
+        paths: d.paths,
+        keyIds: d.keyids.map((id) => (keys[id] ? publicKeyFromJson(keys[id]).canonicalId : id)),
+      });
+    }
+  });
+  return out;
+}
+
+const SIGNER_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** A signer's name is its role `targets/<name>` and its key's role: Docker's rules, `releases` reserved. */
+export function checkSignerName(name: string): void {
+  if (!SIGNER_NAME.test(name) || name === 'releases' || name.length > 200) {
+    throw new SignetError('USAGE', `signer name "${name}" is not valid`, {
+      fix: 'use lower-case letters, digits, "-" and "_", starting with a letter or digit; "releases" is reserved',
+    });
+  }
+}
+
 /** `targets/alice` → `alice` (C: notaryRoleToSigner). */
 export function signerName(role: string): string {
   return role.startsWith('targets/') ? role.slice('targets/'.length) : role;
-}
-
-export function sha256Hex(meta: FileMeta): string {
-  const b64 = meta.hashes?.sha256;
-  return b64 === undefined ? '' : Buffer.from(b64, 'base64').toString('hex');
 }
 
 export interface SignedTagRow {
@@ -118,12 +148,12 @@ export function signedTagRows(repo: RepoView, tag: string): SignedTagRow[] {
   const rows = new Map<string, SignedTagRow>();
   for (const t of all) {
     if (!isReleasedRole(t.role)) continue;
-    const key = `${t.name}\0${sha256Hex(t.meta)}`;
-    if (!rows.has(key)) rows.set(key, { SignedTag: t.name, Digest: sha256Hex(t.meta), Signers: [] });
+    const key = `${t.name}\0${fileMetaSha256Hex(t.meta) ?? ''}`;
+    if (!rows.has(key)) rows.set(key, { SignedTag: t.name, Digest: fileMetaSha256Hex(t.meta) ?? '', Signers: [] });
   }
   for (const t of all) {
     if (isReleasedRole(t.role)) continue;
-    const row = rows.get(`${t.name}\0${sha256Hex(t.meta)}`);
+    const row = rows.get(`${t.name}\0${fileMetaSha256Hex(t.meta) ?? ''}`);
     if (row !== undefined) row.Signers.push(signerName(t.role));
   }
   const out = [...rows.values()];

@@ -5,8 +5,8 @@
  * in the metadata, whichever is first. Decisions for a tag are memoised inside the entry, so a warm
  * hit is a few map lookups.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sha256Digest } from '../digest.js';
 import { SignetError, isSignetError } from '../errors.js';
 import { RegistryClient, parseImageReference, type ImageReference } from '../registry/index.js';
 import type { TrustedRepo } from '../updater/index.js';
@@ -210,7 +210,7 @@ class WarmEnforcer implements Enforcer {
     const out = new Map<string, string>();
     for (const d of signed) {
       const bytes = await fetch(d);
-      if (bytes.length > MANIFEST_CAP || `sha256:${createHash('sha256').update(bytes).digest('hex')}` !== d) {
+      if (bytes.length > MANIFEST_CAP || sha256Digest(bytes) !== d) {
         throw new SignetError('DIGEST_MISMATCH', `the registry served other bytes than ${ref.name}@${d}`, {
           fix: 'the registry (or something in between) alters manifests; do not use it',
         });

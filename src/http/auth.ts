@@ -4,7 +4,7 @@
  * must pass `realmForCredentials`, and tokens are cached per owner origin (a token is only ever
  * sent to the origin whose challenge asked for it).
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../digest.js';
 import { basicAuthorization, parseChallenges, type Challenge } from './challenge.js';
 import { originOf, realmForCredentials } from './origin.js';
 import { TokenCache, requestToken, tokenError, type Credential } from './token.js';
@@ -116,7 +116,7 @@ function tokenKey(target: AuthTarget, c: Challenge): string {
     cred === undefined
       ? 'anonymous'
       : 'identityToken' in cred
-        ? `identity:${createHash('sha256').update(cred.identityToken).digest('hex')}`
+        ? `identity:${sha256Hex(cred.identityToken)}`
         : `user:${cred.username}`;
   return [target.owner, c.params.realm ?? '', c.params.service ?? '', target.scope, identity].join('\n');
 }

@@ -5,9 +5,9 @@
  * rows Signet already holds are compared by hash and skipped, keys already held are skipped. Every
  * repository is verified after its import (./verify.ts).
  */
+import { sha256Hex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import type { MetaStore, MetaUpdate } from '../storage/index.js';
-import { sha256Hex } from '../storage/index.js';
 import type { LocalServerSigner } from '../signer/index.js';
 import { decryptSignerKey, signerPrivateKey } from './jwe.js';
 import type { NotarySource, SourceFile, SourceKey } from './source.js';

@@ -6,6 +6,7 @@
  * repository whose timestamp has since expired still proves its chain; `stale` says so separately
  * (the server re-signs timestamps it holds the key for when they are read).
  */
+import { base64ToHex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import type { MetaReader, ServerKeyStore } from '../storage/index.js';
 import { isDirectChild, parseGun, type FileMeta } from '../tuf/index.js';
@@ -27,7 +28,7 @@ export interface RepositoryCheck {
 function hexOf(meta: FileMeta | undefined, what: string): string {
   const b64 = meta?.hashes['sha256'];
   if (typeof b64 !== 'string') throw new SignetError('MIX_AND_MATCH', `${what} is listed without a sha256 hash`);
-  return Buffer.from(b64, 'base64').toString('hex');
+  return base64ToHex(b64);
 }
 
 async function mustGet<T>(p: Promise<T | null>, what: string): Promise<T> {

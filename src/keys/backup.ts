@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SignetError } from '../errors.js';
 import { writeKeyFile, type TrustDirKeyStore } from './keystore.js';
-import { findKeyBlock } from './pkcs8.js';
+import { findKeyBlock } from './key-pem.js';
 
 const MAGIC = Buffer.from('SIGNETKB', 'ascii');
 const VERSION = 1;

@@ -4,17 +4,10 @@
  */
 export type { PrivateKey, PrivateKeyType } from './private-key.js';
 export { generatePrivateKey, privateKeyFromKeyObject } from './private-key.js';
-export type { KeyFileMeta, Pbes2Info } from './pkcs8.js';
-export {
-  decodeKeyPem,
-  encodeKeyPem,
-  inspectKeyPem,
-  publicKeyPem,
-  describePbes2,
-  toNotaryPkcs8,
-  fromPkcs8,
-  NOTARY_PBKDF2_ITERATIONS,
-} from './pkcs8.js';
+export type { Pbes2Info } from './pkcs8.js';
+export { describePbes2, toNotaryPkcs8, fromPkcs8, NOTARY_PBKDF2_ITERATIONS } from './pkcs8.js';
+export type { KeyFileMeta } from './key-pem.js';
+export { decodeKeyPem, encodeKeyPem, inspectKeyPem, publicKeyPem } from './key-pem.js';
 export type { PemBlock } from './pem.js';
 export { encodePem, decodePemBlocks } from './pem.js';
 export type { PassphraseRequest, PassphraseRetriever, PromptIo } from './passphrase.js';

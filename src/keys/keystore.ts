@@ -10,7 +10,7 @@ import { SignetError, isSignetError } from '../errors.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { checkKeyGun, checkKeyPath, checkKeyRole } from './key-headers.js';
 import type { PassphraseRetriever } from './passphrase.js';
-import { decodeKeyPem, encodeKeyPem, findKeyBlock, isEncryptedBlock, metaOf, type KeyFileMeta } from './pkcs8.js';
+import { decodeKeyPem, encodeKeyPem, findKeyBlock, isEncryptedBlock, metaOf, type KeyFileMeta } from './key-pem.js';
 import type { PrivateKey } from './private-key.js';
 
 /** Writes a key-store file (0600, folders 0700) atomically; a failure is a KEY_FILE error. */

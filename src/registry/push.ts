@@ -6,7 +6,7 @@
  * Kept apart from client.ts (the verified read path); both go through the same authorized
  * exchanges (session.ts), here with the token scope `repository:<name>:pull,push`.
  */
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../digest.js';
 import { SignetError } from '../errors.js';
 import { header, type HttpResponse } from '../http/index.js';
 import { registryBaseUrl } from './client.js';
@@ -25,10 +25,6 @@ type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 const MAX_BODY = 4 * 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
-
-function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 /** Writes to (and a few reads from) one registry, for the repositories of the references it is given. */
 export class RegistryWriter {
@@ -67,10 +63,10 @@ export class RegistryWriter {
       throw this.fail(ref, res.status, `GET blob ${digest}`);
     }
     const bytes = res.body;
-    if (sha256(bytes) !== digest) {
+    if (sha256Digest(bytes) !== digest) {
       throw new SignetError(
         'DIGEST_MISMATCH',
-        `registry ${ref.registry} served blob bytes for ${ref.name}@${digest} that hash to ${sha256(bytes)}`,
+        `registry ${ref.registry} served blob bytes for ${ref.name}@${digest} that hash to ${sha256Digest(bytes)}`,
         {
           fix: 'Do not trust this registry content; check the registry and anything between you and it.',
         },
@@ -81,7 +77,7 @@ export class RegistryWriter {
 
   /** Upload a blob unless the repository has it; returns its digest. */
   async putBlob(ref: ImageReference, bytes: Buffer): Promise<string> {
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     if (await this.hasBlob(ref, digest)) return digest;
     const start = await this.call(ref, 'POST', 'blobs/uploads/');
     const location = header(start.headers, 'location');
@@ -97,7 +93,7 @@ export class RegistryWriter {
   async putManifest(ref: ImageReference, reference: string, mediaType: string, bytes: Buffer): Promise<string> {
     const res = await this.call(ref, 'PUT', `manifests/${reference}`, { 'Content-Type': mediaType }, bytes);
     if (res.status !== 201) throw this.fail(ref, res.status, `PUT manifest ${reference}`);
-    return sha256(bytes);
+    return sha256Digest(bytes);
   }
 
   /** DELETE a manifest by digest (every tag pointing at it goes with it). A missing one is fine. */

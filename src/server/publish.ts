@@ -3,7 +3,8 @@
  * files, validate, sign the snapshot (when the server holds its key) and the timestamp, and store
  * everything with one `updateMany`. Either all of it is stored or nothing is.
  */
-import { sha256Hex, type AuditFields, type MetaReader, type MetaStore, type MetaUpdate } from '../storage/index.js';
+import { sha256Hex } from '../digest.js';
+import type { AuditFields, MetaReader, MetaStore, MetaUpdate } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import { parseRoot, signMetadata, type RootSigned, type Signer } from '../tuf/index.js';
 import {

@@ -6,7 +6,7 @@
  * the annotation `dev.cosignproject.cosign/signature`. With the OCI 1.1 referrers API the same
  * manifest can also be stored untagged with a `subject` naming the image.
  */
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../digest.js';
 import { SignetError, isSignetError } from '../errors.js';
 import {
   MEDIA_TYPES,
@@ -53,10 +53,6 @@ export function signatureTag(digest: string): string {
 export function digestOfSignatureTag(tag: string): string | undefined {
   const m = /^sha256-([0-9a-f]{64})\.sig$/.exec(tag);
   return m ? `sha256:${m[1]}` : undefined;
-}
-
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
 function sigRef(ref: ImageReference, digest: string): ImageReference {
@@ -132,7 +128,7 @@ export function newSignatureLayer(payload: Buffer, signature: string): Signature
     descriptor: {
       mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
       size: payload.length,
-      digest: sha256(payload),
+      digest: sha256Digest(payload),
       annotations: { [SIGNATURE_ANNOTATION]: signature },
     },
     payload,
@@ -160,7 +156,7 @@ export function signatureManifestBytes(
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.ociManifest,
       ...(subject !== undefined ? { artifactType: SIGNATURE_ARTIFACT_TYPE } : {}),
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: sha256(config) },
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: sha256Digest(config) },
       layers: layers.map((l) => l.descriptor),
       ...(subject !== undefined ? { subject } : {}),
     }),
@@ -186,7 +182,7 @@ export async function writeSignatureManifest(
   const taggedDigest = await writer.putManifest(ref, signatureTag(digest), MEDIA_TYPES.ociManifest, tagged.manifest);
   if (subject === undefined) return { tagged: taggedDigest };
   const referrer = signatureManifestBytes(layers, subject);
-  const referrerDigest = sha256(referrer.manifest);
+  const referrerDigest = sha256Digest(referrer.manifest);
   await writer.putManifest(ref, referrerDigest, MEDIA_TYPES.ociManifest, referrer.manifest);
   return { tagged: taggedDigest, referrer: referrerDigest };
 }

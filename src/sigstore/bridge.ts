@@ -16,7 +16,8 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { SignetError } from '../errors.js';
 import type { ImageReference, RegistryClient, RegistryWriter, ResolvedManifest } from '../registry/index.js';
-import { listSignedTags, verifyImage, type Updater } from '../updater/index.js';
+import { verifyImage } from '../client/index.js';
+import { listSignedTags, type Updater } from '../updater/index.js';
 import {
   SIGNATURE_ARTIFACT_TYPE,
   digestOfSignatureTag,

@@ -9,7 +9,8 @@
 import { sql } from 'kysely';
 import type { Db } from './queries.js';
 import type { AuditEntry, AuditFields, AuditProblem, AuditValue } from './types.js';
-import { sha256Hex, toNumber } from './util.js';
+import { sha256Hex } from '../digest.js';
+import { toNumber } from './columns.js';
 
 /** `prev` of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);

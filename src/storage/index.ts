@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { SignetError } from '../errors.js';
 import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
-import type { MetaStore, OpenStoreOptions } from './types.js';
-import { silentLogger } from './util.js';
+import type { MetaStore, OpenStoreOptions, StoreLogger } from './types.js';
 
 export type {
   AuditEntry,
@@ -26,10 +25,13 @@ export type {
   ServerKeyRow,
   ServerKeyStore,
   StoredMeta,
+  StoreLogger,
 } from './types.js';
-export { rfc3339Nano, sha256Hex } from './util.js';
+export { rfc3339Nano } from './columns.js';
 export { AuditChainCheck, canonicalJson, GENESIS_HASH } from './audit.js';
 export { openSqlite, sqliteEngine, type SqliteConnection, type SqliteEngine } from './sqlite-driver.js';
+
+const silentLogger: StoreLogger = { warn: () => undefined };
 
 /** File name of the SQLite database inside the data directory. */
 export const SQLITE_FILE = 'signet.db';

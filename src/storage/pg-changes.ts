@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from './queries.js';
 import type { StoreChange } from './types.js';
-import type { StoreLogger } from './util.js';
+import type { StoreLogger } from './types.js';
 
 export const CHANGES_CHANNEL = 'signet_changes';
 

@@ -14,8 +14,9 @@ import { applyRows, checkBatch, deleteGunRows, MetaQueries, prepareRows, type Db
 import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
-import type { AuditEntry, AuditFields, MetaStore, MetaTx, MetaUpdate, StoreChange, StoredMeta } from './types.js';
-import { conflict, isRetryable, isUniqueViolation, Semaphore, storageError, type StoreLogger } from './util.js';
+import type { AuditEntry, AuditFields, MetaStore, MetaTx, MetaUpdate, StoreChange, StoredMeta, StoreLogger } from './types.js';
+import { Semaphore } from './concurrency.js';
+import { conflict, isRetryable, isUniqueViolation, storageError } from './db-errors.js';
 
 /** First key of the two-int4 advisory lock: 'SIGN' in ASCII, so other users of the database don't collide. */
 const LOCK_NAMESPACE = 0x5349474e;

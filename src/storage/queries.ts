@@ -7,7 +7,9 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import { SignetError } from '../errors.js';
 import type { DatabaseSchema } from './schema/index.js';
 import type { ChangeRecord, MetaUpdate, StoredMeta } from './types.js';
-import { checkVersionRange, conflict, rfc3339Nano, sha256Hex, toNumber } from './util.js';
+import { sha256Hex } from '../digest.js';
+import { rfc3339Nano, toNumber } from './columns.js';
+import { checkVersionRange, conflict } from './db-errors.js';
 
 export type Db = Kysely<DatabaseSchema>;
 

@@ -2,7 +2,8 @@ import { SignetError } from '../errors.js';
 import type { Db } from './queries.js';
 import type { ServerKeysTable } from './schema/index.js';
 import type { AuditFields, ServerKeyRow, ServerKeyStore } from './types.js';
-import { isUniqueViolation, storageError, toNumber } from './util.js';
+import { toNumber } from './columns.js';
+import { isUniqueViolation, storageError } from './db-errors.js';
 import type { Selectable } from 'kysely';
 
 function toRow(r: Selectable<ServerKeysTable>): ServerKeyRow {

@@ -5,7 +5,7 @@
  *
  * Both engines are wrapped to the one shape Kysely's SqliteDialect drives (`prepare` → `reader`,
  * `all`, `run`, `iterate`), with better-sqlite3's conventions: parameters as one array, BLOBs as
- * Buffer, and errors carrying better-sqlite3's `code` names (`SQLITE_BUSY`, …) that storage/util.ts
+ * Buffer, and errors carrying better-sqlite3's `code` names (`SQLITE_BUSY`, …) that storage/db-errors.ts
  * classifies.
  */
 import { createRequire } from 'node:module';
@@ -139,7 +139,7 @@ function buffers(row: Record<string, unknown>): Record<string, unknown> {
   return row;
 }
 
-/** SQLite (extended) result codes → better-sqlite3's names, for the ones storage/util.ts acts on. */
+/** SQLite (extended) result codes → better-sqlite3's names, for the ones storage/db-errors.ts acts on. */
 const CODE_NAMES: Record<number, string> = {
   5: 'SQLITE_BUSY',
   261: 'SQLITE_BUSY_RECOVERY',

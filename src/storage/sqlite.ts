@@ -25,8 +25,8 @@ import {
 import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
-import type { AuditFields, MetaStore, MetaTx, MetaUpdate, StoredMeta } from './types.js';
-import { conflict, isRetryable, isUniqueViolation, storageError, type StoreLogger } from './util.js';
+import type { AuditFields, MetaStore, MetaTx, MetaUpdate, StoredMeta, StoreLogger } from './types.js';
+import { conflict, isRetryable, isUniqueViolation, storageError } from './db-errors.js';
 
 const STATEMENT_CACHE = 128;
 const COMMIT_ATTEMPTS = 4;

@@ -13,8 +13,10 @@ import type {
   ServerKeyStore,
   StoreChange,
   StoredMeta,
+  StoreLogger,
 } from './types.js';
-import { KeyedMutex, storageError, type StoreLogger } from './util.js';
+import { KeyedMutex } from './concurrency.js';
+import { storageError } from './db-errors.js';
 
 /** What both backends share: reads through `reader`, the per-GUN in-process lock, bookkeeping. */
 export abstract class StoreBase implements MetaStore {

@@ -224,7 +224,7 @@ export interface OpenStoreOptions {
   /** directory holding the SQLite file `signet.db` (created if missing); used when `database` is unset */
   dataDir?: string;
   /** receives retries and other recoverable trouble */
-  logger?: { warn(o: object, msg: string): void };
+  logger?: StoreLogger;
   /** PostgreSQL pool size (default 10); at most half of it is used by `withGun` transactions */
   poolSize?: number;
   /**
@@ -235,3 +235,6 @@ export interface OpenStoreOptions {
   /** SQLite engine: the runtime's `node:sqlite` where it exists (default), else better-sqlite3 */
   sqliteEngine?: 'node' | 'better-sqlite3';
 }
+
+/** Where a store reports what it recovered from (a pino logger fits). */
+export type StoreLogger = { warn(o: object, msg: string): void };

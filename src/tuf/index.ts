@@ -26,6 +26,7 @@ export {
   checkFileMeta,
   defaultExpires,
   fileMeta,
+  fileMetaSha256Hex,
   formatExpires,
   newRoot,
   newSnapshot,

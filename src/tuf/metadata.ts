@@ -7,6 +7,7 @@
  * and timestamp hash the exact file bytes.
  */
 import crypto from 'node:crypto';
+import { base64ToHex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import {
   canonicalJson,
@@ -158,6 +159,12 @@ export function fileMeta(bytes: Buffer, algs: readonly ('sha256' | 'sha512')[] =
   const hashes: Record<string, string> = {};
   for (const a of algs) hashes[a] = crypto.createHash(a).update(bytes).digest('base64');
   return { hashes, length: bytes.length };
+}
+
+/** The hex of the sha256 a file-meta lists (TUF lists it in base64), or undefined when it lists none. */
+export function fileMetaSha256Hex(meta: FileMeta): string | undefined {
+  const b64 = meta.hashes?.sha256;
+  return b64 === undefined ? undefined : base64ToHex(b64);
 }
 
 /**

@@ -7,6 +7,7 @@
  * for *-x509 the TUF ID of the bare key inside the leaf certificate, otherwise the TUF ID.
  */
 import crypto from 'node:crypto';
+import { sha256Hex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { pemBlocks } from './pem.js';
@@ -30,7 +31,7 @@ export function keyJson(keytype: KeyType, publicB64: string): KeyJson {
 /** sha256 hex of the canonical key JSON (N:tuf/data/keys.go, `private:null` must be present). */
 export function tufKeyId(keytype: string, publicB64: string): string {
   const bytes = canonicalJson({ keytype, keyval: { private: null, public: publicB64 } });
-  return crypto.createHash('sha256').update(bytes).digest('hex');
+  return sha256Hex(bytes);
 }
 
 function decodeB64Strict(s: string, what: string): Buffer {

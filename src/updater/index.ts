@@ -19,6 +19,7 @@ export {
   DOCKER_ROLES,
   findTarget,
   listSignedTags,
+  requireSignedTag,
   resolveTag,
   walkTargets,
   type ResolvedTag,
@@ -27,11 +28,4 @@ export {
   type TargetsView,
   type TrustFreshness,
 } from './targets.js';
-export {
-  verifyImage,
-  requireSignedTag,
-  type ImageRefLike,
-  type ManifestSource,
-  type VerifiedImage,
-} from './verify-image.js';
 export { cachedExpiries, cachedGuns, type CachedExpiry } from './expiry.js';

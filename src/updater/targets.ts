@@ -4,6 +4,7 @@
  * a breadth-first walk from `targets`, where a role is visited only when its (parent-restricted)
  * paths cover the target; a role that is skipped is not descended into.
  */
+import { base64ToHex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import {
   isDirectChild,
@@ -112,7 +113,7 @@ function toResolved(role: string, tag: string, meta: FileMeta): ResolvedTag {
   }
   return {
     role,
-    digest: 'sha256:' + Buffer.from(sha, 'base64').toString('hex'),
+    digest: `sha256:${base64ToHex(sha)}`,
     size: meta.length,
     hashes: meta.hashes,
     ...(meta.custom !== undefined ? { custom: meta.custom } : {}),
@@ -220,4 +221,19 @@ export function listSignedTags(repo: TargetsView, roles: readonly string[] = DOC
     out.push({ tag, digest: r.digest, size: r.size, role, signers: [...signers].sort() });
   }
   return out;
+}
+
+/** The signed target of `tag` by Docker's rules, or NOT_SIGNED. */
+export function requireSignedTag(
+  repo: TrustedRepo,
+  tag: string,
+  familiar: string,
+  roles: readonly string[] = DOCKER_ROLES,
+): ResolvedTag {
+  const signed = resolveTag(repo, tag, roles);
+  if (signed !== null) return signed;
+  throw new SignetError('NOT_SIGNED', `tag ${tag} is not signed in ${repo.gun}`, {
+    fix: `sign it (docker trust sign ${familiar}:${tag}) or use a signed tag; signed tags: signet verify lists none, docker trust inspect ${familiar} shows them`,
+    details: { gun: repo.gun, tag },
+  });
 }

@@ -12,8 +12,17 @@
  */
 import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
-import { checkFileMeta, isDirectChild, parseGun, parseMetadata, parseRoot } from '../tuf/index.js';
-import type { FileMeta, Gun, SnapshotSigned } from '../tuf/index.js';
+import {
+  checkFileMeta,
+  fileMetaSha256Hex,
+  isDirectChild,
+  parseGun,
+  parseMetadata,
+  parseRoot,
+  type FileMeta,
+  type Gun,
+  type SnapshotSigned,
+} from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
 import { expiryWarnings, staleError } from './staleness.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
@@ -52,9 +61,7 @@ const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
 /** Timestamp download failures that fall back to the cached timestamp (network, any status but 200/400). */
 const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'TIMEOUT', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
 
-function sha256Hex(meta: FileMeta): string {
-  return Buffer.from(meta.hashes.sha256 ?? '', 'base64').toString('hex');
-}
+const checksumOf = (meta: FileMeta): string => fileMetaSha256Hex(meta) ?? '';
 
 function matches(bytes: Buffer | undefined, meta: FileMeta): boolean {
   if (bytes === undefined) return false;
@@ -226,7 +233,7 @@ export class Updater {
     }
     const newest =
       hint !== undefined && hint.hashes.sha256 !== undefined
-        ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: sha256Hex(hint) })
+        ? await this.remote.getRole(this.gun, 'root', { maxBytes: hint.length, checksum: checksumOf(hint) })
         : await this.currentRoot();
     if (newest.equals(set.root.bytes)) {
       set.checkRootFresh();
@@ -367,7 +374,7 @@ export class Updater {
         fix: 'the repository metadata is malformed',
       });
     }
-    const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: sha256Hex(meta) });
+    const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: checksumOf(meta) });
     return { bytes, fetched: true };
   }
 

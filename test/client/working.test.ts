@@ -1,6 +1,6 @@
 // Applying staged changes and signing what they touched (N:client/client.go), on in-memory keys.
 import { describe, expect, it } from 'vitest';
-import { WorkingRepo, delegationPayload, targetPayload, type KeySource } from '../../src/client/index.js';
+import { WorkingRepo, signRoot, signTargets, type KeySource } from '../../src/client/index.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
 import {
   certificatePublicKey,
@@ -72,14 +72,14 @@ async function delegate(
     role,
     type: 'delegation',
     path: '',
-    data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(k.publicKey)], add_paths: paths }),
+    edit: { threshold: 1, addKeys: [publicKeyToJson(k.publicKey)], addPaths: paths },
   });
   return k;
 }
 
 /** Stages target `path` in `role`. */
 const addTarget = (w: WorkingRepo, role: string, path: string): Promise<void> =>
-  w.apply({ action: 'create', role, type: 'target', path, data: targetPayload(meta) });
+  w.apply({ type: 'target', action: 'create', role, path, meta });
 
 describe('WorkingRepo', () => {
   it('adds a delegation and a target in it; both files are signed at the next version', async () => {
@@ -92,23 +92,23 @@ describe('WorkingRepo', () => {
       role: 'targets/alice',
       type: 'delegation',
       path: '',
-      data: delegationPayload({ threshold: 1, add_keys: [publicKeyToJson(alice.publicKey)] }),
+      edit: { threshold: 1, addKeys: [publicKeyToJson(alice.publicKey)] },
     });
     await w.apply({
       action: 'create',
       role: 'targets/alice',
       type: 'delegation',
       path: '',
-      data: delegationPayload({ add_paths: [''] }),
+      edit: { addPaths: [''] },
     });
     await addTarget(w, 'targets/alice', 'v1');
     expect([...w.dirty].sort()).toEqual(['targets', 'targets/alice']);
-    const t = await w.signTargets('targets', NOW);
+    const t = await signTargets(w, 'targets', NOW);
     expect(t.signed.version).toBe(4);
     expect(t.signed.delegations.roles).toEqual([
       { keyids: [alice.publicKey.id], name: 'targets/alice', paths: [''], threshold: 1 },
     ]);
-    const a = await w.signTargets('targets/alice', NOW);
+    const a = await signTargets(w, 'targets/alice', NOW);
     expect(a.signed.version).toBe(1);
     expect(a.signed.targets.v1).toEqual(meta);
     expect(a.signatures.map((s) => s.keyid)).toEqual([alice.publicKey.id]);
@@ -133,8 +133,8 @@ describe('WorkingRepo', () => {
     const { work, keys } = await fixture();
     const w = work();
     await delegate(w, 'targets/x', [''], keys);
-    await w.apply({ action: 'delete', role: 'targets/x', type: 'delegation', path: '', data: null });
-    const t = await w.signTargets('targets', NOW);
+    await w.apply({ type: 'delegation', action: 'delete', role: 'targets/x', path: '' });
+    const t = await signTargets(w, 'targets', NOW);
     expect(t.signed.delegations).toEqual({ keys: {}, roles: [] });
   });
 
@@ -149,9 +149,10 @@ describe('WorkingRepo', () => {
       role: 'root',
       type: 'role',
       path: 'root',
-      data: Buffer.from(JSON.stringify({ role: 'root', keys: [publicKeyToJson(nextPub)] })),
+      baseRole: 'root',
+      keys: [publicKeyToJson(nextPub)],
     });
-    const r = await w.signRoot(NOW);
+    const r = await signRoot(w, NOW);
     expect(r.signed.version).toBe(2);
     expect(r.signed.roles.root?.keyids).toEqual([nextPub.id]);
     expect(Object.keys(r.signed.keys)).toContain(rootPub.id); // old cert stays listed
@@ -168,7 +169,7 @@ describe('WorkingRepo target names', () => {
     const t = w.targets.get('targets')!.targets;
     expect(Object.keys(t).sort()).toEqual(['__proto__', 'v1']);
     expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
-    await w.apply({ action: 'delete', role: 'targets', type: 'target', path: '__proto__', data: Buffer.alloc(0) });
+    await w.apply({ type: 'target', action: 'delete', role: 'targets', path: '__proto__' });
     expect(Object.keys(t)).toEqual(['v1']);
   });
 });

@@ -7,9 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
 import { NotaryRemote } from '../../src/remote/index.js';
-import { PinStore, Updater, listSignedTags, resolveTag, verifyImage } from '../../src/updater/index.js';
+import { verifyImage } from '../../src/client/index.js';
+import { PinStore, Updater, listSignedTags, resolveTag } from '../../src/updater/index.js';
 import { TRUST_SERVERS, startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
 import { notaryCli } from '../harness/notary-cli.js';
@@ -61,7 +62,6 @@ describe.each(TRUST_SERVERS)('signet verify of docker trust data on %s', (server
       const updater = new Updater({ gun: img.gun, remote, trustDir, pins: new PinStore(trustDir), tofu: true });
       const v = await verifyImage({
         ref: `${img.gun}:v1`,
-        parseReference: (s: string) => parseImageReference(s),
         updater,
         registry: reg,
       });

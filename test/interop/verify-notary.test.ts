@@ -9,9 +9,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSignetError, type SignetError } from '../../src/errors.js';
-import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
 import { NotaryRemote } from '../../src/remote/index.js';
-import { PinStore, Updater, listSignedTags, verifyImage } from '../../src/updater/index.js';
+import { verifyImage } from '../../src/client/index.js';
+import { PinStore, Updater, listSignedTags } from '../../src/updater/index.js';
 import { ROOT, SIGNET_MAIN, ensureBuilt, signetCli } from '../cli/signet.js';
 import { TRUST_SERVERS, startClientPeers, type ClientPeers, type TrustServer } from '../client/servers.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
@@ -93,7 +94,6 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
     try {
       const v = await verifyImage({
         ref: `${signed.gun}:v1`,
-        parseReference: (s: string) => parseImageReference(s),
         updater: u.updater,
         registry: reg,
       });
@@ -112,7 +112,6 @@ describe.each(TRUST_SERVERS)('signet verify ⇄ notary CLI on %s', (serverName) 
     try {
       await verifyImage({
         ref: `${unsigned.gun}:v2`,
-        parseReference: (s: string) => parseImageReference(s),
         updater: u.updater,
       });
       expect.unreachable();

@@ -18,7 +18,8 @@ import {
   toNotaryPkcs8,
   type PrivateKey,
 } from '../../src/keys/index.js';
-import { encodeKeyPemWithParams, encryptPkcs8 } from '../../src/keys/pkcs8.js';
+import { encodeKeyPemWithParams } from '../../src/keys/key-pem.js';
+import { encryptPkcs8 } from '../../src/keys/pkcs8.js';
 import {
   EncryptedPrivateKeyInfo,
   Pbes2Params,

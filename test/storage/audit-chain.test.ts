@@ -1,6 +1,7 @@
 // AuditChainCheck (src/storage/audit.ts): every kind of tampering is named by the seq where it shows.
 import { describe, expect, it } from 'vitest';
-import { AuditChainCheck, canonicalJson, sha256Hex, type AuditEntry } from '../../src/storage/index.js';
+import { sha256Hex } from '../../src/digest.js';
+import { AuditChainCheck, canonicalJson, type AuditEntry } from '../../src/storage/index.js';
 
 /** A valid chain of n entries built the way appendAudit builds it. */
 function chain(n: number): AuditEntry[] {

@@ -7,9 +7,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isSignetError } from '../../src/errors.js';
-import { RegistryClient, parseImageReference } from '../../src/registry/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
 import { serializeEnvelope, type TargetsSigned } from '../../src/tuf/index.js';
-import { resolveTag, verifyImage } from '../../src/updater/index.js';
+import { verifyImage } from '../../src/client/index.js';
+import { resolveTag } from '../../src/updater/index.js';
 import { codeOf } from '../helpers/errors.js';
 import { SimRepo, plainKey, sha256Hex } from '../simulator/repo.js';
 import { endlessBody, lyingLength, serveBytes } from '../simulator/server.js';
@@ -73,7 +74,6 @@ describe('attacks: one expected code per case', () => {
     cleanup.push(() => registry.close());
     const p = verifyImage({
       ref: `${gun}:v1`,
-      parseReference: (s: string) => parseImageReference(s),
       updater: w.client.updater(),
       registry,
     });

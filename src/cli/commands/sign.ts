@@ -1,6 +1,6 @@
 /** `signet sign IMAGE:TAG…`: resolve each tag at the registry and sign the real digest; one publish per repository. */
 import type { Command } from 'commander';
-import type { ResolvedTag } from '../../client/index.js';
+import type { RegistryTag } from '../../client/index.js';
 import { printJson, progressBar } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -17,7 +17,7 @@ export function registerSign(program: Command): void {
         const { resolveTags, signTags } = await import('../../client/index.js');
         const refs = images.map((i) => ({ text: i, ref: requireTag(i) }));
         const registry = ctx.registry();
-        const byGun = new Map<string, { first: string; tags: ResolvedTag[]; texts: string[] }>();
+        const byGun = new Map<string, { first: string; tags: RegistryTag[]; texts: string[] }>();
         const bar = progressBar(ctx.out, refs.length, 'Resolving');
         try {
           const resolved = await resolveTags(
@@ -27,7 +27,7 @@ export function registerSign(program: Command): void {
           );
           refs.forEach(({ text, ref }, i) => {
             const g = byGun.get(ref.name) ?? { first: text, tags: [], texts: [] };
-            g.tags.push(resolved[i] as ResolvedTag);
+            g.tags.push(resolved[i] as RegistryTag);
             g.texts.push(`${ref.familiar}:${ref.tag}`);
             byGun.set(ref.name, g);
           });

@@ -3,6 +3,7 @@
  * Staged changes live in the trust dir's changelist, shared with the notary CLI.
  */
 import type { Command } from 'commander';
+import { hexToBase64 } from '../../digest.js';
 import { SignetError } from '../../errors.js';
 import { suggestCommand } from '../hints.js';
 import { formatTable, printJson } from '../output.js';
@@ -17,7 +18,7 @@ function parseSize(v: string): number {
 function parseSha256(v: string): string {
   const hex = v.replace(/^sha256:/, '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new SignetError('USAGE', `--sha256 must be 64 hex digits, got ${v}`);
-  return Buffer.from(hex, 'hex').toString('base64');
+  return hexToBase64(hex);
 }
 
 export function registerTarget(program: Command): void {
@@ -93,10 +94,11 @@ export function registerTarget(program: Command): void {
         const ctx = await clientContext(cmd);
         const { repo, close } = ctx.repository(repository);
         try {
-          const { allTargetsByName, sha256Hex } = await import('../../client/index.js');
+          const { allTargetsByName } = await import('../../client/index.js');
+          const { fileMetaSha256Hex } = await import('../../tuf/index.js');
           const rows = allTargetsByName(await repo.read(), '').map((t) => ({
             name: t.name,
-            digest: `sha256:${sha256Hex(t.meta)}`,
+            digest: `sha256:${fileMetaSha256Hex(t.meta) ?? ''}`,
             size: t.meta.length,
             role: t.role,
           }));

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
 import type { ImageReference, RegistryClient } from '../../registry/index.js';
-import type { VerifiedImage } from '../../updater/index.js';
+import type { VerifiedImage } from '../../client/index.js';
 import { noteTrustServer } from '../hints.js';
 import { formatWarning, printJson, type Output } from '../output.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
@@ -59,7 +59,8 @@ export function registerVerify(program: Command): void {
 
 async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: VerifyFlags): Promise<void> {
   const enforce = await import('../../enforce/index.js');
-  const { formatAge, verifyImage } = await import('../../updater/index.js');
+  const { formatAge } = await import('../../updater/index.js');
+  const { verifyImage } = await import('../../client/index.js');
   let maxStaleMs: number | undefined;
   if (opts.maxStale !== undefined) {
     maxStaleMs = enforce.parseDuration(opts.maxStale);

@@ -2,27 +2,21 @@
  * Verify an image tag end to end: the tag resolves through verified trust data (Docker's rules,
  * docs/verify.md) to a signed digest, the registry serves a manifest with exactly that digest and
  * size, and the registry's tag still points at it (else `verify && pull TAG` would run unsigned bytes).
- * The registry client is passed in (src/updater may not import src/registry); anything with
- * `fetchByDigest` that checks the bytes hash to the digest will do, and `resolve` for the tag check.
+ * It lives in src/client because it needs both the updater (trust data) and the registry.
  */
 import { SignetError, isSignetError } from '../errors.js';
-import { resolveTag, DOCKER_ROLES, type ResolvedTag, type TrustedRepo } from './targets.js';
-import type { Updater } from './updater.js';
+import { parseImageReference, type ImageReference, type RegistryClient } from '../registry/index.js';
+import { DOCKER_ROLES, requireSignedTag, type ResolvedTag, type TrustedRepo, type Updater } from '../updater/index.js';
 
-/** The parts of a parsed image reference we need (src/registry ImageReference fits). */
-export interface ImageRefLike {
-  name: string; // the GUN
-  familiar: string;
-  tag?: string;
-  digest?: string;
-}
+/** The parts of a reference verifyImage reads. */
+export type ImageRefLike = Pick<ImageReference, 'name' | 'familiar' | 'tag' | 'digest'>;
 
-/** src/registry RegistryClient fits: it is given the repository name (the GUN) and the digest. */
-export interface ManifestSource {
-  fetchByDigest(name: string, digest: string): Promise<{ digest: string; size: number }>;
-  /** What a pull of `NAME:TAG` gets now; without it the tag is not checked. */
-  resolve?(ref: string): Promise<{ digest: string; size: number }>;
-}
+/**
+ * Where the manifest bytes come from: a RegistryClient, or a wrapper of one (src/sigstore keeps what
+ * it fetched). `fetchByDigest` must refuse bytes that do not hash to the digest; without `resolve`
+ * the registry's tag is not checked.
+ */
+export type ManifestSource = Pick<RegistryClient, 'fetchByDigest'> & Partial<Pick<RegistryClient, 'resolve'>>;
 
 export interface VerifiedImage {
   name: string;
@@ -36,25 +30,9 @@ export interface VerifiedImage {
   registryTag?: 'matches' | 'absent';
 }
 
-/** The signed target of `tag` by Docker's rules, or NOT_SIGNED. */
-export function requireSignedTag(
-  repo: TrustedRepo,
-  tag: string,
-  familiar: string,
-  roles: readonly string[] = DOCKER_ROLES,
-): ResolvedTag {
-  const signed = resolveTag(repo, tag, roles);
-  if (signed !== null) return signed;
-  throw new SignetError('NOT_SIGNED', `tag ${tag} is not signed in ${repo.gun}`, {
-    fix: `sign it (docker trust sign ${familiar}:${tag}) or use a signed tag; signed tags: signet verify lists none, docker trust inspect ${familiar} shows them`,
-    details: { gun: repo.gun, tag },
-  });
-}
-
 export async function verifyImage(opts: {
+  /** `NAME[:TAG|@DIGEST]` (no tag: `latest`), or a parsed reference (only its names, tag and digest are read) */
   ref: string | ImageRefLike;
-  /** Needed when `ref` is a string (e.g. src/registry parseImageReference with defaultTag 'latest'). */
-  parseReference?: (ref: string) => ImageRefLike;
   /** An Updater for the reference's GUN, or a factory given the GUN. */
   updater: Updater | ((gun: string) => Updater);
   /** Omit to check trust data only (no registry round trip). */
@@ -63,12 +41,7 @@ export async function verifyImage(opts: {
   /** How the tag's signed target is chosen (e.g. a policy's signer rule); default requireSignedTag. */
   signedTarget?: (repo: TrustedRepo, tag: string) => ResolvedTag;
 }): Promise<VerifiedImage> {
-  let ref: ImageRefLike;
-  if (typeof opts.ref === 'string') {
-    if (opts.parseReference === undefined)
-      throw new SignetError('INTERNAL', 'verifyImage needs parseReference for a string reference');
-    ref = opts.parseReference(opts.ref);
-  } else ref = opts.ref;
+  const ref: ImageRefLike = typeof opts.ref === 'string' ? parseImageReference(opts.ref) : opts.ref;
   const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined);
   if (tag === undefined) {
     throw new SignetError('USAGE', `${ref.familiar}@${ref.digest ?? ''} is a digest reference; trust data signs tags`, {
