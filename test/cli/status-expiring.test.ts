@@ -102,7 +102,8 @@ describe('signet status --expiring', () => {
     expect(bad.stderr).toContain('--expiring');
     const unknown = await cli.run(['status', 'registry.example.com/other', '--expiring', '30d']);
     expect(unknown.code).toBe(3);
-    expect(unknown.stderr).toContain('signet target list');
+    // the fix repeats the -d the test gave (cli/hints.ts)
+    expect(unknown.stderr).toMatch(/signet -d \S+ .*target list/);
     const noRepo = await cli.run(['status']);
     expect(noRepo.code).toBe(2);
   });
