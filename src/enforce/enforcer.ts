@@ -17,6 +17,12 @@ import type { Enforcer, EnforcerOptions, Verdict } from './types.js';
 import { WarmCache } from './warm-cache.js';
 
 export const DEFAULT_CACHE_TTL_MS = 30_000;
+/**
+ * A NOT_SIGNED answer from a cached copy older than this is checked once more against the trust
+ * server: a pipeline deploys right after it signs, and a copy loaded before the signing would
+ * refuse the new digest until the TTL ran out. At most one such reload per repository per second.
+ */
+const RECHECK_AFTER_MS = 1_000;
 
 type Outcome = { digest: string } | { refusal: { code: string; message: string } };
 
@@ -26,6 +32,8 @@ interface RepoEntry {
   familiar: string;
   source: 'fresh' | 'cached';
   checkedAt: number;
+  /** when this process loaded the entry (for the NOT_SIGNED re-check) */
+  loadedAt: number;
   tags: Map<string, Outcome>;
   digests?: Map<string, string[]>;
   /** child manifest digest → the signed index listing it (loaded once per entry) */
@@ -137,8 +145,17 @@ class WarmEnforcer implements Enforcer {
     } catch (e) {
       return { ...base, allowed: rule.mode !== 'enforce', refusal: refusalOf(e) };
     }
+    let out = await outcome(ref, entry);
+    if ('refusal' in out && out.refusal.code === 'NOT_SIGNED' && this.now() - entry.loadedAt >= RECHECK_AFTER_MS) {
+      this.cache.delete(ref.name);
+      try {
+        entry = await this.cache.get(ref.name, () => this.load(ref, rule));
+        out = await outcome(ref, entry);
+      } catch (e) {
+        return { ...base, allowed: rule.mode !== 'enforce', refusal: refusalOf(e) };
+      }
+    }
     const trust = { source: entry.source, ageSeconds: Math.max(0, Math.floor((this.now() - entry.checkedAt) / 1000)) };
-    const out = await outcome(ref, entry);
     if ('digest' in out) return { ...base, digest: out.digest, allowed: true, trust };
     return { ...base, allowed: rule.mode !== 'enforce', refusal: out.refusal, trust };
   }
@@ -153,6 +170,7 @@ class WarmEnforcer implements Enforcer {
       familiar: ref.familiar,
       source: fresh ? 'fresh' : 'cached',
       checkedAt: repo.freshness?.checkedAt.getTime() ?? this.now(),
+      loadedAt: this.now(),
       tags: new Map(),
     };
     if (!fresh) return { value };

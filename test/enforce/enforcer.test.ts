@@ -106,6 +106,28 @@ describe('warm cache', () => {
     expect(count(sim, 'timestamp.json')).toBe(2);
   });
 
+  it('a digest signed after the copy was loaded is checked once more, at most once a second', async () => {
+    const { repo, sim } = await served();
+    let now = Date.now();
+    const e = await enforcer(sim, { cacheTtlMs: 60_000, now: () => now });
+    expect((await e.checkTag(GUN, 'v1')).allowed).toBe(true);
+    // the pipeline signs a new image, then deploys it by digest within the cache TTL
+    const fresh = Buffer.from('{"schemaVersion":2,"fresh":true}');
+    repo.setTarget('v2', sha256Hex(fresh), fresh.length, 'targets/releases');
+    await repo.publish();
+    now += 1_500;
+    const fetchManifest = (d: string): Promise<Buffer> =>
+      Promise.resolve(d === digestOf(index) ? index : d === digestOf(fresh) ? fresh : manifest);
+    const v = await e.checkDigest(GUN, digestOf(fresh), { fetchManifest });
+    expect(v).toMatchObject({ allowed: true, digest: digestOf(fresh) });
+    expect(count(sim, 'timestamp.json')).toBe(2);
+    expect((await e.checkTag(GUN, 'v2')).allowed).toBe(true);
+    // an unsigned digest right after that reload is refused from the copy: no request per refusal
+    const unsigned = await e.checkDigest(GUN, `sha256:${'d'.repeat(64)}`, { fetchManifest });
+    expect(unsigned).toMatchObject({ allowed: false, refusal: { code: 'NOT_SIGNED' } });
+    expect(count(sim, 'timestamp.json')).toBe(2);
+  });
+
   it('entries expire when the metadata expires, before the TTL', async () => {
     const { sim } = await served((r) => {
       r.expires['timestamp'] = new Date(Date.now() + 10 * 60_000);
