@@ -8,9 +8,16 @@ import { addGlobalOptions } from './commands/common.js';
 import { registrars } from './commands/index.js';
 import { setGlobalsFrom } from './hints.js';
 
+/** The package's version; 'unknown' when the code runs without its package.json (a bundled copy). */
 export function signetVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 export function buildProgram(): Command {
