@@ -7,7 +7,7 @@
  *    `signet bridge generate-key`) passes `signet verify --sigstore-key`;
  *  - a revoked tag loses its signature on the next run, and a run with nothing to do writes nothing.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, RegistryWriter, parseImageReference } from '../../src/registry/index.js';
@@ -19,25 +19,27 @@ import {
   signPayload,
   writeSignatureManifest,
 } from '../../src/sigstore/index.js';
-import { signetCli, type SignetCli } from '../cli/signet.js';
-import { startClientPeers, type ClientPeers } from '../client/servers.js';
-import { childEnv, requireBinary, run } from '../harness/proc.js';
-import { SKOPEO_BINARY, pushImage, type PushedImage } from '../harness/push-image.js';
+import type { SignetCli } from '../cli/signet.js';
+import type { ClientPeers } from '../client/servers.js';
+import { run } from '../harness/proc.js';
+import type { PushedImage } from '../harness/push-image.js';
 import { cosignFixture } from './fixture.js';
-
-const PODMAN = '/usr/bin/podman';
-const DEBIAN_DISABLED = /Debian-local change: sigstore disabled/;
-const PASSWORD = 'bridge-test-password';
-
-interface Report {
-  referrers: string;
-  written: { digest: string; tags: string[] }[];
-  current: { digest: string }[];
-  removed: { digest: string; deleted: boolean }[];
-  failed: unknown[];
-}
+import {
+  DEBIAN_DISABLED,
+  PASSWORD,
+  cosignEnv,
+  listSigTags,
+  runBridge,
+  runPodmanPull,
+  runSkopeo,
+  setupBridge,
+  sigTag,
+  type BridgeEnv,
+  type Report,
+} from './bridge-setup.js';
 
 describe('signet bridge against skopeo and podman', () => {
+  let env: BridgeEnv | undefined;
   let peers: ClientPeers | undefined;
   let dir: string;
   let host: string;
@@ -45,112 +47,21 @@ describe('signet bridge against skopeo and podman', () => {
   let signet: SignetCli;
   let img: Record<'v1' | 'v2' | 'old' | 'unsigned', PushedImage>;
   let keyPrefix: string;
-  let policy: string;
   let acceptAll: string;
-  let registriesD: string;
-  const cosignEnv = { COSIGN_PASSWORD: PASSWORD };
 
   beforeAll(async () => {
-    await requireBinary(SKOPEO_BINARY, 'skopeo');
-    await requireBinary(PODMAN, 'podman');
-    await requireBinary('/usr/bin/openssl', 'openssl');
-    peers = await startClientPeers('signet-server', 'signet-bridge-');
-    dir = peers.dir;
-    host = peers.registry.host;
-    gun = `${host}/bridge/app`;
-    const [v1, v2, old, unsigned] = await Promise.all([
-      pushImage(host, 'bridge/app', 'v1'),
-      pushImage(host, 'bridge/app', 'v2', { format: 'oci' }),
-      pushImage(host, 'bridge/app', 'old'),
-      pushImage(host, 'bridge/app', 'unsigned'),
-    ]);
-    img = { v1, v2, old, unsigned };
-    signet = signetCli({ server: peers.server.url, caFile: peers.server.caFile, trustDir: path.join(dir, 'trust') });
-    await signet.ok(['init', gun]);
-    await signet.ok(['sign', `${gun}:v1`, `${gun}:v2`, `${gun}:old`]);
-
-    keyPrefix = path.join(dir, 'keys', 'bridge');
-    await mkdir(path.dirname(keyPrefix), { recursive: true });
-    await signet.ok(['bridge', 'generate-key', '--output-key-prefix', keyPrefix], { env: cosignEnv });
-
-    acceptAll = path.join(dir, 'accept-all.json');
-    await writeFile(acceptAll, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-    await mkdir(path.join(dir, 'out'), { recursive: true });
-    policy = path.join(dir, 'policy.json');
-    await writeFile(
-      policy,
-      JSON.stringify({
-        default: [{ type: 'reject' }],
-        transports: {
-          docker: {
-            [host]: [
-              { type: 'sigstoreSigned', keyPath: `${keyPrefix}.pub`, signedIdentity: { type: 'matchRepository' } },
-            ],
-          },
-          dir: { '': [{ type: 'insecureAcceptAnything' }] },
-        },
-      }),
-    );
-    // podman reads $HOME/.config/containers/registries.d when it exists; skopeo takes --registries.d
-    registriesD = path.join(dir, 'home', '.config', 'containers', 'registries.d');
-    await mkdir(registriesD, { recursive: true });
-    await writeFile(path.join(registriesD, 'bridge.yaml'), `docker:\n  ${host}:\n    use-sigstore-attachments: true\n`);
+    env = await setupBridge();
+    ({ peers, dir, host, gun, signet, img, keyPrefix, acceptAll } = env);
   }, 240_000);
 
   afterAll(async () => {
     await peers?.stop();
   });
 
-  async function bridge(extra: string[] = []): Promise<Report> {
-    const r = await signet.run(['bridge', gun, '--key', `${keyPrefix}.key`, '--json', ...extra], { env: cosignEnv });
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    return JSON.parse(r.stdout) as Report;
-  }
-
-  async function sigTags(): Promise<string[]> {
-    const res = await fetch(`http://${host}/v2/bridge/app/tags/list`);
-    const body = (await res.json()) as { tags: string[] };
-    return body.tags.filter((t) => t.endsWith('.sig')).sort();
-  }
-
-  const sigTag = (i: PushedImage): string => `${i.digest.replace(':', '-')}.sig`;
-
-  function skopeo(
-    args: string[],
-    policyFile = policy,
-  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return run(SKOPEO_BINARY, ['--policy', policyFile, '--registries.d', registriesD, ...args], {
-      env: childEnv(),
-      timeoutMs: 120_000,
-    });
-  }
-
-  async function podmanPull(ref: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const root = path.join(dir, 'podman');
-    const home = path.join(dir, 'home');
-    const conf = path.join(dir, 'containers.conf');
-    await writeFile(conf, '[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n');
-    return run(
-      PODMAN,
-      [
-        '--root',
-        path.join(root, 'storage'),
-        '--runroot',
-        path.join(root, 'run'),
-        '--storage-driver',
-        'vfs',
-        'pull',
-        '--tls-verify=false',
-        '--signature-policy',
-        policy,
-        ref,
-      ],
-      {
-        env: childEnv({ HOME: home, CONTAINERS_CONF: conf, XDG_CONFIG_HOME: path.join(home, '.config') }),
-        timeoutMs: 180_000,
-      },
-    );
-  }
+  const bridge = (extra?: string[]): Promise<Report> => runBridge(env!, extra);
+  const sigTags = (): Promise<string[]> => listSigTags(env!);
+  const skopeo = (args: string[], policyFile?: string) => runSkopeo(env!, args, policyFile);
+  const podmanPull = (ref: string) => runPodmanPull(env!, ref);
 
   it('generate-key writes an encrypted sigstore private key (0600) and a PKIX public key', async () => {
     const key = await readFile(`${keyPrefix}.key`, 'utf8');

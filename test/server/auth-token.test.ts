@@ -1,74 +1,15 @@
 /**
- * Token and basic auth of the trust server (N:utils/http.go), through `app.inject()`:
+ * Token auth of the trust server (N:utils/http.go), through `app.inject()`:
  * every refusal branch with its exact challenge and body, the `*` action, public health/metrics,
- * the cached-GET fast path, and an app without auth behaving as before.
+ * and the cached-GET fast path.
  */
 import crypto from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type MetaStore } from '../../src/storage/index.js';
-import { LocalServerSigner } from '../../src/signer/index.js';
-import { buildApp, createAuthorizer, type AuthSettings, type SignetApp } from '../../src/server/index.js';
+import { createAuthorizer } from '../../src/server/index.js';
 import { issueCertificate } from '../../src/tuf/index.js';
-import { TestRepo, type Injector } from './helpers.js';
-import { sha256hex, tokenIssuer, type TokenIssuer } from './auth-helpers.js';
-
-interface AuthServer {
-  signet: SignetApp;
-  store: MetaStore;
-  dir: string;
-  close(): Promise<void>;
-}
-
-async function authServer(settings: AuthSettings | undefined, http = false): Promise<AuthServer & { url?: string }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-auth-'));
-  const store = await openStore({ dataDir: dir });
-  const signer = new LocalServerSigner({ keys: store.keys, passphrase: 'test-passphrase' });
-  const signet = buildApp({
-    store,
-    signer,
-    ...(settings ? { auth: createAuthorizer(settings) } : {}),
-    ...(http ? { createServer: (h) => createServer(h) } : {}),
-  });
-  let url: string | undefined;
-  if (http) {
-    await signet.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(signet.app.server.address() as AddressInfo).port}`;
-  } else await signet.app.ready();
-  return {
-    signet,
-    store,
-    dir,
-    ...(url ? { url } : {}),
-    async close() {
-      await signet.app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function withAuth(app: SignetApp['app'], authorization: string | undefined): Injector {
-  return {
-    inject: (o) =>
-      app.inject({
-        ...o,
-        headers: { ...(o.headers ?? {}), ...(authorization ? { authorization } : {}) },
-      }) as ReturnType<Injector['inject']>,
-  };
-}
-
-const GUN = 'example.com/team/app';
-
-type Method = 'GET' | 'HEAD' | 'POST' | 'DELETE';
-/** `method url` on the server, with the Authorization header when given. */
-const send = (s: AuthServer, method: Method, url: string, authorization?: string) =>
-  s.signet.app.inject({ method, url, headers: authorization ? { authorization } : {} });
-const repo = (gun: string, actions: string[]) => ({ type: 'repository', name: gun, actions });
+import { TestRepo } from './helpers.js';
+import { tokenIssuer, type TokenIssuer } from './auth-helpers.js';
+import { authServer, GUN, repo, send, withAuth, type AuthServer } from './auth-server.js';
 
 describe('token auth', () => {
   let iss: TokenIssuer;
@@ -348,77 +289,6 @@ describe('token auth over HTTP: the cached GET fast path authorises too', () => 
       expect(anon.headers.get('www-authenticate')).toContain(`scope="repository:${GUN}:pull"`);
       const bad = await fetch(url, { headers: { authorization: `Bearer ${tok}x` } });
       expect(bad.status).toBe(401);
-    } finally {
-      await srv.close();
-    }
-  });
-});
-
-describe('basic auth', () => {
-  let srv: AuthServer;
-  const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
-
-  beforeAll(async () => {
-    srv = await authServer({
-      type: 'basic',
-      realm: 'Signet test',
-      users: {
-        admin: { passwordSha256: sha256hex('admin-pw'), repositories: { '*': ['*'] } },
-        ci: { passwordSha256: sha256hex('ci-pw'), repositories: { 'example.com/team/*': ['push', 'pull'] } },
-        reader: { passwordSha256: sha256hex('reader-pw'), repositories: { [GUN]: ['pull'] } },
-      },
-    });
-  });
-  afterAll(async () => srv?.close());
-
-  const req = (method: Method, url: string, authorization?: string) => send(srv, method, url, authorization);
-
-  it('no credentials, a wrong password, an unknown user: 401 with a Basic challenge', async () => {
-    for (const a of [undefined, basic('reader', 'nope'), basic('nobody', 'x'), 'Basic !!!', 'Bearer abc']) {
-      const r = await req('GET', `/v2/${GUN}/_trust/tuf/root.json`, a);
-      expect(r.statusCode, String(a)).toBe(401);
-      expect(r.headers['www-authenticate']).toBe('Basic realm="Signet test"');
-      expect(JSON.parse(r.body).errors[0].code).toBe('UNAUTHORIZED');
-    }
-  });
-
-  it('per-repository actions, prefix patterns, and `*` for the catalog', async () => {
-    expect((await req('GET', `/v2/${GUN}/_trust/tuf/root.json`, basic('reader', 'reader-pw'))).statusCode).toBe(404);
-    expect((await req('POST', `/v2/${GUN}/_trust/tuf/`, basic('reader', 'reader-pw'))).statusCode).toBe(401);
-    expect((await req('GET', '/v2/other/x/_trust/tuf/root.json', basic('reader', 'reader-pw'))).statusCode).toBe(401);
-    const repoClient = new TestRepo(withAuth(srv.signet.app, basic('ci', 'ci-pw')), GUN);
-    await repoClient.init();
-    expect((await repoClient.publish()).statusCode).toBe(200);
-    expect((await req('DELETE', `/v2/${GUN}/_trust/tuf/`, basic('ci', 'ci-pw'))).statusCode).toBe(401);
-    expect((await req('GET', '/v2/', basic('ci', 'ci-pw'))).statusCode).toBe(401);
-    expect((await req('GET', '/v2/', basic('admin', 'admin-pw'))).statusCode).toBe(200);
-    expect((await req('DELETE', `/v2/${GUN}/_trust/tuf/`, basic('admin', 'admin-pw'))).statusCode).toBe(200);
-  });
-
-  it('refuses a malformed digest in the settings', () => {
-    expect(() =>
-      createAuthorizer({ type: 'basic', users: { a: { passwordSha256: 'abc', repositories: {} } } }),
-    ).toThrow(/64 hex digits/);
-  });
-});
-
-describe('auth off (the default)', () => {
-  it('answers everything as before: no challenges, publish and delete without credentials', async () => {
-    const srv = await authServer(undefined);
-    try {
-      const ping = await send(srv, 'GET', '/v2/');
-      expect(ping.statusCode).toBe(200);
-      expect(ping.body).toBe('{}');
-      const r = new TestRepo(srv.signet.app as unknown as Injector, GUN);
-      await r.init();
-      expect((await r.publish()).statusCode).toBe(200);
-      const del = await send(srv, 'DELETE', `/v2/${GUN}/_trust/tuf/`);
-      expect(del.statusCode).toBe(200);
-      const nf = await send(srv, 'GET', '/nowhere');
-      expect(nf.statusCode).toBe(404);
-      expect(nf.headers['www-authenticate']).toBeUndefined();
-      const head = await send(srv, 'HEAD', '/metrics');
-      expect(head.statusCode).toBe(404);
     } finally {
       await srv.close();
     }
