@@ -9,19 +9,11 @@
  * forgotten so that a later check queues it again. "Once" holds per process: a restart alerts again.
  */
 import { Counter, type Registry } from 'prom-client';
-import { secondsLeft } from '../tuf/index.js';
+import { expiryView, secondsLeft, type ExpiryView } from '../tuf/index.js';
 import type { ExpiryWatch, RoleExpiry } from './expiry.js';
 
-export interface ExpiryAlert {
+export interface ExpiryAlert extends ExpiryView {
   type: 'signet.expiry';
-  gun: string;
-  role: string;
-  kind: RoleExpiry['kind'];
-  version: number;
-  keyId?: string;
-  expires: string;
-  secondsLeft: number;
-  expired: boolean;
   warnSeconds: number;
 }
 
@@ -85,14 +77,7 @@ export class ExpiryAlerts {
         key,
         alert: {
           type: 'signet.expiry',
-          gun: i.gun,
-          role: i.role,
-          kind: i.kind,
-          version: i.version,
-          ...(i.keyId !== undefined ? { keyId: i.keyId } : {}),
-          expires: i.expires.toISOString(),
-          secondsLeft: left,
-          expired: left < 0,
+          ...expiryView(i, now),
           warnSeconds: Math.floor(this.#opts.warnMs / 1000),
         },
       });

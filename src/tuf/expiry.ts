@@ -72,6 +72,32 @@ export function secondsLeft(item: ExpiryItem, now: Date): number {
   return Math.floor((item.expires.getTime() - now.getTime()) / 1000);
 }
 
+/** An item as JSON output and alerts show it (the one shape of both). */
+export interface ExpiryView {
+  gun: string;
+  role: string;
+  kind: ExpiryKind;
+  version: number;
+  keyId?: string;
+  expires: string;
+  secondsLeft: number;
+  expired: boolean;
+}
+
+export function expiryView(item: ExpiryItem & { gun: string }, now: Date): ExpiryView {
+  const left = secondsLeft(item, now);
+  return {
+    gun: item.gun,
+    role: item.role,
+    kind: item.kind,
+    version: item.version,
+    ...(item.keyId !== undefined ? { keyId: item.keyId } : {}),
+    expires: item.expires.toISOString(),
+    secondsLeft: left,
+    expired: left < 0,
+  };
+}
+
 /** The items that expire within `windowMs` of `now` (or already have), soonest first. */
 export function expiringWithin<T extends ExpiryItem>(items: readonly T[], now: Date, windowMs: number): T[] {
   const limit = now.getTime() + windowMs;

@@ -89,5 +89,5 @@ export { MAX_GUN_LENGTH, parseGun } from './gun.js';
 export type { Gun, ParseGunOptions } from './gun.js';
 export type { CertificateInfo } from './x509.js';
 export type { CertificateRequest, ExtKeyUsageName, KeyUsageName } from './x509-issue.js';
-export { expiriesOf, expiringWithin, secondsLeft } from './expiry.js';
-export type { ExpiryItem, ExpiryKind } from './expiry.js';
+export { expiriesOf, expiringWithin, expiryView, secondsLeft } from './expiry.js';
+export type { ExpiryItem, ExpiryKind, ExpiryView } from './expiry.js';

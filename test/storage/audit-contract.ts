@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AuditChainCheck, type AuditEntry, type MetaStore } from '../../src/storage/index.js';
 import type { StoreFixture } from './contract.js';
+import { storeContext } from './contract-helpers.js';
 
 const rec = (role: string, version: number, text: string) => ({ role, version, data: Buffer.from(text) });
 
@@ -23,16 +24,7 @@ function check(entries: AuditEntry[]): AuditChainCheck {
 }
 
 export function auditContract(name: string, makeFixture: () => Promise<StoreFixture>): void {
-  async function withStore(body: (s: MetaStore, fx: StoreFixture) => Promise<void>): Promise<void> {
-    const fx = await makeFixture();
-    const s = await fx.open();
-    try {
-      await body(s, fx);
-    } finally {
-      await s.close();
-      await fx.dispose();
-    }
-  }
+  const { withStore } = storeContext(makeFixture);
 
   describe(`${name}: audit trail contract`, () => {
     it('commits tx.audit entries with the writes, chained, seq 1, 2, …; a failed transaction leaves none', () =>

@@ -8,7 +8,7 @@
 import { parseDuration } from '../../duration.js';
 import { SignetError } from '../../errors.js';
 import { parseImageReference } from '../../registry/index.js';
-import { expiringWithin, secondsLeft } from '../../tuf/index.js';
+import { expiringWithin, expiryView } from '../../tuf/index.js';
 import { cachedExpiries, cachedGuns, formatAge, type CachedExpiry } from '../../updater/index.js';
 import { EXIT, formatTable, printJson } from '../output.js';
 import type { ClientContext } from './common.js';
@@ -49,16 +49,7 @@ export async function statusExpiring(ctx: ClientContext, flags: ExpiringFlags, r
       fix: `fetch it first (signet target list ${repository}), or give the trust dir with --trust-dir`,
     });
   const expiring = expiringWithin(all, at, windowMs);
-  const rows = expiring.map((i) => ({
-    gun: i.gun,
-    role: i.role,
-    kind: i.kind,
-    version: i.version,
-    ...(i.keyId !== undefined ? { keyId: i.keyId } : {}),
-    expires: i.expires.toISOString(),
-    secondsLeft: secondsLeft(i, at),
-    expired: secondsLeft(i, at) < 0,
-  }));
+  const rows = expiring.map((i) => expiryView(i, at));
   if (flags.json) {
     printJson(ctx.out, {
       at: at.toISOString(),
