@@ -6,7 +6,7 @@
  * argument (default: the public node image). Everything buildah stores lives under this test's temp
  * dir. This node is 20, which has no node:sqlite, so the server runs on PostgreSQL (test/harness).
  */
-import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,29 @@ describe('Dockerfile: buildah build, server from the image', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /**
+   * The npm that runs this test: beside node in an official install, else the one `npm test` was
+   * started with (npm_execpath; the Node 22/24 of .ci/node-version come without npm).
+   */
+  async function npmPackageDir(): Promise<string> {
+    const candidates = [
+      path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm'),
+      ...(process.env.npm_execpath ? [path.resolve(path.dirname(process.env.npm_execpath), '..')] : []),
+      '/usr/lib/node_modules/npm',
+      '/usr/local/lib/node_modules/npm',
+    ];
+    for (const c of candidates) {
+      if (
+        await stat(path.join(c, 'bin', 'npm-cli.js')).then(
+          () => true,
+          () => false,
+        )
+      )
+        return c;
+    }
+    throw new Error(`no npm found for the base image (looked in ${candidates.join(', ')}); install npm`);
+  }
+
   /** The base image: node, npm and /bin/sh with their libraries, from this machine. */
   async function makeBaseImage(): Promise<string> {
     const rootfs = path.join(dir, 'rootfs');
@@ -56,7 +79,7 @@ describe('Dockerfile: buildah build, server from the image', () => {
       await mkdir(path.join(rootfs, path.dirname(lib)), { recursive: true });
       await copyFile(lib, path.join(rootfs, lib));
     }
-    const npmDir = path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
+    const npmDir = await npmPackageDir();
     await cp(npmDir, path.join(rootfs, 'usr/local/lib/npm'), { recursive: true });
     for (const [bin, cli] of [
       ['npm', 'npm-cli.js'],
