@@ -21,13 +21,15 @@ const BUILDAH = '/usr/bin/buildah';
 describe('Dockerfile: buildah build, server from the image', () => {
   let dir: string;
   let buildah: (args: string[], timeoutMs?: number) => Promise<string>;
+  /** buildah's storage flags for this test's own store */
+  let store: string[];
   let pg: { url: string; stop(): Promise<void> } | undefined;
   let ctr: string | undefined;
 
   beforeAll(async () => {
     await requireBinary(BUILDAH, 'buildah');
     dir = await mkdtemp(path.join(os.tmpdir(), 'signet-image-'));
-    const store = ['--storage-driver', 'vfs', '--root', path.join(dir, 'store'), '--runroot', path.join(dir, 'run')];
+    store = ['--storage-driver', 'vfs', '--root', path.join(dir, 'store'), '--runroot', path.join(dir, 'run')];
     buildah = async (args, timeoutMs = 120_000) => {
       const r = await run(BUILDAH, [...store, ...args], { timeoutMs });
       if (r.code !== 0)
@@ -170,12 +172,7 @@ describe('Dockerfile: buildah build, server from the image', () => {
         name: attempt === 0 ? 'image-server' : `image-server.${attempt}`,
         cmd: BUILDAH,
         args: [
-          '--storage-driver',
-          'vfs',
-          '--root',
-          path.join(dir, 'store'),
-          '--runroot',
-          path.join(dir, 'run'),
+          ...store,
           'run',
           '--isolation',
           'chroot',
@@ -212,12 +209,7 @@ describe('Dockerfile: buildah build, server from the image', () => {
       );
       // the image's own HEALTHCHECK command, run inside the image
       const probe = await run(BUILDAH, [
-        '--storage-driver',
-        'vfs',
-        '--root',
-        path.join(dir, 'store'),
-        '--runroot',
-        path.join(dir, 'run'),
+        ...store,
         'run',
         '--isolation',
         'chroot',
@@ -234,12 +226,7 @@ describe('Dockerfile: buildah build, server from the image', () => {
       ]);
       expect(probe.code, probe.stderr).toBe(0);
       const whoami = await run(BUILDAH, [
-        '--storage-driver',
-        'vfs',
-        '--root',
-        path.join(dir, 'store'),
-        '--runroot',
-        path.join(dir, 'run'),
+        ...store,
         'run',
         '--isolation',
         'chroot',
