@@ -113,7 +113,7 @@ class PostgresStore extends StoreBase {
   ) {
     super(db, logger);
     this.keys = new KyselyServerKeyStore(db, db, async (body, audit) => {
-      await this.audited('storing a server key', body, [audit]);
+      await this.audited('storing a server key', body, () => [typeof audit === 'function' ? audit() : audit]);
     });
     this.txSlots = new Semaphore(poolSize / 2);
   }

@@ -28,7 +28,10 @@ export class KyselyServerKeyStore implements ServerKeyStore {
     private readonly reader: Db,
     private readonly writer: Db,
     /** runs `body` and appends `audit` in one transaction (the store's `audited`) */
-    private readonly withAudit: (body: (db: Db) => Promise<void>, audit: AuditFields) => Promise<void>,
+    private readonly withAudit: (
+      body: (db: Db) => Promise<void>,
+      audit: AuditFields | (() => AuditFields),
+    ) => Promise<void>,
   ) {}
 
   async insert(row: ServerKeyRow, audit?: AuditFields): Promise<void> {
@@ -117,6 +120,24 @@ export class KyselyServerKeyStore implements ServerKeyStore {
       throw storageError(err, 'marking a server key used');
     }
     if (n === 0) throw new SignetError('KEY_NOT_FOUND', `no server key with id ${id}`, { details: { id } });
+  }
+
+  async delete(id: string, audit?: AuditFields): Promise<boolean> {
+    let deleted = false;
+    const remove = async (db: Db): Promise<void> => {
+      const res = await db.deleteFrom('server_keys').where('id', '=', id).executeTakeFirst();
+      deleted = toNumber(res.numDeletedRows) > 0;
+    };
+    try {
+      if (audit === undefined) await remove(this.writer);
+      else {
+        // the entry says whether a key went: it is made after the delete, in the same transaction
+        await this.withAudit(remove, () => ({ ...audit, deleted }));
+      }
+    } catch (err) {
+      throw storageError(err, 'deleting a server key');
+    }
+    return deleted;
   }
 
   async first(): Promise<ServerKeyRow | null> {

@@ -144,7 +144,7 @@ class SqliteStore extends StoreBase {
   ) {
     super(reader, logger);
     this.keys = new KyselyServerKeyStore(reader, writer, async (body, audit) => {
-      await this.audited('storing a server key', body, [audit]);
+      await this.audited('storing a server key', body, () => [typeof audit === 'function' ? audit() : audit]);
     });
   }
 

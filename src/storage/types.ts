@@ -208,6 +208,12 @@ export interface ServerKeyStore {
   listFor(gun: string, role: string): Promise<ServerKeyRow[]>;
   /** Sets lastUsed = `at`. An unknown id throws SignetError('KEY_NOT_FOUND'). */
   markUsed(id: string, at: Date): Promise<void>;
+  /**
+   * Deletes the key with this id; `audit` (with `deleted` set to the result) is appended in the same
+   * transaction. An unknown id deletes nothing and is not an error (notary-signer's DeleteKey,
+   * N:signer/keydbstore/sql_keydbstore.go RemoveKey). Returns whether a key was deleted.
+   */
+  delete(id: string, audit?: AuditFields): Promise<boolean>;
   /** Any one key (the oldest), or null when none is stored: the start-up passphrase check. */
   first(): Promise<ServerKeyRow | null>;
   /**
