@@ -28,7 +28,16 @@ export {
   type AuditActor,
 } from './audit.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
-export { LOG_LEVELS } from './preflight.js';
+export {
+  LOG_LEVELS,
+  acquireDataDirLock,
+  checkListenFree,
+  checkLogLevel,
+  entriesOf,
+  prepareDataDir,
+  removeCreated,
+} from './preflight.js';
+export { existingPassphrase, createPassphrase } from './passphrase.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';
 export { errorBody, HttpError, type NotaryErrorCode } from './errors.js';

@@ -1,3 +1,11 @@
 export type { ServerSigner, ServerKeyRole } from './types.js';
 export { LocalServerSigner, type LocalSignerOptions } from './local-signer.js';
 export { KeyCipher } from './cipher.js';
+export { ServerKeyring, SERVER_KEY_ALGORITHM, type HeldKey } from './keyring.js';
+export {
+  startSignerService,
+  type SignerService,
+  type SignerServiceOptions,
+  type ServiceLogger,
+  type ServiceTlsFiles,
+} from './grpc/service.js';

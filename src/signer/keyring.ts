@@ -102,10 +102,14 @@ export class ServerKeyring {
   }
 
   /** notary-signer's `Create`: an unused key of gun+role handed out again, else a new one. */
-  async unusedOrNew(gun: string, role: ServerKeyRole, audit?: AuditFields): Promise<PublicKey> {
+  async unusedOrNew(
+    gun: string,
+    role: ServerKeyRole,
+    audit?: AuditFields,
+  ): Promise<{ key: PublicKey; created: boolean }> {
     const unused = await this.#keys.findUnused(gun, role, SERVER_KEY_ALGORITHM);
-    if (unused !== null && !this.#used.has(unused.id)) return this.#remember(unused).publicKey;
-    return this.create(gun, role, audit);
+    if (unused !== null && !this.#used.has(unused.id)) return { key: this.#remember(unused).publicKey, created: false };
+    return { key: await this.create(gun, role, audit), created: true };
   }
 
   /**

@@ -44,7 +44,7 @@ export class LocalServerSigner implements ServerSigner {
         if (held !== null && held.row.gun === gun && held.row.role === role) return held.publicKey;
       }
     }
-    return this.#ring.unusedOrNew(gun, role, audit);
+    return (await this.#ring.unusedOrNew(gun, role, audit)).key;
   }
 
   rotateKey(gun: string, role: ServerKeyRole, audit?: AuditFields): Promise<PublicKey> {

@@ -1,10 +1,12 @@
 /**
  * `signet server`: the trust server's flags. The body (configuration, start) is in
- * ../server-config.ts, imported when the command runs; `signet server import` likewise in ../server-import.ts.
+ * ../server-config.ts, imported when the command runs; `signet server import` likewise in ../server-import.ts,
+ * `signet server signer` in ../signer-service-run.ts (the only command that loads grpc).
  */
 import type { Command } from 'commander';
 import type { ServerFlags } from '../server-config.js';
 import type { ImportFlags } from '../server-import.js';
+import type { SignerServiceFlags } from '../signer-service-run.js';
 
 export function registerServerCommand(program: Command): void {
   const server = program.command('server');
@@ -90,5 +92,29 @@ export function registerServerCommand(program: Command): void {
       // `server` declares --data-dir, --database, … too and takes them wherever they stand
       const { runImport } = await import('../server-import.js');
       await runImport(cmd.optsWithGlobals<ImportFlags>());
+    });
+  server
+    .command('signer')
+    .description(
+      "run a signer service speaking notary-signer's gRPC API over mutual TLS, for notary-server or Signet servers (docs/signer-service.md)",
+    )
+    .option('--listen <host:port>', 'gRPC address (env SIGNET_SIGNER_LISTEN; default 127.0.0.1:7899)')
+    .option('--tls-cert <file>', 'the service certificate chain, PEM (env SIGNET_SIGNER_TLS_CERT; required)')
+    .option('--tls-key <file>', 'the private key of --tls-cert, PEM (env SIGNET_SIGNER_TLS_KEY; required)')
+    .option(
+      '--client-ca <file>',
+      "CA bundle the callers' client certificates must chain to; calls without one are refused (env SIGNET_SIGNER_CLIENT_CA; required)",
+    )
+    .option('--data-dir <dir>', 'SQLite database and passphrase file (env SIGNET_SIGNER_DATA_DIR; default ~/.signet/signer)')
+    .option('--database <url>', 'postgres://user:pass@host:5432/db instead of SQLite (env SIGNET_SIGNER_DATABASE)')
+    .option(
+      '--signer-passphrase-file <file>',
+      'file holding the passphrase that encrypts the keys (env SIGNET_SIGNER_PASSPHRASE[_FILE]; default <data-dir>/signer.passphrase)',
+    )
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env SIGNET_LOG_LEVEL; default info)')
+    .action(async (_flags: SignerServiceFlags, cmd: Command) => {
+      // `server` declares --listen, --tls-cert, --data-dir, … too and takes them wherever they stand
+      const { runSignerService } = await import('../signer-service-run.js');
+      await runSignerService(cmd.optsWithGlobals<SignerServiceFlags>());
     });
 }
