@@ -48,7 +48,11 @@ export interface SignerServiceConfig {
   logLevel: string;
 }
 
-export function resolveSignerServiceConfig(flags: SignerServiceFlags, env: Env, home = os.homedir()): SignerServiceConfig {
+export function resolveSignerServiceConfig(
+  flags: SignerServiceFlags,
+  env: Env,
+  home = os.homedir(),
+): SignerServiceConfig {
   const pick = (...vals: (string | undefined)[]): string | undefined => vals.find((v) => v !== undefined && v !== '');
   const certFile = pick(flags.tlsCert, env.SIGNET_SIGNER_TLS_CERT);
   const keyFile = pick(flags.tlsKey, env.SIGNET_SIGNER_TLS_KEY);
@@ -104,9 +108,13 @@ export async function startSignerServiceFromConfig(
     });
     const given = await existingPassphrase(config.dataDir, config.signerPassphrase);
     if (given === undefined && (await store.keys.first()) !== null) {
-      throw new SignetError('BAD_PASSPHRASE', 'no signer passphrase was given and the data directory holds none, but the database holds keys', {
-        fix: 'give the passphrase the keys were stored with: --signer-passphrase-file FILE, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE',
-      });
+      throw new SignetError(
+        'BAD_PASSPHRASE',
+        'no signer passphrase was given and the data directory holds none, but the database holds keys',
+        {
+          fix: 'give the passphrase the keys were stored with: --signer-passphrase-file FILE, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE',
+        },
+      );
     }
     const passphrase = given ?? (await createPassphrase(config.dataDir, logger));
     const opened = store;

@@ -179,10 +179,14 @@ export class ServerKeyring {
     try {
       await this.#cipher.decrypt(row.privateKey, aad(row));
     } catch (cause) {
-      throw new SignetError('BAD_PASSPHRASE', 'the signer passphrase does not decrypt the server keys stored in the database', {
-        cause,
-        fix: 'start with the passphrase the keys were first stored with (--signer-passphrase-file, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE; by default <data-dir>/signer.passphrase)',
-      });
+      throw new SignetError(
+        'BAD_PASSPHRASE',
+        'the signer passphrase does not decrypt the server keys stored in the database',
+        {
+          cause,
+          fix: 'start with the passphrase the keys were first stored with (--signer-passphrase-file, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE; by default <data-dir>/signer.passphrase)',
+        },
+      );
     }
   }
 

@@ -14,7 +14,16 @@ import { applyRows, checkBatch, deleteGunRows, MetaQueries, prepareRows, type Db
 import type { DatabaseSchema } from './schema/index.js';
 import { KyselyServerKeyStore } from './server-keys.js';
 import { StoreBase } from './store-base.js';
-import type { AuditEntry, AuditFields, MetaStore, MetaTx, MetaUpdate, StoreChange, StoredMeta, StoreLogger } from './types.js';
+import type {
+  AuditEntry,
+  AuditFields,
+  MetaStore,
+  MetaTx,
+  MetaUpdate,
+  StoreChange,
+  StoredMeta,
+  StoreLogger,
+} from './types.js';
 import { Semaphore } from './concurrency.js';
 import { conflict, isRetryable, isUniqueViolation, storageError } from './db-errors.js';
 

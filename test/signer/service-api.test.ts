@@ -39,9 +39,9 @@ describe('signer service API', () => {
     expect(a.keyInfo?.algorithm?.algorithm).toBe('ecdsa');
     const pk = publicKeyFromSpki(a.publicKey, 'ecdsa');
     expect(a.keyInfo?.keyID?.ID).toBe(pk.id);
-    expect(crypto.createPublicKey({ key: a.publicKey, format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve).toBe(
-      'prime256v1',
-    );
+    expect(
+      crypto.createPublicKey({ key: a.publicKey, format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve,
+    ).toBe('prime256v1');
     const b = await create('example.com/app', 'timestamp');
     expect(b.keyInfo?.keyID?.ID).toBe(a.keyInfo?.keyID?.ID);
     // another role or GUN gets its own key
@@ -91,7 +91,9 @@ describe('signer service API', () => {
     const id = a.keyInfo?.keyID?.ID as string;
     await call(km, 'DeleteKey', { ID: id });
     await expect(call(km, 'GetKeyInfo', { ID: id })).rejects.toMatchObject({ code: 5 });
-    await expect(call(signer, 'Sign', { keyID: { ID: id }, content: Buffer.from('x') })).rejects.toMatchObject({ code: 5 });
+    await expect(call(signer, 'Sign', { keyID: { ID: id }, content: Buffer.from('x') })).rejects.toMatchObject({
+      code: 5,
+    });
     await call(km, 'DeleteKey', { ID: 'ef'.repeat(32) });
     expect(await fx.store.keys.get(id)).toBeNull();
   });
@@ -108,7 +110,9 @@ describe('signer service API', () => {
     for (const cert of ['none', 'other-ca'] as const) {
       const c = await fx.client('KeyManagement', { cert });
       await expect(create('example.com/intruder', 'timestamp')).resolves.toBeDefined(); // the good client still works
-      await expect(call(c, 'CreateKey', { gun: 'example.com/intruder2', role: 'timestamp', algorithm: 'ecdsa' })).rejects.toMatchObject({
+      await expect(
+        call(c, 'CreateKey', { gun: 'example.com/intruder2', role: 'timestamp', algorithm: 'ecdsa' }),
+      ).rejects.toMatchObject({
         code: 14, // UNAVAILABLE: the TLS handshake fails
       });
     }
@@ -123,7 +127,12 @@ describe('signer service API', () => {
     const events = (await auditEvents()).filter((e) => e.keyId === id);
     expect(events.map((e) => e.event)).toEqual(['create_key', 'sign', 'delete_key']);
     for (const e of events) {
-      expect(e).toMatchObject({ service: 'signer', gun: 'example.com/audit', role: 'timestamp', client: 'notary-server-client' });
+      expect(e).toMatchObject({
+        service: 'signer',
+        gun: 'example.com/audit',
+        role: 'timestamp',
+        client: 'notary-server-client',
+      });
     }
     expect(events[1]).toMatchObject({ bytes: 7, sha256: crypto.createHash('sha256').update('payload').digest('hex') });
     expect(events[2]).toMatchObject({ deleted: true });

@@ -15,7 +15,10 @@ export interface ServiceFixture {
   store: MetaStore;
   service: SignerService;
   /** a connected client of `name` (KeyManagement, Signer or Health) with the test client certificate */
-  client(name: 'KeyManagement' | 'Signer' | 'Health', opts?: { cert?: 'client' | 'none' | 'other-ca' }): Promise<grpc.Client>;
+  client(
+    name: 'KeyManagement' | 'Signer' | 'Health',
+    opts?: { cert?: 'client' | 'none' | 'other-ca' },
+  ): Promise<grpc.Client>;
   stop(): Promise<void>;
 }
 
@@ -60,8 +63,16 @@ export async function startServiceFixture(passphrase = 'service-test-passphrase'
         which === 'none'
           ? grpcJs.credentials.createSsl(readFileSync(ca.caCert))
           : which === 'client'
-            ? grpcJs.credentials.createSsl(readFileSync(ca.caCert), file('tls', 'client.key'), file('tls', 'client.crt'))
-            : grpcJs.credentials.createSsl(readFileSync(ca.caCert), file('other', 'intruder.key'), file('other', 'intruder.crt'));
+            ? grpcJs.credentials.createSsl(
+                readFileSync(ca.caCert),
+                file('tls', 'client.key'),
+                file('tls', 'client.crt'),
+              )
+            : grpcJs.credentials.createSsl(
+                readFileSync(ca.caCert),
+                file('other', 'intruder.key'),
+                file('other', 'intruder.crt'),
+              );
       const c = new services[name](`127.0.0.1:${service.port}`, creds);
       clients.push(c);
       return c;
@@ -78,7 +89,9 @@ export async function startServiceFixture(passphrase = 'service-test-passphrase'
 /** Calls a unary method and resolves to its response (or rejects with the gRPC error). */
 export function call<Res>(client: grpc.Client, method: string, req: object): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, (r: object, opts: object, cb: (e: Error | null, r: Res) => void) => void>)[method];
+    const fn = (
+      client as unknown as Record<string, (r: object, opts: object, cb: (e: Error | null, r: Res) => void) => void>
+    )[method];
     if (fn === undefined) throw new Error(`no method ${method}`);
     fn.call(client, req, { deadline: Date.now() + 10_000 }, (e, r) => (e ? reject(e) : resolve(r)));
   });

@@ -105,7 +105,10 @@ export function registerServerCommand(program: Command): void {
       '--client-ca <file>',
       "CA bundle the callers' client certificates must chain to; calls without one are refused (env SIGNET_SIGNER_CLIENT_CA; required)",
     )
-    .option('--data-dir <dir>', 'SQLite database and passphrase file (env SIGNET_SIGNER_DATA_DIR; default ~/.signet/signer)')
+    .option(
+      '--data-dir <dir>',
+      'SQLite database and passphrase file (env SIGNET_SIGNER_DATA_DIR; default ~/.signet/signer)',
+    )
     .option('--database <url>', 'postgres://user:pass@host:5432/db instead of SQLite (env SIGNET_SIGNER_DATABASE)')
     .option(
       '--signer-passphrase-file <file>',

@@ -190,7 +190,10 @@ export function healthHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementa
         await deps.ping();
         return { status: 'SERVING' };
       } catch (err) {
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'health: the key store does not answer');
+        deps.log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'health: the key store does not answer',
+        );
         return { status: 'NOT_SERVING' };
       }
     }),

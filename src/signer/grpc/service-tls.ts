@@ -77,16 +77,24 @@ export async function loadServiceTls(files: ServiceTlsFiles): Promise<ServiceTls
     });
   }
   if (leaf === undefined || !leaf.checkPrivateKey(key)) {
-    throw new SignetError('USAGE', `${files.keyFile} (--tls-key) is not the key of the certificate in ${files.certFile}`, {
-      fix: 'give --tls-key the private key that belongs to the first certificate of --tls-cert',
-    });
+    throw new SignetError(
+      'USAGE',
+      `${files.keyFile} (--tls-key) is not the key of the certificate in ${files.certFile}`,
+      {
+        fix: 'give --tls-key the private key that belongs to the first certificate of --tls-cert',
+      },
+    );
   }
   const cas = certificates(clientCa, files.clientCaFile, '--client-ca');
   const notCa = cas.find((c) => !c.ca);
   if (notCa !== undefined) {
-    throw new SignetError('USAGE', `${files.clientCaFile} (--client-ca) holds a certificate that is not a CA: ${notCa.subject}`, {
-      fix: 'give --client-ca the CA certificate(s) that issued the clients’ certificates (basicConstraints CA:TRUE), not a leaf',
-    });
+    throw new SignetError(
+      'USAGE',
+      `${files.clientCaFile} (--client-ca) holds a certificate that is not a CA: ${notCa.subject}`,
+      {
+        fix: 'give --client-ca the CA certificate(s) that issued the clients’ certificates (basicConstraints CA:TRUE), not a leaf',
+      },
+    );
   }
   return { certChain, privateKey, clientCa, subject: leaf.subject };
 }
