@@ -68,8 +68,9 @@ beforeAll(async () => {
   ]);
   const cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
   signer = await startSigner(cli);
-  dbs = [await startPostgres(), await startPostgres()];
-  const [serverDb, spare] = dbs as [{ url: string }, { url: string }];
+  const serverDb = await startPostgres();
+  const spare = await startPostgres();
+  dbs = [serverDb, spare];
   server = await startNotaryServerWithSigner({
     dir,
     tlsCert: path.join(tls, 'server.crt'),
