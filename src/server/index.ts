@@ -30,5 +30,6 @@ export {
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
 export { LOG_LEVELS } from './preflight.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
+export type { RemoteSignerConfig } from './signer-setup.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';
 export { errorBody, HttpError, type NotaryErrorCode } from './errors.js';
