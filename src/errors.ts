@@ -50,6 +50,9 @@ export type SignetErrorCode =
   | 'CONFLICT'
   | 'STORAGE'
   | 'AUDIT_BROKEN' // the server's audit trail fails its hash-chain check; the message names the entries
+  // the server's remote signer (notary-signer's gRPC API)
+  | 'SIGNER_UNAVAILABLE' // the remote signer cannot be reached or did not answer in time; the message names its address
+  | 'SIGNER' // the remote signer answered with an error or with something unusable
   | 'INTERNAL';
 
 export class SignetError extends Error {

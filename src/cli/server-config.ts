@@ -11,9 +11,10 @@ import { parseDuration } from '../duration.js';
 import { SignetError } from '../errors.js';
 import { LOG_LEVELS, startServer, type ServerConfig, type ServerOptions } from '../server/index.js';
 import { readEnv, type Env } from './config.js';
+import { RemoteSignerConfigFile, resolveRemoteSigner, type RemoteSignerFlags } from './remote-signer-config.js';
 import { escapeControl, exitCodeFor, formatError } from './output.js';
 
-export interface ServerFlags {
+export interface ServerFlags extends RemoteSignerFlags {
   listen?: string;
   dataDir?: string;
   database?: string;
@@ -92,6 +93,7 @@ const ConfigFile = z
     tlsKey: z.string().optional(),
     insecureHttp: z.boolean().optional(),
     signerPassphraseFile: z.string().optional(),
+    remoteSigner: RemoteSignerConfigFile.optional(),
     logLevel: z.enum(LOG_LEVELS).optional(),
     auth: AuthConfigFile.optional(),
     auditLog: z.union([z.string().min(1), z.literal(false)]).optional(),
@@ -237,6 +239,7 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
         ) ?? undefined);
 
   const metricsListen = pick(flags.metricsListen, env.SIGNET_METRICS_LISTEN, file.metricsListen);
+  const remoteSigner = resolveRemoteSigner(flags, env, file.remoteSigner, rel, signerPassphrase !== undefined);
 
   return {
     listen,
@@ -245,6 +248,7 @@ export function resolveServerConfig(flags: ServerFlags, env: Env, home = os.home
     database,
     tls,
     signerPassphrase,
+    ...(remoteSigner !== undefined ? { remoteSigner } : {}),
     logLevel: pick(flags.logLevel, env.SIGNET_LOG_LEVEL, file.logLevel) ?? 'info',
     options,
     ...(auth !== undefined ? { auth } : {}),

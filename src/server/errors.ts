@@ -107,6 +107,13 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (isSignetError(err, 'CONFLICT')) return new HttpError('VERSION', {}, err.message);
   if (isSignetError(err, 'INVALID_GUN')) return new HttpError('INVALID_GUN', undefined, err.message);
+  // the remote signer is down: 503, naming its (operator-configured) address; the gRPC detail goes to the log only
+  if (isSignetError(err, 'SIGNER_UNAVAILABLE')) {
+    const address = /the remote signer at (\S+)/.exec(err.message)?.[1] ?? '(configured address)';
+    return new HttpError('UNAVAILABLE', `the remote signer at ${address} is unavailable`, err.message, {
+      'retry-after': '5',
+    });
+  }
   // database trouble: notary's UNKNOWN (publishes report UPDATING, see publishHandler)
   if (isSignetError(err, 'STORAGE')) return new HttpError('UNKNOWN', undefined, err.message);
   // storage refusing a value the client chose (e.g. a version beyond notary's SQL integer)

@@ -275,7 +275,8 @@ export async function changefeed(ctx: HandlerContext, m: RouteMatch): Promise<Re
 /**
  * notary's health body: `{}` or `{"<check>": "<problem>"}` (N:server/server.go health handler).
  * The body names the dependency that failed, never the database's own error text (it can name
- * internal hosts and addresses); that goes to the server log.
+ * internal hosts and addresses); that goes to the server log. A remote signer is named by the
+ * address the operator configured (`remote HOST:PORT`).
  */
 export async function health(ctx: HandlerContext): Promise<Reply> {
   const problems: Record<string, string> = {};
@@ -284,6 +285,15 @@ export async function health(ctx: HandlerContext): Promise<Reply> {
   } catch (err) {
     ctx.log.warn({ err: (err as Error)?.message }, 'health check: database unavailable');
     problems['DB operational'] = 'database unavailable';
+  }
+  // a remote signer is checked as notary-server checks notary-signer ("Trust operational", N:cmd/notary-server/config.go)
+  if (ctx.signer.checkHealth !== undefined) {
+    try {
+      await ctx.signer.checkHealth();
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error)?.message }, 'health check: signer unavailable');
+      problems['Trust operational'] = `${ctx.signer.name ?? 'the signer'} is unavailable`;
+    }
   }
   const ok = Object.keys(problems).length === 0;
   return {

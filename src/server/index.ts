@@ -39,5 +39,6 @@ export {
 } from './preflight.js';
 export { existingPassphrase, createPassphrase } from './passphrase.js';
 export { ensureTls, type TlsMaterial } from './tls.js';
+export type { RemoteSignerConfig } from './signer-setup.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';
 export { errorBody, HttpError, type NotaryErrorCode } from './errors.js';

@@ -57,6 +57,15 @@ function describeStored(updates: readonly MetaUpdate[]): AuditFields[] {
   });
 }
 
+/**
+ * What the audit entry says of each signature the server's signer made: role, key ID and the
+ * version signed (the GUN is the entry's), and which signer (`local` or `remote HOST:PORT`).
+ * Key IDs only: no field could hold key material.
+ */
+function keyUse(signer: ServerSigner, signed: { role: string; keyId: string; version: number }[]): AuditFields {
+  return { signer: signer.name ?? 'local', signed };
+}
+
 /** Resolve signers before the transaction (the signer may read the key table). */
 async function prefetchSigners(signer: ServerSigner, gun: string, roots: RootSigned[]): Promise<void> {
   for (const r of roots) {
@@ -89,6 +98,7 @@ export async function publish(
     const plan = validateUpdate({ gun, stored, uploaded, now });
     const updates: MetaUpdate[] = plan.accepted.map((a) => ({ role: a.role, version: a.version, data: a.data }));
     const usedKeys: string[] = [];
+    const signed: { role: string; keyId: string; version: number }[] = [];
     let snapshotBytes = plan.snapshotBytes;
     if (plan.snapshotToSign !== undefined) {
       const s = await deps.signer.signerFor(gun, 'snapshot', plan.root.signed);
@@ -96,6 +106,7 @@ export async function publish(
       const md = await signMetadata('snapshot', plan.snapshotToSign, [s]);
       snapshotBytes = md.bytes;
       usedKeys.push(s.publicKey.id);
+      signed.push({ role: 'snapshot', keyId: s.publicKey.id, version: md.signed.version });
       updates.push({ role: 'snapshot', version: md.signed.version, data: md.bytes });
     }
     const t = await deps.signer.signerFor(gun, 'timestamp', plan.root.signed);
@@ -104,9 +115,13 @@ export async function publish(
       t,
     ]);
     usedKeys.push(t.publicKey.id);
+    signed.push({ role: 'timestamp', keyId: t.publicKey.id, version: ts.signed.version });
     updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
     await tx.updateMany(gun, updates);
-    if (audit !== undefined) tx.audit({ ...audit, gun, stored: describeStored(updates), serverKeyIds: usedKeys });
+    if (audit !== undefined) {
+      const use = keyUse(deps.signer, signed);
+      tx.audit({ ...audit, gun, stored: describeStored(updates), serverKeyIds: usedKeys, ...use });
+    }
     return { stored: updates.map((u) => ({ role: u.role, version: u.version })), usedKeys };
   });
 }
@@ -140,6 +155,7 @@ export async function refreshTimestamp(
     const canRefreshSnapshot = snapshotExpired && snSigner !== null;
     if (!timestampStale && !canRefreshSnapshot) return null;
     const used: string[] = [];
+    const signed: { role: string; keyId: string; version: number }[] = [];
     const updates: MetaUpdate[] = [];
     let snapshotBytes = state.snapshot.bytes;
     if (canRefreshSnapshot && snSigner !== null) {
@@ -147,15 +163,25 @@ export async function refreshTimestamp(
       const md = await signMetadata('snapshot', refreshedSnapshot(prev, now), [snSigner]);
       snapshotBytes = md.bytes;
       used.push(snSigner.publicKey.id);
+      signed.push({ role: 'snapshot', keyId: snSigner.publicKey.id, version: md.signed.version });
       updates.push({ role: 'snapshot', version: md.signed.version, data: md.bytes });
     }
     const prevTs = JSON.parse(state.timestamp.bytes.toString('utf8')).signed;
     const ts = await signMetadata('timestamp', nextTimestamp(prevTs, snapshotBytes, now), [tsSigner]);
     used.push(tsSigner.publicKey.id);
+    signed.push({ role: 'timestamp', keyId: tsSigner.publicKey.id, version: ts.signed.version });
     updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
     await tx.updateMany(gun, updates);
     // a change made by the server itself on a read: no requester is named
-    tx.audit({ event: 'resign_timestamp', user: null, gun, stored: describeStored(updates), serverKeyIds: used });
+    const use = keyUse(deps.signer, signed);
+    tx.audit({
+      event: 'resign_timestamp',
+      user: null,
+      gun,
+      stored: describeStored(updates),
+      serverKeyIds: used,
+      ...use,
+    });
     return used;
   });
 }

@@ -13,12 +13,12 @@ import pino, { type Logger } from 'pino';
 import { SignetError } from '../errors.js';
 import { parseListen } from '../listen.js';
 import { openStore, type MetaStore } from '../storage/index.js';
-import { LocalServerSigner } from '../signer/index.js';
+import type { ServerSigner } from '../signer/index.js';
 import { buildApp, type SignetApp } from './app.js';
 import { openAuditLog, type AuditLog } from './audit.js';
 import { createAuthorizer, type Authorizer, type BasicAuthSettings } from './auth/index.js';
 import type { ServerOptions } from './options.js';
-import { createPassphrase, existingPassphrase, signerPassphrase } from './passphrase.js';
+import { signerPassphrase } from './passphrase.js';
 import {
   acquireDataDirLock,
   checkListenFree,
@@ -28,6 +28,7 @@ import {
   prepareDataDir,
   removeCreated,
 } from './preflight.js';
+import { openServerSigner, type RemoteSignerConfig } from './signer-setup.js';
 import { ensureTls } from './tls.js';
 
 // kept here for the server's public API; the parser is shared with the other listening commands
@@ -52,6 +53,8 @@ export interface ServerConfig {
   tls: TlsConfig;
   /** passphrase that encrypts server-held keys; else read/created in <dataDir>/signer.passphrase */
   signerPassphrase?: string | undefined;
+  /** sign with notary-signer's gRPC API instead (no key, no passphrase in this process; docs/remote-signer.md) */
+  remoteSigner?: RemoteSignerConfig | undefined;
   logLevel?: string;
   /** a ready logger (tests); overrides logLevel */
   logger?: Logger;
@@ -177,6 +180,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let audit: AuditLog | undefined;
   let metricsServer: Server | undefined;
   let sweep: NodeJS.Timeout | undefined;
+  let signer: ServerSigner | undefined;
   try {
     // SQLite: one process per data dir (PostgreSQL servers share the database, not a data dir lock)
     if (!isPg) unlock = await acquireDataDirLock(config.dataDir);
@@ -195,19 +199,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       );
     }
     if (authorizer !== undefined) logger.info({ type: authorizer.type }, 'authorization enabled');
-    const given = await existingPassphrase(config.dataDir, config.signerPassphrase);
-    if (given === undefined && (await keys.first()) !== null) {
-      throw new SignetError(
-        'BAD_PASSPHRASE',
-        'no signer passphrase was given and the data directory holds none, but the database holds server keys',
-        {
-          fix: 'give the passphrase the server was first started with: --signer-passphrase-file FILE, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE',
-        },
-      );
-    }
-    const passphrase = given ?? (await createPassphrase(config.dataDir, logger));
-    const signer = new LocalServerSigner({ keys, passphrase });
-    await signer.checkPassphrase();
+    signer = await openServerSigner(config, opened, logger);
     const maxAge = config.unpublishedKeyMaxAgeMs ?? DEFAULT_UNPUBLISHED_KEY_MAX_AGE_MS;
     if (maxAge > 0) {
       const sweepKeys = (): void => {
@@ -302,6 +294,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         if (metricsServer !== undefined) await closeServer(metricsServer);
         await app.close();
         await opened.close();
+        await signer?.close?.();
         await audit?.close();
         await unlock?.();
       })();
@@ -341,6 +334,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     clearInterval(sweep);
     if (metricsServer !== undefined) await closeServer(metricsServer).catch(() => undefined);
     await store?.close().catch(() => undefined);
+    await signer?.close?.().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     // what this start created goes again, but only while no other process can be using the dir
     if (unlock !== undefined || createdDir !== undefined)

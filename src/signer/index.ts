@@ -9,3 +9,4 @@ export {
   type ServiceLogger,
   type ServiceTlsFiles,
 } from './grpc/service.js';
+export { RemoteServerSigner, DEFAULT_REMOTE_SIGNER_TIMEOUT_MS, type RemoteSignerOptions } from './grpc/client.js';

@@ -1,7 +1,7 @@
 /**
  * The server's signing service for the keys it holds (timestamp, and snapshot when the client
- * delegated it; N:cryptoservice/crypto_service.go). Small on purpose, so a remote signer (notary-signer style gRPC)
- * or an HSM can implement it later.
+ * delegated it; N:cryptoservice/crypto_service.go). Small on purpose: the built-in LocalServerSigner and
+ * the RemoteServerSigner (notary-signer's gRPC API, grpc/client.ts) implement it.
  */
 import type { AuditFields } from '../storage/index.js';
 import type { PublicKey, RootSigned, Signer } from '../tuf/index.js';
@@ -23,4 +23,10 @@ export interface ServerSigner {
   signerFor(gun: string, role: ServerKeyRole, root: RootSigned): Promise<Signer | null>;
   /** Marks keys as used (after the metadata they signed was committed). Unknown ids are ignored. */
   markUsed(keyIds: string[], at: Date): Promise<void>;
+  /** How the audit trail and logs name this signer (`remote HOST:PORT`); omitted = the built-in one (`local`). */
+  readonly name?: string;
+  /** Throws (SIGNER_UNAVAILABLE) when the signer cannot sign now; for `/_notary_server/health`. Omitted = always able. */
+  checkHealth?(): Promise<void>;
+  /** Releases connections (server shutdown). */
+  close?(): Promise<void>;
 }

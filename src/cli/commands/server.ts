@@ -25,6 +25,27 @@ export function registerServerCommand(program: Command): void {
       '--signer-passphrase-file <file>',
       'file holding the passphrase that encrypts server keys (env SIGNET_SIGNER_PASSPHRASE[_FILE])',
     )
+    .option(
+      '--remote-signer <host:port>',
+      "sign with notary-signer's gRPC API at this address (mutual TLS): the server holds no key and no passphrase (env SIGNET_REMOTE_SIGNER; docs/remote-signer.md)",
+    )
+    .option(
+      '--remote-signer-ca <file>',
+      "CA certificate(s) that issued the signer's certificate, PEM (env SIGNET_REMOTE_SIGNER_CA)",
+    )
+    .option(
+      '--remote-signer-cert <file>',
+      'client certificate presented to the signer, PEM (env SIGNET_REMOTE_SIGNER_CERT)',
+    )
+    .option('--remote-signer-key <file>', 'private key of --remote-signer-cert, PEM (env SIGNET_REMOTE_SIGNER_KEY)')
+    .option(
+      '--remote-signer-server-name <name>',
+      "name the signer's certificate carries, when not the host of --remote-signer (env SIGNET_REMOTE_SIGNER_SERVER_NAME)",
+    )
+    .option(
+      '--remote-signer-timeout <duration>',
+      'deadline of each call to the signer (env SIGNET_REMOTE_SIGNER_TIMEOUT; default 10s)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env SIGNET_LOG_LEVEL; default info)')
     .option('--config <file>', 'JSON config file (env SIGNET_CONFIG); flags and env override it')
     .option('--auth-token-realm <url>', 'token auth: URL of the token service (env SIGNET_AUTH_TOKEN_REALM)')
