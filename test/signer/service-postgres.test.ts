@@ -57,8 +57,15 @@ describe('signer service on PostgreSQL', () => {
       algorithm: 'ecdsa',
     });
     const id = created.keyInfo?.keyID?.ID as string;
+    // `a` made the key (and holds it in memory) and has signed with it
+    await call(await a.client('Signer'), 'Sign', { keyID: { ID: id }, content: Buffer.from('before') });
     await call(await b.client('KeyManagement'), 'DeleteKey', { ID: id });
     expect(await a.store.keys.get(id)).toBeNull();
+    // … but a key deleted through `b` no longer signs or is known through `a`
+    await expect(
+      call(await a.client('Signer'), 'Sign', { keyID: { ID: id }, content: Buffer.from('after') }),
+    ).rejects.toMatchObject({ code: 5 });
+    await expect(call(km, 'GetKeyInfo', { ID: id })).rejects.toMatchObject({ code: 5 });
     const events = (await b.store.audit.list({ afterSeq: 0, limit: 100 })).map(
       (e) => JSON.parse(e.text) as Record<string, unknown>,
     );
