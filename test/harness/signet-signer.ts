@@ -77,7 +77,7 @@ export async function rootKeyIds(server: string, gun: string, role: string, caFi
 }
 
 /**
- * notary-server 0.7 has no timestamp-expiry setting (14 days, N:tuf/data/types.go DefaultExpires),
+ * notary-server 0.7 has no timestamp-expiry setting (14 days, N:const.go NotaryTimestampExpiry),
  * so a test makes the stored timestamp expired in its database: on the next GET notary-server signs
  * a new one (N:server/timestamp/timestamp.go GetOrCreateTimestamp), without checking the old one's
  * signatures.
