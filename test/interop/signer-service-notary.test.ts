@@ -14,7 +14,7 @@ import { bundleEntry } from '../harness/bundle.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
 import { startNotaryServerWithSigner, type NotaryServerWithSigner } from '../harness/notary-server-remote.js';
 import { startPostgres } from '../harness/postgres.js';
-import { tailFile, type Proc } from '../harness/proc.js';
+import { run, tailFile, type Proc } from '../harness/proc.js';
 import {
   expireStoredTimestamp,
   rootKeyIds as rootKeyIdsOf,
@@ -32,6 +32,7 @@ let signer: { proc: Proc; port: number } | undefined;
 let server: NotaryServerWithSigner | undefined;
 let dbs: { url: string; stop(): Promise<void> }[] = [];
 let notary: NotaryCli;
+let cli: string;
 
 beforeAll(async () => {
   const ca = await makeTestCA(tls);
@@ -40,7 +41,7 @@ beforeAll(async () => {
     ca.issue('server', { cn: 'notary-server', eku: 'serverAuth' }),
     ca.issue('server-client', { cn: 'notary-server-client', eku: 'clientAuth' }),
   ]);
-  const cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
+  cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
   signer = await startSignetSigner({ cli, dir, tlsDir: tls, dataDir, passphrase: 'interop-signer-passphrase' });
   const serverDb = await startPostgres();
   const spare = await startPostgres();
@@ -136,6 +137,12 @@ describe('notary-server 0.7 on Signet signer service', () => {
     const timestampIds = await rootKeyIds('timestamp');
     await signer?.proc.stop();
     signer = undefined;
+    // the trail is the same hash chain `signet audit verify` checks for a trust server
+    const verify = await run(process.execPath, [cli, 'audit', 'verify', '--data-dir', dataDir], {
+      env: { PATH: process.env.PATH, HOME: dir },
+      timeoutMs: 30_000,
+    });
+    expect(verify.code, verify.stderr).toBe(0);
     const store = await openStore({ dataDir });
     try {
       for (const [role, ids] of [
