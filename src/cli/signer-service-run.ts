@@ -64,7 +64,7 @@ export function resolveSignerServiceConfig(
   ].filter((f) => f !== undefined);
   if (missing.length > 0 || certFile === undefined || keyFile === undefined || clientCaFile === undefined) {
     throw new SignetError('USAGE', `the signer service needs mutual TLS: ${missing.join(', ')} missing`, {
-      fix: 'give --tls-cert and --tls-key (the service certificate and its key) and --client-ca (the CA that issues the certificates of notary-server or Signet servers calling it); docs/signer-service.md shows how to make them',
+      fix: 'give --tls-cert and --tls-key (the service certificate and its key) and --client-ca (the CA that signs the certificates of notary-server or Signet servers calling it); docs/signer-service.md shows how to make them',
     });
   }
   let signerPassphrase = env.SIGNET_SIGNER_PASSPHRASE;

@@ -75,6 +75,31 @@ export class ServerKeyring {
     return this.#remember(row);
   }
 
+  /**
+   * The key as the database holds it now (no cache): a key another instance sharing the database
+   * deleted is forgotten here too. The signer service signs only with keys still stored.
+   */
+  async current(id: string): Promise<HeldKey | null> {
+    const row = await this.#keys.get(id);
+    if (row === null) {
+      this.#forget(id);
+      return null;
+    }
+    const cached = this.#rows.get(id);
+    if (cached !== undefined && cached.row.publicKey === row.publicKey) {
+      if (row.lastUsed !== null) this.#used.add(id);
+      return cached;
+    }
+    this.#signers.delete(id);
+    return this.#remember(row);
+  }
+
+  #forget(id: string): void {
+    this.#rows.delete(id);
+    this.#signers.delete(id);
+    this.#used.delete(id);
+  }
+
   /** A new key, stored with `audit` (plus gun, role, keyId, algorithm) in one transaction when given. */
   async create(gun: string, role: ServerKeyRole, audit?: AuditFields): Promise<PublicKey> {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -208,9 +233,7 @@ export class ServerKeyring {
   /** Deletes a key (and forgets it here); an unknown id is not an error. Returns whether a key was deleted. */
   async delete(id: string, audit?: AuditFields): Promise<boolean> {
     const deleted = await this.#keys.delete(id, audit);
-    this.#rows.delete(id);
-    this.#signers.delete(id);
-    this.#used.delete(id);
+    this.#forget(id);
     return deleted;
   }
 }

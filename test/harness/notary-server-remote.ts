@@ -27,7 +27,8 @@ export interface NotaryServerWithSigner {
 
 /**
  * notary-server with TLS (`tlsCert`/`tlsKey`) in `dir`, using `signer`. `serverDb` = an empty
- * PostgreSQL database (notary's server migrations are applied to it), or undefined for memory.
+ * PostgreSQL database (notary's server migrations are applied to it unless `createSchema` is
+ * false), or undefined for memory.
  * Resolves when /_notary_server/health answers 200, which notary-server only does once the
  * signer's health checks (grpc.health.v1 KeyManagement and Signer) pass.
  */
@@ -39,9 +40,11 @@ export async function startNotaryServerWithSigner(opts: {
   signer: RemoteSignerRef;
   serverDb?: string;
   signerDbForSchema?: string;
+  /** false: `serverDb` already holds notary's schema (and data) */
+  createSchema?: boolean;
 }): Promise<NotaryServerWithSigner> {
   await requireBinary(NOTARY_SERVER_BIN, 'notary');
-  if (opts.serverDb !== undefined) {
+  if (opts.serverDb !== undefined && opts.createSchema !== false) {
     await createNotarySchema({
       serverDb: opts.serverDb,
       signerDb: opts.signerDbForSchema ?? opts.serverDb,

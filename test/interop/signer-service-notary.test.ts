@@ -5,20 +5,23 @@
  * server, publish again, lookup. Afterwards the keys notary-server signs with are in Signet's store,
  * encrypted, and the signer's audit trail holds every Sign with GUN, role and key id.
  */
-import https from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/index.js';
 import { bundleEntry } from '../harness/bundle.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
-import { startOnFreePort } from '../harness/notary-peers.js';
 import { startNotaryServerWithSigner, type NotaryServerWithSigner } from '../harness/notary-server-remote.js';
-import { portOpen } from '../harness/ports.js';
 import { startPostgres } from '../harness/postgres.js';
-import { startProc, tailFile, type Proc } from '../harness/proc.js';
+import { run, tailFile, type Proc } from '../harness/proc.js';
+import {
+  expireStoredTimestamp,
+  rootKeyIds as rootKeyIdsOf,
+  startSignetSigner,
+  tufJson,
+  type TufFile,
+} from '../harness/signet-signer.js';
 import { makeTestCA } from '../harness/tls.js';
 
 const GUN = 'example.com/signer-service/app';
@@ -29,35 +32,7 @@ let signer: { proc: Proc; port: number } | undefined;
 let server: NotaryServerWithSigner | undefined;
 let dbs: { url: string; stop(): Promise<void> }[] = [];
 let notary: NotaryCli;
-
-async function startSigner(cli: string): Promise<{ proc: Proc; port: number }> {
-  return startOnFreePort((port, attempt) =>
-    startProc({
-      name: attempt === 0 ? 'signet-signer' : `signet-signer.${attempt}`,
-      cmd: process.execPath,
-      args: [
-        cli,
-        'server',
-        'signer',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--tls-cert',
-        path.join(tls, 'signer.crt'),
-        '--tls-key',
-        path.join(tls, 'signer.key'),
-        '--client-ca',
-        path.join(tls, 'ca.crt'),
-        '--data-dir',
-        dataDir,
-      ],
-      env: { PATH: process.env.PATH, HOME: dir, SIGNET_SIGNER_PASSPHRASE: 'interop-signer-passphrase' },
-      logDir: path.join(dir, 'logs'),
-      listenPort: port,
-      timeoutMs: 30_000,
-      ready: () => portOpen(port),
-    }),
-  );
-}
+let cli: string;
 
 beforeAll(async () => {
   const ca = await makeTestCA(tls);
@@ -66,8 +41,8 @@ beforeAll(async () => {
     ca.issue('server', { cn: 'notary-server', eku: 'serverAuth' }),
     ca.issue('server-client', { cn: 'notary-server-client', eku: 'clientAuth' }),
   ]);
-  const cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
-  signer = await startSigner(cli);
+  cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
+  signer = await startSignetSigner({ cli, dir, tlsDir: tls, dataDir, passphrase: 'interop-signer-passphrase' });
   const serverDb = await startPostgres();
   const spare = await startPostgres();
   dbs = [serverDb, spare];
@@ -112,28 +87,9 @@ function target(name: string): string {
   return f;
 }
 
-async function serverJson(role: string): Promise<{ signed: Record<string, unknown>; signatures: { keyid: string }[] }> {
-  const body = await new Promise<string>((resolve, reject) => {
-    https
-      .get(`${server?.url}/v2/${GUN}/_trust/tuf/${role}.json`, { ca: readFileSync(path.join(tls, 'ca.crt')) }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () =>
-          r.statusCode === 200
-            ? resolve(Buffer.concat(chunks).toString('utf8'))
-            : reject(new Error(`GET ${role}: ${String(r.statusCode)}`)),
-        );
-      })
-      .on('error', reject);
-  });
-  return JSON.parse(body) as { signed: Record<string, unknown>; signatures: { keyid: string }[] };
-}
-
-/** Key ids root lists for `role`. */
-async function rootKeyIds(role: string): Promise<string[]> {
-  const root = await serverJson('root');
-  return ((root.signed.roles as Record<string, { keyids: string[] }>)[role] as { keyids: string[] }).keyids;
-}
+const caFile = (): string => path.join(tls, 'ca.crt');
+const serverJson = (role: string): Promise<TufFile> => tufJson(server?.url ?? '', GUN, role, caFile());
+const rootKeyIds = (role: string): Promise<string[]> => rootKeyIdsOf(server?.url ?? '', GUN, role, caFile());
 
 describe('notary-server 0.7 on Signet signer service', () => {
   it('init + publish, lookup', async () => {
@@ -145,25 +101,9 @@ describe('notary-server 0.7 on Signet signer service', () => {
   });
 
   it('notary-server re-signs an expired timestamp on GET, through the signer service', async () => {
-    // notary-server 0.7 has no timestamp-expiry setting (14 days, N:tuf/data/types.go DefaultExpires),
-    // so the stored timestamp is made expired in its database; on the next GET notary-server signs
-    // a new one (N:server/timestamp/timestamp.go GetOrCreateTimestamp) with the key in Signet's store
+    // (N:server/timestamp/timestamp.go GetOrCreateTimestamp; see expireStoredTimestamp)
     const before = await serverJson('timestamp');
-    const client = new pg.Client({ connectionString: dbs[0]?.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ id: number; data: Buffer }>(
-        "select id, data from tuf_files where gun = $1 and role = 'timestamp' order by version desc limit 1",
-        [GUN],
-      );
-      const row = rows[0];
-      if (row === undefined) throw new Error('no timestamp row in notary-server database');
-      const parsed = JSON.parse(row.data.toString('utf8')) as { signed: { expires: string } };
-      parsed.signed.expires = '2001-01-01T00:00:00Z';
-      await client.query('update tuf_files set data = $1 where id = $2', [Buffer.from(JSON.stringify(parsed)), row.id]);
-    } finally {
-      await client.end();
-    }
+    await expireStoredTimestamp(dbs[0]?.url ?? '', GUN);
     const after = await serverJson('timestamp');
     expect(after.signed.version).toBe((before.signed.version as number) + 1);
     expect(Date.parse(after.signed.expires as string)).toBeGreaterThan(Date.now());
@@ -197,6 +137,12 @@ describe('notary-server 0.7 on Signet signer service', () => {
     const timestampIds = await rootKeyIds('timestamp');
     await signer?.proc.stop();
     signer = undefined;
+    // the trail is the same hash chain `signet audit verify` checks for a trust server
+    const verify = await run(process.execPath, [cli, 'audit', 'verify', '--data-dir', dataDir], {
+      env: { PATH: process.env.PATH, HOME: dir },
+      timeoutMs: 30_000,
+    });
+    expect(verify.code, verify.stderr).toBe(0);
     const store = await openStore({ dataDir });
     try {
       for (const [role, ids] of [

@@ -24,7 +24,10 @@ export interface ServiceFixture {
 
 export const silentLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-export async function startServiceFixture(passphrase = 'service-test-passphrase'): Promise<ServiceFixture> {
+export async function startServiceFixture(
+  passphrase = 'service-test-passphrase',
+  database?: string,
+): Promise<ServiceFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-sservice-'));
   const ca = await makeTestCA(path.join(dir, 'tls'));
   const other = await makeTestCA(path.join(dir, 'other'));
@@ -33,7 +36,7 @@ export async function startServiceFixture(passphrase = 'service-test-passphrase'
     ca.issue('client', { cn: 'notary-server-client', eku: 'clientAuth' }),
     other.issue('intruder', { cn: 'intruder', eku: 'clientAuth' }),
   ]);
-  const store = await openStore({ dataDir: dir });
+  const store = await openStore({ dataDir: dir, ...(database !== undefined ? { database } : {}) });
   const service = await startSignerService({
     host: '127.0.0.1',
     port: 0,

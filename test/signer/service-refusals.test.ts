@@ -4,7 +4,7 @@
  * client CA is not a CA, the key is not the certificate's, the port is taken, or the passphrase does
  * not decrypt the stored keys; a refused start leaves the data directory as it was.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,15 +18,18 @@ import {
 } from '../../src/cli/signer-service-run.js';
 import { SignetError } from '../../src/errors.js';
 import { bundleEntry } from '../harness/bundle.js';
-import { run } from '../harness/proc.js';
+import { freePort, portOpen } from '../harness/ports.js';
+import { run, startProc } from '../harness/proc.js';
 import { makeTestCA } from '../harness/tls.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-sservice-refuse-'));
 const tls = path.join(dir, 'tls');
 const log = pino({ level: 'silent' });
+let cli: string;
 beforeAll(async () => {
   const ca = await makeTestCA(tls);
   await Promise.all([ca.issue('signer', { eku: 'serverAuth' }), ca.issue('other', { eku: 'serverAuth' })]);
+  cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -127,8 +130,47 @@ describe('signer service start refusals', () => {
     expect(readdirSync(f.dataDir as string).sort()).toEqual(before);
   });
 
+  it('the CLI serves until SIGTERM, then exits 0 and releases the data dir; its log holds no passphrase', async () => {
+    const data = path.join(dir, 'cli-run');
+    const port = await freePort();
+    const proc = await startProc({
+      name: 'signet-signer-cli',
+      cmd: process.execPath,
+      args: [
+        cli,
+        'server',
+        'signer',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--tls-cert',
+        path.join(tls, 'signer.crt'),
+        '--tls-key',
+        path.join(tls, 'signer.key'),
+        '--client-ca',
+        path.join(tls, 'ca.crt'),
+        '--data-dir',
+        data,
+      ],
+      env: { PATH: process.env.PATH, HOME: dir },
+      logDir: path.join(dir, 'logs'),
+      listenPort: port,
+      timeoutMs: 30_000,
+      ready: () => portOpen(port),
+    });
+    expect(existsSync(path.join(data, 'signet.lock'))).toBe(true);
+    // no passphrase given and no keys yet: one is made in the data dir (0600), as `signet server` does
+    const pass = readFileSync(path.join(data, 'signer.passphrase'), 'utf8').trim();
+    expect(statSync(path.join(data, 'signer.passphrase')).mode & 0o777).toBe(0o600);
+    proc.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    expect(existsSync(path.join(data, 'signet.lock'))).toBe(false);
+    const log = readFileSync(proc.logFile, 'utf8');
+    expect(log).toContain('signer service listening (mutual TLS)');
+    expect(log).toContain(`on 127.0.0.1:${port}`);
+    expect(log).not.toContain(pass);
+  });
+
   it('the CLI prints the refusal with its fix and exits non-zero', async () => {
-    const cli = await bundleEntry('src/cli/main.ts', dir, 'signet.mjs');
     const r = await run(
       process.execPath,
       [cli, 'server', 'signer', '--tls-cert', path.join(tls, 'signer.crt'), '--data-dir', path.join(dir, 'cli-data')],

@@ -1,4 +1,4 @@
-// The MetaStore contract (src/storage/types.ts), part: server keys: insert, findUnused, markUsed.
+// The MetaStore contract (src/storage/types.ts), part: server keys: insert, findUnused, markUsed, delete.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../helpers/errors.js';
@@ -40,6 +40,24 @@ export function serverKeysContract({ withStore }: StoreContext): void {
     it('refuses markUsed of an unknown key with KEY_NOT_FOUND', () =>
       withStore(async (s) => {
         expect(await codeOf(s.keys.markUsed('missing', new Date()))).toBe('KEY_NOT_FOUND');
+      }));
+
+    it('delete removes one key and says so; an unknown id deletes nothing; the audit entry records the result', () =>
+      withStore(async (s) => {
+        await s.keys.insert(keyRow({ id: 'gone' }));
+        await s.keys.insert(keyRow({ id: 'kept' }));
+        expect(await s.keys.delete('gone', { event: 'delete_key', keyId: 'gone' })).toBe(true);
+        expect(await s.keys.get('gone')).toBeNull();
+        expect(await s.keys.get('kept')).not.toBeNull();
+        expect(await s.keys.delete('gone', { event: 'delete_key', keyId: 'gone' })).toBe(false);
+        expect(await s.keys.delete('never')).toBe(false);
+        const entries = (await s.audit.list({ afterSeq: 0, limit: 10 })).map(
+          (e) => JSON.parse(e.text) as Record<string, unknown>,
+        );
+        expect(entries.map((e) => [e.keyId, e.deleted])).toEqual([
+          ['gone', true],
+          ['gone', false],
+        ]);
       }));
   });
 }

@@ -125,7 +125,7 @@ export function keyManagementHandlers(deps: HandlerDeps): grpc.UntypedServiceImp
     }),
     GetKeyInfo: unary<KeyIdMsg, GetKeyInfoResponseMsg>(deps, 'GetKeyInfo', async (req) => {
       const id = keyIdOf(req, deps);
-      const held = await ring.get(id);
+      const held = await ring.current(id);
       if (held === null) throw rpcError(status.NOT_FOUND, `key ${id} not found`);
       return {
         keyInfo: { keyID: { ID: id }, algorithm: { algorithm: held.row.algorithm } },
@@ -142,7 +142,9 @@ export function signerHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementa
   return {
     Sign: unary<SignatureRequestMsg, SignatureMsg>(deps, 'Sign', async (req, call) => {
       const id = req.keyID?.ID ?? '';
-      const held = /^[0-9a-f]{64}$/.test(id) ? await ring.get(id) : null;
+      // read from the database on every Sign (one primary-key lookup): a key deleted through
+      // another instance sharing the database must not sign from this one's cache
+      const held = /^[0-9a-f]{64}$/.test(id) ? await ring.current(id) : null;
       // notary-signer's message for trustmanager.ErrKeyNotFound (N:trustmanager/errors.go)
       if (held === null) throw rpcError(status.NOT_FOUND, `signing key not found: ${id}`);
       let sig: Buffer;

@@ -1,8 +1,9 @@
 /**
  * The signer service's TLS material, checked before anything listens: its certificate chain and
  * key (they must belong together) and the CA bundle its clients' certificates must chain to.
- * notary-signer requires client certificates too (N:cmd/notary-signer/config.go, `client_ca_file`;
- * N:utils/configuration.go ParseServerTLS with `ClientAuth: tls.RequireAndVerifyClientCert`).
+ * notary-signer requires client certificates whenever `client_ca_file` is set
+ * (N:utils/configuration.go ParseServerTLS: `tls.RequireAndVerifyClientCert`); here the client CA is
+ * mandatory, so there is no way to run without them.
  */
 import crypto from 'node:crypto';
 import { readFile } from 'node:fs/promises';
