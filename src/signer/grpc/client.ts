@@ -254,6 +254,10 @@ export class RemoteServerSigner implements ServerSigner {
     };
   }
 
+  async holds(_gun: string, role: ServerKeyRole, root: RootSigned): Promise<boolean> {
+    return (await this.#listed(role, root)) !== null;
+  }
+
   async markUsed(): Promise<void> {
     // notary-signer marks a key active when it signs (N:signer/keydbstore/keydbstore.go activatingPrivateKey)
   }
