@@ -272,15 +272,20 @@ export class RemoteServerSigner implements ServerSigner {
 
   /** Both services report SERVING (the health check notary-server makes, N:signer/client/signer_trust.go). */
   async checkHealth(): Promise<void> {
-    for (const service of HEALTH_SERVICES) {
-      const res = await this.#call<{ status: string }>(this.#clients.health, 'Check', { service });
-      if (res.status !== 'SERVING') {
-        throw new SignetError(
-          'SIGNER_UNAVAILABLE',
-          `the remote signer at ${this.#address} reports ${service.split('.').pop() ?? service} ${res.status}`,
-          { fix: signerFix(this.#address) },
-        );
-      }
+    // both at once: a signer that does not answer costs one deadline, not two
+    const answers = await Promise.all(
+      HEALTH_SERVICES.map(async (service) => ({
+        service,
+        status: (await this.#call<{ status: string }>(this.#clients.health, 'Check', { service })).status,
+      })),
+    );
+    const down = answers.find((a) => a.status !== 'SERVING');
+    if (down !== undefined) {
+      throw new SignetError(
+        'SIGNER_UNAVAILABLE',
+        `the remote signer at ${this.#address} reports ${down.service.split('.').pop() ?? down.service} ${down.status}`,
+        { fix: signerFix(this.#address) },
+      );
     }
   }
 
