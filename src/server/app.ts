@@ -112,6 +112,7 @@ export function buildApp(deps: AppDeps): SignetApp {
   const log = deps.logger ? (deps.logger as unknown as h.Logger) : NOOP_LOG;
   const operator = createOperatorViews({
     store: deps.store,
+    signer: deps.signer,
     metrics,
     opts,
     now,

@@ -37,6 +37,9 @@ interface GunState {
 
 const PAGE = 1000;
 
+/** Whether the server's signer holds a snapshot key the root (its bytes) lists; omitted = look in the key table. */
+export type SnapshotHeld = (gun: string, rootBytes: Buffer) => Promise<boolean>;
+
 export class ExpiryWatch {
   readonly #store: MetaStore;
   readonly #refreshMs: number;
@@ -49,9 +52,11 @@ export class ExpiryWatch {
   #inflight: Promise<void> | undefined;
   #ready = false;
   readonly #listeners: ((items: readonly RoleExpiry[]) => void)[] = [];
+  readonly #snapshotHeld: SnapshotHeld | undefined;
 
-  constructor(store: MetaStore, opts: { refreshMs: number; now: () => Date }) {
+  constructor(store: MetaStore, opts: { refreshMs: number; now: () => Date; snapshotHeld?: SnapshotHeld | undefined }) {
     this.#store = store;
+    this.#snapshotHeld = opts.snapshotHeld;
     this.#refreshMs = opts.refreshMs;
     this.#now = opts.now;
   }
@@ -158,6 +163,13 @@ export class ExpiryWatch {
 
   /** Whether a key the root lists for the snapshot is one of this server's (it then re-signs the snapshot). */
   async #snapshotHolder(gun: string, rootBytes: Buffer): Promise<HeldBy> {
+    // a remote signer's keys are not in the key table: ask the signer
+    if (this.#snapshotHeld !== undefined) {
+      return this.#snapshotHeld(gun, rootBytes).then(
+        (held) => (held ? 'server' : 'client'),
+        () => 'client',
+      );
+    }
     try {
       const root = JSON.parse(rootBytes.toString('utf8')) as {
         signed?: { roles?: { snapshot?: { keyids?: unknown } } };

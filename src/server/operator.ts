@@ -3,7 +3,9 @@
  * and its gauges (expiry.ts), expiry alerts to a webhook (expiry-alerts.ts), the rate series and
  * the dashboard (dashboard.ts), and the audit reader the dashboard shows.
  */
+import type { ServerSigner } from '../signer/index.js';
 import type { MetaStore } from '../storage/index.js';
+import { parseRoot } from '../tuf/index.js';
 import { storeAuditReader, type AuditReader } from './audit-recent.js';
 import { Dashboard } from './dashboard.js';
 import { ExpiryAlerts, type AlertLogger } from './expiry-alerts.js';
@@ -24,6 +26,8 @@ export interface OperatorViews {
 
 export function createOperatorViews(deps: {
   store: MetaStore;
+  /** a signer whose keys are not in the key table (remote) says itself which snapshot keys it holds */
+  signer?: ServerSigner | undefined;
   metrics: ServerMetrics;
   opts: ServerOptions;
   now: () => Date;
@@ -32,7 +36,12 @@ export function createOperatorViews(deps: {
   auditReader?: AuditReader | undefined;
 }): OperatorViews {
   const { opts, now } = deps;
-  const watch = new ExpiryWatch(deps.store, { refreshMs: opts.expiryRefreshMs, now });
+  const holds = deps.signer?.holds?.bind(deps.signer);
+  const watch = new ExpiryWatch(deps.store, {
+    refreshMs: opts.expiryRefreshMs,
+    now,
+    snapshotHeld: holds && ((gun, rootBytes) => holds(gun, 'snapshot', parseRoot(rootBytes).signed)),
+  });
   registerExpiryMetrics(deps.metrics.registry, watch, now);
 
   let alerts: ExpiryAlerts | undefined;

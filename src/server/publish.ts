@@ -4,6 +4,7 @@
  * everything with one `updateMany`. Either all of it is stored or nothing is.
  */
 import { sha256Hex } from '../digest.js';
+import { isSignetError } from '../errors.js';
 import type { AuditFields, MetaReader, MetaStore, MetaUpdate } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
 import { parseRoot, signMetadata, type RootSigned, type Signer } from '../tuf/index.js';
@@ -66,11 +67,17 @@ function keyUse(signer: ServerSigner, signed: { role: string; keyId: string; ver
   return { signer: signer.name ?? 'local', signed };
 }
 
-/** Resolve signers before the transaction (the signer may read the key table). */
+/** Resolve signers before the transaction (the signer may read the key table, or ask a remote signer). */
 async function prefetchSigners(signer: ServerSigner, gun: string, roots: RootSigned[]): Promise<void> {
   for (const r of roots) {
-    await signer.signerFor(gun, 'timestamp', r).catch(() => null);
-    await signer.signerFor(gun, 'snapshot', r).catch(() => null);
+    for (const role of ['timestamp', 'snapshot'] as const) {
+      try {
+        await signer.signerFor(gun, role, r);
+      } catch (err) {
+        // the server signs every timestamp: without its signer no publish can succeed, so fail before the transaction
+        if (isSignetError(err, 'SIGNER_UNAVAILABLE')) throw err;
+      }
+    }
   }
 }
 

@@ -23,6 +23,11 @@ export interface ServerSigner {
   signerFor(gun: string, role: ServerKeyRole, root: RootSigned): Promise<Signer | null>;
   /** Marks keys as used (after the metadata they signed was committed). Unknown ids are ignored. */
   markUsed(keyIds: string[], at: Date): Promise<void>;
+  /**
+   * Whether this signer holds a key `root` lists for `role`, without preparing a Signer (the expiry
+   * watch asks it of every root). Omitted = the server's key table answers (the built-in signer).
+   */
+  holds?(gun: string, role: ServerKeyRole, root: RootSigned): Promise<boolean>;
   /** How the audit trail and logs name this signer (`remote HOST:PORT`); omitted = the built-in one (`local`). */
   readonly name?: string;
   /** Throws (SIGNER_UNAVAILABLE) when the signer cannot sign now; for `/_notary_server/health`. Omitted = always able. */

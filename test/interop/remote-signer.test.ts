@@ -127,12 +127,17 @@ describe('Signet server signing with the real notary-signer', () => {
   it('the server holds no key: no key row, no signer.passphrase; the trail names no key material', async () => {
     expect(await srv.store.keys.first()).toBeNull();
     expect(existsSync(path.join(dataDir, 'signer.passphrase'))).toBe(false);
-    const held = await signerKeys();
+    const keys = await signerKeys();
     const entries = await auditEntries(srv);
     // every signature the server made is in the trail with a key notary-signer holds for that role and GUN
     const signed = entries.flatMap((e) => (e.signed as Signed[] | undefined) ?? []);
     expect(signed.length).toBeGreaterThanOrEqual(6);
-    for (const s of signed) expect(held.get(s.keyId)).toEqual({ gun: GUN, role: s.role });
+    for (const s of signed) expect(keys.get(s.keyId)).toEqual({ gun: GUN, role: s.role });
+    // the expiry watch asks the signer: the snapshot (rotated to the server) is server-held, so never alerted
+    const expiries = await srv.signet.operator.watch.current();
+    const held = (role: string) =>
+      expiries.find((i) => i.gun === GUN && i.role === role && i.kind === 'metadata')?.heldBy;
+    expect([held('snapshot'), held('timestamp'), held('targets')]).toEqual(['server', 'server', 'client']);
     const text = readFileSync(path.join(dataDir, 'audit.log'), 'utf8');
     expect(text).not.toMatch(/BEGIN|PRIVATE|keyval|"public"|passphrase/i);
   });

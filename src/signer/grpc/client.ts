@@ -34,6 +34,8 @@ const ALGORITHM = 'ecdsa';
 export const DEFAULT_REMOTE_SIGNER_TIMEOUT_MS = 10_000;
 /** How long "the signer does not hold this key" is believed before asking again (client-held keys are asked on every publish). */
 const ABSENT_TTL_MS = 5_000;
+/** Keys remembered at most (then forgotten all at once and asked again). */
+const MAX_HELD = 100_000;
 
 export interface RemoteSignerOptions {
   /** HOST:PORT of notary-signer's gRPC listener */
@@ -61,7 +63,8 @@ interface Clients {
   keys: grpc.Client;
   signer: grpc.Client;
   health: grpc.Client;
-  metadata: grpc.Metadata;
+  /** fresh call metadata (grpc-js may add to what it is given) */
+  metadata: () => grpc.Metadata;
 }
 
 export class RemoteServerSigner implements ServerSigner {
@@ -114,7 +117,7 @@ export class RemoteServerSigner implements ServerSigner {
       keys: new services.KeyManagement(opts.address, creds, over),
       signer: new services.Signer(opts.address, creds, over),
       health: new services.Health(opts.address, creds, over),
-      metadata: new grpcJs.Metadata(),
+      metadata: () => new grpcJs.Metadata(),
     });
   }
 
@@ -124,7 +127,7 @@ export class RemoteServerSigner implements ServerSigner {
 
   async #call<Res>(client: grpc.Client, method: string, req: object): Promise<Res> {
     try {
-      return await unary<Res>(client, this.#clients.metadata, method, req, this.#timeoutMs);
+      return await unary<Res>(client, this.#clients.metadata(), method, req, this.#timeoutMs);
     } catch (err) {
       throw callFailure(this.#address, method, err as CallError);
     }
@@ -164,6 +167,11 @@ export class RemoteServerSigner implements ServerSigner {
     return pk;
   }
 
+  #remember(id: string, key: HeldKey): void {
+    if (this.#held.size >= MAX_HELD) this.#held.clear();
+    this.#held.set(id, key);
+  }
+
   /** What the signer holds under `id`, or null (NOT_FOUND; remembered briefly). */
   async #keyInfo(id: string): Promise<HeldKey | null> {
     const held = this.#held.get(id);
@@ -174,7 +182,7 @@ export class RemoteServerSigner implements ServerSigner {
     try {
       res = await unary<GetKeyInfoResponseMsg>(
         this.#clients.keys,
-        this.#clients.metadata,
+        this.#clients.metadata(),
         'GetKeyInfo',
         { ID: id },
         this.#timeoutMs,
@@ -190,7 +198,7 @@ export class RemoteServerSigner implements ServerSigner {
     // a key of another algorithm cannot be one of ours: not held, as notary-server would fail to use it
     if (res.keyInfo?.algorithm?.algorithm !== ALGORITHM) return null;
     const key = { publicKey: this.#publicKey(res, id, 'GetKeyInfo'), role: res.role };
-    this.#held.set(id, key);
+    this.#remember(id, key);
     this.#absent.delete(id);
     return key;
   }
@@ -208,7 +216,7 @@ export class RemoteServerSigner implements ServerSigner {
   async #create(gun: string, role: ServerKeyRole, audit: AuditFields | undefined): Promise<PublicKey> {
     const res = await this.#call<PublicKeyMsg>(this.#clients.keys, 'CreateKey', { algorithm: ALGORITHM, gun, role });
     const pk = this.#publicKey(res, undefined, 'CreateKey');
-    this.#held.set(pk.id, { publicKey: pk, role });
+    this.#remember(pk.id, { publicKey: pk, role });
     this.#absent.delete(pk.id);
     // recorded before the key is handed out: a key the trail does not name is never used
     if (audit !== undefined && this.#audit !== undefined) {
@@ -254,21 +262,30 @@ export class RemoteServerSigner implements ServerSigner {
     };
   }
 
+  async holds(_gun: string, role: ServerKeyRole, root: RootSigned): Promise<boolean> {
+    return (await this.#listed(role, root)) !== null;
+  }
+
   async markUsed(): Promise<void> {
     // notary-signer marks a key active when it signs (N:signer/keydbstore/keydbstore.go activatingPrivateKey)
   }
 
   /** Both services report SERVING (the health check notary-server makes, N:signer/client/signer_trust.go). */
   async checkHealth(): Promise<void> {
-    for (const service of HEALTH_SERVICES) {
-      const res = await this.#call<{ status: string }>(this.#clients.health, 'Check', { service });
-      if (res.status !== 'SERVING') {
-        throw new SignetError(
-          'SIGNER_UNAVAILABLE',
-          `the remote signer at ${this.#address} reports ${service.split('.').pop() ?? service} ${res.status}`,
-          { fix: signerFix(this.#address) },
-        );
-      }
+    // both at once: a signer that does not answer costs one deadline, not two
+    const answers = await Promise.all(
+      HEALTH_SERVICES.map(async (service) => ({
+        service,
+        status: (await this.#call<{ status: string }>(this.#clients.health, 'Check', { service })).status,
+      })),
+    );
+    const down = answers.find((a) => a.status !== 'SERVING');
+    if (down !== undefined) {
+      throw new SignetError(
+        'SIGNER_UNAVAILABLE',
+        `the remote signer at ${this.#address} reports ${down.service.split('.').pop() ?? down.service} ${down.status}`,
+        { fix: signerFix(this.#address) },
+      );
     }
   }
 
