@@ -43,7 +43,6 @@ const ROOT_KEYS_DIR = 'root_keys';
 const NON_ROOT_KEYS_DIR = 'tuf_keys';
 const KEY_EXT = '.key';
 const MAX_ATTEMPTS = 3;
-const DEFAULT_IMPORT_ROLE = 'delegation';
 const GUN_ROLES = new Set(['targets', 'snapshot', 'timestamp']);
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 

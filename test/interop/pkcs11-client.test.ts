@@ -176,6 +176,25 @@ describe('PKCS#11 token keys in the client (SoftHSM2, notary-server)', () => {
     expect(keys.find((k) => k.id === gen.id)?.pkcs11).toMatch(/object=root2/);
   });
 
+  it('rotates the targets key to a token key generated for this repository', async () => {
+    const targetsUri = `pkcs11:token=${token.label};object=targets1`;
+    const gen = JSON.parse(
+      (await signet.ok(['key', 'generate', '--pkcs11', targetsUri, '--role', 'targets', '--gun', gun, '--json']))
+        .stdout,
+    ) as { id: string; gun: string };
+    expect(gen.gun).toBe(gun);
+    const rot = JSON.parse(
+      (await signet.ok(['key', 'rotate', gun, 'targets', '--key', targetsUri, '--json'])).stdout,
+    ) as {
+      keyId: string;
+    };
+    expect(rot.keyId).toBe(gen.id);
+    // targets is re-signed on the token; the notary client accepts it
+    const list = await notary().run(['list', gun]);
+    expect(list.code, `${list.stdout}\n${list.stderr}`).toBe(0);
+    await signet.ok(['verify', `${gun}:1.0`]);
+  });
+
   it('fails with a clear error and a non-zero exit: wrong PIN, missing module, unknown object', async () => {
     const badPin = path.join(work, 'bad.pin');
     await writeFile(badPin, '0000-wrong\n', { mode: 0o600 });
