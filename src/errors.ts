@@ -26,6 +26,14 @@ export type SignetErrorCode =
   | 'BAD_PASSPHRASE' // passphrase does not decrypt the key
   | 'PASSPHRASE_REQUIRED' // no TTY and no env variable: message names the variable
   | 'KEY_NOT_FOUND'
+  | 'KEY_ON_TOKEN' // the private key lives on a PKCS#11 token: it signs there and is never read out
+  // PKCS#11 tokens (src/keys/pkcs11)
+  | 'PKCS11_UNAVAILABLE' // the optional native package pkcs11js is not installed
+  | 'PKCS11_MODULE' // no module path given, or the module cannot be loaded
+  | 'PKCS11_PIN' // no PIN, a wrong PIN or a locked PIN
+  | 'PKCS11_URI' // a pkcs11: URI that cannot be parsed or names no single key/token
+  | 'PKCS11_TOKEN_NOT_FOUND' // no token in the module matches the URI
+  | 'PKCS11' // any other failed PKCS#11 call (message names the CKR_ value)
   // network / remote trust server / registry
   | 'NETWORK'
   | 'TIMEOUT' // a request (connect, headers or body) took longer than its deadline

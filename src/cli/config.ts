@@ -29,6 +29,8 @@ export interface GlobalFlags {
   json?: boolean;
   timeout?: string | number;
   retries?: string | number;
+  pkcs11Module?: string;
+  pkcs11PinFile?: string;
 }
 
 /** Where the trust server of a command came from: the flag, the environment, servers.json, or the default. */
@@ -67,6 +69,11 @@ export interface GlobalConfig {
    * it gets none. Registry logins (`config.json`) never go to a trust server.
    */
   trustServerAuthFor(serverUrl: string): { username: string; password: string } | undefined;
+  /**
+   * Module and PIN for keys on PKCS#11 tokens, when a key's URI names neither: --pkcs11-module or
+   * SIGNET_PKCS11_MODULE; --pkcs11-pin-file, else SIGNET_PKCS11_PIN_FILE, else SIGNET_PKCS11_PIN.
+   */
+  pkcs11: { modulePath?: string; pinFile?: string; pin?: string };
   /** stdin and stderr are terminals: prompts and progress bars are allowed. */
   isTTY: boolean;
   stdoutIsTTY: boolean;
@@ -191,6 +198,13 @@ export function resolveGlobalConfig(
       why: `no --server and no DOCKER_CONTENT_TRUST_SERVER: the default for registry ${registryHost}`,
     };
   };
+  const set = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
+  const pkcs11: GlobalConfig['pkcs11'] = {};
+  const modulePath = set(flags.pkcs11Module) ?? set(env.SIGNET_PKCS11_MODULE);
+  if (modulePath !== undefined) pkcs11.modulePath = modulePath;
+  const pinFile = set(flags.pkcs11PinFile) ?? set(env.SIGNET_PKCS11_PIN_FILE);
+  if (pinFile !== undefined) pkcs11.pinFile = path.resolve(pinFile);
+  else if (set(env.SIGNET_PKCS11_PIN) !== undefined) pkcs11.pin = env.SIGNET_PKCS11_PIN as string;
   return {
     trustDir,
     dockerConfigDir,
@@ -206,6 +220,7 @@ export function resolveGlobalConfig(
     trustServerAuthFor(serverUrl: string) {
       return serverOverride !== undefined && serverUrl === serverOverride ? notaryAuth : undefined;
     },
+    pkcs11,
     isTTY,
     stdoutIsTTY,
     serverChoice,

@@ -54,6 +54,7 @@ const BY_CODE: Partial<Record<SignetErrorCode, number>> = {
   REGISTRY: EXIT.NETWORK,
   PASSPHRASE_REQUIRED: EXIT.PASSPHRASE,
   BAD_PASSPHRASE: EXIT.PASSPHRASE,
+  PKCS11_PIN: EXIT.PASSPHRASE,
 };
 
 /** The process exit code for an error (1 for anything unexpected). */

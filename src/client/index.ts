@@ -66,3 +66,5 @@ export {
   type TrustSigner,
   type TargetWithRole,
 } from './view.js';
+export type { TokenKeyResult } from './token-keys.js';
+export { generateKeyOnToken, importKeyToToken, listTokenKeys, keyIdFor, tokenPublicKey } from './token-keys.js';

@@ -90,12 +90,21 @@ export async function exportKeys(
   passphrase: (role: string, id: string) => Promise<string>,
 ): Promise<string> {
   const all = await store.list();
+  // keys on a PKCS#11 token cannot leave it: all = the key files; naming a token key is an error
   const chosen =
     ids.length === 0
-      ? all
+      ? all.filter((k) => k.pkcs11 === undefined)
       : ids.map((id) => {
           const e = all.find((k) => k.id === id || k.id.startsWith(id));
           if (e === undefined) throw new SignetError('KEY_NOT_FOUND', `no private key ${id} in ${store.privateDir}`);
+          if (e.pkcs11 !== undefined)
+            throw new SignetError(
+              'KEY_ON_TOKEN',
+              `key ${e.id} lives on a PKCS#11 token (${e.pkcs11}) and cannot be exported`,
+              {
+                fix: 'export the other keys by ID; back up the token with its own tools',
+              },
+            );
           return e;
         });
   let out = '';

@@ -119,8 +119,7 @@ export class Repository {
       has: async (canonicalId) => (await held()).has(canonicalId),
       signer: async (pk: PublicKey): Promise<Signer | undefined> => {
         if (!(await held()).has(pk.canonicalId)) return undefined;
-        const key = await store.get(pk.canonicalId);
-        return localSigner(key.keyObject, pk);
+        return store.signer(pk.canonicalId, pk);
       },
     };
   }
@@ -207,7 +206,11 @@ export class Repository {
       snapshotPub = snapshotKey.publicKey;
     }
     const rootKey = await this.rootKey(opts.rootKeyId);
-    const certPem = await createRootCertificate(this.gun, rootKey.keyObject, now);
+    const certPem = await createRootCertificate(
+      this.gun,
+      await this.keyStore.signer(rootKey.canonicalId, rootKey),
+      now,
+    );
     const rootPub = certificatePublicKey(certPem);
     const targetsKey = generatePrivateKey('ecdsa');
     await this.keyStore.add(targetsKey, { role: 'targets', gun: this.gun });
@@ -224,7 +227,7 @@ export class Repository {
       },
       formatExpires(defaultExpires('root', now)),
     );
-    const root = await signMetadata('root', rootSigned, [localSigner(rootKey.keyObject, rootPub)]);
+    const root = await signMetadata('root', rootSigned, [await this.keyStore.signer(rootKey.canonicalId, rootPub)]);
     const targets = await signMetadata('targets', newTargets(formatExpires(defaultExpires('targets', now))), [
       localSigner(targetsKey.keyObject, targetsKey.publicKey),
     ]);
@@ -247,7 +250,7 @@ export class Repository {
     // A repository we create is pinned from the start by its root certificate's key ID.
     await this.pins.setCerts(this.gun, [rootPub.id]);
     return {
-      rootKeyId: rootKey.publicKey.canonicalId,
+      rootKeyId: rootKey.canonicalId,
       rootCertKeyId: rootPub.id,
       targetsKeyId: targetsKey.publicKey.canonicalId,
       snapshotKeyId: snapshotKey?.publicKey.canonicalId,
@@ -255,14 +258,17 @@ export class Repository {
     };
   }
 
-  /** The given root key, else the first local root key by ID (as Docker does), else a new one. */
-  private async rootKey(id?: string): Promise<PrivateKey> {
-    if (id !== undefined) return this.keyStore.get(id);
+  /**
+   * The bare public key of the given root key (a key file or a token key), else of the first local
+   * root key by ID (as Docker does), else of a new one.
+   */
+  private async rootKey(id?: string): Promise<PublicKey> {
+    if (id !== undefined) return this.keyStore.publicKey(id);
     const roots = (await this.keyStore.list()).filter((k) => k.role === 'root').sort((a, b) => (a.id < b.id ? -1 : 1));
-    if (roots[0] !== undefined) return this.keyStore.get(roots[0].id);
+    if (roots[0] !== undefined) return this.keyStore.publicKey(roots[0].id);
     const key = generatePrivateKey('ecdsa');
     await this.keyStore.add(key, { role: 'root' });
-    return key;
+    return key.publicKey;
   }
 
   /** Pin this GUN to the given root certificate key IDs. */

@@ -20,10 +20,14 @@ export interface RotateResult extends PublishReport {
   canonicalId: string;
 }
 
+/**
+ * `opts.keyId`: use this key of the trust dir's key store (e.g. a PKCS#11 token key recorded there)
+ * as the new root or targets key instead of generating one.
+ */
 export async function rotateKey(
   repo: Repository,
   role: string,
-  opts: { serverManaged?: boolean; now?: Date } = {},
+  opts: { serverManaged?: boolean; now?: Date; keyId?: string } = {},
 ): Promise<RotateResult> {
   if (role !== 'root' && role !== 'targets' && role !== 'snapshot' && role !== 'timestamp') {
     throw new SignetError('USAGE', `cannot rotate ${role}: only root, targets, snapshot and timestamp keys rotate`, {
@@ -38,12 +42,24 @@ export async function rotateKey(
       fix: 'rotate it without --server-managed',
     });
   }
+  if (opts.keyId !== undefined && role !== 'root' && role !== 'targets')
+    throw new SignetError('USAGE', `an existing key can become the new root or targets key, not the ${role} key`, {
+      fix: `rotate ${role} without --key`,
+    });
   // must exist on the server: RotateKey publishes immediately
   const before = await repo.read({ forWrite: true });
 
   let pub: PublicKey;
   if (serverManaged) {
     pub = await repo.remote.rotateServerKey(repo.gun, role as 'snapshot' | 'timestamp');
+  } else if (opts.keyId !== undefined) {
+    const bare = await repo.keyStore.publicKey(opts.keyId);
+    pub =
+      role === 'root'
+        ? certificatePublicKey(
+            await createRootCertificate(repo.gun, await repo.keyStore.signer(opts.keyId, bare), opts.now ?? new Date()),
+          )
+        : bare;
   } else if (role === 'root') {
     const key = generatePrivateKey('ecdsa');
     const cert = await createRootCertificate(repo.gun, key.keyObject, opts.now ?? new Date());

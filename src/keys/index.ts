@@ -24,3 +24,10 @@ export {
 export type { KeyListEntry, StoredPrivateKey } from './keystore.js';
 export { TrustDirKeyStore, keyFileGun } from './keystore.js';
 export { writeBackup, restoreBackup, restoreBackupWithExtras, readBackup, type BackupExtras } from './backup.js';
+export type { Pkcs11Settings } from './pkcs11/module.js';
+export type { Pkcs11Uri } from './pkcs11/uri.js';
+export { isPkcs11Uri, parsePkcs11Uri, formatPkcs11Uri } from './pkcs11/uri.js';
+export type { TokenKeyRef, TokenKeyMeta } from './pkcs11/refs.js';
+export type { TokenKey } from './pkcs11/objects.js';
+export { TokenKeyStore } from './pkcs11/refs.js';
+export { readImportPem } from './key-import.js';

@@ -8,10 +8,14 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SignetError, isSignetError } from '../errors.js';
 import { writeFileAtomic } from '../fs/index.js';
-import { checkKeyGun, checkKeyPath, checkKeyRole } from './key-headers.js';
+import { checkKeyGun, checkKeyRole } from './key-headers.js';
+import { readImportPem } from './key-import.js';
 import type { PassphraseRetriever } from './passphrase.js';
 import { decodeKeyPem, encodeKeyPem, findKeyBlock, isEncryptedBlock, metaOf, type KeyFileMeta } from './key-pem.js';
 import type { PrivateKey } from './private-key.js';
+import type { Pkcs11Settings } from './pkcs11/module.js';
+import { TokenKeyStore } from './pkcs11/refs.js';
+import { localSigner, type PublicKey, type Signer } from '../tuf/index.js';
 
 /** Writes a key-store file (0600, folders 0700) atomically; a failure is a KEY_FILE error. */
 export async function writeKeyFile(file: string, data: string): Promise<void> {
@@ -26,8 +30,10 @@ export interface KeyListEntry {
   id: string;
   role: string;
   gun?: string;
-  /** absolute path of the key file */
+  /** absolute path of the key file (for a token key: its reference file) */
   file: string;
+  /** set when the private key lives on a PKCS#11 token: its RFC 7512 URI */
+  pkcs11?: string;
 }
 
 export type StoredPrivateKey = PrivateKey & { role: string; gun?: string };
@@ -37,7 +43,6 @@ const ROOT_KEYS_DIR = 'root_keys';
 const NON_ROOT_KEYS_DIR = 'tuf_keys';
 const KEY_EXT = '.key';
 const MAX_ATTEMPTS = 3;
-const DEFAULT_IMPORT_ROLE = 'delegation';
 const GUN_ROLES = new Set(['targets', 'snapshot', 'timestamp']);
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -75,11 +80,37 @@ export class TrustDirKeyStore {
   private readonly retriever: PassphraseRetriever;
   private readonly cache = new Map<string, StoredPrivateKey>();
   private readonly inflight = new Map<string, Promise<StoredPrivateKey>>();
+  /** keys on PKCS#11 tokens, known by reference files (`pkcs11/refs.ts`) */
+  readonly tokens: TokenKeyStore;
 
-  constructor(trustDir: string, retriever: PassphraseRetriever) {
+  constructor(trustDir: string, retriever: PassphraseRetriever, opts: { pkcs11?: Pkcs11Settings } = {}) {
     this.trustDir = path.resolve(trustDir);
     this.privateDir = path.join(this.trustDir, PRIVATE_DIR);
     this.retriever = retriever;
+    this.tokens = new TokenKeyStore(this.trustDir, opts.pkcs11);
+  }
+
+  /**
+   * The one way from a key ID to a Signer for `publicKey` (bare, or the root's x509 key of that key):
+   * a key file is decrypted and signs in-process; a token key signs on its token.
+   */
+  async signer(id: string, publicKey: PublicKey): Promise<Signer> {
+    const ref = await this.tokenRef(id);
+    if (ref !== undefined) return this.tokens.signer(ref, publicKey);
+    return localSigner((await this.get(id)).keyObject, publicKey);
+  }
+
+  /** The bare public key of a stored key (a key file is decrypted; a token key's is in its reference). */
+  async publicKey(id: string): Promise<PublicKey> {
+    const ref = await this.tokenRef(id);
+    return ref !== undefined ? this.tokens.publicKey(ref) : (await this.get(id)).publicKey;
+  }
+
+  /** The token reference of `id` when no key file holds it. */
+  private async tokenRef(id: string): Promise<import('./pkcs11/refs.js').TokenKeyRef | undefined> {
+    checkId(id);
+    const e = (await this.list()).find((x) => x.id === id);
+    return e?.pkcs11 !== undefined ? this.tokens.ref(id) : undefined;
   }
 
   /** Path the key with this canonical ID is (or would be) stored at. */
@@ -140,6 +171,17 @@ export class TrustDirKeyStore {
       }
     };
     await walk(path.join(this.privateDir, NON_ROOT_KEYS_DIR), []);
+    for (const ref of await this.tokens.list()) {
+      if (found.has(ref.keyId)) continue;
+      const entry: KeyListEntry = {
+        id: ref.keyId,
+        role: ref.role,
+        file: this.tokens.refPath(ref.keyId),
+        pkcs11: ref.uri,
+      };
+      if (ref.gun !== undefined) entry.gun = ref.gun;
+      found.set(ref.keyId, entry);
+    }
     return [...found.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -177,6 +219,14 @@ export class TrustDirKeyStore {
 
   private async load(id: string): Promise<StoredPrivateKey> {
     const e = await this.entry(id);
+    if (e.pkcs11 !== undefined)
+      throw new SignetError(
+        'KEY_ON_TOKEN',
+        `the private ${e.role} key ${id} lives on a PKCS#11 token (${e.pkcs11}) and cannot be read`,
+        {
+          fix: 'a token key signs on the token; it cannot be exported or backed up (back up the token itself)',
+        },
+      );
     const text = await readFile(e.file, 'utf8').catch((err: unknown) => {
       throw new SignetError('KEY_FILE', `cannot read ${e.file}`, { cause: err });
     });
@@ -266,57 +316,7 @@ export class TrustDirKeyStore {
     pem: string,
     opts: { role?: string; gun?: string; passphrase?: string } = {},
   ): Promise<{ id: string; role: string }> {
-    const block = findKeyBlock(pem);
-    const meta = metaOf(block);
-    if (meta.path !== undefined) checkKeyPath(meta.path);
-    const role = meta.role || opts.role || DEFAULT_IMPORT_ROLE;
-    checkKeyRole(role);
-    let gun = meta.gun;
-    if (!gun && meta.path && meta.path.includes('/')) {
-      // legacy export path "tuf_keys/<gun>/<id>_<role>"
-      const dir = path.posix.dirname(meta.path);
-      if (dir.startsWith(NON_ROOT_KEYS_DIR)) {
-        const g = dir.slice(NON_ROOT_KEYS_DIR.length).replace(/^\/+|\/+$/g, '');
-        if (g) gun = g;
-      }
-    }
-    gun = gun || opts.gun || undefined;
-    if (GUN_ROLES.has(role) && !gun) {
-      throw new SignetError('KEY_FILE', `a ${role} key needs a gun: the PEM has no "gun" header and none was given`, {
-        fix: 'pass the repository (GUN) the key belongs to',
-      });
-    }
-    if (!GUN_ROLES.has(role)) gun = undefined;
-    if (gun !== undefined) checkKeyGun(gun);
-
-    const encrypted = isEncryptedBlock(block);
-    let key: PrivateKey;
-    let passphrase: string;
-    const label = meta.path ? (path.posix.basename(meta.path).split('_')[0] ?? 'imported key') : 'imported key';
-    if (!encrypted) {
-      key = decodeKeyPem(pem, undefined).key;
-      passphrase = await this.retriever({ keyId: key.publicKey.canonicalId, alias: role, createNew: true, attempt: 0 });
-    } else if (opts.passphrase !== undefined && opts.passphrase !== '') {
-      key = decodeKeyPem(pem, opts.passphrase).key;
-      passphrase = opts.passphrase;
-    } else {
-      let got: { key: PrivateKey; pass: string } | undefined;
-      let lastErr: unknown;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS && got === undefined; attempt++) {
-        const pass = await this.retriever({ keyId: label, alias: role, createNew: false, attempt });
-        try {
-          got = { key: decodeKeyPem(pem, pass).key, pass };
-        } catch (err) {
-          if (!isSignetError(err, 'BAD_PASSPHRASE') && !isSignetError(err, 'PASSPHRASE_REQUIRED')) throw err;
-          lastErr = err;
-        }
-      }
-      if (got === undefined) {
-        throw new SignetError('BAD_PASSPHRASE', `wrong passphrase for the imported ${role} key`, { cause: lastErr });
-      }
-      key = got.key;
-      passphrase = got.pass;
-    }
+    const { key, role, gun, passphrase } = await readImportPem(pem, opts, this.retriever, true);
     await this.write(key, role, gun, passphrase);
     return { id: key.publicKey.canonicalId, role };
   }
@@ -352,6 +352,7 @@ export class TrustDirKeyStore {
   async keyFiles(): Promise<Array<{ id: string; file: string; pem: string }>> {
     const out: Array<{ id: string; file: string; pem: string }> = [];
     for (const e of await this.list()) {
+      if (e.pkcs11 !== undefined) continue; // the token holds it; nothing to copy
       const pem = await readFile(e.file, 'utf8');
       out.push({ id: e.id, file: path.relative(this.trustDir, e.file).split(path.sep).join('/'), pem });
     }

@@ -41,6 +41,7 @@ import {
 import { SignetError } from '../errors.js';
 import { pemBlocks, pemEncode } from './pem.js';
 import { COMMON_NAME_OID } from './x509.js';
+import type { PublicKey, Signer } from './types.js';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000; // notary.Year: the fixture certs run exactly 3650 days
 
@@ -210,6 +211,33 @@ export function issueCertificate(req: CertificateRequest): { der: Buffer; pem: s
     req.issuer !== undefined && 'certificate' in req.issuer
       ? parseIssuer(req.issuer.certificate, req.issuer.key)
       : undefined;
+  const tbs = tbsCertificate(req, alg, subjectSpki, issuerSpki, issuerCert);
+  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  const signature =
+    kind === 'ec'
+      ? crypto.sign(hash, tbsDer, { key: signer, dsaEncoding: 'der' })
+      : crypto.sign(hash, tbsDer, { key: signer, padding: crypto.constants.RSA_PKCS1_PADDING });
+  return assemble(tbs, alg, signature);
+}
+
+function assemble(tbs: TBSCertificate, alg: AlgorithmIdentifier, signature: Buffer): { der: Buffer; pem: string } {
+  const cert = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: alg,
+    signatureValue: new Uint8Array(signature).buffer,
+  });
+  const der = Buffer.from(AsnConvert.serialize(cert));
+  return { der, pem: pemEncode('CERTIFICATE', der) };
+}
+
+/** The to-be-signed part, in Go's layout (see issueCertificate). */
+function tbsCertificate(
+  req: Omit<CertificateRequest, 'signingKey'>,
+  alg: AlgorithmIdentifier,
+  subjectSpki: Buffer,
+  issuerSpki: Buffer,
+  issuerCert: Certificate | undefined,
+): TBSCertificate {
   const issuerName =
     issuerCert?.tbsCertificate.subject ??
     nameCN(req.issuer !== undefined && 'cn' in req.issuer ? req.issuer.cn : req.subjectCN);
@@ -263,18 +291,7 @@ export function issueCertificate(req: CertificateRequest): { der: Buffer; pem: s
     subjectPublicKeyInfo: spki,
     extensions: new Extensions(exts),
   });
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  const signature =
-    kind === 'ec'
-      ? crypto.sign(hash, tbsDer, { key: signer, dsaEncoding: 'der' })
-      : crypto.sign(hash, tbsDer, { key: signer, padding: crypto.constants.RSA_PKCS1_PADDING });
-  const cert = new Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm: alg,
-    signatureValue: new Uint8Array(signature).buffer,
-  });
-  const der = Buffer.from(AsnConvert.serialize(cert));
-  return { der, pem: pemEncode('CERTIFICATE', der) };
+  return tbs;
 }
 
 /**
@@ -282,24 +299,76 @@ export function issueCertificate(req: CertificateRequest): { der: Buffer; pem: s
  * serial < 2^128, NotBefore=now, NotAfter=now+years×365 days, KeyUsage digitalSignature|keyEncipherment
  * (critical), ExtKeyUsage codeSigning, BasicConstraints CA=false (critical); extensions in Go's order.
  * Signature ECDSA-SHA256 for P-256 (SHA-384/512 for P-384/P-521, as Go picks) or RSA PKCS#1 v1.5 SHA-256.
- * `now` is truncated to whole seconds (X.509 times have no fraction).
+ * `now` is truncated to whole seconds (X.509 times have no fraction). `key` is the private KeyObject, or a
+ * Signer of the bare ecdsa key (a key on a PKCS#11 token: the signature is made there).
  */
 export async function createRootCertificate(
   gun: string,
-  privateKey: crypto.KeyObject,
+  key: crypto.KeyObject | Signer,
   now: Date,
   years = 10,
 ): Promise<string> {
-  if (privateKey.type !== 'private') throw new SignetError('INVALID_KEY', 'createRootCertificate needs a private key');
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
-  return issueCertificate({
+  const base = {
     subjectCN: gun,
-    subjectKey: privateKey,
-    signingKey: privateKey,
     notBefore,
     notAfter: new Date(notBefore.getTime() + years * YEAR_MS),
     ca: false,
-    keyUsage: ['digitalSignature', 'keyEncipherment'],
-    extKeyUsage: ['codeSigning'],
-  }).pem;
+    keyUsage: ['digitalSignature', 'keyEncipherment'] as KeyUsageName[],
+    extKeyUsage: ['codeSigning'] as ExtKeyUsageName[],
+  };
+  if (key instanceof crypto.KeyObject) {
+    if (key.type !== 'private') throw new SignetError('INVALID_KEY', 'createRootCertificate needs a private key');
+    return issueCertificate({ ...base, subjectKey: key, signingKey: key }).pem;
+  }
+  return (await selfSignWith({ ...base, subjectKey: publicKeyObject(key.publicKey) }, key)).pem;
+}
+
+function publicKeyObject(pk: PublicKey): crypto.KeyObject {
+  if (pk.keytype !== 'ecdsa')
+    throw new SignetError(
+      'INVALID_KEY',
+      `a root certificate signed through a Signer needs a bare ecdsa key, not ${pk.keytype}`,
+    );
+  return crypto.createPublicKey({ key: Buffer.from(pk.public, 'base64'), format: 'der', type: 'spki' });
+}
+
+/** DER ECDSA-Sig-Value (RFC 3279 §2.2.3) from a raw r‖s signature. */
+function ecdsaRawToDer(raw: Buffer): Buffer {
+  const half = raw.length / 2;
+  const int = (b: Buffer): Buffer => {
+    let v = b;
+    while (v.length > 1 && v[0] === 0) v = v.subarray(1);
+    if ((v[0] ?? 0) & 0x80) v = Buffer.concat([Buffer.from([0]), v]);
+    return Buffer.concat([Buffer.from([0x02, v.length]), v]);
+  };
+  const body = Buffer.concat([int(raw.subarray(0, half)), int(raw.subarray(half))]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
+
+/**
+ * A self-signed certificate whose signature comes from a TUF Signer (a key that never leaves its
+ * token): ECDSA P-256 only, since the Signer's "ecdsa" method is SHA-256 with raw r‖s, which is
+ * re-encoded as DER for X.509. The result is checked against the subject key before it is returned.
+ */
+async function selfSignWith(
+  req: Omit<CertificateRequest, 'signingKey' | 'issuer'>,
+  signer: Signer,
+): Promise<{ der: Buffer; pem: string }> {
+  const { alg, hash } = signatureAlgorithm(req.subjectKey);
+  if (hash !== 'sha256')
+    throw new SignetError('INVALID_KEY', 'only ECDSA P-256 keys sign root certificates through a Signer');
+  const subjectSpki = req.subjectKey.export({ format: 'der', type: 'spki' });
+  const tbs = tbsCertificate(req, alg, subjectSpki, subjectSpki, undefined);
+  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  const { method, sig } = await signer.sign(tbsDer);
+  if (method !== 'ecdsa' || sig.length !== 64)
+    throw new SignetError(
+      'INVALID_KEY',
+      `the signer returned a ${method} signature of ${sig.length} bytes, not ECDSA P-256 r‖s`,
+    );
+  const derSig = ecdsaRawToDer(sig);
+  if (!crypto.verify('sha256', tbsDer, { key: req.subjectKey, dsaEncoding: 'der' }, derSig))
+    throw new SignetError('BAD_SIGNATURE', "the signer's certificate signature does not verify with its public key");
+  return assemble(tbs, alg, derSig);
 }

@@ -14,6 +14,8 @@ const SERVER_SIDE = [
   /\/dist\/(server|storage|signer|validation)\//,
   /\/node_modules\/(fastify|@fastify|pg|pg-pool|kysely|better-sqlite3|pino|prom-client|busboy)\//,
   /^node:sqlite$/,
+  // the native PKCS#11 binding: loaded only when a key on a token is used (src/keys/pkcs11/module.ts)
+  /\/node_modules\/pkcs11js\//,
 ];
 
 let dir: string;
@@ -87,7 +89,7 @@ describe('client start-up graph', () => {
       ],
     ],
     ['--help', () => ['--help']],
-  ])('%s loads no server, storage or database module', async (name, args) => {
+  ])('%s loads no server, storage, database or PKCS#11 module', async (name, args) => {
     const port = await freePort(); // nothing listens there
     const urls = await loadedBy(name, args(port));
     const serverSide = urls.filter((u) => SERVER_SIDE.some((re) => re.test(u)));

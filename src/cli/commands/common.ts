@@ -29,7 +29,15 @@ export function addGlobalOptions(program: Command): Command {
     )
     .option('--tofu', 'trust a repository root seen for the first time without a pin (WARNING: trust on first use)')
     .option('--timeout <ms>', 'per-request network timeout in milliseconds (env SIGNET_TIMEOUT_MS; default 30000)')
-    .option('--retries <n>', 'retries of a failed GET (network error or 5xx) (env SIGNET_RETRIES; default 2)');
+    .option('--retries <n>', 'retries of a failed GET (network error or 5xx) (env SIGNET_RETRIES; default 2)')
+    .option(
+      '--pkcs11-module <path>',
+      'PKCS#11 module for keys on a token (pkcs11: URIs), e.g. /usr/lib/softhsm/libsofthsm2.so (env SIGNET_PKCS11_MODULE)',
+    )
+    .option(
+      '--pkcs11-pin-file <file>',
+      "file holding the token's user PIN (env SIGNET_PKCS11_PIN_FILE, or SIGNET_PKCS11_PIN)",
+    );
 }
 
 /** The client wiring for a command's action (context.ts, loaded on first use). */

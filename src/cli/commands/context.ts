@@ -49,7 +49,7 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
     ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true })
     : undefined;
   const retriever = envPassphraseRetriever(cfg.passphraseEnv, prompt);
-  const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever);
+  const keyStore = new TrustDirKeyStore(cfg.trustDir, retriever, { pkcs11: cfg.pkcs11 });
   const pins = new PinStore(cfg.trustDir);
   let warnedAuth = false;
   const remoteFor = (ref: ImageReference): NotaryRemote => {

@@ -8,7 +8,10 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create trust data for a repository (root cert CN=GUN, targets key, snapshot key) and publish it')
     .argument('<repository>', 'image repository (GUN), e.g. registry.example.com/team/app')
-    .option('--root-key <id>', 'reuse this local root key (default: the first local root key, else a new one)')
+    .option(
+      '--root-key <id|uri>',
+      "reuse this root key: a local key ID, or a key on a PKCS#11 token 'pkcs11:token=L;object=root1' (default: the first local root key, else a new one)",
+    )
     .option('--server-managed-snapshot', 'let the server hold the snapshot key (the default, as Docker does)')
     .option('--local-snapshot', 'keep the snapshot key in the trust dir instead of on the server')
     .option('--no-publish', 'only write the new trust data locally (publish later with `signet publish`)')
@@ -29,8 +32,11 @@ export function registerInit(program: Command): void {
                 fix: 'use `signet inspect` to see it, or `signet delete --remote` to start over',
               });
             }
+            const rootKeyId = opts.rootKey
+              ? await (await import('../../client/index.js')).keyIdFor(ctx.keyStore, opts.rootKey, { role: 'root' })
+              : undefined;
             const res = await repo.init({
-              ...(opts.rootKey ? { rootKeyId: opts.rootKey } : {}),
+              ...(rootKeyId ? { rootKeyId } : {}),
               serverManagedSnapshot: opts.localSnapshot !== true,
             });
             const published = opts.publish ? await repo.publish({ includeStaged: true }) : undefined;

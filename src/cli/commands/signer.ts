@@ -16,17 +16,22 @@ export function registerSigner(program: Command): void {
     )
     .argument('<name>', 'signer name ([a-z0-9][a-z0-9_-]*, not "releases")')
     .argument('<repository...>', 'repositories (GUNs)')
-    .requiredOption('--key <file>', 'signer public key PEM (repeatable)', (v: string, prev: string[] = []) => [
-      ...prev,
-      v,
-    ])
+    .requiredOption(
+      '--key <file|uri>',
+      "signer public key PEM, or a key on a PKCS#11 token 'pkcs11:token=L;object=alice' that then signs as this signer (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--json', 'print the result as JSON')
     .action(async (name: string, repos: string[], opts: { key: string[]; json?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const { addSigner, parsePublicKeyFile } = await import('../../client/index.js');
+        const { addSigner, parsePublicKeyFile, tokenPublicKey } = await import('../../client/index.js');
         const keys = [];
         for (const f of opts.key) {
+          if (f.toLowerCase().startsWith('pkcs11:')) {
+            keys.push(await tokenPublicKey(ctx.keyStore, f, { role: name }));
+            continue;
+          }
           let text: string;
           try {
             text = await readFile(f, 'utf8');
