@@ -161,6 +161,12 @@ export function checkBase(view: TrustedView, p: Proposal, gun: string): void {
   if (p.gun !== gun) {
     throw new SignetError('USAGE', `the proposal is for ${p.gun}, not ${gun}`);
   }
+  const published = p.roles.every((r) => roleRef(view, r.role)?.sha256 === sha256Hex(Buffer.from(r.file, 'base64')));
+  if (published) {
+    throw new SignetError('CONFLICT', `this proposal is already published: ${gun} serves its files`, {
+      fix: 'nothing to do; a further change needs a new proposal',
+    });
+  }
   for (const [role, want] of Object.entries(p.base)) {
     const now = roleRef(view, role);
     if (now?.sha256 === want?.sha256) continue;
@@ -286,7 +292,7 @@ export async function publishProposal(
       'THRESHOLD',
       `the proposal for ${repo.gun} is not signed enough to publish: ${what.join('; ')}`,
       {
-        fix: `have another key holder run \`signet proposal sign FILE\` (waiting for: ${short
+        fix: `have another key holder add their signature with signet's \`proposal sign\` command, in their own trust dir (waiting for: ${short
           .map((s) => `${s.role}: ${s.waitingFor.join(', ')}`)
           .join('; ')})`,
         details: { roles: short },

@@ -16,7 +16,7 @@ import { delegationRoles, signerName, walkRoles, type RepoView } from './view.js
 export interface RoleSignatureRow {
   Role: string;
   Threshold: number;
-  /** canonical key IDs the role lists */
+  /** canonical key IDs the role lists (root: the certificate key IDs it lists) */
   Keys: string[];
   /** canonical key IDs with a valid signature on the current file */
   SignedBy: string[];
@@ -27,7 +27,8 @@ export interface RoleSignatureRow {
 }
 
 function row(role: string, md: Metadata | undefined, keys: RoleKeySet, names: Map<string, string[]>): RoleSignatureRow {
-  const canon = (id: string): string => keys.keys[id]?.canonicalId ?? id;
+  // root keys are shown by their certificate IDs, as `docker trust inspect` shows them
+  const canon = (id: string): string => (role === 'root' ? id : (keys.keys[id]?.canonicalId ?? id));
   const valid =
     md === undefined
       ? []

@@ -241,7 +241,7 @@ export function requireSignedTag(
       'THRESHOLD',
       `tag ${tag} is not signed in ${repo.gun} by a role that meets its threshold; ignored: ${short.map((i) => i.error.message).join('; ')}`,
       {
-        fix: 'the other key holders of the role must co-sign before it is published (signet proposal sign; docs/thresholds.md)',
+        fix: "the role's other key holders must co-sign a new version of it (signet's `proposal sign`, docs/thresholds.md)",
         cause: short[0]?.error,
         details: { gun: repo.gun, tag, ignored: short.map((i) => ({ role: i.role, ...(i.error.details ?? {}) })) },
       },

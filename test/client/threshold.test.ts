@@ -152,8 +152,10 @@ describe('a threshold-2 targets/releases', () => {
     );
     expect([...(releases?.Signers ?? [])].sort()).toEqual(['alice', 'bob']);
 
-    // the published proposal is now stale: its base moved on
-    expect(await codeOf(publishProposal(admin.repo, p2))).toBe('CONFLICT');
+    // the published proposal is spent
+    const again = await publishProposal(admin.repo, p2).catch((e: unknown) => e);
+    expect(isSignetError(again, 'CONFLICT')).toBe(true);
+    expect((again as Error).message).toContain('already published');
   });
 
   it('the server refuses a direct upload of 1-of-2 metadata with a 4xx and keeps the current data', async () => {

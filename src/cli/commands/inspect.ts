@@ -40,7 +40,7 @@ export function prettyRoles(name: string, rows: RoleSignatureRow[]): string {
       rows.map((r) => [
         r.Role,
         String(r.Threshold),
-        `${r.SignedBy.length}/${r.Keys.length}${r.Valid ? '' : ' (below threshold: ignored)'}`,
+        `${r.SignedBy.length}/${r.Keys.length}${r.Valid ? '' : ' (not trusted: no file meeting the threshold)'}`,
         short(r.SignedBy),
         r.Signers.join(', '),
       ]),

@@ -59,7 +59,7 @@ export async function proposeChanges(
   if (opts.json !== true) {
     ctx.out.out(`Wrote proposal ${file} for ${repo.gun}:\n`);
     const view = await repo.read();
-    ctx.out.out(`${describeProposal(view, res.proposal).join('\n')}\n`);
+    ctx.out.out(`${describeProposal(view, res.proposal).join('\n')}\nSignatures:\n`);
     ctx.out.out(formatSignatures(res.signatures));
     ctx.out.out(
       complete
@@ -96,7 +96,7 @@ async function show(out: Output, repo: Repository, p: Proposal, file: string): P
   const view = await repo.read({ forWrite: true });
   checkBase(view, p, repo.gun);
   out.out(`Proposal ${file} for ${repo.gun}, made ${p.created}, changes:\n`);
-  out.out(`${describeProposal(view, p).join('\n')}\n`);
+  out.out(`${describeProposal(view, p).join('\n')}\nSignatures:\n`);
   out.out(formatSignatures(proposalSignatures(view, p)));
 }
 

@@ -1,10 +1,27 @@
-/** `signet signer add|remove`: manage `targets/<name>` delegations (Docker's signers). */
+/** `signet signer add|remove|threshold`: manage `targets/<name>` delegations (Docker's signers) and delegation thresholds. */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SignetError } from '../../errors.js';
-import { printJson, printTagChanges } from '../output.js';
-import type { Change } from '../../client/index.js';
+import { formatWarning, printJson, printTagChanges } from '../output.js';
+import type { Change, Repository } from '../../client/index.js';
 import { clientContext, runAction, type ClientContext } from './common.js';
+
+/**
+ * After a threshold change: a role whose current file no longer meets it is ignored by every reader
+ * until its holders co-sign a new version; say so rather than let the tags vanish silently.
+ */
+export async function warnBelowThreshold(ctx: ClientContext, repo: Repository, role: string): Promise<void> {
+  const { roleSignatureRows } = await import('../../client/index.js');
+  const view = await repo.read();
+  const row = roleSignatureRows(view).find((r) => r.Role === role);
+  // no file yet is fine: the first version will be co-signed
+  if (row === undefined || row.Valid || (await repo.serverVersion(role)) === 0) return;
+  ctx.out.err(
+    formatWarning(
+      `${role} of ${repo.gun} is not signed by ${row.Threshold} of its keys: readers ignore it, and the tags signed only there, until ${row.Threshold} holders co-sign a new version (sign --proposal, docs/thresholds.md)`,
+    ),
+  );
+}
 
 /** A `--threshold`/`<n>` value: a whole number ≥ 1. */
 export function parseThreshold(v: string): number {
@@ -106,6 +123,7 @@ export function registerSigner(program: Command): void {
                 ctx.out.out(`Added signer "${name}" (${keys.map((k) => k.canonicalId).join(', ')}) to ${repo.gun}\n`);
                 if (threshold !== undefined)
                   ctx.out.out(`targets/releases of ${repo.gun} now needs ${threshold} signature(s)\n`);
+                if (threshold !== undefined) await warnBelowThreshold(ctx, repo, 'targets/releases');
               }
             } finally {
               await close();
@@ -139,6 +157,7 @@ export function registerSigner(program: Command): void {
             if (opts.json)
               printJson(ctx.out, { gun: repo.gun, role: opts.role, threshold: Number(n), published: res.roles });
             else ctx.out.out(`${opts.role} of ${repo.gun} now needs ${n} signature(s)\n`);
+            await warnBelowThreshold(ctx, repo, opts.role);
           } finally {
             await close();
           }
