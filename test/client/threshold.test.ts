@@ -259,6 +259,32 @@ describe('a threshold-2 targets/releases', () => {
   });
 });
 
+describe('a proposal in a repository whose snapshot key is local', () => {
+  it('is published with a snapshot signed by the publisher over the co-signed files', async () => {
+    const gun = 'registry.test/threshold/local-snapshot';
+    const admin = await client(gun);
+    const init = await admin.repo.init({ serverManagedSnapshot: false });
+    await admin.repo.publish();
+    const alice = await holder(gun, init, 'alice');
+    const bob = await holder(gun, init, 'bob');
+    await addSigner(admin.repo, 'alice', [alice.key.publicKey]);
+    await addSigner(admin.repo, 'bob', [bob.key.publicKey], { releasesThreshold: 2 });
+    const view = await alice.repo.read({ forWrite: true });
+    const tags = [{ tag: 'v1', digest: digestOf(8), size: 80 }];
+    const made = await createProposal(alice.repo, tagSignChanges(view, await alice.repo.localKeyIds(), tags).changes);
+    expect(made.proposal.roles.map((r) => r.role)).not.toContain('snapshot');
+    const signed = await signProposal(bob.repo, viaFile(made.proposal));
+    // bob holds no snapshot key: the server, which does not hold it either, refuses the upload
+    const refused = await publishProposal(bob.repo, viaFile(signed.proposal)).catch((e: unknown) => e);
+    expect(isSignetError(refused, 'SERVER_REJECTED')).toBe(true);
+    expect((refused as Error).message).toContain('does not hold current snapshot key');
+    const pub = await publishProposal(admin.repo, viaFile(signed.proposal));
+    expect(pub.roles).toEqual(['targets/alice', 'targets/releases', 'snapshot']);
+    const reader = await client(gun, init);
+    expect(resolveTag(await reader.updater.refresh(), 'v1')).toMatchObject({ role: 'targets/releases' });
+  });
+});
+
 describe('a threshold-2 targets role', () => {
   it('takes a second repository key by a root change, and then needs both holders for every targets change', async () => {
     const gun = 'registry.test/threshold/targets';

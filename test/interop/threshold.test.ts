@@ -170,6 +170,87 @@ describe('a threshold-2 delegation co-signed by two holders, against signet serv
     expect(pull.stdout).toContain(`@${img.digest}`);
   });
 
+  it('staged changes become a proposal (proposal create), cleared from the changelist', async () => {
+    const file = path.join(dir, 'release-v2.proposal.json');
+    await alice.ok([
+      'target',
+      'add',
+      img.gun,
+      'v2',
+      '--sha256',
+      hex(img.digest),
+      '--size',
+      String(img.size),
+      '-r',
+      'targets/releases',
+      '-r',
+      'targets/alice',
+    ]);
+    const made = await alice.ok(['proposal', 'create', img.gun, '-o', file]);
+    expect(made.stdout).toContain(`targets/releases: sign v2 → ${img.digest}`);
+    expect(made.stdout).toContain('targets/releases: 1 of 2 required signatures');
+    const status = await alice.ok(['status', img.gun, '--json']);
+    expect(JSON.parse(status.stdout)).toEqual([]);
+    await bob.ok(['proposal', 'sign', file]);
+    await alice.ok(['proposal', 'publish', file]);
+    const v = await reader.ok(['--tofu', 'verify', `${img.gun}:v2`, '--json']);
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, role: 'targets/releases' });
+  });
+
+  it('a second repository key at threshold 2, co-signed through a proposal; docker and notary still read it', async () => {
+    // admin2 makes their key in their own trust dir; only the public half goes to the admin
+    const admin2 = cli('admin2');
+    await admin2.ok(['key', 'generate', 'admin2', '--dir', dir]);
+    const file = path.join(dir, 'keys.proposal.json');
+    const alone = await admin.run([
+      'repository-key',
+      'add',
+      img.gun,
+      '--key',
+      path.join(dir, 'admin2.pub'),
+      '--threshold',
+      '2',
+    ]);
+    expect(alone.code).not.toBe(0);
+    expect(alone.stderr).toContain('need 2, have 1');
+    const made = await admin.ok([
+      'repository-key',
+      'add',
+      img.gun,
+      '--key',
+      path.join(dir, 'admin2.pub'),
+      '--threshold',
+      '2',
+      '--proposal',
+      file,
+    ]);
+    expect(made.stdout).toContain('root: targets role: +key');
+    expect(made.stdout).toContain('threshold 1 → 2');
+    await admin2.ok(['--tofu', 'proposal', 'sign', file]);
+    await admin2.ok(['proposal', 'publish', file]);
+    const insp = JSON.parse((await reader.ok(['--tofu', 'inspect', img.gun, '--roles'])).stdout) as {
+      Roles: RoleRow[];
+    }[];
+    const targets = insp[0]?.Roles.find((x) => x.Role === 'targets');
+    expect(targets).toMatchObject({ Threshold: 2, Valid: true });
+    expect(targets?.SignedBy).toHaveLength(2);
+    const d = await docker.run(['trust', 'inspect', img.gun]);
+    expect(d.code, d.stderr).toBe(0);
+    const repoKeys = (
+      JSON.parse(d.stdout) as { AdministrativeKeys: { Name: string; Keys: unknown[] }[] }[]
+    )[0]?.AdministrativeKeys.find((k) => k.Name === 'Repository');
+    expect(repoKeys?.Keys).toHaveLength(2);
+    const peer = peers as ClientPeers;
+    const notary = notaryCli({
+      server: peer.server.url,
+      caFile: peer.server.caFile,
+      trustDir: path.join(dir, 'notary2'),
+    });
+    const list = await notary.run(['list', img.gun]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('v2');
+  });
+
   it('a release signed by one key stops verifying when the threshold goes up to 2, in every reader', async () => {
     const gun = raised.gun;
     await admin.ok(['signer', 'add', 'alice', gun, '--key', path.join(dir, 'alice.pub')]);
