@@ -1,16 +1,20 @@
 /**
  * Thresholds above 1 from start to finish against Signet's server (`signet server`, a child
- * process): an admin adds signers alice and bob with targets/releases at threshold 2; alice, in
+ * process) and, for comparison, the real notary-server 0.7: an admin adds signers alice and bob with targets/releases at threshold 2; alice, in
  * her own trust dir, signs a tag into a proposal; one signature is neither published nor accepted by
  * `signet verify`; bob co-signs from his own trust dir and publishes; then `signet verify`, the real
  * notary client (`notary lookup`, `notary list`) and the Docker 28 CLI (`docker trust inspect`, DCT
  * pull through the engine stand-in) all accept it. A second repository shows a release left below a
  * raised threshold refused by every reader (docs/thresholds.md).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNET_PASSPHRASES, signetCli, type SignetCli } from '../cli/signet.js';
-import { startClientPeers, type ClientPeers } from '../client/servers.js';
+import { parseProposal } from '../../src/client/index.js';
+import { isSignetError } from '../../src/errors.js';
+import { NotaryRemote } from '../../src/remote/index.js';
+import { TRUST_SERVERS, startClientPeers, type ClientPeers } from '../client/servers.js';
 import { dockerCli, type DockerCli } from '../harness/docker-cli.js';
 import { startFakeDockerd, type FakeDockerd } from '../harness/fake-dockerd.js';
 import { notaryCli } from '../harness/notary-cli.js';
@@ -27,7 +31,7 @@ interface RoleRow {
 
 const hex = (digest: string): string => digest.slice('sha256:'.length);
 
-describe('a threshold-2 delegation co-signed by two holders, against signet server', () => {
+describe.each(TRUST_SERVERS)('a threshold-2 delegation co-signed by two holders, against %s', (serverName) => {
   let peers: ClientPeers | undefined;
   let dockerd: FakeDockerd | undefined;
   let img: PushedImage;
@@ -46,7 +50,7 @@ describe('a threshold-2 delegation co-signed by two holders, against signet serv
     signetCli({ server: peers?.server.url, caFile: peers?.server.caFile, trustDir: path.join(dir, who, 'trust') });
 
   beforeAll(async () => {
-    peers = await startClientPeers('signet-server', 'signet-threshold-');
+    peers = await startClientPeers(serverName, `signet-threshold-${serverName}-`);
     dir = peers.dir;
     [img, raised] = await Promise.all([
       pushImage(peers.registry.host, 'thresh/app', 'v1'),
@@ -107,6 +111,23 @@ describe('a threshold-2 delegation co-signed by two holders, against signet serv
     expect(pub.code).toBe(4);
     expect(pub.stderr).toContain('targets/releases has 1 of 2 required signatures');
     expect(pub.stderr).toContain('proposal sign');
+
+    // the 1-of-2 file uploaded directly: 400, and the server still has no targets/releases
+    const peer = peers as ClientPeers;
+    const remote = new NotaryRemote({ serverUrl: peer.server.url, ca: await readFile(peer.server.caFile), retries: 0 });
+    try {
+      const p = parseProposal(await readFile(proposal, 'utf8'), proposal);
+      const releases = p.roles.find((x) => x.role === 'targets/releases');
+      const err = await remote
+        .publish(img.gun, [{ role: 'targets/releases', bytes: Buffer.from(releases?.file ?? '', 'base64') }])
+        .catch((e: unknown) => e);
+      expect(isSignetError(err, 'SERVER_REJECTED')).toBe(true);
+      expect((err as { details?: { status?: number } }).details?.status).toBe(400);
+      const missing = await remote.getRole(img.gun, 'targets/releases', { maxBytes: 1 << 20 }).catch((e: unknown) => e);
+      expect(isSignetError(missing, 'NOT_FOUND')).toBe(true);
+    } finally {
+      await remote.close();
+    }
 
     const v = await reader.run(['--tofu', 'verify', `${img.gun}:v1`]);
     expect(v.code).not.toBe(0);
