@@ -36,6 +36,11 @@ export interface RootRoleChange {
   path: string;
   baseRole: BaseRole;
   keys: KeyJson[];
+  /**
+   * The role's new threshold (default 1). notary's change files have no such field, so a change that
+   * sets one is applied at once (`extra`) or written into a proposal, never staged.
+   */
+  threshold?: number;
 }
 
 export type Change = TargetChange | DelegationChange | RootRoleChange;

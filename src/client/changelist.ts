@@ -26,7 +26,19 @@ function encodeData(c: Change): string | null {
     if (c.meta.custom !== undefined) o.custom = c.meta.custom;
     return b64json(o);
   }
-  if (c.type === 'role') return b64json({ keys: c.keys, role: c.baseRole });
+  if (c.type === 'role') {
+    // notary's TUFRootData has no threshold: it would be lost, and the staged change would mean another
+    if (c.threshold !== undefined && c.threshold !== 1) {
+      throw new SignetError(
+        'USAGE',
+        `a change of the ${c.baseRole} threshold cannot be staged in notary's changelist`,
+        {
+          fix: 'publish it at once, or write it into a proposal (--proposal FILE)',
+        },
+      );
+    }
+    return b64json({ keys: c.keys, role: c.baseRole });
+  }
   if (c.action === 'delete') return null;
   const e = c.edit;
   const o: Record<string, unknown> = {};

@@ -74,6 +74,7 @@ export async function editDelegation(
   }
   if (paths.length > 0) entry.paths = paths;
   else delete entry.paths;
+  checkReachable(role, entry.threshold, entry.keyids.length);
   delegations.roles[idx] = entry;
   pf.delegations = {
     ...pf.delegations,
@@ -99,6 +100,22 @@ export async function deleteDelegation(work: WorkingRepo, role: string): Promise
       work.dirty.delete(name);
       work.deleted.add(name);
     }
+  }
+}
+
+/**
+ * A threshold above the role's key count can never be met: every later publish of the role would be
+ * refused by the server (N:server/handlers/validation.go) and readers would skip it, so the edit is
+ * refused here with the two ways out.
+ */
+export function checkReachable(role: string, threshold: number, keyCount: number): void {
+  if (!Number.isInteger(threshold) || threshold < 1) {
+    throw new SignetError('USAGE', `the threshold of ${role} must be a whole number of at least 1, got ${threshold}`);
+  }
+  if (keyCount > 0 && threshold > keyCount) {
+    throw new SignetError('USAGE', `${role} would need ${threshold} signatures but lists only ${keyCount} key(s)`, {
+      fix: `add keys to ${role} first, or lower its threshold to at most ${keyCount}`,
+    });
   }
 }
 

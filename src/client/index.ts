@@ -24,6 +24,7 @@ export { signDirty, signRoot, signSnapshot, signTargets, type PublishPart } from
 export { deleteDelegation, editDelegation } from './delegation-edit.js';
 export {
   signTags,
+  tagSignChanges,
   resolveTags,
   RESOLVE_CONCURRENCY,
   revokeTags,
@@ -31,7 +32,30 @@ export {
   targetMetaFor,
   type RegistryTag,
 } from './signing.js';
-export { addSigner, removeSigner, parsePublicKeyFile, MAX_PUBLIC_KEY_FILE } from './signers.js';
+export {
+  addSigner,
+  removeSigner,
+  parsePublicKeyFile,
+  signerAddChanges,
+  thresholdChange,
+  MAX_PUBLIC_KEY_FILE,
+} from './signers.js';
+export {
+  PROPOSAL_FORMAT,
+  checkBase,
+  createProposal,
+  formatProposal,
+  parseProposal,
+  proposalSignatures,
+  publishProposal,
+  signProposal,
+  type Proposal,
+  type RoleRef,
+  type RoleSignatures,
+} from './proposal.js';
+export { describeProposal } from './proposal-view.js';
+export { targetsKeyChange } from './targets-keys.js';
+export { roleSignatureRows, type RoleSignatureRow } from './role-signatures.js';
 export { tagChanges, type TagChange } from './tag-changes.js';
 export { verifyImage, type ImageRefLike, type ManifestSource, type VerifiedImage } from './verify-image.js';
 export { rotateKey, type RotatableRole, type RotateResult } from './rotate.js';

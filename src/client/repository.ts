@@ -342,7 +342,8 @@ export class Repository {
     return { roles: parts.map((p) => p.role), initial, changes: staged.length + extra.length };
   }
 
-  private async serverVersion(role: string): Promise<number> {
+  /** The version of `role` the server serves now, unverified (0 when none): a floor for a re-created delegation. */
+  async serverVersion(role: string): Promise<number> {
     try {
       const bytes = await this.remote.getRole(this.gun, role, { maxBytes: 100 * 1024 * 1024 });
       return parseTargets(role, bytes).signed.version;

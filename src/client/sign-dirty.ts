@@ -35,7 +35,7 @@ export interface PublishPart {
  */
 export async function signDirty(
   work: WorkingRepo,
-  opts: { now: Date; initial: boolean; serverVersion: (role: string) => Promise<number> },
+  opts: { now: Date; initial: boolean; serverVersion: (role: string) => Promise<number>; partial?: boolean },
 ): Promise<PublishPart[]> {
   const { now, initial } = opts;
   await work.refreshRootIfNearExpiry(now);
@@ -57,11 +57,12 @@ export async function signDirty(
     // A delegation deleted earlier may still have versions on the server, and a new upload must be
     // above all of them (N:server/storage/sqldb.go): start after whatever the server still serves.
     const floor = work.isNewRole(role) && !initial ? await opts.serverVersion(role) : 0;
-    const md = await signTargets(work, role, now, floor);
+    const md = await signTargets(work, role, now, floor, opts.partial === true);
     parts.push({ role, bytes: md.bytes });
     files.set(role, md.bytes);
   }
-  const snapshot = await signSnapshot(work, files, now);
+  // a partly signed proposal's files change with every co-signature: its snapshot is made at publish
+  const snapshot = opts.partial === true ? undefined : await signSnapshot(work, files, now);
   if (snapshot) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
   return parts;
 }
@@ -99,12 +100,17 @@ export async function signRoot(work: WorkingRepo, now: Date): Promise<Metadata<R
   return signMetadata('root', signed, signers);
 }
 
-/** `floorVersion`: for a role new to this view, the highest version the server may still hold. */
+/**
+ * `floorVersion`: for a role new to this view, the highest version the server may still hold.
+ * `partial`: a proposal's first signatures (docs/thresholds.md): one local key is enough, the other
+ * holders add theirs to the proposal file.
+ */
 export async function signTargets(
   work: WorkingRepo,
   role: string,
   now: Date,
   floorVersion = 0,
+  partial = false,
 ): Promise<Metadata<TargetsSigned>> {
   const f = work.targets.get(role);
   if (f === undefined) throw new SignetError('INTERNAL', `no metadata for ${role}`);
@@ -122,11 +128,17 @@ export async function signTargets(
   const old = work.originals.get(role)?.signatures ?? [];
   const keep = validSignatures(old, new Map(keys.map((k) => [k.id, k])), tmp.signedBytes);
   const md = keep.length > 0 ? await signMetadata(role, signed, signers, keep) : tmp;
-  if (new Set(md.signatures.map((s) => s.keyid)).size < threshold) {
+  const have = new Set(md.signatures.map((s) => s.keyid)).size;
+  if (partial ? have === 0 : have < threshold) {
     throw new SignetError(
       'KEY_NOT_FOUND',
-      `not enough signing keys for ${role} of ${work.gun}: need ${threshold}, have ${md.signatures.length}`,
-      { fix: `load the missing keys: ${keys.map((k) => k.canonicalId).join(', ')}` },
+      `not enough signing keys for ${role} of ${work.gun}: need ${threshold}, have ${have}`,
+      {
+        fix:
+          threshold > 1 && have > 0
+            ? `write a proposal for the other key holders to co-sign (add --proposal FILE; docs/thresholds.md), or load the missing keys: ${keys.map((k) => k.canonicalId).join(', ')}`
+            : `load the missing keys: ${keys.map((k) => k.canonicalId).join(', ')}`,
+      },
     );
   }
   return md;

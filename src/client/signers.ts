@@ -48,21 +48,46 @@ export function parsePublicKeyFile(text: string, file: string): PublicKey {
   throw new SignetError('INVALID_KEY', `${file} holds a ${first.type}, not a PUBLIC KEY or CERTIFICATE`);
 }
 
+/**
+ * The changes that add signer `name`: `targets/<name>` and `targets/releases` with its keys, paths
+ * [""]. `releasesThreshold`: the signatures `targets/releases` (the role Docker trusts) needs from
+ * then on; left out, existing thresholds are kept (a new role starts at 1).
+ */
+export function signerAddChanges(name: string, keys: PublicKey[], releasesThreshold?: number): Change[] {
+  checkSignerName(name);
+  if (keys.length === 0) throw new SignetError('USAGE', 'a signer needs at least one public key');
+  const addKeys = keys.map((k) => ({ keytype: k.keytype, keyval: { private: null, public: k.public } }));
+  const changes: Change[] = [];
+  for (const role of [`targets/${name}`, RELEASES_ROLE]) {
+    const threshold = role === RELEASES_ROLE ? releasesThreshold : undefined;
+    changes.push({
+      type: 'delegation',
+      action: 'create',
+      role,
+      path: '',
+      edit: { addKeys, addPaths: [''], ...(threshold === undefined ? {} : { threshold }) },
+    });
+  }
+  return changes;
+}
+
+/** The change that sets the threshold of delegation `role` (default `targets/releases`). */
+export function thresholdChange(role: string, threshold: number): Change {
+  if (!Number.isInteger(threshold) || threshold < 1) {
+    throw new SignetError('USAGE', `a threshold is a whole number of at least 1, got ${threshold}`);
+  }
+  return { type: 'delegation', action: 'update', role, path: '', edit: { threshold } };
+}
+
 /** Add `targets/<name>` and `targets/releases` with the signer's keys, paths [""]; one publish. */
 export async function addSigner(
   repo: Repository,
   name: string,
   keys: PublicKey[],
+  opts: { releasesThreshold?: number } = {},
 ): Promise<PublishReport & { created: boolean }> {
-  checkSignerName(name);
-  if (keys.length === 0) throw new SignetError('USAGE', 'a signer needs at least one public key');
+  const changes = signerAddChanges(name, keys, opts.releasesThreshold);
   const { created } = await repo.readOrInit();
-  const addKeys = keys.map((k) => ({ keytype: k.keytype, keyval: { private: null, public: k.public } }));
-  const changes: Change[] = [];
-  for (const role of [`targets/${name}`, RELEASES_ROLE]) {
-    changes.push({ type: 'delegation', action: 'create', role, path: '', edit: { threshold: 1, addKeys } });
-    changes.push({ type: 'delegation', action: 'create', role, path: '', edit: { addPaths: [''] } });
-  }
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, created };
 }

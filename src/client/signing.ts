@@ -98,22 +98,31 @@ export async function resolveTags(
   return resolved;
 }
 
-/** Sign the given tags (already resolved through the registry) into every signable role; one publish. */
-export async function signTags(
-  repo: Repository,
+/** The target changes that sign `tags` into every role `signableRoles` picks, and those roles per tag. */
+export function tagSignChanges(
+  view: RepoView,
+  localKeyIds: Set<string>,
   tags: RegistryTag[],
-): Promise<PublishReport & { roles: string[]; signedInto: Record<string, string[]> }> {
-  const { view } = await repo.readOrInit();
-  const local = await repo.localKeyIds();
+): { changes: Change[]; signedInto: Record<string, string[]> } {
   const changes: Change[] = [];
   const signedInto: Record<string, string[]> = {};
-  const rolesFor = signableRolesFor(view, local);
+  const rolesFor = signableRolesFor(view, localKeyIds);
   for (const t of tags) {
     const roles = rolesFor(t.tag);
     signedInto[t.tag] = roles;
     const meta = targetMetaFor(t.digest, t.size);
     for (const role of roles) changes.push({ type: 'target', action: 'create', role, path: t.tag, meta });
   }
+  return { changes, signedInto };
+}
+
+/** Sign the given tags (already resolved through the registry) into every signable role; one publish. */
+export async function signTags(
+  repo: Repository,
+  tags: RegistryTag[],
+): Promise<PublishReport & { roles: string[]; signedInto: Record<string, string[]> }> {
+  const { view } = await repo.readOrInit();
+  const { changes, signedInto } = tagSignChanges(view, await repo.localKeyIds(), tags);
   const res = await repo.publish({ extra: changes, includeStaged: false });
   return { ...res, signedInto };
 }

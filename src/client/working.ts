@@ -25,7 +25,7 @@ import {
   type TargetsSigned,
 } from '../tuf/index.js';
 import type { Change } from './change.js';
-import { deleteDelegation, editDelegation } from './delegation-edit.js';
+import { checkReachable, deleteDelegation, editDelegation } from './delegation-edit.js';
 
 /** Private keys the client holds, by canonical key ID. */
 export interface KeySource {
@@ -182,7 +182,7 @@ export class WorkingRepo {
 
   async apply(c: Change): Promise<void> {
     if (c.type === 'role') {
-      this.replaceBaseKeys(c.baseRole, c.keys);
+      this.replaceBaseKeys(c.baseRole, c.keys, c.threshold);
       return;
     }
     if (c.role !== 'targets' && !isDelegationRole(c.role) && c.role !== 'targets/*') {
@@ -226,7 +226,7 @@ export class WorkingRepo {
   }
 
   /** Replace a base role's keys in root (N:tuf/tuf.go ReplaceBaseKeys). Old root certs stay listed. */
-  replaceBaseKeys(role: BaseRole, keys: KeyJson[]): void {
+  replaceBaseKeys(role: BaseRole, keys: KeyJson[], threshold = 1): void {
     if (!isBaseRole(role)) {
       throw new SignetError('INVALID_ROLE', `only base roles can be rotated in root, not ${role}`);
     }
@@ -243,7 +243,8 @@ export class WorkingRepo {
       nextKeys[pk.id] = { keytype: k.keytype, keyval: { private: null, public: k.keyval.public } };
       newIds.push(pk.id);
     }
-    const roles = { ...this.root.roles, [role]: { ...r, keyids: newIds, threshold: 1 } };
+    checkReachable(role, threshold, new Set(newIds).size);
+    const roles = { ...this.root.roles, [role]: { ...r, keyids: newIds, threshold } };
     if (role !== 'root') {
       const used = new Set(Object.values(roles).flatMap((x) => x.keyids));
       for (const id of oldIds) if (!used.has(id)) delete nextKeys[id];

@@ -125,7 +125,10 @@ export function delegateError(r: DelegateResult): SignetError | undefined {
     'THRESHOLD',
     `${r.role}: ${r.valid.length} valid signature(s) from distinct keys of the role, ${r.threshold} required${why}`,
     {
-      fix: 'the metadata was modified after signing or signed with the wrong key; re-sign it with the role key(s)',
+      fix:
+        r.invalid.length === 0 && r.unknown.length === 0
+          ? `${r.role} needs ${r.threshold} of its key holders to sign the same version; the others must co-sign it before it is published`
+          : 'the metadata was modified after signing or signed with the wrong key; re-sign it with the role key(s)',
       details: { role: r.role, valid: r.valid, invalid: r.invalid, threshold: r.threshold },
     },
   );

@@ -28,6 +28,8 @@ export interface TrustedRepo {
   delegations: Map<string, Metadata<TargetsSigned>>;
   /** Where the timestamp came from: the server now ('fresh') or the trust-dir cache ('cached'). */
   freshness?: TrustFreshness;
+  /** Delegations skipped as notary skips them (expired, below threshold, unknown keys), with why. */
+  ignored?: { role: string; error: SignetError }[];
 }
 
 export interface TrustFreshness {
@@ -232,6 +234,19 @@ export function requireSignedTag(
 ): ResolvedTag {
   const signed = resolveTag(repo, tag, roles);
   if (signed !== null) return signed;
+  // a role below its threshold is not trusted: say which and by how much, not just "not signed"
+  const short = (repo.ignored ?? []).filter((i) => i.error.code === 'THRESHOLD');
+  if (short.length > 0) {
+    throw new SignetError(
+      'THRESHOLD',
+      `tag ${tag} is not signed in ${repo.gun} by a role that meets its threshold; ignored: ${short.map((i) => i.error.message).join('; ')}`,
+      {
+        fix: "the role's other key holders must co-sign a new version of it (signet's `proposal sign`, docs/thresholds.md)",
+        cause: short[0]?.error,
+        details: { gun: repo.gun, tag, ignored: short.map((i) => ({ role: i.role, ...(i.error.details ?? {}) })) },
+      },
+    );
+  }
   throw new SignetError('NOT_SIGNED', `tag ${tag} is not signed in ${repo.gun}`, {
     fix: `sign it (docker trust sign ${familiar}:${tag}) or use a signed tag; signed tags: signet verify lists none, docker trust inspect ${familiar} shows them`,
     details: { gun: repo.gun, tag },

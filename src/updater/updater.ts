@@ -300,6 +300,7 @@ export class Updater {
     // 4. targets, then delegations pre-order (only roles listed in the snapshot)
     await this.loadTargetsRole(set, 'targets', snapshot.signed);
     const stack = this.childrenOf(set, 'targets', snapshot.signed);
+    const ignored: { role: string; error: SignetError }[] = [];
     while (stack.length > 0) {
       const role = stack.shift() as string;
       try {
@@ -307,6 +308,7 @@ export class Updater {
       } catch (e) {
         if (isSignetError(e) && SKIPPABLE_DELEGATION.has(e.code)) {
           this.warn(`WARNING: ignoring delegation ${role} of ${this.gun}: ${e.message}`);
+          ignored.push({ role, error: e });
           continue;
         }
         throw e;
@@ -323,6 +325,7 @@ export class Updater {
       targets: set.targets as NonNullable<typeof set.targets>,
       delegations: new Map(set.delegations),
       freshness,
+      ...(ignored.length > 0 ? { ignored } : {}),
     };
   }
 

@@ -14,7 +14,9 @@ import { registerKey } from './key.js';
 import { registerMigrate } from './migrate.js';
 import { registerPin } from './pin.js';
 import { registerProxyCommand } from './proxy.js';
+import { registerProposal } from './proposal.js';
 import { registerPublish } from './publish.js';
+import { registerRepositoryKey } from './repository-key.js';
 import { registerRevoke } from './revoke.js';
 import { registerServerCommand } from './server.js';
 import { registerSign } from './sign.js';
@@ -33,6 +35,8 @@ export const registrars: readonly CommandRegistrar[] = [
   registerInspect,
   registerRevoke,
   registerSigner,
+  registerRepositoryKey,
+  registerProposal,
   registerDelete,
   registerTarget,
   registerStatus,

@@ -1,6 +1,6 @@
 /** `signet inspect IMAGE[:TAG]…`: `docker trust inspect` output (JSON by default, or --pretty). */
 import type { Command } from 'commander';
-import type { InspectResult } from '../../client/index.js';
+import type { InspectResult, RoleSignatureRow } from '../../client/index.js';
 import { formatTable } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -30,6 +30,24 @@ export function prettyInspect(r: InspectResult): string {
   return s;
 }
 
+/** The roles table: threshold, keys and valid signatures of each role. */
+export function prettyRoles(name: string, rows: RoleSignatureRow[]): string {
+  const short = (ids: string[]): string => ids.map((id) => id.slice(0, 12)).join(', ');
+  return (
+    `\nRoles and signatures for ${name}\n\n` +
+    formatTable(
+      ['ROLE', 'THRESHOLD', 'SIGNED', 'SIGNED BY', 'SIGNERS'],
+      rows.map((r) => [
+        r.Role,
+        String(r.Threshold),
+        `${r.SignedBy.length}/${r.Keys.length}${r.Valid ? '' : ' (not trusted: no file meeting the threshold)'}`,
+        short(r.SignedBy),
+        r.Signers.join(', '),
+      ]),
+    )
+  );
+}
+
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
@@ -37,20 +55,26 @@ export function registerInspect(program: Command): void {
     .argument('<image...>', 'IMAGE or IMAGE:TAG')
     .option('--pretty', 'human-friendly tables instead of JSON')
     .option('--json', 'JSON output (the default)')
-    .action(async (images: string[], opts: { pretty?: boolean; json?: boolean }, cmd: Command) =>
+    .option(
+      '--roles',
+      'also show each role\'s threshold and the keys with valid signatures ("Roles" in the JSON; shown by --pretty whenever a threshold is above 1)',
+    )
+    .action(async (images: string[], opts: { pretty?: boolean; json?: boolean; roles?: boolean }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
-        const { formatInspectJson, inspectRepo } = await import('../../client/index.js');
+        const { formatInspectJson, inspectRepo, roleSignatureRows } = await import('../../client/index.js');
         const { publicKeyFromJson } = await import('../../tuf/index.js');
-        const results: InspectResult[] = [];
+        const results: (InspectResult & { Roles?: RoleSignatureRow[] })[] = [];
         const pretty: string[] = [];
         for (const image of images) {
           const { repo, ref, close } = ctx.repository(image);
           try {
             const view = await repo.read();
             const r = inspectRepo(image, view, ref.tag ?? '', (k) => publicKeyFromJson(k).canonicalId);
-            results.push(r);
-            pretty.push(prettyInspect(r));
+            const roles = roleSignatureRows(view);
+            results.push(opts.roles ? { ...r, Roles: roles } : r);
+            const showRoles = opts.roles === true || roles.some((x) => x.Threshold > 1);
+            pretty.push(prettyInspect(r) + (showRoles ? prettyRoles(image, roles) : ''));
           } finally {
             await close();
           }

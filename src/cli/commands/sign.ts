@@ -1,6 +1,7 @@
 /** `signet sign IMAGE:TAG…`: resolve each tag at the registry and sign the real digest; one publish per repository. */
 import type { Command } from 'commander';
 import type { RegistryTag } from '../../client/index.js';
+import { SignetError } from '../../errors.js';
 import { printJson, progressBar } from '../output.js';
 import { clientContext, runAction } from './common.js';
 
@@ -9,8 +10,12 @@ export function registerSign(program: Command): void {
     .command('sign')
     .description('sign image tags: digests and sizes come from the registry (creates the trust data when missing)')
     .argument('<image:tag...>', 'one or more tagged images')
+    .option(
+      '--proposal <file>',
+      'do not publish: sign with the keys held here and write a proposal for the other key holders (one repository; docs/thresholds.md)',
+    )
     .option('--json', 'print the result as JSON')
-    .action(async (images: string[], opts: { json?: boolean }, cmd: Command) =>
+    .action(async (images: string[], opts: { json?: boolean; proposal?: string }, cmd: Command) =>
       runAction(opts.json === true, async () => {
         const ctx = await clientContext(cmd);
         const { requireTag } = await import('./context.js');
@@ -34,6 +39,28 @@ export function registerSign(program: Command): void {
         } finally {
           bar.done();
           await registry.close();
+        }
+        if (opts.proposal !== undefined) {
+          if (byGun.size !== 1) {
+            throw new SignetError('USAGE', 'a proposal holds the changes of one repository', {
+              fix: 'give tags of one repository with --proposal, and one proposal file per repository',
+            });
+          }
+          const [g] = byGun.values() as MapIterator<{ first: string; tags: RegistryTag[] }>;
+          if (g !== undefined) {
+            const { tagSignChanges } = await import('../../client/index.js');
+            const { proposeChanges } = await import('./proposal.js');
+            const { repo, close } = ctx.repository(g.first);
+            try {
+              const view = await repo.read({ forWrite: true });
+              const { changes } = tagSignChanges(view, await repo.localKeyIds(), g.tags);
+              const r = await proposeChanges(ctx, repo, changes, opts.proposal, { json: opts.json });
+              if (opts.json) printJson(ctx.out, r);
+            } finally {
+              await close();
+            }
+          }
+          return;
         }
         const results: unknown[] = [];
         for (const [gun, g] of byGun) {
