@@ -106,6 +106,18 @@ describe('signer service API', () => {
     await expect(call(health, 'Check', { service: 'grpc.health.v1.Health.Other' })).rejects.toMatchObject({ code: 5 });
   });
 
+  it('health reports NOT_SERVING while the database does not answer', async () => {
+    const down = await startServiceFixture('pw', undefined, () => Promise.reject(new Error('database down')));
+    try {
+      const health = await down.client('Health');
+      for (const service of ['', ...HEALTH_SERVICES]) {
+        expect(await call<{ status: string }>(health, 'Check', { service })).toEqual({ status: 'NOT_SERVING' });
+      }
+    } finally {
+      await down.stop();
+    }
+  });
+
   it('refuses callers without a client certificate, or with one from another CA', async () => {
     for (const cert of ['none', 'other-ca'] as const) {
       const c = await fx.client('KeyManagement', { cert });

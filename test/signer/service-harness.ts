@@ -27,6 +27,7 @@ export const silentLog = { info: () => undefined, warn: () => undefined, error: 
 export async function startServiceFixture(
   passphrase = 'service-test-passphrase',
   database?: string,
+  ping?: () => Promise<void>,
 ): Promise<ServiceFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-sservice-'));
   const ca = await makeTestCA(path.join(dir, 'tls'));
@@ -48,7 +49,7 @@ export async function startServiceFixture(
     keys: store.keys,
     audit: store.audit,
     passphrase,
-    ping: () => store.ping(),
+    ping: ping ?? (() => store.ping()),
     log: silentLog,
   });
   const grpcJs = await import('@grpc/grpc-js');
