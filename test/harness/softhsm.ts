@@ -3,6 +3,7 @@
 // 0600 file. SOFTHSM2_CONF must reach every process that loads the module (env()).
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { requireBinary, run } from './proc.js';
 
@@ -30,6 +31,13 @@ export async function createSoftHsmToken(
   soPin = '5678-so-pin',
 ): Promise<SoftHsmToken> {
   await requireBinary(SOFTHSM_UTIL, 'softhsm2');
+  try {
+    createRequire(import.meta.url).resolve('pkcs11js');
+  } catch {
+    throw new Error(
+      'the optional npm package pkcs11js is not installed: install the Debian packages "python3 make g++" and run `npm install` (it compiles pkcs11js)',
+    );
+  }
   try {
     await access(SOFTHSM_MODULE, fsConstants.R_OK);
   } catch {
