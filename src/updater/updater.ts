@@ -130,9 +130,7 @@ export class Updater {
           throw new SignetError(
             'MIX_AND_MATCH',
             `the snapshot of ${this.gun} lists a root that the server does not serve as current`,
-            {
-              fix: 'the server is inconsistent (or mixing repositories); retry later or report it',
-            },
+            { fix: 'the server is inconsistent (or mixing repositories); retry later or report it' },
           );
         }
         throw e2;
@@ -174,9 +172,7 @@ export class Updater {
     return new SignetError(
       'MIX_AND_MATCH',
       `the cached trust data for ${this.gun} is inconsistent (the root changed)`,
-      {
-        fix: 'run once without --offline to update the cache',
-      },
+      { fix: 'run once without --offline to update the cache' },
     );
   }
 
