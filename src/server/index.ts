@@ -42,3 +42,5 @@ export { ensureTls, type TlsMaterial } from './tls.js';
 export type { RemoteSignerConfig } from './signer-setup.js';
 export { ROUTES, matchRoute, type RouteDef, type RouteName } from './routes.js';
 export { errorBody, HttpError, type NotaryErrorCode } from './errors.js';
+export { startPrimary, MAX_WORKERS, WORKER_INDEX_ENV, type PrimaryHandle } from './workers.js';
+export { sharedStore, workerBus, WorkerBus, isBusMessage, type BusMessage } from './worker-bus.js';

@@ -82,6 +82,8 @@ export interface ServerConfig {
    * (default 7 days; 0 = never); checked at start and every hour
    */
   unpublishedKeyMaxAgeMs?: number | undefined;
+  /** set in the workers of `--workers N` (workers.ts): the primary checked the address and holds the lock */
+  worker?: { wrapStore(store: MetaStore): MetaStore } | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -171,8 +173,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       : undefined;
   const isPg = /^postgres(ql)?:\/\//i.test(config.database ?? '');
   // nothing is created before these pass (a refused start leaves the data dir as it was)
-  await checkListenFree(host, port, '--listen');
-  if (metricsOwn !== undefined) await checkListenFree(metricsOwn.host, metricsOwn.port, '--metrics-listen');
+  if (config.worker === undefined) await checkListenFree(host, port, '--listen');
+  if (metricsOwn !== undefined && config.worker === undefined) await checkListenFree(metricsOwn.host, metricsOwn.port, '--metrics-listen');
   const createdDir = await prepareDataDir(config.dataDir);
   const before = await entriesOf(config.dataDir);
   let unlock: (() => Promise<void>) | undefined;
@@ -183,12 +185,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let signer: ServerSigner | undefined;
   try {
     // SQLite: one process per data dir (PostgreSQL servers share the database, not a data dir lock)
-    if (!isPg) unlock = await acquireDataDirLock(config.dataDir);
+    if (!isPg && config.worker === undefined) unlock = await acquireDataDirLock(config.dataDir);
     store = await openStore({
       ...(config.database ? { database: config.database } : {}),
       dataDir: config.dataDir,
       logger: { warn: (o, msg) => logger.warn(o, msg) },
     });
+    if (config.worker !== undefined) store = config.worker.wrapStore(store);
     const opened = store;
     const keys = opened.keys;
     const authorizer = config.auth !== undefined ? await loadAuthorizer(config.auth) : undefined;

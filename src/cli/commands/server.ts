@@ -1,12 +1,12 @@
 /**
  * `signet server`: the trust server's flags. The body (configuration, start) is in
- * ../server-config.ts, imported when the command runs; `signet server import` likewise in ../server-import.ts,
- * `signet server signer` in ../signer-service-run.ts (the only command that loads grpc).
+ * ../server-config.ts (../server-workers.ts for --workers), imported when the command runs; `signet server import`
+ * likewise in ../server-import.ts, `signet server signer` in ../signer-service-run.ts.
  */
 import type { Command } from 'commander';
-import type { ServerFlags } from '../server-config.js';
 import type { ImportFlags } from '../server-import.js';
 import type { SignerServiceFlags } from '../signer-service-run.js';
+import type { WorkerFlags } from '../server-workers.js';
 
 export function registerServerCommand(program: Command): void {
   const server = program.command('server');
@@ -85,10 +85,14 @@ export function registerServerCommand(program: Command): void {
       'publish body bytes received at once, all requests together (env SIGNET_MAX_INFLIGHT_BODY_BYTES; default 268435456)',
     )
     .option('--max-connections <n>', 'open connections accepted at once (env SIGNET_MAX_CONNECTIONS; default 1024)')
-    .action(async (flags: ServerFlags) => {
+    .option(
+      '--workers <n>',
+      'serve from N worker processes sharing the port, e.g. one per CPU core (env SIGNET_WORKERS; default: one process; docs/performance.md)',
+    )
+    .action(async (flags: WorkerFlags) => {
       // lazy: the server stack is loaded only by the command that needs it (client start-up time)
-      const { runServer } = await import('../server-config.js');
-      await runServer(flags);
+      const { runServerCommand } = await import('../server-workers.js');
+      await runServerCommand(flags);
     });
   server
     .command('import')
