@@ -1,9 +1,10 @@
 /**
  * Keys that live on a PKCS#11 token, as the trust dir knows them: one non-secret reference file per
  * key, `<trustDir>/pkcs11/<canonicalKeyID>.json` = {keyId, uri, role, gun?, public}. No PIN is ever
- * written (URIs with pin-value are refused by uri.ts). notary reads only `private/**.key`
- * (N:trustmanager/keystore.go), so it ignores these files.
+ * written (URIs with pin-value are refused by uri.ts). notary reads only `*.key` files under `private/`
+ * (N:trustmanager/filestore.go), so it ignores these files.
  */
+import crypto from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../../errors.js';
@@ -176,6 +177,7 @@ export class TokenKeyStore {
       );
     const uri = parsePkcs11Uri(ref.uri);
     const settings = this.settings;
+    const spki = crypto.createPublicKey({ key: Buffer.from(ref.public, 'base64'), format: 'der', type: 'spki' });
     const sign = async (data: Buffer): Promise<{ method: 'ecdsa'; sig: Buffer }> => {
       const sig = await withSession(uri, settings, (s) => {
         const k = findTokenKey(s, uri);
@@ -189,6 +191,10 @@ export class TokenKeyStore {
           );
         return signOnToken(s, k.handle, data);
       });
+      // as notary's YubiKey store does (N:trustmanager/yubikey/yubikeystore.go): a signature that does not
+      // verify is never handed out
+      if (!crypto.verify('sha256', data, { key: spki, dsaEncoding: 'ieee-p1363' }, sig))
+        throw new SignetError('PKCS11', `the token's signature with ${ref.uri} does not verify with key ${ref.keyId}`);
       return { method: 'ecdsa', sig };
     };
     return Object.freeze({ publicKey, sign });
