@@ -128,6 +128,9 @@ describe('token keys in TrustDirKeyStore (SoftHSM2)', () => {
       ['gen1', 'root'],
       ['imported', 'targets/releases'],
     ]);
+    // a targets key without its repository is refused before anything is written to the token
+    await expect(store.tokens.generate(uri('no-gun'), { role: 'targets' })).rejects.toMatchObject({ code: 'USAGE' });
+    expect((await store.tokens.listToken(`pkcs11:token=${token.label}`)).map((k) => k.label)).not.toContain('no-gun');
     // a second object with the same label is refused
     await expect(store.tokens.importKey(key, uri('imported'), { role: 'x' })).rejects.toMatchObject({
       code: 'CONFLICT',

@@ -43,6 +43,14 @@ export const TOKEN_REF_DIR = 'pkcs11';
 const GUN_ROLES = new Set(['targets', 'snapshot', 'timestamp']);
 const ID_RE = /^[0-9a-f]{64}$/;
 
+/** Role and gun as key files take them; a targets/snapshot/timestamp key names its repository. */
+function checkMeta(meta: TokenKeyMeta): void {
+  checkKeyRole(meta.role);
+  if (meta.gun !== undefined) checkKeyGun(meta.gun);
+  if (GUN_ROLES.has(meta.role) && meta.gun === undefined)
+    throw new SignetError('USAGE', `a ${meta.role} key belongs to one repository`, { fix: 'pass --gun GUN' });
+}
+
 export class TokenKeyStore {
   readonly dir: string;
   private readonly settings: Pkcs11Settings;
@@ -98,19 +106,14 @@ export class TokenKeyStore {
   }
 
   private async write(key: TokenKey, meta: TokenKeyMeta): Promise<TokenKeyRef> {
-    checkKeyRole(meta.role);
-    if (meta.gun !== undefined) checkKeyGun(meta.gun);
+    checkMeta(meta);
     const ref: TokenKeyRef = {
       keyId: key.publicKey.canonicalId,
       uri: key.uri,
       role: meta.role,
       public: key.publicKey.public,
     };
-    if (GUN_ROLES.has(meta.role)) {
-      if (meta.gun === undefined)
-        throw new SignetError('USAGE', `a ${meta.role} key belongs to one repository`, { fix: 'pass --gun GUN' });
-      ref.gun = meta.gun;
-    }
+    if (GUN_ROLES.has(meta.role)) ref.gun = meta.gun;
     try {
       await writeFileAtomic(this.refPath(ref.keyId), `${JSON.stringify(ref, null, 2)}\n`, { createDir: true });
     } catch (err) {
@@ -121,7 +124,7 @@ export class TokenKeyStore {
 
   /** A new ECDSA P-256 key generated on the token, recorded here with its role. */
   async generate(uriText: string, meta: TokenKeyMeta): Promise<TokenKeyRef> {
-    checkKeyRole(meta.role);
+    checkMeta(meta); // before the token is touched: nothing is left on it for a bad command line
     const uri = parsePkcs11Uri(uriText);
     const key = await withSession(uri, this.settings, (s) => generateTokenKey(s, uri));
     return this.write(key, meta);
@@ -129,7 +132,7 @@ export class TokenKeyStore {
 
   /** An existing private key written onto the token, recorded here with its role. */
   async importKey(key: PrivateKey, uriText: string, meta: TokenKeyMeta): Promise<TokenKeyRef> {
-    checkKeyRole(meta.role);
+    checkMeta(meta); // before the token is touched: nothing is left on it for a bad command line
     const uri = parsePkcs11Uri(uriText);
     const made = await withSession(uri, this.settings, (s) => importTokenKey(s, uri, key));
     return this.write(made, meta);
@@ -140,6 +143,7 @@ export class TokenKeyStore {
    * kept, so a root key used again keeps its role.
    */
   async register(uriText: string, meta: TokenKeyMeta): Promise<TokenKeyRef> {
+    checkMeta(meta);
     const uri = parsePkcs11Uri(uriText);
     const key = await withSession(uri, this.settings, (s) => {
       const k = findTokenKey(s, uri);
