@@ -3,7 +3,7 @@
  * token, and turn a `pkcs11:` URI given to init/rotate/signer add into a key of the trust dir's store
  * (recorded by reference: src/keys/pkcs11/refs.ts). The private half never leaves the token.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError, isSignetError } from '../errors.js';
 import {
@@ -36,7 +36,18 @@ function result(ref: TokenKeyRef, publicKeyFile?: string): TokenKeyResult {
   };
 }
 
-/** Writes `<dir>/<name>.pub` for a token key (what `signer add --key` takes), refusing to overwrite. */
+async function refuseExisting(file: string): Promise<void> {
+  const there = await stat(file).then(
+    () => true,
+    () => false,
+  );
+  if (there)
+    throw new SignetError('CONFLICT', `${file} already exists`, {
+      fix: 'choose another name or --dir, or remove the file',
+    });
+}
+
+/** Writes `<dir>/<name>.pub` for a token key (what `signer add --key` takes); checked absent before. */
 async function writePub(store: TrustDirKeyStore, ref: TokenKeyRef, name: string, dir: string): Promise<string> {
   const file = path.resolve(dir, `${name}.pub`);
   const pem = publicKeyPem(store.tokens.publicKey(ref), name);
@@ -48,10 +59,14 @@ async function writePub(store: TrustDirKeyStore, ref: TokenKeyRef, name: string,
 export async function generateKeyOnToken(
   store: TrustDirKeyStore,
   uri: string,
-  meta: { role: string; gun?: string; pubDir?: string },
+  meta: { role: string; gun?: string; pub?: { dir: string; name: string } },
 ): Promise<TokenKeyResult> {
-  const ref = await store.tokens.generate(uri, meta.gun !== undefined ? { role: meta.role, gun: meta.gun } : meta);
-  const pub = meta.pubDir !== undefined ? await writePub(store, ref, meta.role, meta.pubDir) : undefined;
+  if (meta.pub !== undefined) await refuseExisting(path.resolve(meta.pub.dir, `${meta.pub.name}.pub`));
+  const ref = await store.tokens.generate(uri, {
+    role: meta.role,
+    ...(meta.gun !== undefined ? { gun: meta.gun } : {}),
+  });
+  const pub = meta.pub !== undefined ? await writePub(store, ref, meta.pub.name, meta.pub.dir) : undefined;
   return result(ref, pub);
 }
 

@@ -14,7 +14,7 @@ import type { PassphraseRetriever } from './passphrase.js';
 import { decodeKeyPem, encodeKeyPem, findKeyBlock, isEncryptedBlock, metaOf, type KeyFileMeta } from './key-pem.js';
 import type { PrivateKey } from './private-key.js';
 import type { Pkcs11Settings } from './pkcs11/module.js';
-import { TokenKeyStore } from './pkcs11/refs.js';
+import { TokenKeyStore, type TokenKeyRef } from './pkcs11/refs.js';
 import { localSigner, type PublicKey, type Signer } from '../tuf/index.js';
 
 /** Writes a key-store file (0600, folders 0700) atomically; a failure is a KEY_FILE error. */
@@ -107,7 +107,7 @@ export class TrustDirKeyStore {
   }
 
   /** The token reference of `id` when no key file holds it. */
-  private async tokenRef(id: string): Promise<import('./pkcs11/refs.js').TokenKeyRef | undefined> {
+  private async tokenRef(id: string): Promise<TokenKeyRef | undefined> {
     checkId(id);
     const e = (await this.list()).find((x) => x.id === id);
     return e?.pkcs11 !== undefined ? this.tokens.ref(id) : undefined;

@@ -75,7 +75,7 @@ export function registerKey(program: Command): void {
             ).generateKeyOnToken(ctx.keyStore, opts.pkcs11, {
               role,
               ...(opts.gun !== undefined ? { gun: opts.gun } : {}),
-              ...(name !== undefined ? { pubDir: opts.dir } : {}),
+              ...(name !== undefined ? { pub: { dir: opts.dir, name } } : {}),
             });
             if (opts.json) printJson(ctx.out, res);
             else

@@ -1,7 +1,8 @@
 /**
  * Key objects on a token: find a private key by label/ID, read its public key, generate or import an
  * ECDSA P-256 pair, sign. Only P-256: notary's keys are ECDSA P-256 (N:tuf/data/keys.go), and CKM_ECDSA
- * over the SHA-256 digest returns exactly the raw r‖s notary expects (PKCS#11 v2.40 §2.3.1).
+ * over the SHA-256 digest returns exactly the raw r‖s notary expects (as notary's own YubiKey store signs:
+ * N:trustmanager/yubikey/yubikeystore.go).
  */
 import crypto from 'node:crypto';
 import { SignetError } from '../../errors.js';
@@ -52,7 +53,7 @@ function attrs(s: Session, h: Handle, types: number[]): Buffer[] {
     .map((a) => (Buffer.isBuffer(a.value) ? a.value : Buffer.alloc(0)));
 }
 
-/** The uncompressed point out of CKA_EC_POINT: a DER OCTET STRING (PKCS#11 v2.40) or, from some tokens, raw. */
+/** The uncompressed point out of CKA_EC_POINT: a DER OCTET STRING (what the standard asks) or, from some tokens, raw. */
 function ecPoint(raw: Buffer): Buffer {
   if (raw.length === 65 && raw[0] === 0x04) return raw;
   if (raw.length === 67 && raw[0] === 0x04 && raw[1] === 0x41 && raw[2] === 0x04) return raw.subarray(2);

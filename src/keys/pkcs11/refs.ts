@@ -1,9 +1,10 @@
 /**
  * Keys that live on a PKCS#11 token, as the trust dir knows them: one non-secret reference file per
  * key, `<trustDir>/pkcs11/<canonicalKeyID>.json` = {keyId, uri, role, gun?, public}. No PIN is ever
- * written (URIs with pin-value are refused by uri.ts). notary reads only `private/**.key`
- * (N:trustmanager/keystore.go), so it ignores these files.
+ * written (URIs with pin-value are refused by uri.ts). notary reads only `*.key` files under `private/`
+ * (N:trustmanager/filestore.go), so it ignores these files.
  */
+import crypto from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../../errors.js';
@@ -41,6 +42,14 @@ export interface TokenKeyMeta {
 export const TOKEN_REF_DIR = 'pkcs11';
 const GUN_ROLES = new Set(['targets', 'snapshot', 'timestamp']);
 const ID_RE = /^[0-9a-f]{64}$/;
+
+/** Role and gun as key files take them; a targets/snapshot/timestamp key names its repository. */
+function checkMeta(meta: TokenKeyMeta): void {
+  checkKeyRole(meta.role);
+  if (meta.gun !== undefined) checkKeyGun(meta.gun);
+  if (GUN_ROLES.has(meta.role) && meta.gun === undefined)
+    throw new SignetError('USAGE', `a ${meta.role} key belongs to one repository`, { fix: 'pass --gun GUN' });
+}
 
 export class TokenKeyStore {
   readonly dir: string;
@@ -97,19 +106,14 @@ export class TokenKeyStore {
   }
 
   private async write(key: TokenKey, meta: TokenKeyMeta): Promise<TokenKeyRef> {
-    checkKeyRole(meta.role);
-    if (meta.gun !== undefined) checkKeyGun(meta.gun);
+    checkMeta(meta);
     const ref: TokenKeyRef = {
       keyId: key.publicKey.canonicalId,
       uri: key.uri,
       role: meta.role,
       public: key.publicKey.public,
     };
-    if (GUN_ROLES.has(meta.role)) {
-      if (meta.gun === undefined)
-        throw new SignetError('USAGE', `a ${meta.role} key belongs to one repository`, { fix: 'pass --gun GUN' });
-      ref.gun = meta.gun;
-    }
+    if (GUN_ROLES.has(meta.role)) ref.gun = meta.gun;
     try {
       await writeFileAtomic(this.refPath(ref.keyId), `${JSON.stringify(ref, null, 2)}\n`, { createDir: true });
     } catch (err) {
@@ -120,7 +124,7 @@ export class TokenKeyStore {
 
   /** A new ECDSA P-256 key generated on the token, recorded here with its role. */
   async generate(uriText: string, meta: TokenKeyMeta): Promise<TokenKeyRef> {
-    checkKeyRole(meta.role);
+    checkMeta(meta); // before the token is touched: nothing is left on it for a bad command line
     const uri = parsePkcs11Uri(uriText);
     const key = await withSession(uri, this.settings, (s) => generateTokenKey(s, uri));
     return this.write(key, meta);
@@ -128,7 +132,7 @@ export class TokenKeyStore {
 
   /** An existing private key written onto the token, recorded here with its role. */
   async importKey(key: PrivateKey, uriText: string, meta: TokenKeyMeta): Promise<TokenKeyRef> {
-    checkKeyRole(meta.role);
+    checkMeta(meta); // before the token is touched: nothing is left on it for a bad command line
     const uri = parsePkcs11Uri(uriText);
     const made = await withSession(uri, this.settings, (s) => importTokenKey(s, uri, key));
     return this.write(made, meta);
@@ -139,6 +143,7 @@ export class TokenKeyStore {
    * kept, so a root key used again keeps its role.
    */
   async register(uriText: string, meta: TokenKeyMeta): Promise<TokenKeyRef> {
+    checkMeta(meta);
     const uri = parsePkcs11Uri(uriText);
     const key = await withSession(uri, this.settings, (s) => {
       const k = findTokenKey(s, uri);
@@ -176,6 +181,7 @@ export class TokenKeyStore {
       );
     const uri = parsePkcs11Uri(ref.uri);
     const settings = this.settings;
+    const spki = crypto.createPublicKey({ key: Buffer.from(ref.public, 'base64'), format: 'der', type: 'spki' });
     const sign = async (data: Buffer): Promise<{ method: 'ecdsa'; sig: Buffer }> => {
       const sig = await withSession(uri, settings, (s) => {
         const k = findTokenKey(s, uri);
@@ -189,6 +195,10 @@ export class TokenKeyStore {
           );
         return signOnToken(s, k.handle, data);
       });
+      // as notary's YubiKey store does (N:trustmanager/yubikey/yubikeystore.go): a signature that does not
+      // verify is never handed out
+      if (!crypto.verify('sha256', data, { key: spki, dsaEncoding: 'ieee-p1363' }, sig))
+        throw new SignetError('PKCS11', `the token's signature with ${ref.uri} does not verify with key ${ref.keyId}`);
       return { method: 'ecdsa', sig };
     };
     return Object.freeze({ publicKey, sign });

@@ -15,7 +15,8 @@ import {
   privateKeyFromKeyObject,
 } from '../../src/keys/index.js';
 import { certificatePublicKey, createRootCertificate } from '../../src/tuf/index.js';
-import { createSoftHsmToken, type SoftHsmToken } from '../harness/softhsm.js';
+import { run } from '../harness/proc.js';
+import { SOFTHSM_UTIL, createSoftHsmToken, type SoftHsmToken } from '../harness/softhsm.js';
 
 describe('RFC 7512 URIs', () => {
   it('reads path and query attributes, percent-decoded', () => {
@@ -128,6 +129,9 @@ describe('token keys in TrustDirKeyStore (SoftHSM2)', () => {
       ['gen1', 'root'],
       ['imported', 'targets/releases'],
     ]);
+    // a targets key without its repository is refused before anything is written to the token
+    await expect(store.tokens.generate(uri('no-gun'), { role: 'targets' })).rejects.toMatchObject({ code: 'USAGE' });
+    expect((await store.tokens.listToken(`pkcs11:token=${token.label}`)).map((k) => k.label)).not.toContain('no-gun');
     // a second object with the same label is refused
     await expect(store.tokens.importKey(key, uri('imported'), { role: 'x' })).rejects.toMatchObject({
       code: 'CONFLICT',
@@ -137,6 +141,28 @@ describe('token keys in TrustDirKeyStore (SoftHSM2)', () => {
     await expect(store.tokens.importKey(rsa, uri('rsa'), { role: 'x' })).rejects.toMatchObject({
       code: 'INVALID_KEY',
     });
+  });
+
+  it('uses a key put on the token by another tool (softhsm2-util --import)', async () => {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const file = path.join(dir, 'external.pem');
+    await writeFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    const r = await run(
+      SOFTHSM_UTIL,
+      ['--import', file, '--token', token.label, '--label', 'external', '--id', 'c0ffee', '--pin', token.pin],
+      { env: { ...process.env, ...token.env() }, timeoutMs: 30_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    await rm(file);
+    const expected = privateKeyFromKeyObject(privateKey).publicKey.canonicalId;
+    const ref = await store.tokens.register(`pkcs11:token=${token.label};id=%c0%ff%ee`, { role: 'ci' });
+    expect(ref).toMatchObject({
+      keyId: expected,
+      role: 'ci',
+      uri: `pkcs11:token=${token.label};object=external;id=%c0%ff%ee`,
+    });
+    const { sig } = await (await store.signer(ref.keyId, store.tokens.publicKey(ref))).sign(Buffer.from('z'));
+    expect(crypto.verify('sha256', Buffer.from('z'), { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig)).toBe(true);
   });
 
   it('takes module-path and pin-source from the URI, and names a wrong PIN', async () => {
