@@ -7,6 +7,7 @@
  * pull through the engine stand-in) all accept it. A second repository shows a release left below a
  * raised threshold refused by every reader (docs/thresholds.md).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,12 @@ describe.each(TRUST_SERVERS)('a threshold-2 delegation co-signed by two holders,
     expect(plain.code).not.toBe(0);
     expect(plain.stderr).toContain('need 2, have 1');
     expect(plain.stderr).toContain('--proposal');
+
+    // a proposal changes published trust data: none yet is a clear error, and no file is written
+    const none = await alice.run(['--tofu', 'sign', `${raised.gun}:v1`, '--proposal', `${proposal}.none`]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain(`${raised.gun} has no trust data on the server`);
+    expect(existsSync(`${proposal}.none`)).toBe(false);
 
     const made = await alice.ok(['--tofu', 'sign', `${img.gun}:v1`, '--proposal', proposal]);
     expect(made.stdout).toContain(`targets/releases: sign v1 → ${img.digest} (${img.size} bytes)`);

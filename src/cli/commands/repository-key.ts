@@ -24,11 +24,11 @@ async function applyEdit(
   edit: KeyEdit,
   opts: { proposal?: string; json?: boolean },
 ): Promise<void> {
-  const { targetsKeyChange } = await import('../../client/index.js');
+  const { readPublished, targetsKeyChange } = await import('../../client/index.js');
   const { repo, close } = ctx.repository(repository);
   let change;
   try {
-    change = targetsKeyChange(await repo.read({ forWrite: true }), edit);
+    change = targetsKeyChange(await readPublished(repo), edit);
     if (opts.proposal === undefined) {
       const res = await repo.publish({ extra: [change], includeStaged: false });
       if (opts.json)
