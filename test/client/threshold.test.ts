@@ -312,6 +312,33 @@ describe('a proposal in a repository whose snapshot key is local', () => {
   });
 });
 
+describe('a proposal that hands the targets role to other keys', () => {
+  it('is signed by the root holder only, then by the new targets key holder, and published', async () => {
+    const gun = 'registry.test/threshold/handover';
+    const admin = await client(gun);
+    const init = await admin.repo.init();
+    await admin.repo.publish();
+    const next = await holder(gun, init, 'targets');
+    const view = await admin.repo.read({ forWrite: true });
+    const old = roleSignatureRows(view).find((r) => r.Role === 'targets')?.Keys ?? [];
+    const change = targetsKeyChange(view, { add: [next.key.publicKey], remove: old });
+    const made = await createProposal(admin.repo, [change]);
+    expect(made.signatures.map((s) => [s.role, s.signedBy.length, s.complete])).toEqual([
+      ['root', 1, true],
+      ['targets', 0, false],
+    ]);
+    const signed = await signProposal(next.repo, viaFile(made.proposal));
+    await publishProposal(next.repo, viaFile(signed.proposal));
+    const reader = await client(gun, init);
+    const rows = roleSignatureRows(await reader.updater.refresh());
+    expect(rows.find((r) => r.Role === 'targets')).toMatchObject({
+      Keys: [next.key.publicKey.canonicalId],
+      SignedBy: [next.key.publicKey.canonicalId],
+      Valid: true,
+    });
+  });
+});
+
 describe('a threshold-2 targets role', () => {
   it('takes a second repository key by a root change, and then needs both holders for every targets change', async () => {
     const gun = 'registry.test/threshold/targets';
