@@ -48,6 +48,7 @@ export {
   parseProposal,
   proposalSignatures,
   publishProposal,
+  readPublished,
   signProposal,
   type Proposal,
   type RoleRef,

@@ -144,7 +144,8 @@ export async function createProposal(
   return { proposal, stagedFiles: staged.map((s) => s.file), signatures: proposalSignatures(view, proposal) };
 }
 
-async function readPublished(repo: Repository): Promise<TrustedView> {
+/** The verified trust data a proposal starts from; NOT_INITIALIZED (with the fix) when the server has none. */
+export async function readPublished(repo: Repository): Promise<TrustedView> {
   try {
     return await repo.read({ forWrite: true });
   } catch (e) {

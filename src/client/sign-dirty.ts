@@ -102,8 +102,8 @@ export async function signRoot(work: WorkingRepo, now: Date): Promise<Metadata<R
 
 /**
  * `floorVersion`: for a role new to this view, the highest version the server may still hold.
- * `partial`: a proposal's first signatures (docs/thresholds.md): one local key is enough, the other
- * holders add theirs to the proposal file.
+ * `partial`: a proposal's first signatures (docs/thresholds.md): whatever keys are held here sign, the
+ * other holders add theirs to the proposal file.
  */
 export async function signTargets(
   work: WorkingRepo,
@@ -129,7 +129,8 @@ export async function signTargets(
   const keep = validSignatures(old, new Map(keys.map((k) => [k.id, k])), tmp.signedBytes);
   const md = keep.length > 0 ? await signMetadata(role, signed, signers, keep) : tmp;
   const have = new Set(md.signatures.map((s) => s.keyid)).size;
-  if (partial ? have === 0 : have < threshold) {
+  // a proposal may leave a role to its other holders entirely (a root holder handing targets to new keys)
+  if (!partial && have < threshold) {
     throw new SignetError(
       'KEY_NOT_FOUND',
       `not enough signing keys for ${role} of ${work.gun}: need ${threshold}, have ${have}`,

@@ -15,6 +15,7 @@ import {
   parseProposal,
   proposalSignatures,
   publishProposal,
+  removeSigner,
   roleSignatureRows,
   signProposal,
   signTags,
@@ -244,18 +245,44 @@ describe('a threshold-2 targets/releases', () => {
     expect(row).toMatchObject({ Threshold: 2, Valid: false });
   });
 
-  it('refuses a threshold above the number of keys of the role', async () => {
+  it('refuses a threshold above the number of keys of the role, and a removal that would leave too few', async () => {
     const gun = 'registry.test/threshold/unreachable';
     const admin = await client(gun);
     const init = await admin.repo.init();
     await admin.repo.publish();
     const alice = await holder(gun, init, 'alice');
-    expect(await codeOf(addSigner(admin.repo, 'alice', [alice.key.publicKey], { releasesThreshold: 2 }))).toBe('USAGE');
-    expect(
-      await codeOf(
-        admin.repo.read().then(() => admin.repo.remote.getRole(gun, 'targets/releases', { maxBytes: 1 << 20 })),
-      ),
-    ).toBe('NOT_FOUND');
+    const bob = await holder(gun, init, 'bob');
+    const err = await addSigner(admin.repo, 'alice', [alice.key.publicKey], { releasesThreshold: 2 }).catch(
+      (e: unknown) => e,
+    );
+    expect(isSignetError(err, 'USAGE')).toBe(true);
+    expect((err as Error).message).toBe('targets/releases would need 2 signatures but lists only 1 key(s)');
+    // nothing was published
+    expect((await admin.repo.read()).targets.signed.delegations?.roles ?? []).toEqual([]);
+
+    await addSigner(admin.repo, 'alice', [alice.key.publicKey]);
+    await addSigner(admin.repo, 'bob', [bob.key.publicKey], { releasesThreshold: 2 });
+    expect(await codeOf(removeSigner(admin.repo, 'bob'))).toBe('USAGE');
+    await admin.repo.publish({ extra: [thresholdChange('targets/releases', 1)], includeStaged: false });
+    await removeSigner(admin.repo, 'bob');
+    const rows = roleSignatureRows(await admin.repo.read());
+    expect(rows.find((r) => r.Role === 'targets/releases')).toMatchObject({
+      Threshold: 1,
+      Keys: [alice.key.publicKey.canonicalId],
+    });
+  });
+
+  it("a base-role threshold cannot be staged in notary's changelist (it has no field for it)", async () => {
+    const gun = 'registry.test/threshold/staged';
+    const admin = await client(gun);
+    await admin.repo.init();
+    await admin.repo.publish();
+    const change = targetsKeyChange(await admin.repo.read(), {
+      add: [generatePrivateKey('ecdsa').publicKey],
+      threshold: 2,
+    });
+    expect(await codeOf(admin.repo.stage([change]))).toBe('USAGE');
+    expect(await admin.repo.pending()).toEqual([]);
   });
 });
 
@@ -282,6 +309,33 @@ describe('a proposal in a repository whose snapshot key is local', () => {
     expect(pub.roles).toEqual(['targets/alice', 'targets/releases', 'snapshot']);
     const reader = await client(gun, init);
     expect(resolveTag(await reader.updater.refresh(), 'v1')).toMatchObject({ role: 'targets/releases' });
+  });
+});
+
+describe('a proposal that hands the targets role to other keys', () => {
+  it('is signed by the root holder only, then by the new targets key holder, and published', async () => {
+    const gun = 'registry.test/threshold/handover';
+    const admin = await client(gun);
+    const init = await admin.repo.init();
+    await admin.repo.publish();
+    const next = await holder(gun, init, 'targets');
+    const view = await admin.repo.read({ forWrite: true });
+    const old = roleSignatureRows(view).find((r) => r.Role === 'targets')?.Keys ?? [];
+    const change = targetsKeyChange(view, { add: [next.key.publicKey], remove: old });
+    const made = await createProposal(admin.repo, [change]);
+    expect(made.signatures.map((s) => [s.role, s.signedBy.length, s.complete])).toEqual([
+      ['root', 1, true],
+      ['targets', 0, false],
+    ]);
+    const signed = await signProposal(next.repo, viaFile(made.proposal));
+    await publishProposal(next.repo, viaFile(signed.proposal));
+    const reader = await client(gun, init);
+    const rows = roleSignatureRows(await reader.updater.refresh());
+    expect(rows.find((r) => r.Role === 'targets')).toMatchObject({
+      Keys: [next.key.publicKey.canonicalId],
+      SignedBy: [next.key.publicKey.canonicalId],
+      Valid: true,
+    });
   });
 });
 

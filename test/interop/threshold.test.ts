@@ -7,6 +7,7 @@
  * pull through the engine stand-in) all accept it. A second repository shows a release left below a
  * raised threshold refused by every reader (docs/thresholds.md).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,12 @@ describe.each(TRUST_SERVERS)('a threshold-2 delegation co-signed by two holders,
     expect(plain.code).not.toBe(0);
     expect(plain.stderr).toContain('need 2, have 1');
     expect(plain.stderr).toContain('--proposal');
+
+    // a proposal changes published trust data: none yet is a clear error, and no file is written
+    const none = await alice.run(['--tofu', 'sign', `${raised.gun}:v1`, '--proposal', `${proposal}.none`]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain(`${raised.gun} has no trust data on the server`);
+    expect(existsSync(`${proposal}.none`)).toBe(false);
 
     const made = await alice.ok(['--tofu', 'sign', `${img.gun}:v1`, '--proposal', proposal]);
     expect(made.stdout).toContain(`targets/releases: sign v1 → ${img.digest} (${img.size} bytes)`);
@@ -293,5 +300,27 @@ describe.each(TRUST_SERVERS)('a threshold-2 delegation co-signed by two holders,
 
     const pull = await docker.run(['pull', `${gun}:v1`], { contentTrust: true });
     expect(pull.code).not.toBe(0);
+  });
+
+  it('repository-key add --remove hands the targets role to another holder in one co-signed proposal', async () => {
+    const gun = raised.gun;
+    const rolesOf = async (): Promise<RoleRow[]> =>
+      (JSON.parse((await reader.ok(['--tofu', 'inspect', gun, '--roles'])).stdout) as { Roles: RoleRow[] }[])[0]
+        ?.Roles ?? [];
+    const old = (await rolesOf()).find((x) => x.Role === 'targets')?.Keys ?? [];
+    expect(old).toHaveLength(1);
+    const file = path.join(dir, 'handover.proposal.json');
+    const args = ['repository-key', 'add', gun, '--key', path.join(dir, 'admin2.pub'), '--remove', old[0] as string];
+    await admin.ok([...args, '--proposal', file]);
+    const admin2 = cli('admin2');
+    await admin2.ok(['--tofu', 'proposal', 'sign', file]);
+    await admin2.ok(['proposal', 'publish', file]);
+    const targets = (await rolesOf()).find((x) => x.Role === 'targets');
+    expect(targets).toMatchObject({ Threshold: 1, Valid: true });
+    expect(targets?.Keys).toHaveLength(1);
+    expect(targets?.Keys).not.toEqual(old);
+    // the old repository key can no longer sign targets
+    const later = await admin.run(['signer', 'threshold', gun, '1']);
+    expect(later.code).not.toBe(0);
   });
 });

@@ -24,11 +24,11 @@ async function applyEdit(
   edit: KeyEdit,
   opts: { proposal?: string; json?: boolean },
 ): Promise<void> {
-  const { targetsKeyChange } = await import('../../client/index.js');
+  const { readPublished, targetsKeyChange } = await import('../../client/index.js');
   const { repo, close } = ctx.repository(repository);
   let change;
   try {
-    change = targetsKeyChange(await repo.read({ forWrite: true }), edit);
+    change = targetsKeyChange(await readPublished(repo), edit);
     if (opts.proposal === undefined) {
       const res = await repo.publish({ extra: [change], includeStaged: false });
       if (opts.json)
@@ -65,12 +65,17 @@ export function registerRepositoryKey(program: Command): void {
     .argument('<repository>', 'repository (GUN)')
     .requiredOption('--key <file>', 'public key PEM of the new key holder (signet key generate writes one)')
     .option('--threshold <n>', 'signatures the targets role needs from then on (default: keep the current one)')
+    .option(
+      '--remove <key-id>',
+      'also remove this key in the same change (repeatable): hands the role over to the new key',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option(...proposalOption)
     .option('--json', 'print the result as JSON')
     .action(
       async (
         repository: string,
-        opts: { key: string; threshold?: string; proposal?: string; json?: boolean },
+        opts: { key: string; threshold?: string; remove?: string[]; proposal?: string; json?: boolean },
         cmd: Command,
       ) =>
         runAction(opts.json === true, async () => {
@@ -82,7 +87,7 @@ export function registerRepositoryKey(program: Command): void {
           } catch (e) {
             throw new SignetError('KEY_FILE', `cannot read public key file ${opts.key}`, { cause: e });
           }
-          const edit: KeyEdit = { add: [parsePublicKeyFile(text, opts.key)] };
+          const edit: KeyEdit = { add: [parsePublicKeyFile(text, opts.key)], remove: opts.remove ?? [] };
           if (opts.threshold !== undefined) edit.threshold = parseThreshold(opts.threshold);
           await applyEdit(ctx, repository, edit, opts);
         }),

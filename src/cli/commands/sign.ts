@@ -48,11 +48,11 @@ export function registerSign(program: Command): void {
           }
           const [g] = byGun.values() as MapIterator<{ first: string; tags: RegistryTag[] }>;
           if (g !== undefined) {
-            const { tagSignChanges } = await import('../../client/index.js');
+            const { readPublished, tagSignChanges } = await import('../../client/index.js');
             const { proposeChanges } = await import('./proposal.js');
             const { repo, close } = ctx.repository(g.first);
             try {
-              const view = await repo.read({ forWrite: true });
+              const view = await readPublished(repo);
               const { changes } = tagSignChanges(view, await repo.localKeyIds(), g.tags);
               const r = await proposeChanges(ctx, repo, changes, opts.proposal, { json: opts.json });
               if (opts.json) printJson(ctx.out, r);
