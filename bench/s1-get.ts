@@ -2,8 +2,10 @@
 // 8 and 64 keep-alive HTTPS connections, against notary-server, Signet and a bare node:https server
 // sending the same bytes. One generator (wrk) for all, run as its own process. Every row is run plain
 // and with `Accept-Encoding: gzip` (what Go's clients send); notary-server and the bare server ignore
-// it, Signet compresses (src/server/encoding.ts).
+// it, Signet compresses (src/server/encoding.ts). A second Signet server runs `--workers 2` (one port,
+// two worker processes) for the scaling from one process to two.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +15,7 @@ import { startProc } from '../test/harness/proc.js';
 import type { Ctx } from './lib/context.js';
 import { notaryPids } from './lib/context.js';
 import { createRepo, ecdsaKey, fakeTargets, rootKey, TrustHttp } from './lib/minituf.js';
+import { startSignetServer, type SignetServer } from './lib/signet.js';
 import { attempt, cpuMs, log, type Maybe } from './lib/util.js';
 import { wrk, type WrkResult } from './lib/wrk.js';
 
@@ -27,7 +30,17 @@ export interface GetRow {
   connections: number;
   notary: GetCell;
   signet: GetCell;
+  /** `signet server --workers 2` (absent in results from before it existed) */
+  signetWorkers?: GetCell;
   bare: GetCell;
+}
+
+type ServerName = 'notary' | 'signet' | 'signetWorkers' | 'bare';
+
+/** The primary and its worker processes. */
+async function withChildren(pid: number): Promise<number[]> {
+  const kids = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return [pid, ...kids.trim().split(/\s+/).filter(Boolean).map(Number)];
 }
 
 export interface GetSection {
@@ -72,6 +85,28 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
   nHttp.close();
   sHttp?.close();
 
+  log('s1: starting signet server --workers 2');
+  let workersServer: SignetServer | undefined;
+  const workers: Maybe<{ url: string; pids: number[] }> = await attempt('s1: signet --workers 2', async () => {
+    workersServer = await startSignetServer({
+      dir: ctx.work,
+      cert: ctx.signetCert.cert,
+      key: ctx.signetCert.key,
+      ca: ctx.caPem,
+      name: 'signet-workers',
+      args: ['--workers', '2'],
+    });
+    const wHttp = new TrustHttp(workersServer.url, ctx.caPem);
+    try {
+      await createRepo(wHttp, GUN, keys, targets);
+      for (const f of ['timestamp.json', 'targets.json'] as const)
+        bytes[f]!['signet --workers 2'] = (await wHttp.get(`/v2/${GUN}/_trust/tuf/${f}`)).length;
+    } finally {
+      wHttp.close();
+    }
+    return { url: workersServer.url, pids: await withChildren(workersServer.pid) };
+  });
+
   const bare = await startOnFreePort((port, attempt) =>
     startProc({
       name: attempt === 0 ? 'bare-https' : `bare-https.${attempt}`,
@@ -94,7 +129,7 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
   );
 
   const np = await notaryPids(ctx.notary);
-  const servers: { name: 'notary' | 'signet' | 'bare'; url: Maybe<string>; pids: number[] }[] = [
+  const servers: { name: ServerName; url: Maybe<string>; pids: number[] }[] = [
     { name: 'notary', url: { ok: true, value: ctx.notary.url }, pids: [np.server, np.signer] },
     {
       name: 'signet',
@@ -104,10 +139,15 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
           : { ok: false, missing: ctx.signet.ok ? (signetRepo.ok ? '' : signetRepo.missing) : ctx.signet.missing },
       pids: ctx.signet.ok ? [ctx.signet.value.pid] : [],
     },
+    {
+      name: 'signetWorkers',
+      url: workers.ok ? { ok: true, value: workers.value.url } : workers,
+      pids: workers.ok ? workers.value.pids : [],
+    },
     { name: 'bare', url: { ok: true, value: `https://127.0.0.1:${bare.port}` }, pids: [bare.proc.pid] },
   ];
 
-  // Rounds interleave the three servers (notary, signet, bare, notary, …) so a change in the
+  // Rounds interleave the servers (notary, signet, signet --workers 2, bare, notary, …) so a change in the
   // machine's background load hits all of them alike; the round with the median rate is reported.
   const rounds = ctx.opts.quick ? 1 : 5;
   const rows: GetRow[] = [];
@@ -121,7 +161,7 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
       ] as const) {
         const headers = encoding === 'gzip' ? ['Accept-Encoding: gzip'] : [];
         const row: Partial<GetRow> = { file, encoding, connections, bytes: bytes[file]! };
-        const got: Record<string, Measured[]> = { notary: [], signet: [], bare: [] };
+        const got: Record<string, Measured[]> = { notary: [], signet: [], signetWorkers: [], bare: [] };
         const failed: Record<string, string> = {};
         for (let round = 0; round < rounds; round++) {
           for (const s of servers) {
@@ -164,6 +204,7 @@ export async function runGet(ctx: Ctx): Promise<GetSection> {
     }
   } finally {
     await bare.proc.stop();
+    await workersServer?.stop();
   }
   return {
     measuredAt: new Date().toISOString(),

@@ -2,8 +2,10 @@
 // wall time from the first command to the published result.
 //   notary: `notary addhash GUN TAG SIZE --sha256 HEX` per tag (one process each; digest and size are
 //           handed over from the push, not looked up, which favours notary) + one `notary publish`.
-//   signet: one `signet sign IMAGE:TAG…` (it resolves digests in the registry itself).
-import { mkdir } from 'node:fs/promises';
+//   signet: one `signet target add GUN --from-file LIST --publish` given the same digests and sizes as
+//           notary (one `TAG SIZE SHA256` line per tag), and, in another repository, one
+//           `signet sign IMAGE:TAG…` (it resolves digests in the registry itself).
+import { mkdir, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pushImages, type PushedImage } from '../test/harness/push-image.js';
@@ -17,6 +19,8 @@ export interface SignRow {
   tags: number;
   notary: Maybe<{ seconds: number; addhashSeconds: number; publishSeconds: number; processes: number }>;
   signet: Maybe<{ seconds: number; processes: number }>;
+  /** `target add --from-file --publish` (absent in results from before it existed) */
+  signetFile?: Maybe<{ seconds: number; processes: number }>;
 }
 
 export interface SignSection {
@@ -98,7 +102,30 @@ export async function runSign(ctx: Ctx): Promise<SignSection> {
           }
           return { seconds: Number(t1 - t0) / 1e9, processes: 1 };
         });
-    rows.push({ tags: n, notary: notaryRes, signet: signetRes });
+    log(`s2: signet target add --from-file --publish, ${n} tags`);
+    const fileGun = `${host}/bench/signfile${n}`;
+    const signetFile: SignRow['signet'] = !ctx.signet.ok
+      ? { ok: false, missing: ctx.signet.missing }
+      : await attempt(`s2 signet target add ${n}`, async () => {
+          const server = ctx.signet.ok ? ctx.signet.value.url : '';
+          const cli = signetCli({ server, caFile: ctx.ca.caCert, trustDir: path.join(dir, 'signet-trust') });
+          check(await cli.run(['init', fileGun]), 'signet init');
+          check(await cli.run(['publish', fileGun]), 'signet publish (initial)');
+          const list = path.join(dir, `list${n}.txt`);
+          await writeFile(list, images.map((i) => `${i.tag} ${i.size} ${i.digest}\n`).join(''));
+          const t0 = process.hrtime.bigint();
+          check(await cli.run(['target', 'add', fileGun, '--from-file', list, '--publish']), 'signet target add');
+          const t1 = process.hrtime.bigint();
+          const sHttp = new TrustHttp(server, ctx.caPem);
+          try {
+            const got = await countTargets(sHttp, fileGun);
+            if (got !== n) throw new Error(`signet server holds ${got} targets for ${fileGun}, expected ${n}`);
+          } finally {
+            sHttp.close();
+          }
+          return { seconds: Number(t1 - t0) / 1e9, processes: 1 };
+        });
+    rows.push({ tags: n, notary: notaryRes, signet: signetRes, signetFile });
   }
   nHttp.close();
   return { measuredAt: new Date().toISOString(), rows };

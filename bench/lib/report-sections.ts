@@ -23,17 +23,23 @@ export function renderMeasurements(L: string[], r: Results): void {
     L.push('round with the median rate; the rates of all rounds are in the results file.');
     L.push('');
     L.push(
-      '| file (bytes) | Accept-Encoding | conns | notary-server | Signet | bare node:https | Signet / notary | Signet / bare |',
+      'Signet runs twice: one process (the default), and `--workers 2` (a primary and two worker processes on one',
     );
-    L.push('|---|---|---|---|---|---|---|---|');
+    L.push('port); the last column is the scaling from one process to two workers.');
+    L.push('');
+    L.push(
+      '| file (bytes) | Accept-Encoding | conns | notary-server | Signet | Signet `--workers 2` | bare node:https | Signet / notary | `--workers 2` / notary | Signet / bare | 2 workers / 1 process |',
+    );
+    L.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const x of g.rows) {
       const cell = (v: Maybe<{ rps: number; p50ms: number; p99ms: number; serverCpuPct: number }>): string =>
         val(v, (w) => `${fmtInt(w.rps)} (${fmt(w.p50ms)} / ${fmt(w.p99ms)}) [${fmt(w.serverCpuPct, 0)} %]`);
+      const sw = x.signetWorkers ?? { ok: false as const, missing: 'not measured in this run' };
       const bytes = Object.entries(x.bytes)
         .map(([k, v]) => `${k} ${fmtInt(v)}`)
         .join(', ');
       L.push(
-        `| ${x.file} (${bytes}) | ${x.encoding ?? 'identity'} | ${x.connections} | ${cell(x.notary)} | ${cell(x.signet)} | ${cell(x.bare)} | ${ratio(x.signet, x.notary, (w) => w.rps)} | ${ratio(x.signet, x.bare, (w) => w.rps)} |`,
+        `| ${x.file} (${bytes}) | ${x.encoding ?? 'identity'} | ${x.connections} | ${cell(x.notary)} | ${cell(x.signet)} | ${cell(sw)} | ${cell(x.bare)} | ${ratio(x.signet, x.notary, (w) => w.rps)} | ${ratio(sw, x.notary, (w) => w.rps)} | ${ratio(x.signet, x.bare, (w) => w.rps)} | ${ratio(sw, x.signet, (w) => w.rps)} |`,
       );
     }
     L.push('');
@@ -48,17 +54,23 @@ export function renderMeasurements(L: string[], r: Results): void {
   L.push(
     'tag (digest and size handed over from the push, which favours notary) then one `notary publish`. Signet: one',
   );
+  L.push('`signet target add GUN --from-file LIST --publish` process given the same digests and sizes (a list file of');
   L.push(
-    '`signet sign IMAGE:TAG…` process that reads every digest from the registry itself and publishes. The repository',
+    '`TAG SIZE SHA256` lines), and, separately, one `signet sign IMAGE:TAG…` process that reads every digest from',
   );
-  L.push('was initialised (and published) before the clock starts.');
+  L.push('the registry itself and publishes. The repository was initialised (and published) before the clock starts.');
   L.push('');
   if (s.sign) {
-    L.push('| new tags | notary total (addhash / publish) | Signet | Signet speed-up (notary ÷ Signet) |');
-    L.push('|---|---|---|---|');
+    L.push(
+      '| new tags | notary total (addhash / publish) | Signet `target add --from-file --publish` | speed-up (notary ÷ Signet) | Signet `sign` (+ registry lookups) | speed-up (notary ÷ `sign`) |',
+    );
+    L.push('|---|---|---|---|---|---|');
     for (const x of s.sign.rows) {
+      const file = x.signetFile ?? { ok: false as const, missing: 'not measured in this run' };
+      const t = (v: Maybe<{ seconds: number; processes: number }>): string =>
+        val(v, (w) => `${fmt(w.seconds)} s, ${w.processes} process`);
       L.push(
-        `| ${fmtInt(x.tags)} | ${val(x.notary, (v) => `${fmt(v.seconds)} s (${fmt(v.addhashSeconds)} / ${fmt(v.publishSeconds)}), ${v.processes} processes`)} | ${val(x.signet, (v) => `${fmt(v.seconds)} s, ${v.processes} process`)} | ${ratio(x.notary, x.signet, (v) => v.seconds, 1)} |`,
+        `| ${fmtInt(x.tags)} | ${val(x.notary, (v) => `${fmt(v.seconds)} s (${fmt(v.addhashSeconds)} / ${fmt(v.publishSeconds)}), ${v.processes} processes`)} | ${t(file)} | ${ratio(x.notary, file, (v) => v.seconds, 1)} | ${t(x.signet)} | ${ratio(x.notary, x.signet, (v) => v.seconds, 1)} |`,
       );
     }
     L.push('');

@@ -2,7 +2,7 @@
 // Both are run from dist/ (built by `npm run bench`). A part that does not exist yet, or fails, is
 // reported as missing with the reason; no number is ever made up for it.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { httpOk, startOnFreePort } from '../../test/harness/notary-peers.js';
 import { startProc, type Proc } from '../../test/harness/proc.js';
@@ -47,11 +47,17 @@ export async function startSignetServer(opts: {
   ca: Buffer;
   name: string;
   nodeArgs?: string[];
+  /** more `signet server` flags, e.g. ['--workers', '2'] */
+  args?: string[];
 }): Promise<SignetServer> {
   const missing = await signetCommandMissing(['server']);
   if (missing) throw new Error(missing);
   const dataDir = path.join(opts.dir, `${opts.name}-data`);
   await mkdir(dataDir, { recursive: true });
+  // notary-server has no key-request rate limit; Signet's (60/min per address after a burst of
+  // 120, docs/server.md) would refuse the benchmark's thousands of new repositories from 127.0.0.1
+  const config = path.join(opts.dir, `${opts.name}-config.json`);
+  await writeFile(config, JSON.stringify({ limits: { keyRequestsPerMinute: 1e9, keyRequestBurst: 1e9 } }));
   const { port, proc } = await startOnFreePort((p, attempt): Promise<Proc> =>
     startProc({
       name: attempt === 0 ? opts.name : `${opts.name}.${attempt}`,
@@ -68,6 +74,9 @@ export async function startSignetServer(opts: {
         opts.cert,
         '--tls-key',
         opts.key,
+        '--config',
+        config,
+        ...(opts.args ?? []),
       ],
       env: { ...process.env, NODE_ENV: 'production' },
       logDir: path.join(opts.dir, 'logs'),

@@ -17,6 +17,18 @@ import type { ServerKeyRole } from './types.js';
 /** The only algorithm this signer makes and signs with. */
 export const SERVER_KEY_ALGORITHM = 'ecdsa';
 const ABSENT_TTL_MS = 5_000;
+/**
+ * Keys (rows, decrypted signers) kept in memory at most, oldest dropped first: memory must not
+ * grow with the number of repositories. A dropped key costs one row lookup and one AES-GCM
+ * decryption when it signs again.
+ */
+const MAX_HELD = 2_000;
+
+function keep<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_HELD) map.delete(map.keys().next().value as string);
+}
 
 export interface HeldKey {
   row: ServerKeyRow;
@@ -50,8 +62,15 @@ export class ServerKeyring {
   }
 
   #remember(row: ServerKeyRow): HeldKey {
-    const held = { row, publicKey: publicKeyFromSpki(Buffer.from(row.publicKey, 'base64'), 'ecdsa') };
-    this.#rows.set(row.id, held);
+    // a small Buffer may be a slice of Node's shared 8 KiB pool, and keeping it keeps the whole slab
+    const blob = Buffer.allocUnsafeSlow(row.privateKey.length);
+    row.privateKey.copy(blob);
+    const held = {
+      row: { ...row, privateKey: blob },
+      publicKey: publicKeyFromSpki(Buffer.from(row.publicKey, 'base64'), 'ecdsa'),
+    };
+    keep(this.#rows, row.id, held);
+    if (this.#used.size >= 100 * MAX_HELD) this.#used.clear();
     if (row.lastUsed !== null) this.#used.add(row.id);
     return held;
   }
@@ -122,7 +141,7 @@ export class ServerKeyring {
     );
     this.#absent.delete(row.id);
     this.#remember(row);
-    this.#signers.set(pk.id, Promise.resolve(localSigner(privateKey, pk)));
+    keep(this.#signers, pk.id, Promise.resolve(localSigner(privateKey, pk)));
     return pk;
   }
 
@@ -177,7 +196,7 @@ export class ServerKeyring {
     let s = this.#signers.get(id);
     if (s === undefined) {
       s = this.#decrypt(held);
-      this.#signers.set(id, s);
+      keep(this.#signers, id, s);
       s.catch(() => this.#signers.delete(id));
     }
     return s;
