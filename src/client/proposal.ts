@@ -47,6 +47,8 @@ export interface Proposal {
   base: Record<string, RoleRef>;
   /** the files to upload, in upload order: base64 of their exact bytes */
   roles: { role: string; file: string }[];
+  /** delegations the change removes: a snapshot signed at publish no longer lists them */
+  deleted?: string[];
 }
 
 /** Signatures of one proposed role under the keys its (proposed or current) delegator assigns. */
@@ -69,13 +71,19 @@ const proposalSchema = z.object({
   created: z.string(),
   base: z.record(z.string(), z.object({ version: z.number().int(), sha256: z.string() }).nullable()),
   roles: z.array(z.object({ role: z.string(), file: z.string() })).min(1),
+  deleted: z.array(z.string()).optional(),
 });
 
 /** Read a proposal file; MALFORMED_METADATA naming the file when it is not one. */
 export function parseProposal(text: string, file: string): Proposal {
   try {
     const p = proposalSchema.parse(JSON.parse(text)) as Proposal;
-    for (const r of p.roles) proposedFile(r);
+    const seen = new Set<string>();
+    for (const r of p.roles) {
+      if (seen.has(r.role)) throw new Error(`${r.role} is listed twice`);
+      seen.add(r.role);
+      proposedFile(r);
+    }
     return p;
   } catch (e) {
     const why = e instanceof z.ZodError ? z.prettifyError(e).replace(/\n/g, '; ') : (e as Error).message;
@@ -140,6 +148,7 @@ export async function createProposal(
     created: now.toISOString(),
     base,
     roles: parts.map((p) => ({ role: p.role, file: p.bytes.toString('base64') })),
+    ...(work.deleted.size > 0 ? { deleted: [...work.deleted] } : {}),
   };
   return { proposal, stagedFiles: staged.map((s) => s.file), signatures: proposalSignatures(view, proposal) };
 }
@@ -302,6 +311,7 @@ export async function publishProposal(
   }
   const parts: PublishPart[] = p.roles.map((r) => ({ role: r.role, bytes: Buffer.from(r.file, 'base64') }));
   const work = new WorkingRepo({ gun: repo.gun, ...view }, repo.keySource());
+  for (const d of p.deleted ?? []) work.deleted.add(d);
   const snapshot = await signSnapshot(work, new Map(parts.map((x) => [x.role, x.bytes])), opts.now ?? new Date());
   if (snapshot !== undefined) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
   await repo.remote.publish(repo.gun, parts);

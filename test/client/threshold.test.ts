@@ -308,7 +308,19 @@ describe('a proposal in a repository whose snapshot key is local', () => {
     const pub = await publishProposal(admin.repo, viaFile(signed.proposal));
     expect(pub.roles).toEqual(['targets/alice', 'targets/releases', 'snapshot']);
     const reader = await client(gun, init);
-    expect(resolveTag(await reader.updater.refresh(), 'v1')).toMatchObject({ role: 'targets/releases' });
+    const seen = await reader.updater.refresh();
+    expect(resolveTag(seen, 'v1')).toMatchObject({ role: 'targets/releases' });
+    expect(seen.snapshot.signed.meta['targets/alice']).toBeDefined();
+
+    // a proposal that deletes a delegation: the snapshot signed at publish no longer lists it
+    const drop = await createProposal(admin.repo, [
+      { type: 'delegation', action: 'delete', role: 'targets/alice', path: '' },
+    ]);
+    expect(viaFile(drop.proposal).deleted).toEqual(['targets/alice']);
+    await publishProposal(admin.repo, viaFile(drop.proposal));
+    const after = await reader.updater.refresh();
+    expect(after.snapshot.signed.meta['targets/alice']).toBeUndefined();
+    expect(after.delegations.has('targets/alice')).toBe(false);
   });
 });
 
