@@ -22,7 +22,7 @@ const ABSENT_TTL_MS = 5_000;
  * grow with the number of repositories. A dropped key costs one row lookup and one AES-GCM
  * decryption when it signs again.
  */
-const MAX_HELD = 2_000;
+const MAX_HELD = 500;
 
 function keep<V>(map: Map<string, V>, key: string, value: V): void {
   map.delete(key);

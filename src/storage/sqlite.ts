@@ -31,6 +31,7 @@ import { conflict, isRetryable, isUniqueViolation, storageError } from './db-err
 const STATEMENT_CACHE = 128;
 const COMMIT_ATTEMPTS = 4;
 const BUSY_TIMEOUT_MS = 2000;
+const CACHE_KIB = 4096;
 
 /**
  * Kysely prepares every query anew; SQLite statements are reusable, so keep the most
@@ -63,6 +64,9 @@ function openConnection(file: string, readOnly: boolean, engine?: SqliteEngine):
   const db = openSqlite(file, engine === undefined ? {} : { engine });
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // page cache per connection (better-sqlite3's build default is 16 MiB, SQLite's 2 MiB): current
+    // metadata is served from the server's own cache, so more would only hold memory (docs/performance.md)
+    db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
     if (readOnly) {
       db.exec('PRAGMA query_only = ON');
     } else {

@@ -18,18 +18,27 @@ export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-function encodeString(s: string, out: string[]): void {
+// one test for the common case: nothing to escape and no control character
+// eslint-disable-next-line no-control-regex
+const SPECIAL = /[\u0000-\u001f"\\]/;
+// code-unit order equals UTF-8 byte order unless a surrogate or U+E000–U+FFFF is involved
+const NOT_BYTE_ORDERED = /[\ud800-\uffff]/;
+
+function encodeString(s: string): string {
+  if (!SPECIAL.test(s)) return '"' + s + '"';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f]/.test(s)) {
     throw new SignetError('CANONICAL_JSON', `string ${JSON.stringify(s.slice(0, 40))} contains a control character`, {
       fix: 'remove control characters (newlines, tabs…) from metadata strings; notary cannot sign them',
     });
   }
-  out.push(
-    '"',
-    s.replace(/[\\"]/g, (c) => '\\' + c),
-    '"',
-  );
+  return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
+}
+
+/** Keys in bytewise UTF-8 order: the engine's code-unit sort, unless a key needs the byte comparison. */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  return keys.some((k) => NOT_BYTE_ORDERED.test(k)) ? keys.sort(compareUtf8) : keys.sort();
 }
 
 function encodeNumber(n: number): string {
@@ -43,47 +52,39 @@ function encodeNumber(n: number): string {
   return n === 0 ? '0' : String(n);
 }
 
-function encodeValue(v: JsonValue, out: string[], depth: number): void {
+function encodeValue(v: JsonValue, depth: number): string {
   if (depth > 100) throw new SignetError('CANONICAL_JSON', 'JSON nesting deeper than 100 levels');
-  if (v === null) {
-    out.push('null');
-  } else if (typeof v === 'boolean') {
-    out.push(v ? 'true' : 'false');
-  } else if (typeof v === 'number') {
-    out.push(encodeNumber(v));
-  } else if (typeof v === 'string') {
-    encodeString(v, out);
-  } else if (Array.isArray(v)) {
-    out.push('[');
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return encodeNumber(v);
+  if (typeof v === 'string') return encodeString(v);
+  if (Array.isArray(v)) {
+    let out = '[';
     for (let i = 0; i < v.length; i++) {
-      if (i > 0) out.push(',');
-      encodeValue(v[i] as JsonValue, out, depth + 1);
+      if (i > 0) out += ',';
+      out += encodeValue(v[i] as JsonValue, depth + 1);
     }
-    out.push(']');
-  } else if (typeof v === 'object') {
-    const keys = Object.keys(v).sort(compareUtf8);
-    out.push('{');
+    return out + ']';
+  }
+  if (typeof v === 'object') {
+    // appending to one string (V8 joins the pieces once, when the result is used)
+    let out = '{';
     let first = true;
-    for (const k of keys) {
+    for (const k of sortedKeys(v)) {
       const item = v[k];
       if (item === undefined) continue; // absent, as Go omits nothing it never had
-      if (!first) out.push(',');
+      if (!first) out += ',';
       first = false;
-      encodeString(k, out);
-      out.push(':');
-      encodeValue(item, out, depth + 1);
+      out += encodeString(k) + ':' + encodeValue(item, depth + 1);
     }
-    out.push('}');
-  } else {
-    throw new SignetError('CANONICAL_JSON', `value of type ${typeof v} cannot be encoded as JSON`);
+    return out + '}';
   }
+  throw new SignetError('CANONICAL_JSON', `value of type ${typeof v} cannot be encoded as JSON`);
 }
 
 /** The canonical encoding as a string (what signatures and key IDs are computed over). */
 export function canonicalString(value: JsonValue): string {
-  const out: string[] = [];
-  encodeValue(value, out, 0);
-  return out.join('');
+  return encodeValue(value, 0);
 }
 
 /** The canonical encoding as UTF-8 bytes. */
