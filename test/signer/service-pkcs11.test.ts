@@ -1,12 +1,13 @@
 /**
  * Server keys on a PKCS#11 token (SoftHSM2) through ServerKeyring: generated on the token, signing
  * there (raw r‖s over SHA-256 that verifies with the public key), the row naming the token object
- * only, the objects destroyed with the row. `signet server signer --pkcs11` refuses a passphrase
+ * only, the objects destroyed with the row. The service reports NOT_SERVING while the token cannot
+ * be opened. `signet server signer --pkcs11` refuses a passphrase
  * beside it, a URI naming a key, a wrong PIN, and a database whose keys are kept the other way
  * (both directions), leaving the data directory as it was.
  */
 import crypto from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -18,11 +19,13 @@ import {
   type SignerServiceFlags,
 } from '../../src/cli/signer-service-run.js';
 import { SignetError } from '../../src/errors.js';
+import { signerServices } from '../../src/signer/grpc/proto.js';
 import { ServerKeyring } from '../../src/signer/index.js';
 import { Pkcs11Custody } from '../../src/signer/pkcs11-custody.js';
 import { openStore } from '../../src/storage/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../harness/softhsm.js';
 import { makeTestCA } from '../harness/tls.js';
+import { call } from './service-harness.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'signet-sservice-p11-unit-'));
 const tls = path.join(dir, 'tls');
@@ -37,6 +40,7 @@ beforeAll(async () => {
   tokenUri = `pkcs11:token=${token.label}`;
   const ca = await makeTestCA(tls);
   await ca.issue('signer', { eku: 'serverAuth' });
+  await ca.issue('client', { cn: 'health-client', eku: 'clientAuth' });
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -148,5 +152,33 @@ describe('server keys on a PKCS#11 token', () => {
     }
     const e2 = await refusal(config({ ...encrypted, pkcs11: tokenUri }));
     expect(e2.message).toMatch(/encrypted with a signer passphrase, not on a PKCS#11 token/);
+  });
+
+  it('health is NOT_SERVING while the token cannot be opened, SERVING again once it can', async () => {
+    const started = await startSignerServiceFromConfig(config(flags()), log);
+    const grpcJs = await import('@grpc/grpc-js');
+    const health = new (await signerServices()).Health(
+      `127.0.0.1:${started.service.port}`,
+      grpcJs.credentials.createSsl(
+        readFileSync(path.join(tls, 'ca.crt')),
+        readFileSync(path.join(tls, 'client.key')),
+        readFileSync(path.join(tls, 'client.crt')),
+      ),
+    );
+    const status = async (): Promise<string> =>
+      (await call<{ status: string }>(health, 'Check', { service: 'grpc.health.v1.Health.Signer' })).status;
+    try {
+      expect(await status()).toBe('SERVING');
+      renameSync(token.tokenDir, `${token.tokenDir}.away`);
+      try {
+        expect(await status()).toBe('NOT_SERVING');
+      } finally {
+        renameSync(`${token.tokenDir}.away`, token.tokenDir);
+      }
+      expect(await status()).toBe('SERVING');
+    } finally {
+      health.close();
+      await started.close();
+    }
   });
 });

@@ -57,15 +57,22 @@ function bindError(err: Error, address: string): SignetError {
 
 export async function startSignerService(opts: SignerServiceOptions): Promise<SignerService> {
   const tls = await loadServiceTls(opts.tls);
+  const token = opts.pkcs11 !== undefined ? new Pkcs11Custody(opts.pkcs11.uri, opts.pkcs11.settings) : undefined;
   const ring = new ServerKeyring({
     keys: opts.keys,
-    ...(opts.pkcs11 !== undefined
-      ? { custody: new Pkcs11Custody(opts.pkcs11.uri, opts.pkcs11.settings) }
-      : { passphrase: opts.passphrase }),
+    ...(token !== undefined ? { custody: token } : { passphrase: opts.passphrase }),
   });
   await ring.checkPassphrase();
   const [grpc, services] = await Promise.all([import('@grpc/grpc-js'), signerServices()]);
-  const deps = { ring, audit: opts.audit, ping: opts.ping, log: opts.log, status: grpc.status };
+  // with a token, serving also needs the token (module, token present, PIN): a Sign would fail without it
+  const ping =
+    token === undefined
+      ? opts.ping
+      : async (): Promise<void> => {
+          await opts.ping();
+          await token.check(null);
+        };
+  const deps = { ring, audit: opts.audit, ping, log: opts.log, status: grpc.status };
   const server = new grpc.Server();
   server.addService(services.KeyManagement.service, keyManagementHandlers(deps));
   server.addService(services.Signer.service, signerHandlers(deps));
