@@ -3,7 +3,8 @@
  * mutual TLS, as `signet server --remote-signer` configures it), driven by the real notary 0.7 client:
  * init + publish, lookup, snapshot and timestamp rotation to the server, a timestamp re-signed on
  * read, publish again; the signer service stopped (503s, reads still served) and started again on
- * the same port (the pending change publishes). The server holds no key and no passphrase; the
+ * the same port (the pending change publishes); `signet server --remote-signer` run from the CLI
+ * initialises a second repository through it. The server holds no key and no passphrase; the
  * keys are in the signer service's store; both audit trails record the signatures and pass
  * `signet audit verify`.
  */
@@ -17,13 +18,16 @@ import type { RunningServer } from '../../src/server/index.js';
 import { openStore } from '../../src/storage/index.js';
 import { bundleEntry } from '../harness/bundle.js';
 import { notaryCli, type NotaryCli } from '../harness/notary-cli.js';
-import { run, type Proc } from '../harness/proc.js';
+import { httpOk } from '../harness/notary-peers.js';
+import { freePort } from '../harness/ports.js';
+import { run, startProc, type Proc } from '../harness/proc.js';
 import { startSignetSigner } from '../harness/signet-signer.js';
 import { makeTestCA } from '../harness/tls.js';
 import { auditEntries, list, ok, request, startRemoteSigned } from './remote-signer-setup.js';
 
 const sha = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
 const GUN = '127.0.0.1:5000/pair/app';
+const GUN2 = '127.0.0.1:5000/pair/cli';
 const RESIGN_ALWAYS = { resignWindowMs: 15 * 24 * 3600 * 1000 };
 type Signed = { role: string; keyId: string; version: number };
 
@@ -142,6 +146,49 @@ describe("Signet's server signing through Signet's signer service", () => {
     expect(await list(fresh(), GUN)).toEqual({ v1: 'targets', v2: 'targets', v3: 'targets' });
   });
 
+  it('`signet server --remote-signer` from the CLI signs through the service too, with no passphrase', async () => {
+    const port = await freePort();
+    const cliData = path.join(dir, 'cli-server-data');
+    const ca = path.join(cliData, 'tls', 'ca.crt');
+    const proc = await startProc({
+      name: 'signet-server-cli',
+      cmd: process.execPath,
+      args: [
+        cli,
+        'server',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--data-dir',
+        cliData,
+        '--remote-signer',
+        remote.address,
+        '--remote-signer-ca',
+        remote.caFile,
+        '--remote-signer-cert',
+        remote.clientCert,
+        '--remote-signer-key',
+        remote.clientKey,
+        '--remote-signer-server-name',
+        'localhost',
+      ],
+      env: { PATH: process.env.PATH, HOME: dir },
+      logDir: path.join(dir, 'logs'),
+      listenPort: port,
+      timeoutMs: 30_000,
+      ready: async () => existsSync(ca) && httpOk(`https://127.0.0.1:${port}/v2/`, readFileSync(ca)),
+    });
+    try {
+      const n = notaryCli({ server: `https://127.0.0.1:${port}`, caFile: ca, trustDir: path.join(dir, 'cli-trust') });
+      await ok(n, ['init', '-p', GUN2]);
+      expect(await list(n, GUN2)).toEqual({});
+      expect(readFileSync(proc.logFile, 'utf8')).toContain('remote signer ready');
+      expect(existsSync(path.join(cliData, 'signer.passphrase'))).toBe(false);
+    } finally {
+      proc.kill('SIGINT');
+    }
+    expect(await proc.exited).toBe(0);
+  });
+
   it('the server holds no key; the keys are in the service store; both trails record the signings and verify', async () => {
     expect(await srv!.store.keys.first()).toBeNull();
     expect(existsSync(path.join(serverData, 'signer.passphrase'))).toBe(false);
@@ -173,7 +220,8 @@ describe("Signet's server signing through Signet's signer service", () => {
         (e) => JSON.parse(e.text) as Record<string, unknown>,
       );
       const signs = events.filter((e) => e.event === 'sign');
-      for (const e of signs) expect(e).toMatchObject({ service: 'signer', gun: GUN, client: 'signet-server' });
+      for (const e of signs) expect(e).toMatchObject({ service: 'signer', client: 'signet-server' });
+      expect(new Set(signs.map((e) => e.gun))).toEqual(new Set([GUN, GUN2]));
       // every signature the server recorded was made by a Sign the service recorded
       expect(signs.length).toBeGreaterThanOrEqual(signed.length);
       for (const s of signed) expect(signs.some((e) => e.keyId === s.keyId && e.role === s.role)).toBe(true);
