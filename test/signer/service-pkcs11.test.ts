@@ -20,7 +20,7 @@ import {
 } from '../../src/cli/signer-service-run.js';
 import { SignetError } from '../../src/errors.js';
 import { signerServices } from '../../src/signer/grpc/proto.js';
-import { ServerKeyring } from '../../src/signer/index.js';
+import { LocalServerSigner, ServerKeyring } from '../../src/signer/index.js';
 import { Pkcs11Custody } from '../../src/signer/pkcs11-custody.js';
 import { openStore } from '../../src/storage/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../harness/softhsm.js';
@@ -134,6 +134,10 @@ describe('server keys on a PKCS#11 token', () => {
         keys: s1.keys,
         custody: new Pkcs11Custody(tokenUri, settings()),
       }).create('example.com/p11', 'snapshot');
+      // what `signet server import` checks before storing keys with a passphrase
+      await expect(new LocalServerSigner({ keys: s1.keys, passphrase: 'pw' }).checkPassphrase()).rejects.toThrow(
+        /on a PKCS#11 token/,
+      );
     } finally {
       await s1.close();
     }
