@@ -28,10 +28,7 @@ export interface TokenKey {
   uri: string;
 }
 
-export function findObjects(
-  s: Session,
-  template: { type: number; value?: number | boolean | string | Buffer }[],
-): Handle[] {
+function find(s: Session, template: { type: number; value?: number | boolean | string | Buffer }[]): Handle[] {
   s.p11.C_FindObjectsInit(s.handle, template);
   try {
     const all: Handle[] = [];
@@ -67,7 +64,7 @@ function publicKeyOfPair(s: Session, label: string, id: Buffer, what: string): P
   const tmpl = [{ type: c.CKA_CLASS!, value: c.CKO_PUBLIC_KEY! }];
   if (id.length > 0) tmpl.push({ type: c.CKA_ID!, value: id } as never);
   else tmpl.push({ type: c.CKA_LABEL!, value: label } as never);
-  const pub = findObjects(s, tmpl)[0];
+  const pub = find(s, tmpl)[0];
   if (pub === undefined)
     throw new SignetError('INVALID_KEY', `${what} has no public key object beside it on the token`, {
       fix: 'keep the public key object (same CKA_ID) on the token, or generate/import the key with signet',
@@ -92,7 +89,7 @@ function uriFor(s: Session, base: Pkcs11Uri, label: string, id: Buffer): string 
 export function listTokenKeys(s: Session, base: Pkcs11Uri): TokenKey[] {
   const c = s.c;
   const out: TokenKey[] = [];
-  for (const h of findObjects(s, [{ type: c.CKA_CLASS!, value: c.CKO_PRIVATE_KEY! }])) {
+  for (const h of find(s, [{ type: c.CKA_CLASS!, value: c.CKO_PRIVATE_KEY! }])) {
     const [labelBytes, id] = attrs(s, h, [c.CKA_LABEL!, c.CKA_ID!]);
     const label = (labelBytes ?? Buffer.alloc(0)).toString('utf8');
     try {
@@ -117,7 +114,7 @@ export function findTokenKey(s: Session, uri: Pkcs11Uri): TokenKey & { handle: H
   ];
   if (uri.object !== undefined) tmpl.push({ type: c.CKA_LABEL!, value: uri.object });
   if (uri.id !== undefined) tmpl.push({ type: c.CKA_ID!, value: uri.id });
-  const hits = findObjects(s, tmpl);
+  const hits = find(s, tmpl);
   const what = `key ${JSON.stringify(uri.object ?? uri.id?.toString('hex'))} on token ${s.tokenLabel}`;
   const h = hits[0];
   if (h === undefined)
@@ -142,7 +139,7 @@ export function findTokenKey(s: Session, uri: Pkcs11Uri): TokenKey & { handle: H
 
 function refuseExisting(s: Session, label: string): void {
   const c = s.c;
-  if (findObjects(s, [{ type: c.CKA_LABEL!, value: label }]).length > 0)
+  if (find(s, [{ type: c.CKA_LABEL!, value: label }]).length > 0)
     throw new SignetError(
       'CONFLICT',
       `token ${s.tokenLabel} already holds an object labelled ${JSON.stringify(label)}`,
@@ -246,3 +243,6 @@ export function signOnToken(s: Session, handle: Handle, data: Buffer): Buffer {
     );
   return sig;
 }
+
+/** The object search, for server-held token keys (server-keys.ts). */
+export { find as findObjects };
