@@ -19,6 +19,9 @@ import {
   type SignerServiceFlags,
 } from '../../src/cli/signer-service-run.js';
 import { SignetError } from '../../src/errors.js';
+import { parsePkcs11Uri } from '../../src/keys/index.js';
+import { withSession } from '../../src/keys/pkcs11/module.js';
+import { findObjects } from '../../src/keys/pkcs11/objects.js';
 import { signerServices } from '../../src/signer/grpc/proto.js';
 import { LocalServerSigner, ServerKeyring } from '../../src/signer/index.js';
 import { Pkcs11Custody } from '../../src/signer/pkcs11-custody.js';
@@ -86,6 +89,25 @@ describe('server keys on a PKCS#11 token', () => {
       expect(row?.privateKey.toString('utf8')).toBe(
         `pkcs11:token=${token.label};object=${pk.id};id=${pk.id.replace(/../g, (b) => `%${b}`)}`,
       );
+      // on the token: the private object is labelled with the key ID, sensitive and not extractable
+      const attrs = await withSession(parsePkcs11Uri(tokenUri), settings(), (sess) => {
+        const c = sess.c;
+        const [h, ...more] = findObjects(sess, [
+          { type: c.CKA_CLASS!, value: c.CKO_PRIVATE_KEY! },
+          { type: c.CKA_LABEL!, value: pk.id },
+        ]);
+        expect(h).toBeDefined();
+        expect(more).toEqual([]);
+        return sess.p11
+          .C_GetAttributeValue(sess.handle, h!, [
+            { type: c.CKA_ID! },
+            { type: c.CKA_SENSITIVE! },
+            { type: c.CKA_EXTRACTABLE! },
+          ])
+          .map((a) => a.value);
+      });
+      // CK_BBOOL values come back as one byte
+      expect(attrs).toEqual([Buffer.from(pk.id, 'hex'), Buffer.from([1]), Buffer.from([0])]);
       // a second keyring (a restart) signs with the stored row
       const again = new ServerKeyring({ keys: store.keys, custody: new Pkcs11Custody(tokenUri, settings()) });
       const held = await again.current(pk.id);
@@ -103,6 +125,15 @@ describe('server keys on a PKCS#11 token', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('takes the token URI, module and PIN from the environment as well', () => {
+    const c = config(
+      { ...flags(), pkcs11: undefined, pkcs11Module: undefined, pkcs11PinFile: undefined },
+      { SIGNET_SIGNER_PKCS11: tokenUri, SIGNET_PKCS11_MODULE: token.module, SIGNET_PKCS11_PIN: token.pin },
+    );
+    expect(c.pkcs11).toEqual({ uri: tokenUri, settings: { modulePath: token.module, pin: token.pin } });
+    expect(c.signerPassphrase).toBeUndefined();
   });
 
   it('refuses a passphrase beside --pkcs11, and a URI that names a key', async () => {
