@@ -86,6 +86,8 @@ export async function runImport(flags: ImportFlags): Promise<void> {
       try {
         const passphrase = await signerPassphrase(config.dataDir, config.signerPassphrase, logger);
         const signer = new LocalServerSigner({ keys: store.keys, passphrase });
+        // keys already stored must be ones this passphrase decrypts (not another passphrase's, not a token's)
+        await signer.checkPassphrase();
         const report = await importNotary({
           source,
           store,

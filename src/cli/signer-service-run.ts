@@ -1,7 +1,7 @@
 /**
  * `signet server signer` body (loaded only by that command, so no other command loads grpc):
  * resolves flags > environment > defaults, checks everything it can before creating anything
- * (listen address free, TLS files usable, data dir, passphrase), opens the key store and runs the
+ * (listen address free, TLS files usable, data dir, passphrase or PKCS#11 token), opens the key store and runs the
  * gRPC signer service (signer/grpc/service.ts) until SIGTERM/SIGINT. docs/signer-service.md.
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import {
   prepareDataDir,
   removeCreated,
 } from '../server/index.js';
+import { parsePkcs11Uri, type Pkcs11Settings } from '../keys/index.js';
 import { startSignerService, type SignerService } from '../signer/index.js';
 import { openStore, type MetaStore } from '../storage/index.js';
 import { readEnv, type Env } from './config.js';
@@ -33,6 +34,10 @@ export interface SignerServiceFlags {
   dataDir?: string;
   database?: string;
   signerPassphraseFile?: string;
+  /** token URI: keys generated and used on it (global --pkcs11-module / --pkcs11-pin-file give module and PIN) */
+  pkcs11?: string;
+  pkcs11Module?: string;
+  pkcs11PinFile?: string;
   logLevel?: string;
 }
 
@@ -45,6 +50,8 @@ export interface SignerServiceConfig {
   dataDir: string;
   database: string | undefined;
   signerPassphrase: string | undefined;
+  /** keys on a PKCS#11 token instead of encrypted in the database */
+  pkcs11: { uri: string; settings: Pkcs11Settings } | undefined;
   logLevel: string;
 }
 
@@ -69,6 +76,12 @@ export function resolveSignerServiceConfig(
   }
   let signerPassphrase = env.SIGNET_SIGNER_PASSPHRASE;
   const passFile = pick(flags.signerPassphraseFile, env.SIGNET_SIGNER_PASSPHRASE_FILE);
+  const pkcs11 = pkcs11Config(flags, env, pick);
+  if (pkcs11 !== undefined && (passFile !== undefined || pick(signerPassphrase) !== undefined)) {
+    throw new SignetError('USAGE', 'a signer passphrase and --pkcs11 were both given', {
+      fix: 'with --pkcs11 the keys stay on the token and nothing is encrypted with a passphrase: drop --signer-passphrase-file / SIGNET_SIGNER_PASSPHRASE[_FILE], or drop --pkcs11',
+    });
+  }
   if (passFile !== undefined) {
     try {
       signerPassphrase = readFileSync(passFile, 'utf8').trim();
@@ -82,8 +95,27 @@ export function resolveSignerServiceConfig(
     dataDir: path.resolve(pick(flags.dataDir, env.SIGNET_SIGNER_DATA_DIR) ?? path.join(home, '.signet', 'signer')),
     database: pick(flags.database, env.SIGNET_SIGNER_DATABASE),
     signerPassphrase,
+    pkcs11,
     logLevel: pick(flags.logLevel, env.SIGNET_LOG_LEVEL) ?? 'info',
   };
+}
+
+/** --pkcs11 (SIGNET_SIGNER_PKCS11); module and PIN as the client takes them (docs/hsm.md). */
+function pkcs11Config(
+  flags: SignerServiceFlags,
+  env: Env,
+  pick: (...vals: (string | undefined)[]) => string | undefined,
+): SignerServiceConfig['pkcs11'] {
+  const uri = pick(flags.pkcs11, env.SIGNET_SIGNER_PKCS11);
+  if (uri === undefined) return undefined;
+  parsePkcs11Uri(uri); // a bad URI is refused before anything is created
+  const settings: Pkcs11Settings = {};
+  const modulePath = pick(flags.pkcs11Module, env.SIGNET_PKCS11_MODULE);
+  if (modulePath !== undefined) settings.modulePath = modulePath;
+  const pinFile = pick(flags.pkcs11PinFile, env.SIGNET_PKCS11_PIN_FILE);
+  if (pinFile !== undefined) settings.pinFile = path.resolve(pinFile);
+  else if (pick(env.SIGNET_PKCS11_PIN) !== undefined) settings.pin = env.SIGNET_PKCS11_PIN;
+  return { uri, settings };
 }
 
 /** Starts the service; a refused start leaves the data dir as it was. Resolves once it listens. */
@@ -106,8 +138,9 @@ export async function startSignerServiceFromConfig(
       dataDir: config.dataDir,
       logger: { warn: (o, msg) => logger.warn(o, msg) },
     });
-    const given = await existingPassphrase(config.dataDir, config.signerPassphrase);
-    if (given === undefined && (await store.keys.first()) !== null) {
+    const given =
+      config.pkcs11 === undefined ? await existingPassphrase(config.dataDir, config.signerPassphrase) : undefined;
+    if (config.pkcs11 === undefined && given === undefined && (await store.keys.first()) !== null) {
       throw new SignetError(
         'BAD_PASSPHRASE',
         'no signer passphrase was given and the data directory holds none, but the database holds keys',
@@ -116,7 +149,11 @@ export async function startSignerServiceFromConfig(
         },
       );
     }
-    const passphrase = given ?? (await createPassphrase(config.dataDir, logger));
+    // with a token, no passphrase is made: nothing is encrypted with one
+    const custody =
+      config.pkcs11 !== undefined
+        ? { pkcs11: config.pkcs11 }
+        : { passphrase: given ?? (await createPassphrase(config.dataDir, logger)) };
     const opened = store;
     const service = await startSignerService({
       host,
@@ -124,7 +161,7 @@ export async function startSignerServiceFromConfig(
       tls: config.tls,
       keys: opened.keys,
       audit: opened.audit,
-      passphrase,
+      ...custody,
       ping: () => opened.ping(),
       log: logger,
     });

@@ -31,3 +31,4 @@ export type { TokenKeyRef, TokenKeyMeta } from './pkcs11/refs.js';
 export type { TokenKey } from './pkcs11/objects.js';
 export { TokenKeyStore } from './pkcs11/refs.js';
 export { readImportPem } from './key-import.js';
+export { TokenServerKeys } from './pkcs11/server-keys.js';

@@ -1,8 +1,9 @@
 /**
  * The one handling of server-held keys, shared by the trust server's built-in signer
- * (local-signer.ts) and the gRPC signer service (grpc/service.ts): ECDSA P-256 keys generated
- * in-process, stored through the storage layer's key table with the private part encrypted
- * (KeyCipher, row identity as associated data), rows and decrypted keys cached in memory.
+ * (local-signer.ts) and the gRPC signer service (grpc/service.ts): ECDSA P-256 keys whose rows
+ * (GUN, role, public key, times) are in the storage layer's key table, the private part kept by a
+ * KeyCustody (custody.ts: encrypted in the row, or on a PKCS#11 token the row names), rows and
+ * signers cached in memory.
  * notary-signer's lifecycle (N:signer/keydbstore/sql_keydbstore.go, keydbstore.go): `unusedOrNew`
  * hands out a created-but-never-used key of the same gun/role/algorithm again; a key becomes
  * "used" once it has signed.
@@ -10,8 +11,8 @@
 import crypto from 'node:crypto';
 import { SignetError } from '../errors.js';
 import type { AuditFields, ServerKeyRow, ServerKeyStore } from '../storage/index.js';
-import { localSigner, publicKeyFromSpki, type PublicKey, type Signer } from '../tuf/index.js';
-import { KeyCipher } from './cipher.js';
+import { publicKeyFromSpki, type PublicKey, type Signer } from '../tuf/index.js';
+import { EncryptedCustody, type KeyCustody } from './custody.js';
 import type { ServerKeyRole } from './types.js';
 
 /** The only algorithm this signer makes and signs with. */
@@ -35,15 +36,11 @@ export interface HeldKey {
   publicKey: PublicKey;
 }
 
-function aad(row: { gun: string; role: string; id: string }): string {
-  return `${row.gun}\u0000${row.role}\u0000${row.id}`;
-}
-
 export class ServerKeyring {
   readonly #keys: ServerKeyStore;
-  readonly #cipher: KeyCipher;
+  readonly #custody: KeyCustody;
   readonly #now: () => Date;
-  /** key id → decrypted signer (never serialised) */
+  /** key id → signer (a decrypted key or a token key; never serialised) */
   readonly #signers = new Map<string, Promise<Signer>>();
   /** key id → row as last read (rows never change except lastUsed) */
   readonly #rows = new Map<string, HeldKey>();
@@ -51,9 +48,13 @@ export class ServerKeyring {
   /** key id → time until which "not held" is trusted without asking the database again */
   readonly #absent = new Map<string, number>();
 
-  constructor(opts: { keys: ServerKeyStore; passphrase: string; now?: () => Date }) {
+  /** `custody` keeps the private parts; else they are encrypted under `passphrase` (EncryptedCustody). */
+  constructor(opts: { keys: ServerKeyStore; passphrase?: string; custody?: KeyCustody; now?: () => Date }) {
     this.#keys = opts.keys;
-    this.#cipher = new KeyCipher(opts.passphrase);
+    const custody = opts.custody ?? (opts.passphrase !== undefined ? new EncryptedCustody(opts.passphrase) : undefined);
+    if (custody === undefined)
+      throw new SignetError('USAGE', 'server keys need a signer passphrase or a PKCS#11 token');
+    this.#custody = custody;
     this.#now = opts.now ?? (() => new Date());
   }
 
@@ -121,27 +122,30 @@ export class ServerKeyring {
 
   /** A new key, stored with `audit` (plus gun, role, keyId, algorithm) in one transaction when given. */
   async create(gun: string, role: ServerKeyRole, audit?: AuditFields): Promise<PublicKey> {
-    const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const spki = publicKey.export({ type: 'spki', format: 'der' });
-    const pk = publicKeyFromSpki(spki, 'ecdsa');
-    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    const { publicKey: pk, stored, signer } = await this.#custody.generate(gun, role);
     const row: ServerKeyRow = {
       id: pk.id,
       gun,
       role,
       algorithm: SERVER_KEY_ALGORITHM,
-      publicKey: spki.toString('base64'),
-      privateKey: await this.#cipher.encrypt(pkcs8, aad({ gun, role, id: pk.id })),
+      publicKey: pk.public,
+      privateKey: stored,
       createdAt: this.#now(),
       lastUsed: null,
     };
-    await this.#keys.insert(
-      row,
-      audit === undefined ? undefined : { ...audit, gun, role, keyId: pk.id, algorithm: SERVER_KEY_ALGORITHM },
-    );
+    try {
+      await this.#keys.insert(
+        row,
+        audit === undefined ? undefined : { ...audit, gun, role, keyId: pk.id, algorithm: SERVER_KEY_ALGORITHM },
+      );
+    } catch (err) {
+      // a key no row records would never be used or deleted: removed again (a token object)
+      await this.#custody.destroy?.(stored).catch(() => undefined);
+      throw err;
+    }
     this.#absent.delete(row.id);
     this.#remember(row);
-    keep(this.#signers, pk.id, Promise.resolve(localSigner(privateKey, pk)));
+    keep(this.#signers, pk.id, Promise.resolve(signer));
     return pk;
   }
 
@@ -175,14 +179,16 @@ export class ServerKeyring {
     const spki = crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
     const pk = publicKeyFromSpki(spki, 'ecdsa');
     if ((await this.#keys.get(pk.id)) !== null) return { id: pk.id, imported: false };
-    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    if (this.#custody.wrap === undefined)
+      throw new SignetError('USAGE', 'keys cannot be imported into this signer (its keys are generated on a token)');
+    const stored = await this.#custody.wrap(privateKey, { gun: key.gun, role: key.role, id: pk.id });
     await this.#keys.insert({
       id: pk.id,
       gun: key.gun,
       role: key.role,
       algorithm: SERVER_KEY_ALGORITHM,
       publicKey: spki.toString('base64'),
-      privateKey: await this.#cipher.encrypt(pkcs8, aad({ gun: key.gun, role: key.role, id: pk.id })),
+      privateKey: stored,
       createdAt: key.createdAt,
       lastUsed: key.lastUsed,
     });
@@ -190,48 +196,25 @@ export class ServerKeyring {
     return { id: pk.id, imported: true };
   }
 
-  /** The decrypted signer of a held key (decrypted once, then kept in memory). */
+  /** The signer of a held key (decrypted or looked up once, then kept in memory). */
   signer(held: HeldKey): Promise<Signer> {
     const id = held.row.id;
     let s = this.#signers.get(id);
     if (s === undefined) {
-      s = this.#decrypt(held);
+      s = this.#custody.signer(held.row, held.publicKey);
       keep(this.#signers, id, s);
       s.catch(() => this.#signers.delete(id));
     }
     return s;
   }
 
-  async #decrypt(held: HeldKey): Promise<Signer> {
-    const der = await this.#cipher.decrypt(held.row.privateKey, aad(held.row));
-    let key: crypto.KeyObject;
-    try {
-      key = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    } catch (cause) {
-      throw new SignetError('KEY_FILE', 'a stored server key does not decode', { cause });
-    }
-    return localSigner(key, held.publicKey);
-  }
-
   /**
-   * Start-up check: the passphrase decrypts a stored key. A server started with another passphrase
-   * would otherwise run healthy and fail every request that needs a stored key.
+   * Start-up check: the custody can use a stored key (the passphrase decrypts it; a token-held key
+   * is not served by the passphrase and the reverse). A signer that cannot would otherwise run
+   * healthy and fail every request that needs a stored key.
    */
   async checkPassphrase(): Promise<void> {
-    const row = await this.#keys.first();
-    if (row === null) return;
-    try {
-      await this.#cipher.decrypt(row.privateKey, aad(row));
-    } catch (cause) {
-      throw new SignetError(
-        'BAD_PASSPHRASE',
-        'the signer passphrase does not decrypt the server keys stored in the database',
-        {
-          cause,
-          fix: 'start with the passphrase the keys were first stored with (--signer-passphrase-file, SIGNET_SIGNER_PASSPHRASE_FILE or SIGNET_SIGNER_PASSPHRASE; by default <data-dir>/signer.passphrase)',
-        },
-      );
-    }
+    await this.#custody.check(await this.#keys.first());
   }
 
   /** Marks keys as used; unknown ids are ignored. */
@@ -251,8 +234,12 @@ export class ServerKeyring {
 
   /** Deletes a key (and forgets it here); an unknown id is not an error. Returns whether a key was deleted. */
   async delete(id: string, audit?: AuditFields): Promise<boolean> {
+    const destroy = this.#custody.destroy?.bind(this.#custody);
+    const row = destroy !== undefined ? await this.#keys.get(id) : null;
     const deleted = await this.#keys.delete(id, audit);
     this.#forget(id);
+    // the row (and its audit entry) goes first: a token object left by a failure here signs nothing
+    if (deleted && row !== null && destroy !== undefined) await destroy(row.privateKey);
     return deleted;
   }
 }

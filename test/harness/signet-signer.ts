@@ -11,16 +11,21 @@ import { startProc, type Proc } from './proc.js';
 
 /**
  * `node <cli> server signer` with `<tlsDir>/signer.crt|key` and `<tlsDir>/ca.crt` as client CA,
- * data in `dataDir`, the passphrase from SIGNET_SIGNER_PASSPHRASE; logs in `<dir>/logs`.
+ * data in `dataDir`, the passphrase (when given) from SIGNET_SIGNER_PASSPHRASE; logs in `<dir>/logs`.
+ * `port` = start on that port (a restart after stop()), else a free one; `args`/`env` are added
+ * (e.g. the PKCS#11 flags and SOFTHSM2_CONF).
  */
 export function startSignetSigner(opts: {
   cli: string;
   dir: string;
   tlsDir: string;
   dataDir: string;
-  passphrase: string;
+  passphrase?: string;
+  port?: number;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
 }): Promise<{ proc: Proc; port: number }> {
-  return startOnFreePort((port, attempt) =>
+  const start = (port: number, attempt: number): Promise<Proc> =>
     startProc({
       name: attempt === 0 ? 'signet-signer' : `signet-signer.${attempt}`,
       cmd: process.execPath,
@@ -38,14 +43,22 @@ export function startSignetSigner(opts: {
         path.join(opts.tlsDir, 'ca.crt'),
         '--data-dir',
         opts.dataDir,
+        ...(opts.args ?? []),
       ],
-      env: { PATH: process.env.PATH, HOME: opts.dir, SIGNET_SIGNER_PASSPHRASE: opts.passphrase },
+      env: {
+        PATH: process.env.PATH,
+        HOME: opts.dir,
+        ...(opts.passphrase !== undefined ? { SIGNET_SIGNER_PASSPHRASE: opts.passphrase } : {}),
+        ...opts.env,
+      },
       logDir: path.join(opts.dir, 'logs'),
       listenPort: port,
       timeoutMs: 30_000,
       ready: () => portOpen(port),
-    }),
-  );
+    });
+  const fixed = opts.port;
+  if (fixed !== undefined) return start(fixed, 0).then((proc) => ({ proc, port: fixed }));
+  return startOnFreePort(start);
 }
 
 export interface TufFile {

@@ -5,9 +5,9 @@ import { startServer, type RunningServer, type ServerOptions } from '../../src/s
 import type { NotaryCli } from '../harness/notary-cli.js';
 import type { NotarySigner } from '../harness/notary-signer.js';
 
-/** Signet's server on 127.0.0.1 (HTTPS, own CA) whose only signer is `ns`; no passphrase is given. */
+/** Signet's server on 127.0.0.1 (HTTPS, own CA) whose only signer is `ns` (notary-signer or Signet's signer service); no passphrase is given. */
 export function startRemoteSigned(
-  ns: NotarySigner,
+  ns: Pick<NotarySigner, 'address' | 'caFile' | 'clientCert' | 'clientKey'>,
   dataDir: string,
   options: Partial<ServerOptions> = {},
 ): Promise<RunningServer> {

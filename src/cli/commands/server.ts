@@ -139,6 +139,10 @@ export function registerServerCommand(program: Command): void {
       '--signer-passphrase-file <file>',
       'file holding the passphrase that encrypts the keys (env SIGNET_SIGNER_PASSPHRASE[_FILE]; default <data-dir>/signer.passphrase)',
     )
+    .option(
+      '--pkcs11 <uri>',
+      'keep the keys on this PKCS#11 token instead (pkcs11:token=<label>; module and PIN from --pkcs11-module and --pkcs11-pin-file; env SIGNET_SIGNER_PKCS11); no passphrase is used (docs/signer-service.md)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env SIGNET_LOG_LEVEL; default info)')
     .action(async (_flags: SignerServiceFlags, cmd: Command) => {
       // `server` declares --listen, --tls-cert, --data-dir, … too and takes them wherever they stand

@@ -38,6 +38,8 @@ export interface Cryptoki {
   C_FindObjectsFinal(session: Handle): void;
   C_GetAttributeValue(session: Handle, object: Handle, template: Attr[]): Attr[];
   C_CreateObject(session: Handle, template: Attr[]): Handle;
+  C_SetAttributeValue(session: Handle, object: Handle, template: Attr[]): void;
+  C_DestroyObject(session: Handle, object: Handle): void;
   C_GenerateKeyPair(
     session: Handle,
     mechanism: { mechanism: number },

@@ -244,3 +244,6 @@ export function signOnToken(s: Session, handle: Handle, data: Buffer): Buffer {
     );
   return sig;
 }
+
+/** The object search, for server-held token keys (server-keys.ts). */
+export { find as findObjects };

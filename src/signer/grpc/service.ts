@@ -1,14 +1,16 @@
 /**
  * Signet's signer service: notary-signer's gRPC API (KeyManagement, Signer, grpc.health.v1.Health;
  * N:cmd/notary-signer/main.go) over mutual TLS, backed by the same encrypted key store as the trust
- * server's built-in signer (keyring.ts). A notary-server 0.7 configured with
+ * server's built-in signer (keyring.ts), or by a PKCS#11 token (pkcs11-custody.ts). A notary-server 0.7 configured with
  * `"trust_service": {"type": "remote", …}` uses it as it uses notary-signer (docs/signer-service.md).
  * Client certificates are always required: whoever reaches the port could otherwise sign with every
  * key it holds. grpc-js is loaded only when the service starts.
  */
 import { SignetError } from '../../errors.js';
 import type { AuditStore, ServerKeyStore } from '../../storage/index.js';
+import type { Pkcs11Settings } from '../../keys/index.js';
 import { ServerKeyring } from '../keyring.js';
+import { Pkcs11Custody } from '../pkcs11-custody.js';
 import { healthHandlers, keyManagementHandlers, signerHandlers, type ServiceLogger } from './handlers.js';
 import { signerServices } from './proto.js';
 import { loadServiceTls, type ServiceTlsFiles } from './service-tls.js';
@@ -23,8 +25,10 @@ export interface SignerServiceOptions {
   tls: ServiceTlsFiles;
   keys: ServerKeyStore;
   audit: AuditStore;
-  /** the signer passphrase the keys are encrypted under */
-  passphrase: string;
+  /** the signer passphrase the keys are encrypted under (without `pkcs11`) */
+  passphrase?: string;
+  /** keys generated and used on this token instead (`uri` names the token; module and PIN in `settings`) */
+  pkcs11?: { uri: string; settings: Pkcs11Settings };
   /** resolves when the database answers (health) */
   ping: () => Promise<void>;
   log: ServiceLogger;
@@ -53,10 +57,22 @@ function bindError(err: Error, address: string): SignetError {
 
 export async function startSignerService(opts: SignerServiceOptions): Promise<SignerService> {
   const tls = await loadServiceTls(opts.tls);
-  const ring = new ServerKeyring({ keys: opts.keys, passphrase: opts.passphrase });
+  const token = opts.pkcs11 !== undefined ? new Pkcs11Custody(opts.pkcs11.uri, opts.pkcs11.settings) : undefined;
+  const ring = new ServerKeyring({
+    keys: opts.keys,
+    ...(token !== undefined ? { custody: token } : { passphrase: opts.passphrase }),
+  });
   await ring.checkPassphrase();
   const [grpc, services] = await Promise.all([import('@grpc/grpc-js'), signerServices()]);
-  const deps = { ring, audit: opts.audit, ping: opts.ping, log: opts.log, status: grpc.status };
+  // with a token, serving also needs the token (module, token present, PIN): a Sign would fail without it
+  const ping =
+    token === undefined
+      ? opts.ping
+      : async (): Promise<void> => {
+          await opts.ping();
+          await token.check(null);
+        };
+  const deps = { ring, audit: opts.audit, ping, log: opts.log, status: grpc.status };
   const server = new grpc.Server();
   server.addService(services.KeyManagement.service, keyManagementHandlers(deps));
   server.addService(services.Signer.service, signerHandlers(deps));
@@ -72,7 +88,14 @@ export async function startSignerService(opts: SignerServiceOptions): Promise<Si
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, creds, (err, bound) => (err ? reject(bindError(err, address)) : resolve(bound))),
   );
-  opts.log.info({ listen: `${host}:${port}`, certificate: tls.subject }, 'signer service listening (mutual TLS)');
+  opts.log.info(
+    {
+      listen: `${host}:${port}`,
+      certificate: tls.subject,
+      keys: opts.pkcs11 !== undefined ? `PKCS#11 ${opts.pkcs11.uri}` : 'encrypted key store',
+    },
+    'signer service listening (mutual TLS)',
+  );
   return {
     host: opts.host,
     port,
