@@ -120,10 +120,17 @@ export async function followPin(
     rootVersion: set.root.signed.version,
     saved: pins.follow !== undefined,
   };
-  if (pins.follow !== undefined) await pins.follow(gun, followed);
+  let unsaved = '';
+  try {
+    if (pins.follow !== undefined) await pins.follow(gun, followed);
+  } catch (e) {
+    // a read-only trust dir must not fail a verification that succeeded: follow in memory
+    followed.saved = false;
+    unsaved = ` (could not save it: ${(e as Error).message})`;
+  }
   const where = followed.saved
     ? 'pin updated'
-    : `the configured pin (${pin.pattern}) is not rewritten: this process follows the chain, update the pin to ${to.join(' ')}`;
+    : `the configured pin (${pin.pattern}) is not rewritten${unsaved}: this process follows the chain, update the pin to ${to.join(' ')}`;
   warn(
     `root of ${gun} rotated from ${followed.from.join(', ')} to ${to.join(', ')} (root version ${followed.rootVersion}, signed by the pinned root); ${where}`,
   );
