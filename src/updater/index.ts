@@ -1,5 +1,6 @@
 /** Client-side TUF update: pure trusted set + cache/fetch/pinning (docs/verify.md). */
-export { TrustedSet, verifyRoleSignatures, type TrustedSetOptions } from './trusted-set.js';
+export { TrustedSet, type TrustedSetOptions } from './trusted-set.js';
+export { verifyRoleSignatures } from './role-signatures.js';
 export { Updater, type UpdaterOptions } from './updater.js';
 export { MetadataCache, trustGunDir } from './cache.js';
 export { formatAge } from './staleness.js';
@@ -12,6 +13,7 @@ export {
   pinCommand,
   resolvePin,
   type PinEntry,
+  type PinFollowed,
   type PinsFile,
   type ResolvedPin,
 } from './pins.js';

@@ -5,8 +5,10 @@
  * then certs by the longest `*` prefix, then the CA with the longest prefix, then TOFU.
  *
  * Unlike Docker (pure TOFU), Signet refuses a first-seen root without a pin unless TOFU is asked for
- * (flag, env or a tofu pin). As in notary, the pin is checked against every NEW root (first bootstrap
- * and rotations); a root already cached in the trust dir is trusted as it is.
+ * (flag, env or a tofu pin). notary checks a cert pin against every new root, rotations included
+ * (N:trustpinning/certs.go ValidateRoot); Signet makes a cert pin the anchor of the root chain instead:
+ * a root reached through the chain from a root the pin allows is trusted and the pin follows it
+ * (pin-walk.ts). A CA pin is checked against every root, a cached one included.
  *
  * Stored in `<trustDir>/signet/pins.json` (0600, dir 0700):
  *   {"version":1,"pins":{"<gun or prefix*>":{"certs":["<keyid>"…]} | {"caPem":"…"} | {"tofu":true}}}
@@ -27,6 +29,20 @@ export interface PinEntry {
   tofu?: boolean;
   /** When the pin was written (informational). */
   created?: string;
+  /** Set when the pin followed a root rotation: the IDs it named before and the root version reached. */
+  followed?: { from: string[]; rootVersion: number };
+}
+
+/** A cert pin moved along a verified root rotation (the updater reports it; `signet verify --json`). */
+export interface PinFollowed {
+  /** The pin that allowed the root the chain started from (a GUN or `prefix*`). */
+  pattern: string;
+  from: string[];
+  /** The certificate key IDs of the root reached. */
+  to: string[];
+  rootVersion: number;
+  /** Whether the pin source stored it (a trust dir's pins.json does; a policy's pins are not rewritten). */
+  saved: boolean;
 }
 
 export interface PinsFile {
@@ -37,6 +53,8 @@ export interface PinsFile {
 /** Where an updater asks how a GUN is pinned: the trust dir's PinStore, or a policy rule's pins. */
 export interface PinSource {
   resolve(gun: string): Promise<ResolvedPin>;
+  /** Record that `gun`'s pin followed a verified root rotation (absent: the source is read-only). */
+  follow?(gun: string, followed: PinFollowed): Promise<void>;
 }
 
 /** How a GUN is pinned, after applying the precedence rules. */
@@ -218,6 +236,21 @@ export class PinStore {
       }
     }
     await this.set(pattern, { certs: [...new Set(ids)] });
+  }
+
+  /**
+   * The root of `gun` rotated through a verified chain from a root its pin allowed: pin the GUN itself
+   * (exact pins win over `prefix*` ones, so a prefix pin shared with other GUNs stays as it is).
+   */
+  async follow(gun: string, followed: PinFollowed): Promise<void> {
+    const f = await this.load();
+    f.pins[gun] = {
+      ...f.pins[gun],
+      certs: [...followed.to],
+      created: new Date().toISOString(),
+      followed: { from: [...followed.from], rootVersion: followed.rootVersion },
+    };
+    await this.save(f);
   }
 
   async setCa(pattern: string, caPem: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { base64ToHex } from '../digest.js';
 import { SignetError } from '../errors.js';
+import type { PinFollowed } from './pins.js';
 import {
   isDirectChild,
   pathAllowed,
@@ -30,6 +31,8 @@ export interface TrustedRepo {
   freshness?: TrustFreshness;
   /** Delegations skipped as notary skips them (expired, below threshold, unknown keys), with why. */
   ignored?: { role: string; error: SignetError }[];
+  /** Set when this update followed a root rotation from a pinned root and moved the cert pin. */
+  pinFollowed?: PinFollowed;
 }
 
 export interface TrustFreshness {

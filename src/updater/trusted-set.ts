@@ -3,7 +3,10 @@
  * verified metadata or a coded error out; no I/O). Modelled on python-tuf's TrustedMetadataSet with
  * notary's rules (N:trustpinning/certs.go, N:client/tufclient.go, N:tuf/builder.go):
  *  - root keys are x509 certificates valid for the GUN; a new root must verify against the previous
- *    root's certificates with the previous threshold AND against its own (pinned) ones with its own;
+ *    root's certificates with the previous threshold AND against its own ones with its own;
+ *  - a certificate-ID pin anchors the chain: once a root the pin allows is trusted, the roots that
+ *    follow it through the chain are trusted whatever their certificates (the pin follows them,
+ *    docs/client.md); a CA pin is applied to every root; TOFU only to the first one;
  *  - hashes/lengths come from the parent (timestamp → snapshot → targets/delegations), MIX_AND_MATCH;
  *  - versions never go below what was trusted before (ROLLBACK); nothing is accepted expired (EXPIRED),
  *    except intermediate roots of a rotation chain and a cached root on load.
@@ -25,79 +28,28 @@ import {
   rootRoleKeys,
   rootThreshold,
   rootVersionStep,
-  SignatureBudget,
-  verifyDelegate,
+  type SignatureBudget,
   verifyRootStep,
-  type DelegateResult,
   type Gun,
   type Metadata,
-  type RoleKeySet,
   type RootSigned,
-  type RootStepResult,
   type SnapshotSigned,
   type TargetsSigned,
+  type PublicKey,
   type TimestampSigned,
 } from '../tuf/index.js';
-import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
+import type { UpdaterLimits } from './limits.js';
 import { applyPin, type ResolvedPin } from './pins.js';
+import { budgetOf, limitsOf, throwSelfFailure, verifyRoleSignatures } from './role-signatures.js';
 
 export interface TrustedSetOptions {
   gun: Gun;
   now: Date;
-  /** The pin for this GUN (checked against every new root). */
+  /** The pin for this GUN (a cert pin anchors the chain, a CA pin is checked on every new root). */
   pin?: ResolvedPin;
   /** Accept a first-seen root without a pin. */
   tofu?: boolean;
   limits?: Partial<UpdaterLimits>;
-}
-
-/**
- * A failed DelegateResult in the client's dialect: a signature set with no valid signature where no
- * signature is by a listed key is UNKNOWN_KEY (signed by someone else entirely); otherwise the base
- * dialect (THRESHOLD, INVALID_KEY_ID). Undefined when the result is ok.
- */
-function signatureError(result: DelegateResult, md: Metadata, set: RoleKeySet): SignetError | undefined {
-  const err = delegateError(result);
-  if (err?.code !== 'THRESHOLD') return err;
-  const listed = new Set(set.keyids);
-  const signers = md.signatures.map((s) => s.keyid);
-  if (signers.length === 0 || signers.some((id) => listed.has(id))) return err;
-  return new SignetError(
-    'UNKNOWN_KEY',
-    `${md.role} is signed only by key(s) ${signers.join(', ')}, none of which the ${md.role} role lists`,
-    {
-      fix: 'the metadata was signed by a key that is not trusted for this role (forgery or a missing key rotation); do not trust it',
-      cause: err,
-      details: { role: md.role, signedBy: signers, expected: set.keyids },
-    },
-  );
-}
-
-/** Verify md with a role key set (verifyDelegate), throwing signatureError's error. */
-export function verifyRoleSignatures(md: Metadata, set: RoleKeySet, budget: SignatureBudget): void {
-  const err = signatureError(verifyDelegate(md, set, budget), md, set);
-  if (err !== undefined) throw err;
-}
-
-/**
- * The new root's own certificates or signatures failed (verifyRootStep): CERTIFICATE, or the
- * signature error of its self-signature check.
- */
-function throwSelfFailure(step: RootStepResult): void {
-  if (step.failure === 'certificates' && step.certificateError !== undefined) throw step.certificateError;
-  if (step.failure === 'self' && step.bySelf !== undefined) {
-    const set = certKeySet(step.certificates, rootThreshold(step.root.signed));
-    throw signatureError(step.bySelf, step.root, set) ?? new SignetError('INTERNAL', 'root self-check failed');
-  }
-}
-
-function limitsOf(opts: TrustedSetOptions): UpdaterLimits {
-  return { ...DEFAULT_LIMITS, ...opts.limits };
-}
-
-function budgetOf(opts: TrustedSetOptions): SignatureBudget {
-  const l = limitsOf(opts);
-  return new SignatureBudget({ maxChecks: l.maxSignatureChecks, maxMillis: l.maxSignatureMillis });
 }
 
 export class TrustedSet {
@@ -118,6 +70,8 @@ export class TrustedSet {
   private previousSnapshotMeta: SnapshotSigned['meta'] | undefined;
   /** Set when the cached root does not satisfy the pin: nothing may be trusted until a pinned root is reached. */
   private unpinnedAnchor: SignetError | undefined;
+  /** The trusted root's valid root certificate keys (all of them, pinned or not). */
+  private rootCerts: readonly PublicKey[] = [];
 
   private constructor(root: Metadata<RootSigned>, opts: TrustedSetOptions, budget: SignatureBudget) {
     this.gun = opts.gun;
@@ -144,6 +98,7 @@ export class TrustedSet {
     throwSelfFailure(step);
     const certs = step.certificates;
     const set = new TrustedSet(md, opts, budget);
+    set.rootCerts = certs;
     // A pin must hold for the cached root too, or anyone who can write the trust dir replaces the
     // anchor and the pin means nothing. A cached root the pin refuses is kept only as the start of
     // a chain walk: the root reached (updateRoot, final) must satisfy the pin, else PIN_MISMATCH.
@@ -174,19 +129,62 @@ export class TrustedSet {
    * threshold, not expired, and then allowed by the pin (UNTRUSTED_ROOT without pin or TOFU).
    */
   static fromNewRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
+    return TrustedSet.selfAnchored(bytes, opts, false);
+  }
+
+  /**
+   * Start a chain walk at an OLD root of the server (`<v>.root.json`) that a certificate pin allows (else
+   * PIN_MISMATCH): signed to its threshold by the pinned certificates; its metadata and certificates may
+   * have expired since (an intermediate root, as a cached one). updateRoot must then reach a current root.
+   */
+  static fromPinnedPastRoot(bytes: Buffer, opts: TrustedSetOptions): TrustedSet {
+    if (opts.pin?.kind !== 'certs') throw new SignetError('INTERNAL', 'only a certificate pin anchors a past root');
+    return TrustedSet.selfAnchored(bytes, opts, true);
+  }
+
+  private static selfAnchored(bytes: Buffer, opts: TrustedSetOptions, past: boolean): TrustedSet {
     const md = parseRoot(bytes);
     const budget = budgetOf(opts);
-    const step = verifyRootStep(undefined, md, { gun: opts.gun, now: opts.now, budget, certExpiry: true });
+    const step = verifyRootStep(undefined, md, { gun: opts.gun, now: opts.now, budget, certExpiry: !past });
     throwSelfFailure(step);
-    checkExpiry(md, opts.now);
+    if (!past) checkExpiry(md, opts.now);
     const pinned = applyPin(opts.pin ?? { kind: 'none' }, step.certificates, {
       gun: opts.gun,
       now: opts.now,
       firstBootstrap: true,
-      tofu: opts.tofu === true,
+      tofu: !past && opts.tofu === true,
     });
     verifyRoleSignatures(md, certKeySet(pinned, rootThreshold(md.signed)), budget);
-    return new TrustedSet(md, opts, budget);
+    const set = new TrustedSet(md, opts, budget);
+    set.rootCerts = step.certificates;
+    return set;
+  }
+
+  /** The root's certificate key IDs when it was reached by the chain from a root a cert pin allows, but the pin names none. */
+  get followedPin(): string[] | undefined {
+    if (this.pin.kind !== 'certs' || this.unpinnedAnchor !== undefined) return undefined;
+    const allowed = new Set(this.pin.certs.map((c) => c.toLowerCase()));
+    if (this.rootCerts.some((k) => allowed.has(k.id) || allowed.has(k.canonicalId))) return undefined;
+    return this.rootCerts.map((k) => k.id);
+  }
+
+  /**
+   * The keys of a new root's certificates that may sign it (verifyRootStep's trustedKeys). A certificate
+   * pin applies only until the chain holds a root it allows (`pinned`); after that the chain carries
+   * the trust. An intermediate root may stand between a refused cached root and a pinned one.
+   */
+  private keysForNewRoot(certs: PublicKey[], final: boolean, reached: { pinned: boolean }): PublicKey[] {
+    const pinOpts = { gun: this.gun, now: this.now, firstBootstrap: false, tofu: this.tofu };
+    if (this.pin.kind !== 'certs') return applyPin(this.pin, certs, pinOpts);
+    if (this.unpinnedAnchor === undefined) return certs;
+    try {
+      const ok = applyPin(this.pin, certs, pinOpts);
+      reached.pinned = true;
+      return ok;
+    } catch (e) {
+      if (final || !(e instanceof SignetError) || e.code !== 'PIN_MISMATCH') throw e;
+      return certs;
+    }
   }
 
   /** Remember the version of a role trusted earlier (the cache), so nothing older is accepted. */
@@ -226,13 +224,17 @@ export class TrustedSet {
         },
       );
     }
+    const reached = { pinned: false };
+    let allCerts: PublicKey[] = [];
     const step = verifyRootStep(cur.signed, md, {
       gun: this.gun,
       now: this.now,
       budget: this.budget,
       certExpiry: opts.final,
-      trustedKeys: (certs) =>
-        applyPin(this.pin, certs, { gun: this.gun, now: this.now, firstBootstrap: false, tofu: this.tofu }),
+      trustedKeys: (certs) => {
+        allCerts = certs;
+        return this.keysForNewRoot(certs, opts.final, reached);
+      },
     });
     if (step.failure === 'previous' && step.byPrevious !== undefined) {
       // signed by the previous root's certificates (expiry not checked for those) with its threshold
@@ -248,7 +250,8 @@ export class TrustedSet {
     throwSelfFailure(step);
     if (opts.final) checkExpiry(md, this.now);
     this.rootMd = md;
-    if (opts.final) this.unpinnedAnchor = undefined; // the pin was applied to this root above
+    this.rootCerts = allCerts;
+    if (reached.pinned || (opts.final && this.pin.kind !== 'certs')) this.unpinnedAnchor = undefined;
     this.rememberVersion('root', md.signed.version);
     this.timestamp = undefined;
     this.snapshot = undefined;

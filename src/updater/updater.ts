@@ -3,7 +3,8 @@
  * feed bytes to the pure TrustedSet, persist only what verified.
  *  bootstrap: cached root.json (trusted as is, expiry allowed) or root.json from the server, checked
  *             against the pin (UNTRUSTED_ROOT without pin/TOFU); 404 → REPOSITORY_NOT_FOUND. A write,
- *             or an expired cached root, fetches root.json and walks the chain first.
+ *             or an expired cached root, fetches root.json and walks the chain first. A cert pin
+ *             anchors the chain and follows rotations (pin-walk.ts).
  *  update:    timestamp.json (always fetched; the cache only when the server is unreachable, within
  *             maxStaleMs) → snapshot by checksum → root vs snapshot → targets and delegations pre-order,
  *             each from cache when it matches, else `<role>.<sha256>.json`. A warm run with nothing
@@ -24,8 +25,10 @@ import {
   type SnapshotSigned,
 } from '../tuf/index.js';
 import { MetadataCache } from './cache.js';
+import { missingOffline, repositoryMissing, staleOffline } from './refusals.js';
 import { expiryWarnings, staleError } from './staleness.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
+import { bootstrapFromPin, followPin } from './pin-walk.js';
 import type { PinSource, ResolvedPin } from './pins.js';
 import type { TrustFreshness, TrustedRepo } from './targets.js';
 import { TrustedSet } from './trusted-set.js';
@@ -90,6 +93,8 @@ export class Updater {
   private readonly now: () => Date;
   private readonly limits: UpdaterLimits;
   private readonly warn: (msg: string) => void;
+  /** A read-only pin source's pin (JSON) and the pin this process follows in its place. */
+  private followed: { from: string; pin: ResolvedPin } | undefined;
 
   constructor(opts: UpdaterOptions) {
     this.gun = parseGun(opts.gun);
@@ -107,17 +112,27 @@ export class Updater {
   /** Bring the trusted metadata up to date (or, offline, verify the cache) and return it. */
   async refresh(opts: { forWrite?: boolean } = {}): Promise<TrustedRepo> {
     const now = this.now();
-    const pin = await this.pins.resolve(this.gun);
+    const configured = await this.pins.resolve(this.gun);
+    const pin = this.followed?.from === JSON.stringify(configured) ? this.followed.pin : configured;
     const { set, fetched } = await this.bootstrap(now, pin);
     // a write (or an expired cached root) starts from the server's current root; a root we just
     // fetched is already that
     if (!this.offline && !fetched && (opts.forWrite === true || set.needsPinnedRoot || this.rootExpired(set))) {
       await this.updateRoot(set);
     }
+    const repo = await this.updateOrRetry(set);
+    const followed = await followPin(this.gun, set, pin, this.pins, this.warn);
+    if (followed === undefined) return repo;
+    this.followed = { from: JSON.stringify(configured), pin: { kind: 'certs', pattern: this.gun, certs: followed.to } };
+    return { ...repo, pinFollowed: followed };
+  }
+
+  /** update(); after the failures notary retries on, update the root and try once more. */
+  private async updateOrRetry(set: TrustedSet): Promise<TrustedRepo> {
     try {
       return await this.update(set);
     } catch (e) {
-      if (this.offline) throw e instanceof RootChanged ? this.staleOffline() : e;
+      if (this.offline) throw e instanceof RootChanged ? staleOffline(this.gun) : e;
       const hint = e instanceof RootChanged ? e.meta : undefined;
       if (!(e instanceof RootChanged) && !(isSignetError(e) && RETRY_AFTER_ROOT.has(e.code))) throw e;
       const before = set.root.bytes;
@@ -152,28 +167,9 @@ export class Updater {
     try {
       return await this.remote.getRole(this.gun, 'root', { maxBytes: this.limits.rootMaxBytes });
     } catch (e) {
-      if (isSignetError(e, 'NOT_FOUND')) throw this.repositoryMissing(e);
+      if (isSignetError(e, 'NOT_FOUND')) throw repositoryMissing(this.remote.serverUrl, this.gun, e);
       throw e;
     }
-  }
-
-  private repositoryMissing(cause: unknown): SignetError {
-    return new SignetError(
-      'REPOSITORY_NOT_FOUND',
-      `${new URL(this.remote.serverUrl).host} does not have trust data for ${this.gun}`,
-      {
-        cause,
-        fix: 'the image has never been signed on this trust server; check the image name and --server, or sign it first',
-      },
-    );
-  }
-
-  private staleOffline(): SignetError {
-    return new SignetError(
-      'MIX_AND_MATCH',
-      `the cached trust data for ${this.gun} is inconsistent (the root changed)`,
-      { fix: 'run once without --offline to update the cache' },
-    );
   }
 
   private async bootstrap(now: Date, pin: ResolvedPin): Promise<{ set: TrustedSet; fetched: boolean }> {
@@ -181,7 +177,9 @@ export class Updater {
     const cached = await this.cache.read('root');
     if (cached !== undefined) {
       try {
-        return { set: TrustedSet.fromTrustedRoot(cached, base), fetched: false };
+        const set = TrustedSet.fromTrustedRoot(cached, base);
+        // a cached root the cert pin refuses anchors nothing: start from the pin, as a fresh client does
+        if (!set.needsPinnedRoot || pin.kind !== 'certs' || this.offline) return { set, fetched: false };
       } catch (e) {
         if (isSignetError(e)) {
           throw new SignetError(
@@ -203,7 +201,8 @@ export class Updater {
       });
     }
     const bytes = await this.currentRoot();
-    const set = TrustedSet.fromNewRoot(bytes, base);
+    const walk = { gun: this.gun, remote: this.remote, limits: this.limits };
+    const set = await bootstrapFromPin(walk, bytes, base);
     if (pin.kind === 'none' || pin.kind === 'tofu') {
       const ids = Object.keys(set.root.signed.keys).filter((id) => set.root.signed.roles['root']?.keyids.includes(id));
       this.warn(
@@ -263,7 +262,7 @@ export class Updater {
     let tsBytes: Buffer;
     let freshness: TrustFreshness;
     if (this.offline) {
-      if (cachedTs === undefined) throw this.missingOffline('timestamp');
+      if (cachedTs === undefined) throw missingOffline(this.gun, 'timestamp');
       tsBytes = cachedTs;
       freshness = { source: 'cached', checkedAt: (await this.cache.checkedAt('timestamp')) ?? new Date(0) };
     } else {
@@ -271,7 +270,8 @@ export class Updater {
         tsBytes = await this.remote.getRole(this.gun, 'timestamp', { maxBytes: this.limits.timestampMaxBytes });
         freshness = { source: 'fresh', checkedAt: new Date() };
       } catch (e) {
-        if (cachedTs === undefined && isSignetError(e, 'NOT_FOUND')) throw this.repositoryMissing(e);
+        if (cachedTs === undefined && isSignetError(e, 'NOT_FOUND'))
+          throw repositoryMissing(this.remote.serverUrl, this.gun, e);
         if (cachedTs === undefined || !isSignetError(e) || !TIMESTAMP_FALLBACK.has(e.code)) throw e;
         freshness = { source: 'cached', checkedAt: (await this.cache.checkedAt('timestamp')) ?? new Date(0) };
         this.checkStaleness(e, freshness.checkedAt);
@@ -358,7 +358,7 @@ export class Updater {
     const cached = await this.cache.read(role);
     if (matches(cached, meta)) return { bytes: cached as Buffer, fetched: false };
     this.floorFrom(set, role, cached);
-    if (this.offline) throw this.missingOffline(role);
+    if (this.offline) throw missingOffline(this.gun, role);
     if (meta.length > this.limits.metadataMaxBytes) {
       throw new SignetError(
         'ENDLESS_DATA',
@@ -387,13 +387,5 @@ export class Updater {
     } catch {
       // an unparsable cache file gives no floor; it is overwritten once something verifies
     }
-  }
-
-  private missingOffline(role: string): SignetError {
-    return new SignetError(
-      'REPOSITORY_NOT_FOUND',
-      `the cached trust data for ${this.gun} has no current ${role}.json; cannot verify offline`,
-      { fix: 'run once without --offline to update the cache' },
-    );
   }
 }

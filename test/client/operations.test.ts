@@ -217,11 +217,11 @@ describe('rotateKey', () => {
     expect(after.root.signed.roles.root?.keyids).toEqual([rotated.keyId]);
     expect(after.root.signatures.map((s) => s.keyid).sort()).toEqual([init.rootCertKeyId, rotated.keyId].sort());
     expect(resolveTag(after, 'v1')).toMatchObject({ digest: digestOf(8) });
-    // a client pinned to the old certificate ID refuses the new one until re-pinned (src/updater/pins.ts)
-    await expect(pinned.refresh()).rejects.toMatchObject({
-      code: 'PIN_MISMATCH',
-      fix: expect.stringMatching(/signet pin/),
-    });
+    // a client pinned to the old certificate ID follows the chain from its pinned root, and its pin
+    // now names the new certificate (src/updater/pin-walk.ts)
+    const followed = await pinned.refresh();
+    expect(followed.pinFollowed).toMatchObject({ from: [init.rootCertKeyId], to: [rotated.keyId], saved: true });
+    expect(resolveTag(followed, 'v1')).toMatchObject({ digest: digestOf(8) });
     // the admin's own pin now names both certificates, so its reads still verify
     expect(resolveTag(await admin.repo.read(), 'v1')).toMatchObject({ digest: digestOf(8) });
   });

@@ -139,6 +139,8 @@ describe('docs/runbooks: every command runs, in order', () => {
     await rm(path.join(env.OFFLINE_MEDIA!, 'root.key')); // the loss
     const out = await runbook('06-lost-root-key.md', env);
     expect(out).not.toMatch(ROOT_KEY_LINE);
+    // the verifier pinned to the old certificate followed the rotation (said once per trust dir)
+    expect(out.match(/signed by the pinned root\); pin updated/g)).toHaveLength(2);
     const rotation = JSON.parse(await readFile(path.join(env.WORK!, 'root-rotation.json'), 'utf8')) as object;
     expect(rotation).toBeTypeOf('object');
     expect((await readFile(path.join(env.OFFLINE_MEDIA!, 'root.key'), 'utf8')).length).toBeGreaterThan(0);

@@ -3,8 +3,10 @@
  * expects exactly one error code. Metadata is really signed (fresh ECDSA keys, real root certificates).
  */
 import crypto from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isSignetError } from '../../src/errors.js';
 import { RegistryClient } from '../../src/registry/index.js';
@@ -229,12 +231,15 @@ describe('attacks: one expected code per case', () => {
     expect(ok.role).toBe('targets/releases');
   });
 
-  it('refuses a rotated root whose certificate is not the pinned one: PIN_MISMATCH', async () => {
+  it('refuses a rotated root the pinned root did not sign, whatever the cache: ROOT_ROTATION / PIN_MISMATCH', async () => {
     const w = await world();
     const pinned = w.repo.rootKeys[0]?.pub.id as string;
     await w.client.pins.setCerts(GUN, [pinned]);
     await w.client.refresh({ tofu: false });
-    await w.repo.rotateRoot({ signWithOld: true });
+    await w.repo.rotateRoot({ signWithOld: false });
+    expect(await codeOf(w.client.refresh({ tofu: false }))).toBe('ROOT_ROTATION');
+    // a fresh verifier with the same pin (no cache): the chain from the pinned v1 is broken
+    await rm(path.join(w.client.trustDir, 'tuf'), { recursive: true });
     expect(await codeOf(w.client.refresh({ tofu: false }))).toBe('PIN_MISMATCH');
   });
 

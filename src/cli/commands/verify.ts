@@ -149,6 +149,7 @@ function printVerified(
       registryChecked: registry !== undefined,
       ...(v.registryTag !== undefined ? { registryTag: v.registryTag } : {}),
       ...(trust !== undefined ? { trust } : {}),
+      ...(v.repo.pinFollowed !== undefined ? { pinFollowed: v.repo.pinFollowed } : {}),
       mode,
     });
     return;
