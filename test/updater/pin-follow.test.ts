@@ -136,6 +136,20 @@ describe('a cert pin and no cached root (a fresh verifier)', () => {
     expect(w.server.requests.filter((r) => /^\d+\.root\.json$/.test(r))).toEqual([]);
   });
 
+  it('one signature budget for every past root tried, not one each (SIGNATURE_BUDGET)', async () => {
+    const w = await world();
+    let pinned = w.repo.rootKeys[0]!;
+    for (let v = 2; v <= 12; v++) pinned = await w.repo.rotateRoot();
+    await w.repo.rotateRoot(); // v13 is current; the pin names v12's key
+    await w.client.pins.setCerts(GUN, [pinned.pub.id]);
+    // versions 1 to 11 cost at least one self-signature check each before v12 is found: more than 10
+    // together, though far under 10 each
+    const tight = w.client.updater({ tofu: false, limits: { maxSignatureChecks: 10 } });
+    expect(await codeOf(tight.refresh())).toBe('SIGNATURE_BUDGET');
+    const roomy = w.client.updater({ tofu: false, limits: { maxSignatureChecks: 64 } });
+    expect((await roomy.refresh()).root.signed.version).toBe(13);
+  });
+
   it('a cached root swapped for an attacker root on a server that replays the pinned v1: PIN_MISMATCH', async () => {
     const w = await world();
     const old = w.repo.rootKeys[0]!.pub.id;
