@@ -14,6 +14,7 @@ import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
 import { parseRoot, type Gun } from '../tuf/index.js';
 import type { UpdaterLimits } from './limits.js';
+import { budgetOf } from './role-signatures.js';
 import type { PinFollowed, PinSource, ResolvedPin } from './pins.js';
 import { TrustedSet, type TrustedSetOptions } from './trusted-set.js';
 
@@ -59,14 +60,17 @@ async function walkFromPinnedRoot(
       { cause: mismatch, fix: mismatch.fix ?? 'verify the new root key ID out of band and re-pin' },
     );
   }
+  // one signature budget for every candidate root and the walk after it: a server cannot buy a fresh
+  // budget per version with roots full of bogus signatures
+  const budgeted = { ...base, budget: budgetOf(base) };
   let set: TrustedSet | undefined;
   let v = 1;
   for (; v < target && set === undefined; v++) {
     try {
       const bytes = await ctx.remote.getRole(ctx.gun, 'root', { maxBytes: ctx.limits.rootMaxBytes, version: v });
-      set = TrustedSet.fromPinnedPastRoot(bytes, base);
+      set = TrustedSet.fromPinnedPastRoot(bytes, budgeted);
     } catch (e) {
-      if (!isSignetError(e) || TRANSPORT.has(e.code)) throw e;
+      if (!isSignetError(e) || TRANSPORT.has(e.code) || e.code === 'SIGNATURE_BUDGET') throw e;
       // not a root the pin allows (or not a valid root at all): it cannot anchor the chain
     }
   }

@@ -57,7 +57,12 @@ export function limitsOf(opts: { limits?: Partial<UpdaterLimits> | undefined }):
   return { ...DEFAULT_LIMITS, ...opts.limits };
 }
 
-export function budgetOf(opts: { limits?: Partial<UpdaterLimits> | undefined }): SignatureBudget {
+/** The signature budget of an update: the one passed in (shared by a walk over past roots), else a new one. */
+export function budgetOf(opts: {
+  limits?: Partial<UpdaterLimits> | undefined;
+  budget?: SignatureBudget | undefined;
+}): SignatureBudget {
+  if (opts.budget !== undefined) return opts.budget;
   const l = limitsOf(opts);
   return new SignatureBudget({ maxChecks: l.maxSignatureChecks, maxMillis: l.maxSignatureMillis });
 }

@@ -50,6 +50,8 @@ export interface TrustedSetOptions {
   /** Accept a first-seen root without a pin. */
   tofu?: boolean;
   limits?: Partial<UpdaterLimits>;
+  /** Signature checks already under way (a bootstrap trying several past roots shares one budget). */
+  budget?: SignatureBudget;
 }
 
 export class TrustedSet {

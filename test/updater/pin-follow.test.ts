@@ -4,12 +4,15 @@
  * Every root not reached through a valid chain from a pinned root is still refused.
  */
 import crypto from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { privateKeyFromKeyObject } from '../../src/keys/index.js';
 import { NotaryRemote } from '../../src/remote/index.js';
-import { parseGun } from '../../src/tuf/index.js';
+import { certificatePublicKey, localSigner, parseGun } from '../../src/tuf/index.js';
 import { TrustedSet, Updater, type PinSource, type ResolvedPin } from '../../src/updater/index.js';
+import { makeTestCA } from '../harness/tls.js';
 import { codeOf, thrownCode } from '../helpers/errors.js';
 import { SimRepo } from '../simulator/repo.js';
 import { startSimServer } from '../simulator/server.js';
@@ -133,6 +136,20 @@ describe('a cert pin and no cached root (a fresh verifier)', () => {
     expect(w.server.requests.filter((r) => /^\d+\.root\.json$/.test(r))).toEqual([]);
   });
 
+  it('one signature budget for every past root tried, not one each (SIGNATURE_BUDGET)', async () => {
+    const w = await world();
+    let pinned = w.repo.rootKeys[0]!;
+    for (let v = 2; v <= 12; v++) pinned = await w.repo.rotateRoot();
+    await w.repo.rotateRoot(); // v13 is current; the pin names v12's key
+    await w.client.pins.setCerts(GUN, [pinned.pub.id]);
+    // versions 1 to 11 cost at least one self-signature check each before v12 is found: more than 10
+    // together, though far under 10 each
+    const tight = w.client.updater({ tofu: false, limits: { maxSignatureChecks: 10 } });
+    expect(await codeOf(tight.refresh())).toBe('SIGNATURE_BUDGET');
+    const roomy = w.client.updater({ tofu: false, limits: { maxSignatureChecks: 64 } });
+    expect((await roomy.refresh()).root.signed.version).toBe(13);
+  });
+
   it('a cached root swapped for an attacker root on a server that replays the pinned v1: PIN_MISMATCH', async () => {
     const w = await world();
     const old = w.repo.rootKeys[0]!.pub.id;
@@ -182,6 +199,24 @@ describe('a read-only pin source (a policy rule)', () => {
   });
 });
 
+describe('a pin store that cannot be written (read-only trust dir)', () => {
+  it('does not fail the verification: the pin is followed in memory, with a warning', async () => {
+    const w = await world();
+    const old = w.repo.rootKeys[0]!.pub.id;
+    const fresh = await w.repo.rotateRoot({ signWithOld: true });
+    const pins: PinSource = {
+      resolve: () => Promise.resolve({ kind: 'certs', pattern: GUN, certs: [old] }),
+      follow: () => Promise.reject(new Error('EROFS: read-only file system')),
+    };
+    const remote = new NotaryRemote({ serverUrl: w.server.url, retries: 0 });
+    cleanup.push(() => remote.close());
+    const warnings: string[] = [];
+    const u = new Updater({ gun: GUN, remote, trustDir: w.client.trustDir, pins, onWarning: (m) => warnings.push(m) });
+    expect((await u.refresh()).pinFollowed).toMatchObject({ to: [fresh.pub.id], saved: false });
+    expect(warnings.join('\n')).toContain('could not save it: EROFS');
+  });
+});
+
 describe('TrustedSet: the pin anchors the chain (pure)', () => {
   const gun = parseGun(GUN);
 
@@ -207,5 +242,35 @@ describe('TrustedSet: the pin anchors the chain (pure)', () => {
     expect(thrownCode(() => TrustedSet.fromPinnedPastRoot(v2, { gun, now: new Date(), pin: pinned }))).toBe(
       'PIN_MISMATCH',
     );
+  });
+
+  it('a CA pin is applied to every root: a rotation to a certificate outside the CA is refused, even signed by the CA-issued root', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'signet-pin-follow-ca-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const ca = await makeTestCA(dir);
+    const leaf = await ca.issue('root', { cn: GUN.replaceAll('/', '\\/') }); // openssl -subj escapes "/"
+    const certPem = await readFile(leaf.cert, 'utf8');
+    const priv = privateKeyFromKeyObject(crypto.createPrivateKey(await readFile(leaf.key, 'utf8')));
+    const pub = certificatePublicKey(certPem);
+    const caIssued = { priv, pub, signer: localSigner(priv.keyObject, pub) };
+    const repo = await SimRepo.create(GUN);
+    // v2: the root moves to the CA-issued certificate (signed by the v1 key too)
+    const v1Keys = repo.rootKeys;
+    repo.retiredRootKeys.push(...v1Keys);
+    repo.rootKeys = [caIssued];
+    await repo.signRoot({ extraSigners: v1Keys });
+    // v3: a self-signed certificate, signed by the CA-issued root key as a legitimate rotation is
+    await repo.rotateRoot({ signWithOld: true });
+    const v2 = repo.rootByVersion.get(2)!;
+    const v3 = repo.rootByVersion.get(3)!;
+    const caPin: ResolvedPin = { kind: 'ca', pattern: GUN, caPem: await readFile(ca.caCert, 'utf8') };
+    const byCa = TrustedSet.fromTrustedRoot(v2, { gun, now: new Date(), pin: caPin });
+    expect(byCa.needsPinnedRoot).toBe(false);
+    expect(thrownCode(() => byCa.updateRoot(v3, { final: true }))).toBe('PIN_MISMATCH');
+    // the same chain under a certificate pin on the CA-issued key is followed
+    const certPin: ResolvedPin = { kind: 'certs', pattern: GUN, certs: [pub.id] };
+    const byCert = TrustedSet.fromTrustedRoot(v2, { gun, now: new Date(), pin: certPin });
+    expect(byCert.updateRoot(v3, { final: true }).signed.version).toBe(3);
+    expect(byCert.followedPin).toEqual([repo.rootKeys[0]!.pub.id]);
   });
 });
