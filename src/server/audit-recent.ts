@@ -39,7 +39,9 @@ export function viewOf(e: AuditEntry): AuditEntryView {
   const stored = Array.isArray(f.stored)
     ? f.stored.flatMap((s: unknown) => {
         const r = s as { role?: unknown; version?: unknown };
-        return typeof r?.role === 'string' && typeof r.version === 'number' ? [{ role: r.role, version: r.version }] : [];
+        return typeof r?.role === 'string' && typeof r.version === 'number'
+          ? [{ role: r.role, version: r.version }]
+          : [];
       })
     : undefined;
   return {

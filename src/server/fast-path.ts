@@ -67,6 +67,8 @@ export function makeFastPath(
       (blocked(req.socket.remoteAddress ?? '') || !auth.authorize(req.headers.authorization, p.gun, PULL).ok)
     )
       return false;
+    // a shared database's timestamp is checked against storage first (handlers.ts catchUp)
+    if (p.role === 'timestamp' && ctx.store.shared) return false;
     const now = Date.now();
     const hit = ctx.cache.peek(p.gun, p.role, now);
     if (hit === undefined) return false;

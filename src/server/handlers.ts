@@ -99,10 +99,26 @@ async function resign(ctx: HandlerContext, gun: string): Promise<void> {
   return p;
 }
 
+/**
+ * With a database other servers write, a change notice can arrive after a client that published
+ * through another server already asks here. Every update starts at timestamp.json, so its GET
+ * compares the cached version with the stored one (one indexed row) and drops a view that is
+ * behind: a publish acknowledged anywhere is served everywhere at once, as notary-server (which
+ * caches nothing) does.
+ */
+async function catchUp(ctx: HandlerContext, gun: string): Promise<void> {
+  const cached = ctx.cache.peek(gun, 'timestamp', Date.now());
+  if (cached === undefined) return;
+  const stored = await ctx.store.getLatest(gun, 'timestamp');
+  if (stored === null) ctx.cache.changed(gun, 0, true);
+  else if (stored.version > cached.file.version) ctx.cache.changed(gun, stored.version, false);
+}
+
 export async function getCurrent(ctx: HandlerContext, m: RouteMatch, req?: RequestHeaders): Promise<Reply> {
   const gun = routeGun(m);
   const role = m.params[0] as string;
   if (!isValidRoleName(role)) throw new HttpError('METADATA_NOT_FOUND', NOT_FOUND_DETAIL);
+  if (role === 'timestamp' && ctx.store.shared) await catchUp(ctx, gun);
   if (role === 'timestamp' || role === 'snapshot') {
     const state = await ctx.cache.state(gun);
     if (state !== null && needsResign(ctx, gun, state, ctx.now().getTime())) await resign(ctx, gun);

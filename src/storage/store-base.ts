@@ -34,6 +34,10 @@ export abstract class StoreBase implements MetaStore {
     this.queries = new MetaQueries(reader);
   }
 
+  get shared(): boolean {
+    return this.dialect === 'postgres';
+  }
+
   abstract withGun<T>(gun: string, fn: (tx: MetaTx) => Promise<T>): Promise<T>;
   abstract deleteGun(gun: string): Promise<boolean>;
   protected abstract closeHandles(): Promise<void>;

@@ -183,6 +183,8 @@ export interface MetaStore extends MetaReader {
    * invalidation; after a lost connection, one `resync`. SQLite (one process per file): never called.
    */
   onChange(listener: (change: StoreChange) => void): () => void;
+  /** Whether other processes may write this database (PostgreSQL); change notices can then lag. */
+  readonly shared: boolean;
   /** Number of distinct GUNs having at least one TUF row (for metrics). */
   countGuns(): Promise<number>;
   /** Resolves if the database answers a trivial query; else SignetError('STORAGE'). */
