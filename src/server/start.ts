@@ -171,7 +171,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const isPg = /^postgres(ql)?:\/\//i.test(config.database ?? '');
   // nothing is created before these pass (a refused start leaves the data dir as it was)
   if (config.worker === undefined) await checkListenFree(host, port, '--listen');
-  if (metricsOwn !== undefined && config.worker === undefined) await checkListenFree(metricsOwn.host, metricsOwn.port, '--metrics-listen');
+  if (metricsOwn !== undefined && config.worker === undefined)
+    await checkListenFree(metricsOwn.host, metricsOwn.port, '--metrics-listen');
   const createdDir = await prepareDataDir(config.dataDir);
   const before = await entriesOf(config.dataDir);
   let unlock: (() => Promise<void>) | undefined;
