@@ -35,12 +35,18 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm run bench -- --only 7           # manifest GETs through signet proxy vs the registry directly, ~4 min');
   L.push('npm run bench -- --only 8           # a warm admission decision in-process');
   L.push('npm run bench -- --only 9           # one-shot commands above `node -e 0`, interleaved with notary, ~3 min');
+  L.push('npm run bench -- --only 1,2,4,5,9 --duration 4  # this part of issue 11 (shorter wrk runs), ~20 min');
   L.push('```');
   L.push('');
   L.push('Everything listens on 127.0.0.1 only: the real `notary-server` + `notary-signer` 0.7 (Debian package,');
   L.push('memory storage, HTTPS, mutual-TLS gRPC between them, via `test/harness/notary-peers.ts`), the Signet');
-  L.push('server (`signet server`, default SQLite storage, HTTPS with a test CA certificate), a bare `node:https`');
-  L.push('server, and a real `docker-registry` 2.8. Load runs are bounded in time, every loop in count.');
+  L.push('server (`signet server`, default SQLite storage, HTTPS with a test CA certificate; its key-request rate');
+  L.push(
+    'limit lifted by a config file, as notary-server has none; measurement 1 also runs `signet server --workers 2`),',
+  );
+  L.push(
+    'a bare `node:https` server, and a real `docker-registry` 2.8. Load runs are bounded in time, every loop in count.',
+  );
   L.push('The `wrk` binary is required; the runner stops with the package name if it is missing.');
   L.push('');
   L.push('## Machine');
