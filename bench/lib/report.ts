@@ -35,7 +35,7 @@ export function renderReport(r: Results, notes: string): string {
   L.push('npm run bench -- --only 7           # manifest GETs through signet proxy vs the registry directly, ~4 min');
   L.push('npm run bench -- --only 8           # a warm admission decision in-process');
   L.push('npm run bench -- --only 9           # one-shot commands above `node -e 0`, interleaved with notary, ~3 min');
-  L.push('npm run bench -- --only 1,2,4,5,9 --duration 4  # this part of issue 11 (shorter wrk runs), ~20 min');
+  L.push('npm run bench -- --only 1,2,4,5,9 --duration 4  # the speed measurements (shorter wrk runs), ~20 min');
   L.push('```');
   L.push('');
   L.push('Everything listens on 127.0.0.1 only: the real `notary-server` + `notary-signer` 0.7 (Debian package,');

@@ -1,5 +1,5 @@
 /**
- * What a new user hit in the client (issue 13), each checked on the built CLI against Signet's own
+ * What a new user hit in the client, each checked on the built CLI against Signet's own
  * trust server (in-process, TLS with its generated CA, on a free port).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,7 +1,6 @@
 /**
- * The built CLI gives trust-server credentials only to a trust server the user named (issue 16,
- * finding 3). A hostile https trust server on 127.0.0.1 (trusted through $DOCKER_CONFIG/tls, as a
- * real one would be) asks for a token on every request and records every credential it receives.
+ * The built CLI gives trust-server credentials only to a trust server the user named. A hostile
+ * https trust server on 127.0.0.1 (trusted through $DOCKER_CONFIG/tls, as a real one would be) asks for a token on every request and records every credential it receives.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

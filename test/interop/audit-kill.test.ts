@@ -1,5 +1,5 @@
 /**
- * Kill and audit (issue 12): `signet server` (dist/) takes 8 concurrent publishers and is killed
+ * Kill and audit: `signet server` (dist/) takes 8 concurrent publishers and is killed
  * with SIGKILL in the middle; on SQLite and on PostgreSQL every acknowledged publish has its
  * audit entry and `signet audit verify` passes. Then one entry is edited and another deleted in
  * the database, and verify names both.

@@ -50,7 +50,7 @@ describe('client errors and exit codes', () => {
     const other = signetCli({ server: server.url, caFile: server.caFile, trustDir: path.join(dir, 'other') });
     const r = await other.run(['inspect', gun]);
     expect(r.code).toBe(4);
-    // the pin command repeats the global flags given, so it pins this trust dir (issue 13)
+    // the pin command repeats the global flags given, so it pins this trust dir
     expect(r.stderr).toContain(
       `signet -d ${other.trustDir} --server ${server.url} --tls-ca ${server.caFile} pin ${gun} `,
     );

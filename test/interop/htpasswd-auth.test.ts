@@ -1,5 +1,5 @@
 /**
- * The default auth matrix (issue 12): one htpasswd file made by `htpasswd -B` (Debian apache2-utils)
+ * The default auth matrix: one htpasswd file made by `htpasswd -B` (Debian apache2-utils)
  * serves Signet (`--auth-htpasswd`) and docker-registry 2.8 (`auth: htpasswd`) alike; without auth,
  * a loopback server takes anonymous writes while a server with anonymous writes off refuses them;
  * anonymous reads stay open. Real binaries on 127.0.0.1.

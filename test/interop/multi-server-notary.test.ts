@@ -1,6 +1,6 @@
 /**
  * Two `signet server` processes (dist/) on one PostgreSQL database behind a round-robin client
- * (issue 12): the real notary CLI, with one trust dir, alternates between the servers over 100
+ *: the real notary CLI, with one trust dir, alternates between the servers over 100
  * publish-then-list cycles: each cycle lists through one server (so it holds the current state in
  * its cache), publishes through the other, and lists again through the first,
  * and every 20 cycles a new GUN is created through one server and listed through the other at

@@ -30,7 +30,7 @@ describe('key backup scrypt limits', () => {
     expect(err.code).toBe('KEY_FILE');
     expect(err.message).toMatch(/scrypt/);
     expect(err.fix).toBeDefined();
-    // generous bound (issue 16: "refused in milliseconds"); the KDF alone would take seconds
+    // generous bound ("refused in milliseconds"); the KDF alone would take seconds
     expect(ms).toBeLessThan(500);
   });
 

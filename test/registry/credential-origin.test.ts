@@ -1,5 +1,5 @@
 /**
- * Registry credentials go only to the registry's own origin (issue 16, findings 2 and 9): hostile
+ * Registry credentials go only to the registry's own origin: hostile
  * servers on 127.0.0.1 record every credential they receive.
  *  - A redirects a manifest to B; B answers 401 naming its own realm: B gets nothing.
  *  - A names a plain-http realm on another port: it gets nothing, unless that exact host:port is

@@ -1,6 +1,6 @@
 /**
- * Trust-server credentials go only to the trust server's origin and to a token realm over https
- * (issue 16, finding 3): hostile servers on 127.0.0.1 record every credential they receive.
+ * Trust-server credentials go only to the trust server's origin and to a token realm over https:
+ * hostile servers on 127.0.0.1 record every credential they receive.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -66,7 +66,7 @@ describe('token auth', () => {
     }
   });
 
-  it('health stays public; metrics need the catalog scope (issue 16 finding 4)', async () => {
+  it('health stays public; metrics need the catalog scope', async () => {
     for (const url of ['/_notary_server/health', '//_notary_server/health']) {
       const r = await get(url);
       expect(r.statusCode, url).toBe(200);

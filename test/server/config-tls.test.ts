@@ -78,7 +78,7 @@ describe('server configuration', () => {
     ).toBe('127.0.0.1:9002');
   });
 
-  it('refuses a data-dir signer.passphrase that group or others can read (issue 16)', async () => {
+  it('refuses a data-dir signer.passphrase that group or others can read', async () => {
     const d = mkdtempSync(path.join(dir, 'signer-'));
     const log = pino({ level: 'silent' });
     const first = await signerPassphrase(d, undefined, log);

@@ -1,5 +1,5 @@
 /**
- * Bounded resources and safe defaults (issue 12): anonymous writes refused unless allowed, the
+ * Bounded resources and safe defaults: anonymous writes refused unless allowed, the
  * key-request rate, the failed-auth backoff, the publish-body budget, the sweep of never-published
  * server keys, and the health body naming the dependency only.
  */

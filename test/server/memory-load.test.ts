@@ -1,5 +1,5 @@
 /**
- * Memory under load (issue 12): 16 concurrent 45 MB publish bodies against a real `signet server`
+ * Memory under load: 16 concurrent 45 MB publish bodies against a real `signet server`
  * process keep its peak RSS (VmHWM) under a documented bound (docs/server.md "Limits"), thanks to
  * the global budget of body bytes in flight; reads of current metadata stay responsive meanwhile,
  * and their p99 is printed. Bounds are generous on purpose (2 shared cores).

@@ -1,6 +1,6 @@
 /**
  * Unsafe starts are refused with a SignetError naming the flag and the fix, and a refused start
- * creates nothing in the data dir (issue 12 "Refuse unsafe starts", issue 13 "Server start errors").
+ * creates nothing in the data dir.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -58,7 +58,7 @@ describe('storage unavailable', () => {
     expect(errorOf(r.body).code).toBe('UPDATING');
   });
 
-  it('health answers 503 naming the failed dependency, not its address (issue 16)', async () => {
+  it('health answers 503 naming the failed dependency, not its address', async () => {
     const r = await down.app.inject({ method: 'GET', url: '/_notary_server/health' });
     expect(r.statusCode).toBe(503);
     expect(JSON.parse(r.body)).toEqual({ 'DB operational': 'database unavailable' });

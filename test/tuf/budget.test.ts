@@ -1,4 +1,4 @@
-/** SignatureBudget and the threshold check (issue 16, finding 1): counts, time, one parse per key, early stop. */
+/** SignatureBudget and the threshold check: counts, time, one parse per key, early stop. */
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {

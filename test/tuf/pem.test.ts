@@ -1,6 +1,6 @@
 /**
  * The one PEM reader (src/tuf/pem.ts): Go encoding/pem's rules, and linear time on the inputs that
- * made the regular expressions it replaced quadratic (issue 16, findings 1 and 10).
+ * made the regular expressions it replaced quadratic.
  */
 import { describe, expect, it } from 'vitest';
 import { pemBlocks, pemEncode, scanPem } from '../../src/tuf/index.js';
