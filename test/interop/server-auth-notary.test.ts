@@ -79,10 +79,18 @@ describe('notary CLI against Signet with token auth', () => {
   it('delete --remote needs *, which alice has; the audit log names the users, without tokens', async () => {
     // drop reader's pending change first, then delete everything remotely as alice
     await ok(['delete', gun, '--remote']);
-    const lines = readFileSync(path.join(dir, 'data', 'audit.log'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // the JSON-lines copy is written after the commit, through a buffered stream (docs/server.md),
+    // so the delete's line may land just after the reply
+    const read = (): Record<string, unknown>[] =>
+      readFileSync(path.join(dir, 'data', 'audit.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    let lines = read();
+    for (let i = 0; i < 50 && !lines.some((l) => l.event === 'delete'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      lines = read();
+    }
     const pubs = lines.filter((l) => l.event === 'publish' && l.status === 200);
     expect(pubs.length).toBeGreaterThanOrEqual(2);
     expect(pubs.every((l) => l.user === 'alice' && l.gun === gun)).toBe(true);
