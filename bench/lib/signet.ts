@@ -9,7 +9,8 @@ import { startProc, type Proc } from '../../test/harness/proc.js';
 import { TEST_PASSPHRASES } from '../../test/harness/notary-cli.js';
 import { exec, type Exec } from './util.js';
 
-export const SIGNET_MAIN = path.resolve('dist', 'cli', 'main.js');
+/** the package's bin: one-shot commands run from the bundle (scripts/bundle-cli.mjs) */
+export const SIGNET_MAIN = path.resolve('dist', 'bin', 'signet.js');
 
 const helpCache = new Map<string, string | null>();
 

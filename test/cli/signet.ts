@@ -1,4 +1,4 @@
-// Runs the built `signet` CLI (node dist/cli/main.js) as a child process: stdin closed (never a TTY),
+// Runs the built `signet` CLI (node dist/bin/signet.js, the package's bin) as a child process: stdin closed (never a TTY),
 // a timeout, and only the environment the test gives it (plus PATH/HOME/NO_PROXY).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../harness/proc.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SIGNET_MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** The `signet` executable users run: one-shot commands from the bundle (scripts/bundle-cli.mjs). */
+export const SIGNET_MAIN = path.join(ROOT, 'dist', 'bin', 'signet.js');
+/** The compiled CLI before bundling (the long-running commands run from it). */
+export const SIGNET_UNBUNDLED = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 let building: Promise<void> | undefined;
 
@@ -14,7 +17,7 @@ let building: Promise<void> | undefined;
 export function ensureBuilt(): Promise<void> {
   building ??= (async () => {
     if (existsSync(SIGNET_MAIN)) return;
-    const r = await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, timeoutMs: 180_000 });
+    const r = await run('npm', ['run', 'build'], { cwd: ROOT, timeoutMs: 180_000 });
     if (r.code !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
   })();
   return building;

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/ports.js';
 import { run } from '../harness/proc.js';
-import { ensureBuilt, ROOT, SIGNET_MAIN } from './signet.js';
+import { ensureBuilt, ROOT, SIGNET_MAIN, SIGNET_UNBUNDLED } from './signet.js';
 
 const SERVER_SIDE = [
   /\/dist\/(server|storage|signer|validation)\//,
@@ -41,12 +41,12 @@ register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)}, { d
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function loadedBy(name: string, args: string[]): Promise<string[]> {
+async function loadedBy(name: string, args: string[], entry = SIGNET_UNBUNDLED): Promise<string[]> {
   const out = path.join(dir, `${name}.txt`);
   writeFileSync(out, '');
   const r = await run(
     process.execPath,
-    ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, SIGNET_MAIN, ...args],
+    ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, entry, ...args],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: dir, GRAPH_OUT: out, DOCKER_CONFIG: path.join(dir, 'docker') },
@@ -58,7 +58,7 @@ async function loadedBy(name: string, args: string[]): Promise<string[]> {
     .filter((l) => l !== '');
   // the command ran (it fails at the unreachable server), so its own modules were loaded
   expect(
-    urls.some((u) => u.endsWith('/dist/cli/main.js')),
+    urls.some((u) => u.endsWith(entry === SIGNET_UNBUNDLED ? '/dist/cli/main.js' : '/dist/bin/client.js')),
     `${r.stdout}\n${r.stderr}`,
   ).toBe(true);
   return urls;
@@ -112,5 +112,20 @@ describe('client start-up graph', () => {
     );
     expect(beyond).toEqual([]);
     expect(urls.some((u) => u.endsWith('/dist/cli/commands/context.js'))).toBe(false);
+  });
+
+  it('the installed bin runs verify from the bundle: a handful of files, no server-side package', async () => {
+    // dist/bin/signet.js (package.json "bin") sends one-shot commands to the esbuild bundle of
+    // scripts/bundle-cli.mjs; the module graph above is what the bundle's chunks are cut from
+    const port = await freePort();
+    const urls = await loadedBy(
+      'bundle-verify',
+      ['--server', `https://127.0.0.1:${port}`, '--trust-dir', 'td', 'verify', `127.0.0.1:${port}/team/app:1.0`],
+      SIGNET_MAIN,
+    );
+    expect(urls.filter((u) => SERVER_SIDE.some((re) => re.test(u)))).toEqual([]);
+    // nothing from the unbundled dist/ tree; of the packages only undici is left out of the bundle
+    expect(urls.filter((u) => /\/dist\/(?!bin\/)/.test(u))).toEqual([]);
+    expect(urls.filter((u) => u.includes('/node_modules/') && !u.includes('/node_modules/undici/'))).toEqual([]);
   });
 });

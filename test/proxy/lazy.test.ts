@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNET_MAIN, ensureBuilt } from '../cli/signet.js';
+import { SIGNET_UNBUNDLED, ensureBuilt } from '../cli/signet.js';
 import { run } from '../harness/proc.js';
 
 const HOOKS = `export async function resolve(specifier, context, next) {
@@ -35,7 +35,7 @@ describe('signet proxy is loaded only by its own command', () => {
   });
 
   const loaded = async (args: string[]): Promise<string[]> => {
-    const r = await run(process.execPath, ['--import', register, SIGNET_MAIN, ...args], { timeoutMs: 30_000 });
+    const r = await run(process.execPath, ['--import', register, SIGNET_UNBUNDLED, ...args], { timeoutMs: 30_000 });
     return r.stderr
       .split('\n')
       .filter((l) => l.startsWith('LOADED '))

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNET_MAIN, ensureBuilt } from '../cli/signet.js';
+import { SIGNET_UNBUNDLED, ensureBuilt } from '../cli/signet.js';
 import { childEnv, run } from '../harness/proc.js';
 
 const HOOK = `import { register } from 'node:module';
@@ -32,7 +32,7 @@ describe('src/sigstore is loaded lazily', () => {
     const log = path.join(dir, `${name}.log`);
     await run(
       process.execPath,
-      ['--import', path.join(dir, 'hook.mjs'), SIGNET_MAIN, '--retries', '0', '--timeout', '2000', ...args],
+      ['--import', path.join(dir, 'hook.mjs'), SIGNET_UNBUNDLED, '--retries', '0', '--timeout', '2000', ...args],
       {
         env: childEnv({ SIGNET_MODULE_LOG: log, HOME: dir, DOCKER_CONFIG: path.join(dir, 'docker') }),
       },
