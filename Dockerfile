@@ -9,10 +9,14 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/copy-dashboard-assets.mjs scripts/bundle-cli.mjs ./scripts/
 # Install scripts are off: the optional better-sqlite3 (Node 20 only) is never compiled here.
-# tsc is run by node itself, so the base needs no /usr/bin/env for the bin links' shebangs.
+# The steps of `npm run build`, each run by node itself, so the base needs no /usr/bin/env for the
+# bin links' shebangs: tsc, the dashboard's static files, the bundled one-shot CLI (dist/bin).
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && node scripts/copy-dashboard-assets.mjs \
+ && node scripts/bundle-cli.mjs \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
@@ -33,5 +37,5 @@ VOLUME ["/var/lib/signet"]
 EXPOSE 4443
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/opt/signet/healthcheck.mjs", "https://127.0.0.1:4443/_notary_server/health"]
-ENTRYPOINT ["node", "/opt/signet/dist/cli/main.js"]
+ENTRYPOINT ["node", "/opt/signet/dist/bin/signet.js"]
 CMD ["server"]

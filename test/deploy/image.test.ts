@@ -150,7 +150,7 @@ describe('Dockerfile: buildah build, server from the image', () => {
       '/opt/signet/healthcheck.mjs',
       'https://127.0.0.1:4443/_notary_server/health',
     ]);
-    expect(config.Entrypoint).toEqual(['node', '/opt/signet/dist/cli/main.js']);
+    expect(config.Entrypoint).toEqual(['node', '/opt/signet/dist/bin/signet.js']);
     // the build stage's dev dependencies stay behind
     const dockerfile = await readFile(path.join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:\d+-bookworm-slim$/m);
@@ -185,7 +185,7 @@ describe('Dockerfile: buildah build, server from the image', () => {
           ctr!,
           '--',
           'node',
-          '/opt/signet/dist/cli/main.js',
+          '/opt/signet/dist/bin/signet.js',
           'server',
           '--listen',
           `127.0.0.1:${port}`,
@@ -207,6 +207,9 @@ describe('Dockerfile: buildah build, server from the image', () => {
       expect(await httpOk(`https://127.0.0.1:${started.port}/_notary_server/health`, await readFile(ca.caCert))).toBe(
         true,
       );
+      // the dashboard's static files are in the image (the build step copies them into dist)
+      for (const page of ['/dashboard', '/dashboard/assets/app.js'])
+        expect(await httpOk(`https://127.0.0.1:${started.port}${page}`, await readFile(ca.caCert)), page).toBe(true);
       // the image's own HEALTHCHECK command, run inside the image
       const probe = await run(BUILDAH, [
         ...store,
