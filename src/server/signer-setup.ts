@@ -4,11 +4,10 @@
  * (docs/remote-signer.md). With a remote signer no passphrase is read or created and no key is
  * stored here.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { SignetError } from '../errors.js';
 import type { MetaStore } from '../storage/index.js';
-import { LocalServerSigner, RemoteServerSigner, type ServerSigner } from '../signer/index.js';
+import { LocalServerSigner, readPem, RemoteServerSigner, type ServerSigner } from '../signer/index.js';
 import { createPassphrase, existingPassphrase } from './passphrase.js';
 
 /** Where the remote signer is and the files of the mutual TLS to it. */
@@ -26,23 +25,17 @@ export interface RemoteSignerConfig {
   timeoutMs?: number | undefined;
 }
 
-async function readPem(file: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (cause) {
-    throw new SignetError('USAGE', `cannot read ${flag} file ${file}: ${(cause as Error).message}`, {
-      cause,
-      fix: `give ${flag} a readable PEM file (docs/remote-signer.md)`,
-    });
-  }
-}
+const DOC = 'docs/remote-signer.md';
 
 async function openRemote(rc: RemoteSignerConfig, store: MetaStore, logger: Logger): Promise<ServerSigner> {
   const signer = await RemoteServerSigner.connect({
     address: rc.address,
-    ca: await readPem(rc.caFile, '--remote-signer-ca'),
-    cert: rc.certFile === undefined ? undefined : await readPem(rc.certFile, '--remote-signer-cert'),
-    key: rc.keyFile === undefined ? undefined : await readPem(rc.keyFile, '--remote-signer-key'),
+    ca: await readPem(rc.caFile, '--remote-signer-ca', "the remote signer's CA", DOC),
+    cert:
+      rc.certFile === undefined
+        ? undefined
+        : await readPem(rc.certFile, '--remote-signer-cert', 'the client certificate', DOC),
+    key: rc.keyFile === undefined ? undefined : await readPem(rc.keyFile, '--remote-signer-key', 'the client key', DOC),
     serverName: rc.serverName,
     timeoutMs: rc.timeoutMs,
     audit: store.audit,

@@ -10,3 +10,4 @@ export {
   type ServiceTlsFiles,
 } from './grpc/service.js';
 export { RemoteServerSigner, DEFAULT_REMOTE_SIGNER_TIMEOUT_MS, type RemoteSignerOptions } from './grpc/client.js';
+export { readPem } from './grpc/service-tls.js';

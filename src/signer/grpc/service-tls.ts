@@ -27,14 +27,15 @@ export interface ServiceTls {
   subject: string;
 }
 
-async function readPem(file: string, flag: string, what: string): Promise<Buffer> {
+/** A PEM file named by a flag, for the signer's TLS on either side; USAGE naming the flag when unreadable. */
+export async function readPem(file: string, flag: string, what: string, doc?: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? 'error';
     throw new SignetError('USAGE', `cannot read ${what} ${file} (${flag}): ${code}`, {
       cause,
-      fix: `give ${flag} a readable PEM file`,
+      fix: `give ${flag} a readable PEM file${doc === undefined ? '' : ` (${doc})`}`,
     });
   }
 }
