@@ -2,7 +2,7 @@
  * `signet proxy` is loaded lazily: other commands never load src/proxy (nor the proxy's CLI body).
  * A resolve hook (node:module register) records every module the CLI process loads.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNET_UNBUNDLED, ensureBuilt } from '../cli/signet.js';
 import { run } from '../harness/proc.js';
 
-const HOOKS = `export async function resolve(specifier, context, next) {
+// The hooks run on their own thread: a line written synchronously to a file is kept even when the
+// process ends before that thread's stderr is flushed (a proxy run stopped at the timeout).
+const HOOKS = `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
-  process.stderr.write('LOADED ' + r.url + '\\n');
+  appendFileSync(process.env.SIGNET_MODULE_LOG, r.url + '\\n');
   return r;
 }
 `;
@@ -34,12 +37,15 @@ describe('signet proxy is loaded only by its own command', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  let runs = 0;
   const loaded = async (args: string[]): Promise<string[]> => {
-    const r = await run(process.execPath, ['--import', register, SIGNET_UNBUNDLED, ...args], { timeoutMs: 30_000 });
-    return r.stderr
-      .split('\n')
-      .filter((l) => l.startsWith('LOADED '))
-      .map((l) => l.slice(7));
+    const log = path.join(dir, `modules-${++runs}.txt`);
+    await writeFile(log, '');
+    await run(process.execPath, ['--import', register, SIGNET_UNBUNDLED, ...args], {
+      timeoutMs: 30_000,
+      env: { ...process.env, SIGNET_MODULE_LOG: log },
+    });
+    return (await readFile(log, 'utf8')).split('\n').filter((l) => l !== '');
   };
 
   it.each(['verify --help', 'sign --help', '--help'])('signet %s loads no proxy module', async (cmd) => {
