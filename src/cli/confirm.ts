@@ -1,5 +1,4 @@
 /** A y/N question on the terminal (stderr), for destructive commands run by a person. */
-import { createInterface } from 'node:readline/promises';
 
 export async function confirm(
   question: string,
@@ -8,6 +7,8 @@ export async function confirm(
     output: process.stderr,
   },
 ): Promise<boolean> {
+  // loaded here: most commands never ask
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: io.input, output: io.output, terminal: false });
   try {
     io.output.write(`${question} [y/N] `);

@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-import module from 'node:module';
 import type { Command } from 'commander';
 import v8 from 'node:v8';
+import { enablePrivateCompileCache } from './compile-cache.js';
 
 /** Commands that keep serving after they start (everything else is one-shot). */
 const SERVICES = new Set(['server', 'proxy', 'admission']);
 
-// Node ≥ 22.1 keeps V8's compiled code of the modules below on disk (NODE_COMPILE_CACHE, else the
-// OS temp dir), which cuts a one-shot command's start-up; Node 20 has no such API. Everything else
-// is imported after this call so that it is compiled through the cache.
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+// Node ≥ 22.1: V8's compiled code of the modules below is kept on disk, in a folder of this user's
+// (compile-cache.ts). Everything else is imported after this call so that it goes through the cache.
+enablePrivateCompileCache();
 // undici parses HTTP with a WebAssembly module; V8 re-compiles it with its optimising tier in the
 // background, and a process that has finished waits for that before it exits (about 75 ms on a
 // quiet machine, a second under load). A one-shot command never runs long enough to gain from it;

@@ -13,9 +13,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SignetError } from '../errors.js';
 import { ensurePrivateDir, writeFileAtomic } from '../fs/index.js';
-import { z } from 'zod';
-import type { FileMeta, KeyJson } from '../tuf/index.js';
-import type { Change, DelegationEdit } from './change.js';
+import type { Change } from './change.js';
 import { changelistDir } from './paths.js';
 
 /** Go's `json.Marshal` of each payload (field order as the Go structs declare them, `omitempty`). */
@@ -54,79 +52,6 @@ function encodeData(c: Change): string | null {
 
 const b64json = (o: unknown): string => Buffer.from(JSON.stringify(o), 'utf8').toString('base64');
 
-const keyJson = z.object({
-  keytype: z.string(),
-  keyval: z.object({ public: z.string() }),
-});
-const fileMetaData = z.object({
-  length: z.number().int().nonnegative(),
-  hashes: z.record(z.string(), z.string()),
-  custom: z.unknown().optional(),
-});
-const delegationData = z.object({
-  new_name: z.string().optional(),
-  threshold: z.number().int().nonnegative().optional(),
-  add_keys: z.array(keyJson).nullish(),
-  remove_keys: z.array(z.string()).nullish(),
-  add_paths: z.array(z.string()).nullish(),
-  remove_paths: z.array(z.string()).nullish(),
-  clear_paths: z.boolean().optional(),
-});
-const rootRoleData = z.object({
-  keys: z.array(keyJson),
-  role: z.enum(['root', 'targets', 'snapshot', 'timestamp']),
-});
-const changeFile = z.object({
-  action: z.enum(['create', 'update', 'delete']),
-  role: z.string(),
-  type: z.string(),
-  path: z.string().default(''),
-  data: z.string().nullish(),
-});
-
-/** A change file's JSON as the typed change it stands for; throws (a message) when it is not one. */
-function decodeChange(raw: unknown): Change {
-  const f = changeFile.parse(raw);
-  const data = <T>(schema: z.ZodType<T>): T => {
-    if (f.data === undefined || f.data === null) throw new Error(`a ${f.action} ${f.type} change needs data`);
-    return schema.parse(JSON.parse(Buffer.from(f.data, 'base64').toString('utf8')));
-  };
-  const { role, path: p } = f;
-  if (f.type === 'target') {
-    if (f.action === 'delete') return { type: 'target', action: 'delete', role, path: p };
-    if (f.action !== 'create') throw new Error(`unsupported target action ${f.action}`);
-    const m = data(fileMetaData);
-    const meta: FileMeta = { length: m.length, hashes: m.hashes };
-    if (m.custom !== undefined) meta.custom = m.custom as FileMeta['custom'];
-    return { type: 'target', action: 'create', role, path: p, meta };
-  }
-  if (f.type === 'delegation') {
-    if (f.action === 'delete') return { type: 'delegation', action: 'delete', role, path: p };
-    const d = data(delegationData);
-    const edit: DelegationEdit = {};
-    if (d.new_name) edit.newName = d.new_name;
-    if (d.threshold) edit.threshold = d.threshold;
-    if (d.add_keys)
-      edit.addKeys = d.add_keys.map(
-        (k) => ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson,
-      );
-    if (d.remove_keys) edit.removeKeys = d.remove_keys;
-    if (d.add_paths) edit.addPaths = d.add_paths;
-    if (d.remove_paths) edit.removePaths = d.remove_paths;
-    if (d.clear_paths) edit.clearPaths = true;
-    return { type: 'delegation', action: f.action, role, path: p, edit };
-  }
-  if (f.type === 'role') {
-    if (role !== 'root' || f.action !== 'create') throw new Error(`unsupported ${f.action} role change in ${role}`);
-    const r = data(rootRoleData);
-    const keys = r.keys.map(
-      (k) => ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson,
-    );
-    return { type: 'role', action: 'create', role: 'root', path: p, baseRole: r.role, keys };
-  }
-  throw new Error(`unsupported change type ${f.type}`);
-}
-
 let lastNano = 0n;
 /** A strictly increasing nanosecond clock (two changes staged in one millisecond keep their order). */
 function unixNano(): bigint {
@@ -152,14 +77,17 @@ export class Changelist {
     }
     names = names.filter((n) => n.endsWith('.change')).sort();
     const out: { file: string; change: Change }[] = [];
+    if (names.length === 0) return out;
+    // zod is loaded only when there is a staged change to read (start-up cost: docs/performance.md)
+    const { decodeChange } = await import('./changelist-decode.js');
     for (const name of names) {
       const file = path.join(this.dir, name);
       const text = await readFile(file, 'utf8');
       let change: Change;
       try {
-        change = decodeChange(JSON.parse(text));
+        change = decodeChange(text);
       } catch (e) {
-        const why = e instanceof z.ZodError ? z.prettifyError(e).replace(/\n/g, '; ') : (e as Error).message;
+        const why = (e as Error).message;
         throw new SignetError(
           'MALFORMED_METADATA',
           `staged change ${file} is not a change notary or signet can apply: ${why}`,

@@ -10,7 +10,6 @@
  * every role it rewrites and of each one's delegator, as the verified trust data had them. Signing
  * and publishing first re-read the verified trust data and refuse when any of those moved on.
  */
-import { z } from 'zod';
 import { sha256Hex } from '../digest.js';
 import { SignetError, isSignetError } from '../errors.js';
 import {
@@ -65,19 +64,11 @@ export interface RoleSignatures {
   complete: boolean;
 }
 
-const proposalSchema = z.object({
-  format: z.literal(PROPOSAL_FORMAT),
-  gun: z.string().min(1),
-  created: z.string(),
-  base: z.record(z.string(), z.object({ version: z.number().int(), sha256: z.string() }).nullable()),
-  roles: z.array(z.object({ role: z.string(), file: z.string() })).min(1),
-  deleted: z.array(z.string()).optional(),
-});
-
-/** Read a proposal file; MALFORMED_METADATA naming the file when it is not one. */
-export function parseProposal(text: string, file: string): Proposal {
+/** Read a proposal file; MALFORMED_METADATA naming the file when it is not one. zod is loaded only here. */
+export async function parseProposal(text: string, file: string): Promise<Proposal> {
+  const { proposalShape } = await import('./proposal-schema.js');
   try {
-    const p = proposalSchema.parse(JSON.parse(text)) as Proposal;
+    const p = proposalShape(JSON.parse(text));
     const seen = new Set<string>();
     for (const r of p.roles) {
       if (seen.has(r.role)) throw new Error(`${r.role} is listed twice`);
@@ -86,8 +77,7 @@ export function parseProposal(text: string, file: string): Proposal {
     }
     return p;
   } catch (e) {
-    const why = e instanceof z.ZodError ? z.prettifyError(e).replace(/\n/g, '; ') : (e as Error).message;
-    throw new SignetError('MALFORMED_METADATA', `${file} is not a signet proposal: ${why}`, {
+    throw new SignetError('MALFORMED_METADATA', `${file} is not a signet proposal: ${(e as Error).message}`, {
       cause: e,
       fix: 'pass the file written by `signet sign … --proposal FILE` or `signet proposal create`',
     });

@@ -5,20 +5,16 @@
  * Authorization header to another origin. Failures reach the caller through its own `HttpErrors`,
  * so each client speaks its own dialect (notary's wording, or the registry's).
  */
-import { createRequire } from 'node:module';
-import type { Agent as UndiciAgent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
+import request from 'undici/lib/api/api-request.js';
 import type { SignetError } from '../errors.js';
 import { originOf } from './origin.js';
 
 // undici's index loads every API it has (fetch, WebSocket, EventSource, mocks, caches…), about
 // two-thirds of its load time; a one-shot command needs only the Agent and request(), taken from
-// the files that define them (undici has no exports map; its index exports these same objects).
-const requireCjs = createRequire(import.meta.url);
-const Agent = requireCjs('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
-const request = requireCjs('undici/lib/api/api-request.js') as (
-  this: Dispatcher,
-  opts: Dispatcher.RequestOptions,
-) => Promise<Dispatcher.ResponseData>;
+// the files that define them (undici has no exports map; its index exports these same objects;
+// their types are declared in undici-files.d.ts). As plain imports, the CLI bundle can include them.
 
 export type FailureKind = 'timeout' | 'tls' | 'network';
 

@@ -4,7 +4,6 @@
  *    (`config.json`: `credHelpers`, `auths` with base64 `auth` / `username`+`password` /
  *    `identitytoken`, then `credsStore`), looked up by registry host the way Docker does.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignetError } from '../errors.js';
@@ -141,7 +140,7 @@ export class DockerCredentialStore {
   }
 
   /** Ask `docker-credential-<helper> get` (server URL on stdin, JSON {Username, Secret} on stdout). */
-  private fromHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
+  private async fromHelper(helper: string, serverUrl: string): Promise<Credential | undefined> {
     if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
       throw new SignetError(
         'USAGE',
@@ -153,6 +152,8 @@ export class DockerCredentialStore {
     }
     const program = `docker-credential-${helper}`;
     const timeoutMs = this.opts.helperTimeoutMs ?? 10_000;
+    // child_process is loaded only when a helper is configured: it is slow to load (docs/performance.md)
+    const { spawn } = await import('node:child_process');
     return new Promise((resolve, reject) => {
       const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';

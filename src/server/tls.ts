@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ensurePrivateDir, writeFileAtomic } from '../fs/index.js';
-import { issueCertificate } from '../tuf/index.js';
+import { loadCertificateIssuer } from '../tuf/index.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -42,6 +42,7 @@ export async function ensureTls(dataDir: string, opts: { names?: string[] } = {}
   const srvCrt = path.join(dir, 'server.crt');
   const srvKey = path.join(dir, 'server.key');
   const now = Date.now();
+  const issueCertificate = await loadCertificateIssuer();
 
   let state: TlsMaterial['state'] = 'existing';
   let caPem = await readIf(caCrt);

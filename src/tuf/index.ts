@@ -84,7 +84,7 @@ export {
   parseCertificateBundle,
   validateRootCertificates,
 } from './x509.js';
-export { createRootCertificate, issueCertificate } from './x509-issue.js';
+export { createRootCertificate, loadCertificateIssuer } from './x509-issue-lazy.js';
 export { MAX_GUN_LENGTH, parseGun } from './gun.js';
 export type { Gun, ParseGunOptions } from './gun.js';
 export type { CertificateInfo } from './x509.js';

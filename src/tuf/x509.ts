@@ -6,9 +6,8 @@
  * must be Go's bytes. Issuing certificates is in x509-issue.ts.
  */
 import crypto from 'node:crypto';
-import { AsnConvert, AsnProp } from '@peculiar/asn1-schema';
-import { AttributeValue, Certificate, TBSCertificate, Time, Validity } from '@peculiar/asn1-x509';
 import { SignetError } from '../errors.js';
+import { readCertificateFacts, type DerString, type DerTime } from './der.js';
 import { pemBlocks, pemEncode } from './pem.js';
 import { isX509KeyType, keyJson, publicKeyFromJson } from './public-key.js';
 import type { KeyType, PublicKey, RootSigned } from './types.js';
@@ -47,69 +46,57 @@ const WEAK_SIG_OIDS: Record<string, string> = {
 };
 
 /** A DirectoryString CN value (UTF8, Printable, IA5, Teletex as Latin-1, BMP); other string types are refused. */
-function cnString(v: AttributeValue): string {
-  if (v.utf8String !== undefined) return v.utf8String;
-  // asn1js gives Printable/IA5/Teletex as one char per byte: Printable and IA5 are read as UTF-8, Teletex as Latin-1
-  if (v.printableString !== undefined) return Buffer.from(v.printableString, 'latin1').toString('utf8');
-  if (v.ia5String !== undefined) return Buffer.from(v.ia5String, 'latin1').toString('utf8');
-  if (v.teletexString !== undefined) return v.teletexString;
-  if (v.bmpString !== undefined) return v.bmpString;
-  throw new Error('unsupported string type for CN');
+function cnString(v: DerString): string {
+  switch (v.tag) {
+    case 0x0c: // UTF8String
+    case 0x13: // PrintableString
+    case 0x16: // IA5String
+      return v.bytes.toString('utf8');
+    case 0x14: // TeletexString
+      return v.bytes.toString('latin1');
+    case 0x1e: // BMPString: UTF-16 big-endian code units
+      if (v.bytes.length % 2 !== 0) throw new Error('BMPString of odd length');
+      return Buffer.from(v.bytes).swap16().toString('utf16le');
+    default:
+      throw new Error('unsupported string type for CN');
+  }
 }
 
-/*
- * Certificate / TBSCertificate / Validity views that also keep each validity time's DER bytes (`raw: true`):
- * asn1js reads times leniently (no 'Z', offsets, even local time), while the root rules accept only the
- * DER forms YYMMDDHHMMSSZ and YYYYMMDDHHMMSS[.f]Z.
+/**
+ * A validity time as a whole-second Date. Only the DER forms are accepted: UTCTime YYMMDDHHMMSSZ
+ * (years 1950–2049) and GeneralizedTime YYYYMMDDHHMMSS[.f]Z; a fraction is dropped.
  */
-class RawTimesValidity extends Validity {
-  @AsnProp({ type: Time, raw: true })
-  override notBefore = new Time();
-
-  notBeforeRaw?: ArrayBuffer;
-
-  @AsnProp({ type: Time, raw: true })
-  override notAfter = new Time();
-
-  notAfterRaw?: ArrayBuffer;
-}
-
-class RawTimesTBSCertificate extends TBSCertificate {
-  @AsnProp({ type: RawTimesValidity })
-  override validity = new RawTimesValidity();
-}
-
-class RawTimesCertificate extends Certificate {
-  @AsnProp({ type: RawTimesTBSCertificate, raw: true })
-  override tbsCertificate = new RawTimesTBSCertificate();
-}
-
-/** A validity time as a whole-second Date; refuses any but the 'Z' DER forms. */
-function readTime(t: Time, raw: ArrayBuffer | undefined): Date {
-  const tlv = Buffer.from(raw ?? new ArrayBuffer(0));
-  // a valid time is shorter than 128 bytes: tag, one length byte, ASCII text
-  const text = tlv.length >= 2 && tlv[1] === tlv.length - 2 ? tlv.subarray(2).toString('latin1') : '';
-  const ok =
-    t.utcTime !== undefined ? /^\d{12}Z$/.test(text) : t.generalTime !== undefined && /^\d{14}(?:\.\d+)?Z$/.test(text);
-  const ms = t.getTime().getTime();
-  if (!ok || !Number.isFinite(ms)) throw new Error(`unsupported time ${JSON.stringify(text)}`);
-  return new Date(Math.floor(ms / 1000) * 1000);
+function readTime(t: DerTime): Date {
+  const m = t.kind === 'utc' ? /^(\d{2})(\d{10})Z$/.exec(t.text) : /^(\d{4})(\d{10})(?:\.\d+)?Z$/.exec(t.text);
+  if (m === null) throw new Error(`unsupported time ${JSON.stringify(t.text)}`);
+  let year = Number(m[1]);
+  if (t.kind === 'utc') year += year < 50 ? 2000 : 1900;
+  const [mo, d, h, mi, sec] = (m[2]!.match(/\d\d/g) ?? []).map(Number) as [number, number, number, number, number];
+  const ms = Date.UTC(year, mo - 1, d, h, mi, sec);
+  const back = new Date(ms);
+  // refuse what Date.UTC would roll over (month 13, 31 April, hour 24, …), as Go's time parsing does
+  if (
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    back.getUTCHours() !== h ||
+    back.getUTCMinutes() !== mi ||
+    back.getUTCSeconds() !== sec
+  )
+    throw new Error(`unsupported time ${JSON.stringify(t.text)}`);
+  back.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999
+  return back;
 }
 
 /** Subject CN (the last one, as Go's pkix.Name keeps), validity and signature algorithm, read from the DER. */
 function readTbsFacts(buf: Buffer): { commonName: string; notBefore: Date; notAfter: Date; sigOid: string } {
-  const cert = AsnConvert.parse(buf, RawTimesCertificate);
-  const tbs = cert.tbsCertificate;
-  const { validity } = tbs;
+  const facts = readCertificateFacts(buf, COMMON_NAME_OID);
   let commonName = '';
-  for (const rdn of tbs.subject) {
-    for (const atv of rdn) if (atv.type === COMMON_NAME_OID) commonName = cnString(atv.value);
-  }
+  for (const v of facts.subjectValues) commonName = cnString(v);
   return {
     commonName,
-    notBefore: readTime(validity.notBefore, validity.notBeforeRaw),
-    notAfter: readTime(validity.notAfter, validity.notAfterRaw),
-    sigOid: cert.signatureAlgorithm.algorithm,
+    notBefore: readTime(facts.notBefore),
+    notAfter: readTime(facts.notAfter),
+    sigOid: facts.signatureOid,
   };
 }
 

@@ -41,15 +41,26 @@ register(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)}, { d
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function loadedBy(name: string, args: string[], entry = SIGNET_UNBUNDLED): Promise<string[]> {
+async function loadedBy(
+  name: string,
+  args: string[],
+  entry = SIGNET_UNBUNDLED,
+  extra: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<string[]> {
   const out = path.join(dir, `${name}.txt`);
   writeFileSync(out, '');
   const r = await run(
     process.execPath,
-    ['--import', pathToFileURL(path.join(dir, 'register.mjs')).href, entry, ...args],
+    [...(extra.nodeArgs ?? []), '--import', pathToFileURL(path.join(dir, 'register.mjs')).href, entry, ...args],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: dir, GRAPH_OUT: out, DOCKER_CONFIG: path.join(dir, 'docker') },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        GRAPH_OUT: out,
+        DOCKER_CONFIG: path.join(dir, 'docker'),
+        ...extra.env,
+      },
       timeoutMs: 30_000,
     },
   );
@@ -103,8 +114,8 @@ describe('client start-up graph', () => {
     const beyond = urls.filter(
       (u) =>
         !u.startsWith('node:') &&
-        // the CLI's own small modules: the program tree, hints, the reference/completion text, the y/N prompt
-        !/\/dist\/cli\/(main|output|program|hints|reference|confirm)\.js$/.test(u) &&
+        // the CLI's own small modules: the compile cache, the program tree, hints, the reference/completion text, the y/N prompt
+        !/\/dist\/cli\/(main|compile-cache|output|program|hints|reference|confirm)\.js$/.test(u) &&
         !/\/dist\/cli\/commands\/[^/]+\.js$/.test(u) &&
         !u.endsWith('/dist/errors.js') &&
         !u.endsWith('/dist/digest.js') &&
@@ -124,8 +135,35 @@ describe('client start-up graph', () => {
       SIGNET_MAIN,
     );
     expect(urls.filter((u) => SERVER_SIDE.some((re) => re.test(u)))).toEqual([]);
-    // nothing from the unbundled dist/ tree; of the packages only undici is left out of the bundle
+    // nothing from the unbundled dist/ tree, and no package outside the bundle
     expect(urls.filter((u) => /\/dist\/(?!bin\/)/.test(u))).toEqual([]);
-    expect(urls.filter((u) => u.includes('/node_modules/') && !u.includes('/node_modules/undici/'))).toEqual([]);
+    expect(urls.filter((u) => u.includes('/node_modules/'))).toEqual([]);
+  });
+
+  it.each([
+    ['verify', ['verify', '--trust-only']],
+    ['sign', ['sign']],
+  ])("the bin's %s loads no zod, no X.509 encoder, no node:http2 and no node:child_process", async (name, cmd) => {
+    const port = await freePort();
+    const builtins = path.join(dir, `${name}-builtins.txt`);
+    writeFileSync(
+      path.join(dir, 'builtins.cjs'),
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_OUT, process.moduleLoadList.join('\\n')));\n`,
+    );
+    const urls = await loadedBy(
+      `bundle-${name}`,
+      ['--server', `https://127.0.0.1:${port}`, '--trust-dir', 'td', ...cmd, `127.0.0.1:${port}/team/app:1.0`],
+      SIGNET_MAIN,
+      { nodeArgs: ['--require', path.join(dir, 'builtins.cjs')], env: { BUILTINS_OUT: builtins } },
+    );
+    // esbuild marks each bundled file with a `// node_modules/<package>/…` comment
+    const bundled = urls
+      .filter((u) => u.includes('/dist/bin/'))
+      .flatMap((u) => readFileSync(new URL(u), 'utf8').match(/^\/\/ node_modules\/(@[^/]+\/)?[^/]+/gm) ?? []);
+    const packages = new Set(bundled.map((m) => m.slice('// node_modules/'.length)));
+    expect([...packages].filter((p) => /^(zod|@peculiar\/asn1-x509)$/.test(p))).toEqual([]);
+    expect(packages.has('undici')).toBe(true);
+    const loaded = readFileSync(builtins, 'utf8').split('\n');
+    expect(loaded.filter((m) => /^NativeModule (http2|child_process)$/.test(m))).toEqual([]);
   });
 });

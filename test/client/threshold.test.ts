@@ -88,7 +88,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 /** A proposal goes from holder to holder as a file: through its text, as the CLI writes it. */
-const viaFile = (p: Proposal): Proposal => parseProposal(formatProposal(p), 'proposal.json');
+const viaFile = (p: Proposal): Promise<Proposal> => parseProposal(formatProposal(p), 'proposal.json');
 
 /** The repository with signers alice and bob, targets/releases at threshold 2. */
 async function twoOfTwo(gun: string) {
@@ -117,7 +117,7 @@ describe('a threshold-2 targets/releases', () => {
       { tag: 'v1', digest: digestOf(1), size: 10 },
     ]);
     const made = await createProposal(alice.repo, changes);
-    const p1 = viaFile(made.proposal);
+    const p1 = await viaFile(made.proposal);
     expect(made.signatures.find((s) => s.role === 'targets/releases')).toMatchObject({
       threshold: 2,
       signedBy: [alice.key.publicKey.canonicalId],
@@ -137,7 +137,7 @@ describe('a threshold-2 targets/releases', () => {
     // bob adds his signature in his own trust dir; then anyone with the file may publish
     const signed = await signProposal(bob.repo, p1);
     expect(signed.added).toEqual([{ role: 'targets/releases', keyId: bob.key.publicKey.canonicalId }]);
-    const p2 = viaFile(signed.proposal);
+    const p2 = await viaFile(signed.proposal);
     expect(proposalSignatures(await bob.repo.read(), p2).every((s) => s.complete)).toBe(true);
     // signing twice adds nothing
     expect(await codeOf(signProposal(bob.repo, p2))).toBe('KEY_NOT_FOUND');
@@ -300,12 +300,12 @@ describe('a proposal in a repository whose snapshot key is local', () => {
     const tags = [{ tag: 'v1', digest: digestOf(8), size: 80 }];
     const made = await createProposal(alice.repo, tagSignChanges(view, await alice.repo.localKeyIds(), tags).changes);
     expect(made.proposal.roles.map((r) => r.role)).not.toContain('snapshot');
-    const signed = await signProposal(bob.repo, viaFile(made.proposal));
+    const signed = await signProposal(bob.repo, await viaFile(made.proposal));
     // bob holds no snapshot key: the server, which does not hold it either, refuses the upload
-    const refused = await publishProposal(bob.repo, viaFile(signed.proposal)).catch((e: unknown) => e);
+    const refused = await publishProposal(bob.repo, await viaFile(signed.proposal)).catch((e: unknown) => e);
     expect(isSignetError(refused, 'SERVER_REJECTED')).toBe(true);
     expect((refused as Error).message).toContain('does not hold current snapshot key');
-    const pub = await publishProposal(admin.repo, viaFile(signed.proposal));
+    const pub = await publishProposal(admin.repo, await viaFile(signed.proposal));
     expect(pub.roles).toEqual(['targets/alice', 'targets/releases', 'snapshot']);
     const reader = await client(gun, init);
     const seen = await reader.updater.refresh();
@@ -316,8 +316,8 @@ describe('a proposal in a repository whose snapshot key is local', () => {
     const drop = await createProposal(admin.repo, [
       { type: 'delegation', action: 'delete', role: 'targets/alice', path: '' },
     ]);
-    expect(viaFile(drop.proposal).deleted).toEqual(['targets/alice']);
-    await publishProposal(admin.repo, viaFile(drop.proposal));
+    expect((await viaFile(drop.proposal)).deleted).toEqual(['targets/alice']);
+    await publishProposal(admin.repo, await viaFile(drop.proposal));
     const after = await reader.updater.refresh();
     expect(after.snapshot.signed.meta['targets/alice']).toBeUndefined();
     expect(after.delegations.has('targets/alice')).toBe(false);
@@ -339,8 +339,8 @@ describe('a proposal that hands the targets role to other keys', () => {
       ['root', 1, true],
       ['targets', 0, false],
     ]);
-    const signed = await signProposal(next.repo, viaFile(made.proposal));
-    await publishProposal(next.repo, viaFile(signed.proposal));
+    const signed = await signProposal(next.repo, await viaFile(made.proposal));
+    await publishProposal(next.repo, await viaFile(signed.proposal));
     const reader = await client(gun, init);
     const rows = roleSignatureRows(await reader.updater.refresh());
     expect(rows.find((r) => r.Role === 'targets')).toMatchObject({
@@ -370,8 +370,8 @@ describe('a threshold-2 targets role', () => {
     ]);
     expect(describeProposal(view, made.proposal).join('\n')).toContain('threshold 1 → 2');
     expect(await codeOf(publishProposal(admin.repo, made.proposal))).toBe('THRESHOLD');
-    const signed = await signProposal(second.repo, viaFile(made.proposal));
-    await publishProposal(second.repo, viaFile(signed.proposal));
+    const signed = await signProposal(second.repo, await viaFile(made.proposal));
+    await publishProposal(second.repo, await viaFile(signed.proposal));
 
     const reader = await client(gun, init);
     const seen = await reader.updater.refresh();
@@ -385,8 +385,8 @@ describe('a threshold-2 targets role', () => {
       admin.repo,
       tagSignChanges(v, await admin.repo.localKeyIds(), [{ tag: 'v1', digest: digestOf(6), size: 60 }]).changes,
     );
-    const cosigned = await signProposal(second.repo, viaFile(tag.proposal));
-    await publishProposal(admin.repo, viaFile(cosigned.proposal));
+    const cosigned = await signProposal(second.repo, await viaFile(tag.proposal));
+    await publishProposal(admin.repo, await viaFile(cosigned.proposal));
     expect(resolveTag(await reader.updater.refresh(), 'v1')).toMatchObject({ role: 'targets', digest: digestOf(6) });
   });
 });

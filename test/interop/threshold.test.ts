@@ -123,7 +123,7 @@ describe.each(TRUST_SERVERS)('a threshold-2 delegation co-signed by two holders,
     const peer = peers as ClientPeers;
     const remote = new NotaryRemote({ serverUrl: peer.server.url, ca: await readFile(peer.server.caFile), retries: 0 });
     try {
-      const p = parseProposal(await readFile(proposal, 'utf8'), proposal);
+      const p = await parseProposal(await readFile(proposal, 'utf8'), proposal);
       const releases = p.roles.find((x) => x.role === 'targets/releases');
       const err = await remote
         .publish(img.gun, [{ role: 'targets/releases', bytes: Buffer.from(releases?.file ?? '', 'base64') }])

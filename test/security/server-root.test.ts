@@ -7,7 +7,6 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
-  issueCertificate,
   keyJson,
   localSigner,
   newTargets,
@@ -17,6 +16,7 @@ import {
   type RootSigned,
   type Signature,
 } from '../../src/tuf/index.js';
+import { issueCertificate } from '../../src/tuf/x509-issue.js';
 import { MSG } from '../../src/validation/index.js';
 import { TestRepo, ecdsaKey, expectInvalidUpdate, keyOf, rootKey, serverSuite, type KeyPair } from './helpers.js';
 import { crlfCertKey, twinKey } from './keys.js';

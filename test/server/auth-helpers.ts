@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { libtrustKeyId } from '../../src/server/index.js';
-import { issueCertificate } from '../../src/tuf/index.js';
+import { issueCertificate } from '../../src/tuf/x509-issue.js';
 import { startTestServer, type StartedServer } from './start-helper.js';
 
 export interface AccessClaim {

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../src/server/index.js';
-import { issueCertificate } from '../../src/tuf/index.js';
+import { issueCertificate } from '../../src/tuf/x509-issue.js';
 import { TestRepo } from './helpers.js';
 import { tokenIssuer, type TokenIssuer } from './auth-helpers.js';
 import { authServer, GUN, repo, send, withAuth, type AuthServer } from './auth-server.js';

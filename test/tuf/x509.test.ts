@@ -7,7 +7,6 @@ import {
   certificateInfo,
   certificatePublicKey,
   createRootCertificate,
-  issueCertificate,
   keyJson,
   matchCNToGun,
   newRoot,
@@ -22,6 +21,7 @@ import {
   type PublicKey,
   type RootSigned,
 } from '../../src/tuf/index.js';
+import { issueCertificate } from '../../src/tuf/x509-issue.js';
 import { thrownCode } from '../helpers/errors.js';
 import { buildCert, hasOpenssl } from '../helpers/x509.js';
 import { vector } from './helpers.js';
