@@ -7,6 +7,7 @@
 import * as crypto from 'node:crypto';
 import { OctetString } from '@peculiar/asn1-schema';
 import { SignetError, isSignetError } from '../errors.js';
+import { derChildren, derElement, oidText, type DerElement } from '../tuf/index.js';
 import {
   AlgorithmIdentifier,
   EncryptedPrivateKeyInfo,
@@ -232,8 +233,43 @@ export function describePbes2(der: Buffer): Pbes2Info | undefined {
 
 const MAX_ITERATIONS = 10_000_000;
 
+/**
+ * The PBKDF2 iteration count of a PBES2 EncryptedPrivateKeyInfo, read with the minimal DER walk
+ * (tuf's der.ts); undefined when the file is not of that shape.
+ */
+function pbes2Iterations(der: Buffer): number | undefined {
+  try {
+    const oidOf = (el: DerElement | undefined): string | undefined =>
+      el?.tag === 0x06 ? oidText(der.subarray(el.start, el.end)) : undefined;
+    const [algId] = derChildren(der, derElement(der, 0, der.length));
+    const [scheme, params] = algId === undefined ? [] : derChildren(der, algId);
+    if (oidOf(scheme) !== OID.pbes2 || params === undefined) return undefined;
+    const [kdf] = derChildren(der, params);
+    const [kdfOid, kdfParams] = kdf === undefined ? [] : derChildren(der, kdf);
+    if (oidOf(kdfOid) !== OID.pbkdf2 || kdfParams === undefined) return undefined;
+    const count = derChildren(der, kdfParams)[1];
+    if (count?.tag !== 0x02 || count.end - count.start > 4 || count.end === count.start) return undefined;
+    return der.subarray(count.start, count.end).readIntBE(0, count.end - count.start);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decrypts an EncryptedPrivateKeyInfo. BAD_PASSPHRASE when the passphrase does not fit. */
 export function decryptPkcs8(der: Buffer, passphrase: string): PrivateKey {
+  // Fast path: node:crypto (OpenSSL) opens notary's PBES2 keys itself, without the ASN.1 library's
+  // first-use cost on every `sign` (docs/performance.md, measurement 9); only with an iteration count
+  // in bounds. Anything it cannot open (notary's Ed25519 form, a wrong passphrase) takes the full
+  // path below, which says why.
+  const count = pbes2Iterations(der);
+  if (count !== undefined && count >= 1 && count <= MAX_ITERATIONS) {
+    try {
+      const ko = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase });
+      if (ko.asymmetricKeyType === 'ec' || ko.asymmetricKeyType === 'rsa') return privateKeyFromKeyObject(ko);
+    } catch {
+      // the full path below
+    }
+  }
   const info = describePbes2(der);
   if (info === undefined) return decryptWithNode(der, passphrase);
   const spec = Object.values(PBES2_CIPHERS).find((c) => c.name === info.cipher);

@@ -85,6 +85,8 @@ export {
   validateRootCertificates,
 } from './x509.js';
 export { createRootCertificate, loadCertificateIssuer } from './x509-issue-lazy.js';
+export { derChildren, derElement, oidText } from './der.js';
+export type { DerElement } from './der.js';
 export { MAX_GUN_LENGTH, parseGun } from './gun.js';
 export type { Gun, ParseGunOptions } from './gun.js';
 export type { CertificateInfo } from './x509.js';
