@@ -1,25 +1,25 @@
 #!/usr/bin/env node
 import type { Command } from 'commander';
-import v8 from 'node:v8';
 import { enablePrivateCompileCache } from './compile-cache.js';
-
-/** Commands that keep serving after they start (everything else is one-shot). */
-const SERVICES = new Set(['server', 'proxy', 'admission']);
 
 // Node ≥ 22.1: V8's compiled code of the modules below is kept on disk, in a folder of this user's
 // (compile-cache.ts). Everything else is imported after this call so that it goes through the cache.
 enablePrivateCompileCache();
-// undici parses HTTP with a WebAssembly module; V8 re-compiles it with its optimising tier in the
-// background, and a process that has finished waits for that before it exits (about 75 ms on a
-// quiet machine, a second under load). A one-shot command never runs long enough to gain from it;
-// the long-running services keep it.
-if (!process.argv.slice(2).some((a) => SERVICES.has(a))) v8.setFlagsFromString('--liftoff-only');
 
-const { CommanderError } = await import('commander');
-const { SignetError } = await import('../errors.js');
-const { setGlobalsFrom } = await import('./hints.js');
-const { EXIT, escapeControl, formatError } = await import('./output.js');
-const { buildProgram } = await import('./program.js');
+// imported together: the loader reads and compiles the files side by side, not one after another
+const [
+  { CommanderError },
+  { SignetError },
+  { setGlobalsFrom },
+  { EXIT, escapeControl, formatError },
+  { buildProgram },
+] = await Promise.all([
+  import('commander'),
+  import('../errors.js'),
+  import('./hints.js'),
+  import('./output.js'),
+  import('./program.js'),
+]);
 
 /** The command the user was typing, as far as it names real commands (for the usage error's fix). */
 function typedCommand(program: Command, argv: readonly string[]): string[] {

@@ -17,9 +17,11 @@ export function registerSign(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (images: string[], opts: { json?: boolean; proposal?: string }, cmd: Command) =>
       runAction(opts.json === true, async () => {
-        const ctx = await clientContext(cmd);
-        const { requireTag } = await import('./context.js');
-        const { resolveTags, signTags } = await import('../../client/index.js');
+        const [ctx, { requireTag }, { resolveTags, signTags }] = await Promise.all([
+          clientContext(cmd),
+          import('./context.js'),
+          import('../../client/index.js'),
+        ]);
         const refs = images.map((i) => ({ text: i, ref: requireTag(i) }));
         const registry = ctx.registry();
         const byGun = new Map<string, { first: string; tags: RegistryTag[]; texts: string[] }>();

@@ -44,23 +44,38 @@ export function registerVerify(program: Command): void {
       runAction(opts.json === true, async () => {
         if (opts.sigstoreKey !== undefined)
           return (await import('../bridge-run.js')).verifySigstoreCommand(image, opts, cmd);
-        const ctx = await clientContext(cmd);
-        const { parseImageReference } = await import('../../registry/index.js');
+        // what the command runs, loaded side by side
+        const [ctx, { parseImageReference }, libs] = await Promise.all([
+          clientContext(cmd),
+          import('../../registry/index.js'),
+          verifyLibraries(),
+        ]);
         const ref = parseImageReference(image, { defaultTag: 'latest' });
         if (ref.tag === undefined) {
           throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, {
             fix: `use ${ref.familiar}:<tag>`,
           });
         }
-        await verifyCommand(ctx, ref, opts);
+        await verifyCommand(ctx, ref, opts, libs);
       }),
     );
 }
 
-async function verifyCommand(ctx: ClientContext, ref: ImageReference, opts: VerifyFlags): Promise<void> {
-  const enforce = await import('../../enforce/index.js');
-  const { formatAge } = await import('../../updater/index.js');
-  const { verifyImage } = await import('../../client/index.js');
+async function verifyLibraries() {
+  const [enforce, { formatAge }, { verifyImage }] = await Promise.all([
+    import('../../enforce/index.js'),
+    import('../../updater/index.js'),
+    import('../../client/index.js'),
+  ]);
+  return { enforce, formatAge, verifyImage };
+}
+
+async function verifyCommand(
+  ctx: ClientContext,
+  ref: ImageReference,
+  opts: VerifyFlags,
+  { enforce, formatAge, verifyImage }: Awaited<ReturnType<typeof verifyLibraries>>,
+): Promise<void> {
   let maxStaleMs: number | undefined;
   if (opts.maxStale !== undefined) {
     maxStaleMs = enforce.parseDuration(opts.maxStale);
