@@ -304,13 +304,19 @@ export class Repository {
    * being written to the changelist (sign, revoke, signer and key rotation publish at once and leave
    * the user's staged changes alone with `includeStaged: false`).
    */
-  async publish(opts: { extra?: Change[]; includeStaged?: boolean } = {}): Promise<PublishReport> {
+  async publish(
+    opts: { extra?: Change[]; includeStaged?: boolean; from?: { view: TrustedView; created: boolean } } = {},
+  ): Promise<PublishReport> {
     const extra = opts.extra ?? [];
     const staged = opts.includeStaged === false ? [] : await this.changelist.list();
     let view: TrustedView;
     let initial = false;
     try {
-      view = await this.read({ forWrite: true });
+      // a view just read for writing (readOrInit) is not read again
+      if (opts.from !== undefined) {
+        view = opts.from.view;
+        initial = opts.from.created;
+      } else view = await this.read({ forWrite: true });
     } catch (e) {
       if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
       const local = await this.localState();
