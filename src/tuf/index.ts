@@ -41,6 +41,7 @@ export {
   parseTimestamp,
   serializeEnvelope,
   signMetadata,
+  type ParsedJson,
 } from './metadata.js';
 export { checkHashes, checkSignedStructure, expectedType, parseRfc3339 } from './structure.js';
 export {

@@ -84,12 +84,20 @@ function parseSignatures(c: Checker, v: JsonValue | undefined): Signature[] {
 }
 
 /**
- * Parse a metadata file of `role`. Validates the shape (MALFORMED_METADATA names the field, INVALID_ROLE
+ * `JSON.parse` of a file's text that a caller already made (the server's upload check): valid UTF-8
+ * without a byte-order mark, so the text is the one parseJsonBytes decodes. Not to be changed after.
+ */
+export interface ParsedJson {
+  value: JsonValue;
+}
+
+/**
+ * Parse a metadata file of `role` (`parsed`: its JSON already parsed, see ParsedJson). Validates the shape (MALFORMED_METADATA names the field, INVALID_ROLE
  * for a bad role name); does NOT verify signatures. Keeps the exact bytes.
  */
-export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
+export function parseMetadata(role: RoleName, bytes: Buffer, parsed?: ParsedJson): Metadata {
   const what = `${role}.json`;
-  const doc = parseJsonBytes(bytes, what);
+  const doc = parsed?.value ?? parseJsonBytes(bytes, what);
   const c = new Checker(what);
   const top = c.object(doc, '(top level)');
   checkGoFieldNames(role, top, what);
@@ -133,11 +141,11 @@ export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
 export function parseRoot(bytes: Buffer): Metadata<RootSigned> {
   return parseMetadata('root', bytes) as Metadata<RootSigned>;
 }
-export function parseTargets(role: RoleName, bytes: Buffer): Metadata<TargetsSigned> {
+export function parseTargets(role: RoleName, bytes: Buffer, parsed?: ParsedJson): Metadata<TargetsSigned> {
   if (role !== 'targets' && !role.startsWith('targets/')) {
     throw new SignetError('INVALID_ROLE', `${role} is not a targets role`, { fix: 'use targets or targets/<name>' });
   }
-  return parseMetadata(role, bytes) as Metadata<TargetsSigned>;
+  return parseMetadata(role, bytes, parsed) as Metadata<TargetsSigned>;
 }
 export function parseSnapshot(bytes: Buffer): Metadata<SnapshotSigned> {
   return parseMetadata('snapshot', bytes) as Metadata<SnapshotSigned>;
