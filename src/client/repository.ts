@@ -305,7 +305,12 @@ export class Repository {
    * the user's staged changes alone with `includeStaged: false`).
    */
   async publish(
-    opts: { extra?: Change[]; includeStaged?: boolean; from?: { view: TrustedView; created: boolean } } = {},
+    opts: {
+      extra?: Change[];
+      includeStaged?: boolean;
+      /** the view readOrInit just returned, not read again; `handOver`: the caller does not use it after */
+      from?: { view: TrustedView; created: boolean; handOver?: boolean };
+    } = {},
   ): Promise<PublishReport> {
     const extra = opts.extra ?? [];
     const staged = opts.includeStaged === false ? [] : await this.changelist.list();
@@ -334,7 +339,9 @@ export class Repository {
     }
     // nothing staged on a published repository: do not upload a new snapshot for nothing
     if (!initial && staged.length === 0 && extra.length === 0) return { roles: [], initial, changes: 0 };
-    const work = new WorkingRepo({ gun: this.gun, ...view }, this.keySource());
+    // a view read here is this publish's own: its target maps are edited in place
+    const handOver = opts.from === undefined || opts.from.handOver === true;
+    const work = new WorkingRepo({ gun: this.gun, ...view, handOver }, this.keySource());
     for (const { change } of staged) await work.apply(change);
     for (const c of extra) await work.apply(c);
 

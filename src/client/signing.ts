@@ -123,7 +123,7 @@ export async function signTags(
 ): Promise<PublishReport & { roles: string[]; signedInto: Record<string, string[]> }> {
   const from = await repo.readOrInit();
   const { changes, signedInto } = tagSignChanges(from.view, await repo.localKeyIds(), tags);
-  const res = await repo.publish({ extra: changes, includeStaged: false, from });
+  const res = await repo.publish({ extra: changes, includeStaged: false, from: { ...from, handOver: true } });
   return { ...res, signedInto };
 }
 

@@ -55,6 +55,11 @@ export interface WorkingInput {
   targets: Metadata<TargetsSigned>;
   delegations: Map<string, Metadata<TargetsSigned>>;
   snapshot: Metadata<SnapshotSigned> | undefined;
+  /**
+   * The caller hands the parsed files over and never reads their target maps again: those are then
+   * edited in place instead of copied (a view read just for this publish).
+   */
+  handOver?: boolean;
 }
 
 export class WorkingRepo {
@@ -85,6 +90,7 @@ export class WorkingRepo {
     this.gun = input.gun;
     this.originalRoot = input.root;
     this.root = clone(input.root.signed);
+    if (input.handOver === true) for (const role of ['targets', ...input.delegations.keys()]) this.ownMaps.add(role);
     this.targets.set('targets', copyBody(input.targets.signed));
     this.originals.set('targets', input.targets);
     for (const [name, md] of input.delegations) {

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import busboy from 'busboy';
 import {
+  canonicalSignedRange,
   isValidRoleName,
   nonIntegerNumberLiteral,
   parseRfc3339,
@@ -43,9 +44,12 @@ function partJson(bytes: Buffer): ParsedJson | undefined {
   } catch {
     return undefined;
   }
+  // a body in canonical form holds integers only: the rest of the file is what needs the scan below
+  const signedRange = canonicalSignedRange(bytes) ?? null;
   // Go decodes into int fields: `2.0` / `1e0` do not decode (and could never verify in a Go client)
-  if (nonIntegerNumberLiteral(text) !== undefined) return undefined;
-  return partShapeOk(v) ? { value: v as JsonValue } : undefined;
+  const rest = signedRange === null ? text : bytes.subarray(signedRange.end).toString('utf8');
+  if (nonIntegerNumberLiteral(rest) !== undefined) return undefined;
+  return partShapeOk(v) ? { value: v as JsonValue, signedRange } : undefined;
 }
 
 function partShapeOk(v: unknown): boolean {

@@ -86,9 +86,11 @@ function parseSignatures(c: Checker, v: JsonValue | undefined): Signature[] {
 /**
  * `JSON.parse` of a file's text that a caller already made (the server's upload check): valid UTF-8
  * without a byte-order mark, so the text is the one parseJsonBytes decodes. Not to be changed after.
+ * `signedRange`: canonicalSignedRange of the same bytes, when the caller computed it (null: none).
  */
 export interface ParsedJson {
   value: JsonValue;
+  signedRange?: { start: number; end: number } | null;
 }
 
 /**
@@ -107,7 +109,7 @@ export function parseMetadata(role: RoleName, bytes: Buffer, parsed?: ParsedJson
   const own = Buffer.from(bytes);
   // notary's files hold the canonical bytes as they are: then those are the bytes signatures cover
   // (the same bytes the encoder below would make), and only the rest of the file can hold a number
-  const range = canonicalSignedRange(own);
+  const range = parsed?.signedRange === undefined ? canonicalSignedRange(own) : (parsed.signedRange ?? undefined);
   // after the structural checks (which name the field): what remains is an integral value written
   // as `2.0`/`2e0`, which JSON.parse takes but Go cannot decode into its integer fields
   const literal = nonIntegerNumberLiteral(
