@@ -35,10 +35,14 @@ function encodeString(s: string): string {
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
 }
 
-/** Keys in bytewise UTF-8 order: the engine's code-unit sort, unless a key needs the byte comparison. */
-function sortedKeys(o: object): string[] {
-  const keys = Object.keys(o);
+/** Strings in bytewise UTF-8 order, in place: the engine's code-unit sort, unless one needs the byte comparison. */
+export function sortUtf8(keys: string[]): string[] {
   return keys.some((k) => NOT_BYTE_ORDERED.test(k)) ? keys.sort(compareUtf8) : keys.sort();
+}
+
+/** Keys in bytewise UTF-8 order. */
+function sortedKeys(o: object): string[] {
+  return sortUtf8(Object.keys(o));
 }
 
 function encodeNumber(n: number): string {
