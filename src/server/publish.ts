@@ -42,24 +42,28 @@ async function loadStored(reader: MetaReader, gun: string, roles: string[]): Pro
   return stored;
 }
 
-/** A file to store and the key IDs of its signatures (what the audit entry names). */
-type StoredFile = MetaUpdate & { keyIds: string[] };
+/** A file to store, its sha256 (hashed once, for the row and the audit entry) and the key IDs of its signatures. */
+type StoredFile = MetaUpdate & { sha256: string; keyIds: string[] };
 
-const storedFile = (md: Metadata): StoredFile => ({
-  role: md.role,
-  version: md.signed.version,
-  data: md.bytes,
-  keyIds: md.signatures.map((s) => s.keyid),
+const storedFile = (f: { role: string; version: number; data: Buffer; keyIds: string[] }): StoredFile => ({
+  role: f.role,
+  version: f.version,
+  data: f.data,
+  sha256: sha256Hex(f.data),
+  keyIds: f.keyIds,
 });
+
+const signedFile = (md: Metadata): StoredFile =>
+  storedFile({ role: md.role, version: md.signed.version, data: md.bytes, keyIds: md.signatures.map((s) => s.keyid) });
 
 /** What the audit entry says of each stored file: role, version, sha256 and the IDs of the keys that signed it. */
 function describeStored(files: readonly StoredFile[]): AuditFields[] {
-  return files.map((u) => ({ role: u.role, version: u.version, sha256: sha256Hex(u.data), keyIds: u.keyIds }));
+  return files.map((u) => ({ role: u.role, version: u.version, sha256: u.sha256, keyIds: u.keyIds }));
 }
 
 /** The rows to write (MetaUpdate without the audit's key IDs). */
 const rows = (files: readonly StoredFile[]): MetaUpdate[] =>
-  files.map(({ role, version, data }) => ({ role, version, data }));
+  files.map(({ role, version, data, sha256 }) => ({ role, version, data, sha256 }));
 
 /**
  * What the audit entry says of each signature the server's signer made: role, key ID and the
@@ -107,7 +111,7 @@ export async function publish(
     const now = deps.now();
     const stored = await loadStored(tx, gun, requiredStoredRoles(uploaded.keys()));
     const plan = validateUpdate({ gun, stored, uploaded, now, ...(parsed !== undefined ? { parsed } : {}) });
-    const updates: StoredFile[] = [...plan.accepted];
+    const updates: StoredFile[] = plan.accepted.map(storedFile);
     const usedKeys: string[] = [];
     const signed: { role: string; keyId: string; version: number }[] = [];
     let snapshotBytes = plan.snapshotBytes;
@@ -118,7 +122,7 @@ export async function publish(
       snapshotBytes = md.bytes;
       usedKeys.push(s.publicKey.id);
       signed.push({ role: 'snapshot', keyId: s.publicKey.id, version: md.signed.version });
-      updates.push(storedFile(md));
+      updates.push(signedFile(md));
     }
     const t = await deps.signer.signerFor(gun, 'timestamp', plan.root.signed);
     if (t === null) throw missingTimestampKey();
@@ -127,7 +131,7 @@ export async function publish(
     ]);
     usedKeys.push(t.publicKey.id);
     signed.push({ role: 'timestamp', keyId: t.publicKey.id, version: ts.signed.version });
-    updates.push(storedFile(ts));
+    updates.push(signedFile(ts));
     await tx.updateMany(gun, rows(updates));
     if (audit !== undefined) {
       const use = keyUse(deps.signer, signed);
@@ -175,13 +179,13 @@ export async function refreshTimestamp(
       snapshotBytes = md.bytes;
       used.push(snSigner.publicKey.id);
       signed.push({ role: 'snapshot', keyId: snSigner.publicKey.id, version: md.signed.version });
-      updates.push(storedFile(md));
+      updates.push(signedFile(md));
     }
     const prevTs = JSON.parse(state.timestamp.bytes.toString('utf8')).signed;
     const ts = await signMetadata('timestamp', nextTimestamp(prevTs, snapshotBytes, now), [tsSigner]);
     used.push(tsSigner.publicKey.id);
     signed.push({ role: 'timestamp', keyId: tsSigner.publicKey.id, version: ts.signed.version });
-    updates.push(storedFile(ts));
+    updates.push(signedFile(ts));
     await tx.updateMany(gun, rows(updates));
     // a change made by the server itself on a read: no requester is named
     const use = keyUse(deps.signer, signed);
