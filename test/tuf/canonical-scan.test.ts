@@ -163,6 +163,18 @@ describe('editedTargetsBytes', () => {
     );
   });
 
+  it('takes a first publish of 150,000 staged targets (pieces joined without a spread)', () => {
+    const base = parsed([]);
+    const signed: TargetsSigned = { ...base.signed, targets: {} };
+    const changed = new Set<string>();
+    for (let i = 0; i < 150_000; i++) {
+      signed.targets[`t${i}`] = meta(i);
+      changed.add(`t${i}`);
+    }
+    const got = editedTargetsBytes('targets', base, signed, changed);
+    expect(got?.equals(canonicalJson(signed as unknown as JsonValue))).toBe(true);
+  });
+
   it('gives up when an entry was added or removed without being named', () => {
     const base = parsed(['a', 'b']);
     const added: TargetsSigned = { ...base.signed, targets: { a: meta(1), b: meta(2), c: meta(3) } };
