@@ -304,13 +304,24 @@ export class Repository {
    * being written to the changelist (sign, revoke, signer and key rotation publish at once and leave
    * the user's staged changes alone with `includeStaged: false`).
    */
-  async publish(opts: { extra?: Change[]; includeStaged?: boolean } = {}): Promise<PublishReport> {
+  async publish(
+    opts: {
+      extra?: Change[];
+      includeStaged?: boolean;
+      /** the view readOrInit just returned, not read again; `handOver`: the caller does not use it after */
+      from?: { view: TrustedView; created: boolean; handOver?: boolean };
+    } = {},
+  ): Promise<PublishReport> {
     const extra = opts.extra ?? [];
     const staged = opts.includeStaged === false ? [] : await this.changelist.list();
     let view: TrustedView;
     let initial = false;
     try {
-      view = await this.read({ forWrite: true });
+      // a view just read for writing (readOrInit) is not read again
+      if (opts.from !== undefined) {
+        view = opts.from.view;
+        initial = opts.from.created;
+      } else view = await this.read({ forWrite: true });
     } catch (e) {
       if (!isSignetError(e, 'REPOSITORY_NOT_FOUND')) throw e;
       const local = await this.localState();
@@ -328,7 +339,9 @@ export class Repository {
     }
     // nothing staged on a published repository: do not upload a new snapshot for nothing
     if (!initial && staged.length === 0 && extra.length === 0) return { roles: [], initial, changes: 0 };
-    const work = new WorkingRepo({ gun: this.gun, ...view }, this.keySource());
+    // a view read here is this publish's own: its target maps are edited in place
+    const handOver = opts.from === undefined || opts.from.handOver === true;
+    const work = new WorkingRepo({ gun: this.gun, ...view, handOver }, this.keySource());
     for (const { change } of staged) await work.apply(change);
     for (const c of extra) await work.apply(c);
 

@@ -10,12 +10,14 @@ import {
   formatExpires,
   newSnapshot,
   publicKeyFromJson,
+  signEditedTargets,
   signMetadata,
   validSignatures,
   type FileMeta,
   type Metadata,
   type PublicKey,
   type RootSigned,
+  type Signature,
   type Signer,
   type SnapshotSigned,
   type TargetsSigned,
@@ -124,10 +126,19 @@ export async function signTargets(
   const signers = await signersFor(work, keys);
   const threshold =
     role === 'targets' ? (work.root.roles.targets?.threshold ?? 1) : (work.delegationKeys(role)?.threshold ?? 1);
-  const tmp = await signMetadata(role, signed, signers);
-  const old = work.originals.get(role)?.signatures ?? [];
+  const base = work.originals.get(role);
+  const changed = work.changedTargets.get(role) ?? new Set<string>();
+  // the unchanged entries' bytes come from the file they were read from (one new tag among 100,000)
+  const sign = (keep: Signature[] = []): Promise<Metadata<TargetsSigned>> =>
+    base === undefined
+      ? signMetadata(role, signed, signers, keep)
+      : signEditedTargets(role, base, signed, changed, signers, keep);
+  const tmp = await sign();
+  // co-signatures of other holders still valid for the new body are kept; ours were just made again
+  const ours = new Set(signers.map((s) => s.publicKey.id));
+  const old = (base?.signatures ?? []).filter((s) => !ours.has(s.keyid));
   const keep = validSignatures(old, new Map(keys.map((k) => [k.id, k])), tmp.signedBytes);
-  const md = keep.length > 0 ? await signMetadata(role, signed, signers, keep) : tmp;
+  const md = keep.length > 0 ? await sign(keep) : tmp;
   const have = new Set(md.signatures.map((s) => s.keyid)).size;
   // a proposal may leave a role to its other holders entirely (a root holder handing targets to new keys)
   if (!partial && have < threshold) {

@@ -121,9 +121,9 @@ export async function signTags(
   repo: Repository,
   tags: RegistryTag[],
 ): Promise<PublishReport & { roles: string[]; signedInto: Record<string, string[]> }> {
-  const { view } = await repo.readOrInit();
-  const { changes, signedInto } = tagSignChanges(view, await repo.localKeyIds(), tags);
-  const res = await repo.publish({ extra: changes, includeStaged: false });
+  const from = await repo.readOrInit();
+  const { changes, signedInto } = tagSignChanges(from.view, await repo.localKeyIds(), tags);
+  const res = await repo.publish({ extra: changes, includeStaged: false, from: { ...from, handOver: true } });
   return { ...res, signedInto };
 }
 

@@ -35,6 +35,15 @@ export interface KeySource {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+/**
+ * An editable copy of a targets body whose `targets` map is still the original's: it is copied on
+ * the first target edit (ownTargets), as copying 100,000 entries that no one edits costs more than
+ * the edit (each entry object is never changed in place, only replaced or removed).
+ */
+function copyBody(signed: TargetsSigned): TargetsSigned {
+  return { ...clone({ ...signed, targets: {} }), targets: signed.targets };
+}
+
 /** Set an own property even for names like `__proto__` (a plain assignment would change the prototype). */
 function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
   Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
@@ -46,6 +55,11 @@ export interface WorkingInput {
   targets: Metadata<TargetsSigned>;
   delegations: Map<string, Metadata<TargetsSigned>>;
   snapshot: Metadata<SnapshotSigned> | undefined;
+  /**
+   * The caller hands the parsed files over and never reads their target maps again: those are then
+   * edited in place instead of copied (a view read just for this publish).
+   */
+  handOver?: boolean;
 }
 
 export class WorkingRepo {
@@ -57,6 +71,10 @@ export class WorkingRepo {
   readonly originals = new Map<string, Metadata<TargetsSigned>>();
   readonly snapshot: Metadata<SnapshotSigned> | undefined;
   readonly dirty = new Set<string>();
+  /** target names added, replaced or removed per role, for signing what changed (tuf signEditedTargets) */
+  readonly changedTargets = new Map<string, Set<string>>();
+  /** roles whose `targets` map is this copy's own (copyBody shares the original's until an edit) */
+  private readonly ownMaps = new Set<string>();
   readonly deleted = new Set<string>();
   /** root-role keys before a rotation: the new root must also be signed by them (N:client/client.go) */
   previousRootKeys: KeyJson[] | undefined;
@@ -72,10 +90,11 @@ export class WorkingRepo {
     this.gun = input.gun;
     this.originalRoot = input.root;
     this.root = clone(input.root.signed);
-    this.targets.set('targets', clone(input.targets.signed));
+    if (input.handOver === true) for (const role of ['targets', ...input.delegations.keys()]) this.ownMaps.add(role);
+    this.targets.set('targets', copyBody(input.targets.signed));
     this.originals.set('targets', input.targets);
     for (const [name, md] of input.delegations) {
-      this.targets.set(name, clone(md.signed));
+      this.targets.set(name, copyBody(md.signed));
       this.originals.set(name, md);
     }
     this.snapshot = input.snapshot;
@@ -174,8 +193,22 @@ export class WorkingRepo {
       // first write into a delegation: notary starts an empty file at version 0, signed as v1
       f = newTargets(formatExpires(defaultExpires('targets', new Date())), 0);
       this.targets.set(role, f);
+      this.ownMaps.add(role);
     }
     return f;
+  }
+
+  /** The target map of `role` to edit in place (copied from the original on the first edit), noting `name` as changed. */
+  private editTargets(role: string, name: string): Record<string, FileMeta> {
+    const f = this.targetsFile(role);
+    if (!this.ownMaps.has(role)) {
+      f.targets = { ...f.targets };
+      this.ownMaps.add(role);
+    }
+    let names = this.changedTargets.get(role);
+    if (names === undefined) this.changedTargets.set(role, (names = new Set()));
+    names.add(name);
+    return f.targets;
   }
 
   // ---- changes ------------------------------------------------------------------------------
@@ -211,7 +244,7 @@ export class WorkingRepo {
     }
     await this.requireSign(role, `sign ${name}`);
     // in place: the files are our own copies, and copying the map per change made staging O(n²)
-    setOwn(this.targetsFile(role).targets, name, meta);
+    setOwn(this.editTargets(role, name), name, meta);
     this.dirty.add(role);
   }
 
@@ -221,7 +254,7 @@ export class WorkingRepo {
     await this.requireSign(role, `remove ${name}`);
     const f = this.targets.get(role);
     if (f === undefined || !Object.hasOwn(f.targets, name)) return;
-    delete f.targets[name];
+    delete this.editTargets(role, name)[name];
     this.dirty.add(role);
   }
 

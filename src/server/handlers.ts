@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { MetaStore } from '../storage/index.js';
 import type { ServerKeyRole, ServerSigner } from '../signer/index.js';
-import { isValidRoleName, parseRoot, type PublicKey } from '../tuf/index.js';
+import { isValidRoleName, parseRoot, type ParsedJson, type PublicKey } from '../tuf/index.js';
 import { isSignetError } from '../errors.js';
 import { lastModified, toCached, type CachedFile, type CurrentState, type RepoCache } from './current.js';
 import { encodedBody } from './encoding.js';
@@ -221,15 +221,22 @@ export async function publishHandler(
   const gun = routeGun(m);
   let outcome = 'rejected';
   try {
-    const uploaded = await readUpload(req.stream, req.headers, {
-      bodyLimit: ctx.opts.bodyLimit,
-      roleLimit: ctx.opts.roleSizeLimit,
-      maxParts: ctx.opts.maxParts,
-    });
+    const parsed = new Map<string, ParsedJson>();
+    const uploaded = await readUpload(
+      req.stream,
+      req.headers,
+      {
+        bodyLimit: ctx.opts.bodyLimit,
+        roleLimit: ctx.opts.roleSizeLimit,
+        maxParts: ctx.opts.maxParts,
+      },
+      parsed,
+    );
     const root = await ctx.cache.current(gun, 'root');
     let result;
     try {
-      result = await publish(ctx, gun, uploaded, root?.bytes, auditFields(actor, 'publish', { status: 200 }));
+      const audit = auditFields(actor, 'publish', { status: 200 });
+      result = await publish(ctx, gun, uploaded, root?.bytes, audit, parsed);
     } finally {
       ctx.cache.invalidate(gun);
     }

@@ -7,8 +7,16 @@
  * per part, number of parts → 413 PAYLOAD_TOO_LARGE.
  */
 import type { Readable } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
 import busboy from 'busboy';
-import { isValidRoleName, nonIntegerNumberLiteral, parseRfc3339 } from '../tuf/index.js';
+import {
+  canonicalSignedRange,
+  isValidRoleName,
+  nonIntegerNumberLiteral,
+  parseRfc3339,
+  type JsonValue,
+  type ParsedJson,
+} from '../tuf/index.js';
 import { HttpError } from './errors.js';
 
 export interface UploadLimits {
@@ -24,15 +32,27 @@ const MAX_VERSION = 2 ** 31 - 1; // notary stores versions in an SQL integer
 
 /** Go's shape check of a part: `{"signed":{"_type":string,"expires":time,"version":int},"signatures":[…]}`. */
 export function checkPartJson(bytes: Buffer): boolean {
+  return partJson(bytes) !== undefined;
+}
+
+/** checkPartJson, keeping what JSON.parse made of the part (undefined when the check fails). */
+function partJson(bytes: Buffer): ParsedJson | undefined {
   let v: unknown;
   const text = bytes.toString('utf8');
   try {
     v = JSON.parse(text);
   } catch {
-    return false;
+    return undefined;
   }
+  // a body in canonical form holds integers only: the rest of the file is what needs the scan below
+  const signedRange = canonicalSignedRange(bytes) ?? null;
   // Go decodes into int fields: `2.0` / `1e0` do not decode (and could never verify in a Go client)
-  if (nonIntegerNumberLiteral(text) !== undefined) return false;
+  const rest = signedRange === null ? text : bytes.subarray(signedRange.end).toString('utf8');
+  if (nonIntegerNumberLiteral(rest) !== undefined) return undefined;
+  return partShapeOk(v) ? { value: v as JsonValue, signedRange } : undefined;
+}
+
+function partShapeOk(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
   const signed = o.signed;
@@ -62,11 +82,16 @@ export function isMultipart(contentType: string | undefined): boolean {
   );
 }
 
-/** Parses the body into role → exact bytes (the last part wins for a repeated role, as in notary). */
+/**
+ * Parses the body into role → exact bytes (the last part wins for a repeated role, as in notary).
+ * `parsed` receives each part's JSON as checked, when the part is valid UTF-8 (so validation does
+ * not parse a large file twice; tuf ParsedJson).
+ */
 export function readUpload(
   stream: Readable,
   headers: Record<string, string | string[] | undefined>,
   limits: UploadLimits,
+  parsed?: Map<string, ParsedJson>,
 ): Promise<Map<string, Buffer>> {
   const contentType = headers['content-type'];
   if (!isMultipart(typeof contentType === 'string' ? contentType : undefined)) {
@@ -151,11 +176,15 @@ export function readUpload(
         pending--;
         if (failed) return;
         const bytes = Buffer.concat(chunks);
-        if (!checkPartJson(bytes)) {
+        const json = partJson(bytes);
+        if (json === undefined) {
           fail(new HttpError('MALFORMED_JSON', undefined, `${role} is not TUF metadata JSON`));
           return;
         }
         parts.set(role, bytes);
+        // valid UTF-8 (and no BOM, which JSON.parse refused): the text tuf's parseJsonBytes decodes
+        if (isUtf8(bytes)) parsed?.set(role, json);
+        else parsed?.delete(role);
         done();
       });
     });

@@ -7,7 +7,7 @@ import { sha256Hex } from '../digest.js';
 import { isSignetError } from '../errors.js';
 import type { AuditFields, MetaReader, MetaStore, MetaUpdate } from '../storage/index.js';
 import type { ServerSigner } from '../signer/index.js';
-import { parseRoot, signMetadata, type RootSigned, type Signer } from '../tuf/index.js';
+import { parseRoot, signMetadata, type Metadata, type ParsedJson, type RootSigned, type Signer } from '../tuf/index.js';
 import {
   missingSnapshotKey,
   missingTimestampKey,
@@ -42,21 +42,28 @@ async function loadStored(reader: MetaReader, gun: string, roles: string[]): Pro
   return stored;
 }
 
+/** A file to store, its sha256 (hashed once, for the row and the audit entry) and the key IDs of its signatures. */
+type StoredFile = MetaUpdate & { sha256: string; keyIds: string[] };
+
+const storedFile = (f: { role: string; version: number; data: Buffer; keyIds: string[] }): StoredFile => ({
+  role: f.role,
+  version: f.version,
+  data: f.data,
+  sha256: sha256Hex(f.data),
+  keyIds: f.keyIds,
+});
+
+const signedFile = (md: Metadata): StoredFile =>
+  storedFile({ role: md.role, version: md.signed.version, data: md.bytes, keyIds: md.signatures.map((s) => s.keyid) });
+
 /** What the audit entry says of each stored file: role, version, sha256 and the IDs of the keys that signed it. */
-function describeStored(updates: readonly MetaUpdate[]): AuditFields[] {
-  return updates.map((u) => {
-    let keyIds: string[] = [];
-    try {
-      const sigs = (JSON.parse(u.data.toString('utf8')) as { signatures?: unknown }).signatures;
-      if (Array.isArray(sigs)) {
-        keyIds = sigs.map((s) => (s as { keyid?: unknown })?.keyid).filter((k): k is string => typeof k === 'string');
-      }
-    } catch {
-      // validated before storing; an unparsable file has no key IDs to name
-    }
-    return { role: u.role, version: u.version, sha256: sha256Hex(u.data), keyIds };
-  });
+function describeStored(files: readonly StoredFile[]): AuditFields[] {
+  return files.map((u) => ({ role: u.role, version: u.version, sha256: u.sha256, keyIds: u.keyIds }));
 }
+
+/** The rows to write (MetaUpdate without the audit's key IDs). */
+const rows = (files: readonly StoredFile[]): MetaUpdate[] =>
+  files.map(({ role, version, data, sha256 }) => ({ role, version, data, sha256 }));
 
 /**
  * What the audit entry says of each signature the server's signer made: role, key ID and the
@@ -87,6 +94,7 @@ export async function publish(
   uploaded: Map<string, Buffer>,
   currentRoot: Buffer | undefined,
   audit?: AuditFields,
+  parsed?: ReadonlyMap<string, ParsedJson>,
 ): Promise<PublishResult> {
   const roots: RootSigned[] = [];
   for (const b of [uploaded.get('root'), currentRoot]) {
@@ -102,8 +110,8 @@ export async function publish(
   return deps.store.withGun(gun, async (tx) => {
     const now = deps.now();
     const stored = await loadStored(tx, gun, requiredStoredRoles(uploaded.keys()));
-    const plan = validateUpdate({ gun, stored, uploaded, now });
-    const updates: MetaUpdate[] = plan.accepted.map((a) => ({ role: a.role, version: a.version, data: a.data }));
+    const plan = validateUpdate({ gun, stored, uploaded, now, ...(parsed !== undefined ? { parsed } : {}) });
+    const updates: StoredFile[] = plan.accepted.map(storedFile);
     const usedKeys: string[] = [];
     const signed: { role: string; keyId: string; version: number }[] = [];
     let snapshotBytes = plan.snapshotBytes;
@@ -114,7 +122,7 @@ export async function publish(
       snapshotBytes = md.bytes;
       usedKeys.push(s.publicKey.id);
       signed.push({ role: 'snapshot', keyId: s.publicKey.id, version: md.signed.version });
-      updates.push({ role: 'snapshot', version: md.signed.version, data: md.bytes });
+      updates.push(signedFile(md));
     }
     const t = await deps.signer.signerFor(gun, 'timestamp', plan.root.signed);
     if (t === null) throw missingTimestampKey();
@@ -123,8 +131,8 @@ export async function publish(
     ]);
     usedKeys.push(t.publicKey.id);
     signed.push({ role: 'timestamp', keyId: t.publicKey.id, version: ts.signed.version });
-    updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
-    await tx.updateMany(gun, updates);
+    updates.push(signedFile(ts));
+    await tx.updateMany(gun, rows(updates));
     if (audit !== undefined) {
       const use = keyUse(deps.signer, signed);
       tx.audit({ ...audit, gun, stored: describeStored(updates), serverKeyIds: usedKeys, ...use });
@@ -163,7 +171,7 @@ export async function refreshTimestamp(
     if (!timestampStale && !canRefreshSnapshot) return null;
     const used: string[] = [];
     const signed: { role: string; keyId: string; version: number }[] = [];
-    const updates: MetaUpdate[] = [];
+    const updates: StoredFile[] = [];
     let snapshotBytes = state.snapshot.bytes;
     if (canRefreshSnapshot && snSigner !== null) {
       const prev = JSON.parse(state.snapshot.bytes.toString('utf8')).signed;
@@ -171,14 +179,14 @@ export async function refreshTimestamp(
       snapshotBytes = md.bytes;
       used.push(snSigner.publicKey.id);
       signed.push({ role: 'snapshot', keyId: snSigner.publicKey.id, version: md.signed.version });
-      updates.push({ role: 'snapshot', version: md.signed.version, data: md.bytes });
+      updates.push(signedFile(md));
     }
     const prevTs = JSON.parse(state.timestamp.bytes.toString('utf8')).signed;
     const ts = await signMetadata('timestamp', nextTimestamp(prevTs, snapshotBytes, now), [tsSigner]);
     used.push(tsSigner.publicKey.id);
     signed.push({ role: 'timestamp', keyId: tsSigner.publicKey.id, version: ts.signed.version });
-    updates.push({ role: 'timestamp', version: ts.signed.version, data: ts.bytes });
-    await tx.updateMany(gun, updates);
+    updates.push(signedFile(ts));
+    await tx.updateMany(gun, rows(updates));
     // a change made by the server itself on a read: no requester is named
     const use = keyUse(deps.signer, signed);
     tx.audit({

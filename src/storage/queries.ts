@@ -168,7 +168,7 @@ export function prepareRows(updates: readonly MetaUpdate[], now: number): Prepar
     role: u.role,
     version: u.version,
     data: u.data,
-    sha256: sha256Hex(u.data),
+    sha256: u.sha256 ?? sha256Hex(u.data),
     createdAt: u.createdAt?.getTime() ?? now,
   }));
 }

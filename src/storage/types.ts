@@ -28,6 +28,8 @@ export interface MetaUpdate {
    * import`); default: now. A timestamp's changefeed record takes the same time.
    */
   createdAt?: Date;
+  /** hex sha256 of `data` when the caller has it already (the server's publish, for its audit entry) */
+  sha256?: string;
 }
 
 /** A changefeed entry as notary-server returns it (N:server/handlers/changefeed.go); the server renames fields for the wire. */

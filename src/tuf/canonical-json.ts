@@ -35,10 +35,14 @@ function encodeString(s: string): string {
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
 }
 
-/** Keys in bytewise UTF-8 order: the engine's code-unit sort, unless a key needs the byte comparison. */
-function sortedKeys(o: object): string[] {
-  const keys = Object.keys(o);
+/** Strings in bytewise UTF-8 order, in place: the engine's code-unit sort, unless one needs the byte comparison. */
+export function sortUtf8(keys: string[]): string[] {
   return keys.some((k) => NOT_BYTE_ORDERED.test(k)) ? keys.sort(compareUtf8) : keys.sort();
+}
+
+/** Keys in bytewise UTF-8 order. */
+function sortedKeys(o: object): string[] {
+  return sortUtf8(Object.keys(o));
 }
 
 function encodeNumber(n: number): string {
@@ -93,6 +97,38 @@ export function canonicalJson(value: JsonValue): Buffer {
 }
 
 /**
+ * The canonical bytes of object `o` (at nesting depth 0) where the members named in `encoded` are
+ * given already encoded, as the bytes of their canonical value (in pieces, joined once). The caller
+ * vouches for those bytes; every other member is encoded here.
+ */
+export function canonicalJsonWith(o: JsonObject, encoded: ReadonlyMap<string, readonly Buffer[]>): Buffer {
+  const parts: Buffer[] = [];
+  let out = '{';
+  let first = true;
+  for (const k of sortedKeys(o)) {
+    const item = o[k];
+    if (item === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += encodeString(k) + ':';
+    const given = encoded.get(k);
+    if (given === undefined) out += encodeValue(item, 1);
+    else {
+      parts.push(Buffer.from(out, 'utf8'));
+      for (const g of given) parts.push(g); // one by one: a spread of 100,000 pieces overflows the stack
+      out = '';
+    }
+  }
+  parts.push(Buffer.from(out + '}', 'utf8'));
+  return Buffer.concat(parts);
+}
+
+/** The canonical bytes of `value` nested at `depth` (the encoder's depth limit counts from the document). */
+export function canonicalJsonAt(value: JsonValue, depth: number): Buffer {
+  return Buffer.from(encodeValue(value, depth), 'utf8');
+}
+
+/**
  * Go's json.Marshal HTML-escapes raw JSON embedded through a Marshaler (N:tuf/data/types.go):
  * `<` `>` `&` become \u003c \u003e \u0026 and U+2028/U+2029 become \u2028/\u2029.
  * Only valid inside already-encoded JSON (the characters can only occur inside strings).
@@ -125,13 +161,22 @@ export function parseJsonBytes(bytes: Uint8Array, what: string): JsonValue {
 export function nonIntegerNumberLiteral(text: string): string | undefined {
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
+    const c = text.charCodeAt(i);
     if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
       inString = true;
-    } else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      // the common case without a regex: a short run of digits followed by neither `.` nor an exponent
+      let j = c === 0x2d ? i + 1 : i;
+      const digits = j;
+      while (j < text.length && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++;
+      const next = text.charCodeAt(j);
+      if (j > digits && j - i < 300 && next !== 0x2e && next !== 0x65 && next !== 0x45) {
+        i = j - 1;
+        continue;
+      }
       const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
       if (m === null) continue;
       if (m[1] !== undefined || m[2] !== undefined) return m[0];

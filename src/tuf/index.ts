@@ -10,6 +10,8 @@ export {
   parseJsonBytes,
 } from './canonical-json.js';
 export type { JsonObject, JsonValue } from './canonical-json.js';
+export { editedTargetsBytes, signEditedTargets } from './targets-edit.js';
+export { canonicalSignedRange, canonicalSignedVersion } from './canonical-scan.js';
 export { pemBlocks, pemEncode, scanPem } from './pem.js';
 export type { PemBlock, PemProblem } from './pem.js';
 export {
@@ -39,6 +41,7 @@ export {
   parseTimestamp,
   serializeEnvelope,
   signMetadata,
+  type ParsedJson,
 } from './metadata.js';
 export { checkHashes, checkSignedStructure, expectedType, parseRfc3339 } from './structure.js';
 export {

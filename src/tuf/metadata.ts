@@ -11,13 +11,14 @@ import { base64ToHex } from '../digest.js';
 import { SignetError } from '../errors.js';
 import {
   canonicalJson,
-  canonicalString,
   htmlEscapeJson,
   nonIntegerNumberLiteral,
   parseJsonBytes,
   type JsonValue,
 } from './canonical-json.js';
-import { Checker, checkGoFieldNames, checkSignedStructure } from './structure.js';
+import { canonicalSignedRange } from './canonical-scan.js';
+import { checkGoFieldNames } from './go-fields.js';
+import { Checker, checkSignedStructure } from './structure.js';
 import type {
   AnySigned,
   FileMeta,
@@ -52,11 +53,21 @@ function goJsonString(s: string): string {
 
 /** The exact bytes notary writes for a metadata file (N:tuf/data/types.go). */
 export function serializeEnvelope(signed: AnySigned, signatures: readonly Signature[]): Buffer {
-  const body = htmlEscapeJson(canonicalString(signed as unknown as JsonValue));
+  return envelopeOf(canonicalJson(signed as unknown as JsonValue), signatures);
+}
+
+/** What htmlEscapeJson would change: `<` `>` `&`, U+2028 and U+2029 (UTF-8 E2 80 A8/A9). */
+const HTML_SPECIAL = ['<', '>', '&', '\u2028', '\u2029'].map((c) => Buffer.from(c, 'utf8'));
+
+/** serializeEnvelope over the canonical bytes of `signed` (no copy of them through a string when nothing needs escaping). */
+function envelopeOf(signedBytes: Buffer, signatures: readonly Signature[]): Buffer {
   const sigs = signatures
     .map((s) => `{"keyid":${goJsonString(s.keyid)},"method":${goJsonString(s.method)},"sig":${goJsonString(s.sig)}}`)
     .join(',');
-  return Buffer.from(`{"signed":${body},"signatures":[${sigs}]}`, 'utf8');
+  const body = HTML_SPECIAL.some((c) => signedBytes.includes(c))
+    ? Buffer.from(htmlEscapeJson(signedBytes.toString('utf8')), 'utf8')
+    : signedBytes;
+  return Buffer.concat([Buffer.from('{"signed":', 'utf8'), body, Buffer.from(`,"signatures":[${sigs}]}`, 'utf8')]);
 }
 
 function parseSignatures(c: Checker, v: JsonValue | undefined): Signature[] {
@@ -73,25 +84,45 @@ function parseSignatures(c: Checker, v: JsonValue | undefined): Signature[] {
 }
 
 /**
- * Parse a metadata file of `role`. Validates the shape (MALFORMED_METADATA names the field, INVALID_ROLE
+ * `JSON.parse` of a file's text that a caller already made (the server's upload check): valid UTF-8
+ * without a byte-order mark, so the text is the one parseJsonBytes decodes. Not to be changed after.
+ * `signedRange`: canonicalSignedRange of the same bytes, when the caller computed it (null: none).
+ */
+export interface ParsedJson {
+  value: JsonValue;
+  signedRange?: { start: number; end: number } | null;
+}
+
+/**
+ * Parse a metadata file of `role` (`parsed`: its JSON already parsed, see ParsedJson). Validates the shape (MALFORMED_METADATA names the field, INVALID_ROLE
  * for a bad role name); does NOT verify signatures. Keeps the exact bytes.
  */
-export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
+export function parseMetadata(role: RoleName, bytes: Buffer, parsed?: ParsedJson): Metadata {
   const what = `${role}.json`;
-  const doc = parseJsonBytes(bytes, what);
+  const doc = parsed?.value ?? parseJsonBytes(bytes, what);
   const c = new Checker(what);
   const top = c.object(doc, '(top level)');
   checkGoFieldNames(role, top, what);
   const signed = c.object(top['signed'], 'signed');
   checkSignedStructure(role, signed, what);
   const signatures = parseSignatures(c, top['signatures']);
+  const own = Buffer.from(bytes);
+  // notary's files hold the canonical bytes as they are: then those are the bytes signatures cover
+  // (the same bytes the encoder below would make), and only the rest of the file can hold a number
+  const range = parsed?.signedRange === undefined ? canonicalSignedRange(own) : (parsed.signedRange ?? undefined);
   // after the structural checks (which name the field): what remains is an integral value written
   // as `2.0`/`2e0`, which JSON.parse takes but Go cannot decode into its integer fields
-  const literal = nonIntegerNumberLiteral(bytes.toString('utf8'));
+  const literal = nonIntegerNumberLiteral(
+    range === undefined ? own.toString('utf8') : own.subarray(range.end).toString('utf8'),
+  );
   if (literal !== undefined) {
     throw new SignetError('MALFORMED_METADATA', `${what}: the number ${literal} is not an integer literal`, {
       fix: 'notary metadata holds integers only, written without fraction or exponent',
     });
+  }
+  if (range !== undefined) {
+    const signedBytes = own.subarray(range.start, range.end);
+    return { role, signed: signed as unknown as AnySigned, signatures, bytes: own, signedBytes };
   }
   let signedBytes: Buffer;
   try {
@@ -106,17 +137,17 @@ export function parseMetadata(role: RoleName, bytes: Buffer): Metadata {
       },
     );
   }
-  return { role, signed: signed as unknown as AnySigned, signatures, bytes: Buffer.from(bytes), signedBytes };
+  return { role, signed: signed as unknown as AnySigned, signatures, bytes: own, signedBytes };
 }
 
 export function parseRoot(bytes: Buffer): Metadata<RootSigned> {
   return parseMetadata('root', bytes) as Metadata<RootSigned>;
 }
-export function parseTargets(role: RoleName, bytes: Buffer): Metadata<TargetsSigned> {
+export function parseTargets(role: RoleName, bytes: Buffer, parsed?: ParsedJson): Metadata<TargetsSigned> {
   if (role !== 'targets' && !role.startsWith('targets/')) {
     throw new SignetError('INVALID_ROLE', `${role} is not a targets role`, { fix: 'use targets or targets/<name>' });
   }
-  return parseMetadata(role, bytes) as Metadata<TargetsSigned>;
+  return parseMetadata(role, bytes, parsed) as Metadata<TargetsSigned>;
 }
 export function parseSnapshot(bytes: Buffer): Metadata<SnapshotSigned> {
   return parseMetadata('snapshot', bytes) as Metadata<SnapshotSigned>;
@@ -137,7 +168,20 @@ export async function signMetadata<T extends AnySigned>(
   keep: readonly Signature[] = [],
 ): Promise<Metadata<T>> {
   checkSignedStructure(role, signed as unknown as JsonValue, `${role}.json`);
-  const signedBytes = canonicalJson(signed as unknown as JsonValue);
+  return signCanonical(role, signed, canonicalJson(signed as unknown as JsonValue), signers, keep);
+}
+
+/**
+ * signMetadata over `signedBytes`, which the caller vouches are canonical(signed) and whose structure
+ * it has checked (targets-edit.ts builds them from a parsed file's bytes).
+ */
+export async function signCanonical<T extends AnySigned>(
+  role: RoleName,
+  signed: T,
+  signedBytes: Buffer,
+  signers: readonly Signer[],
+  keep: readonly Signature[] = [],
+): Promise<Metadata<T>> {
   const signatures: Signature[] = [];
   const seen = new Set<string>();
   for (const s of signers) {
@@ -151,7 +195,7 @@ export async function signMetadata<T extends AnySigned>(
     seen.add(k.keyid);
     signatures.push({ keyid: k.keyid, method: k.method, sig: k.sig });
   }
-  return { role, signed, signatures, bytes: serializeEnvelope(signed, signatures), signedBytes };
+  return { role, signed, signatures, bytes: envelopeOf(signedBytes, signatures), signedBytes };
 }
 
 /** Length and base64 hashes of exact file bytes, as snapshot/timestamp list them. */

@@ -14,6 +14,7 @@
 import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
 import {
+  canonicalSignedVersion,
   checkFileMeta,
   fileMetaSha256Hex,
   isDirectChild,
@@ -380,6 +381,13 @@ export class Updater {
   /** A cached copy that no longer matches still tells us the lowest acceptable version. */
   private floorFrom(set: TrustedSet, role: string, cached: Buffer | undefined): void {
     if (cached === undefined) return;
+    // a large targets file in notary's canonical form gives its version without a full parse
+    // (a floor can only make the update refuse more, never accept more)
+    const version = role === 'snapshot' ? undefined : canonicalSignedVersion(cached);
+    if (version !== undefined) {
+      set.rememberVersion(role, version);
+      return;
+    }
     try {
       const md = parseMetadata(role, cached);
       set.rememberVersion(role, md.signed.version);

@@ -34,6 +34,7 @@ import {
   verifyRootStep,
   type Gun,
   type Metadata,
+  type ParsedJson,
   type RootSigned,
   SignatureBudget,
   type SignatureLimits,
@@ -59,6 +60,8 @@ export interface ValidateUpdateInput {
   stored: StoredRepo;
   /** role name → exact uploaded bytes (role names already checked by the caller) */
   uploaded: Map<string, Buffer>;
+  /** role name → the uploaded file's JSON, when the caller parsed it already (tuf ParsedJson) */
+  parsed?: ReadonlyMap<string, ParsedJson>;
   now: Date;
   /**
    * Whether the server's signer holds a private key listed in the (new) root's snapshot role. When
@@ -71,6 +74,8 @@ export interface AcceptedFile {
   role: string;
   version: number;
   data: Buffer;
+  /** the key IDs of its signatures, in file order (for the audit trail) */
+  keyIds: string[];
 }
 
 export interface UpdatePlan {
@@ -157,7 +162,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
   if (rootUpload !== undefined) {
     root = validateRoot(gun, storedRoot, rootUpload, now, budget);
     rootBytes = rootUpload;
-    accepted.push({ role: 'root', version: root.signed.version, data: rootUpload });
+    accepted.push({ role: 'root', version: root.signed.version, data: rootUpload, keyIds: keyIdsOf(root) });
   } else if (storedRoot !== undefined && stored.root !== undefined) {
     root = storedRoot;
     rootBytes = stored.root;
@@ -183,10 +188,10 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
       loaded.set(anc, { md: loadTargets(anc, bytes, root, loaded, now, true, budget), bytes });
     }
     const bytes = uploaded.get(role) as Buffer;
-    const md = loadTargets(role, bytes, root, loaded, now, false, budget);
+    const md = loadTargets(role, bytes, root, loaded, now, false, budget, input.parsed?.get(role));
     checkPaths(role, md, loaded);
     loaded.set(role, { md, bytes });
-    accepted.push({ role, version: md.signed.version, data: bytes });
+    accepted.push({ role, version: md.signed.version, data: bytes, keyIds: keyIdsOf(md) });
   }
 
   // 4. snapshot
@@ -206,7 +211,7 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
       throw wrap('ErrBadSnapshot', err);
     }
     snapshotBytes = snapshotUpload;
-    accepted.push({ role: 'snapshot', version: sn.signed.version, data: snapshotUpload });
+    accepted.push({ role: 'snapshot', version: sn.signed.version, data: snapshotUpload, keyIds: keyIdsOf(sn) });
   } else {
     const holds = input.serverHoldsSnapshotKey;
     const snapshotIds = root.signed.roles.snapshot?.keyids ?? [];
@@ -245,6 +250,10 @@ export function validateUpdate(input: ValidateUpdateInput): UpdatePlan {
     previousTimestamp,
     loadedTargets: [...loaded.keys()],
   };
+}
+
+function keyIdsOf(md: Metadata): string[] {
+  return md.signatures.map((s) => s.keyid);
 }
 
 function requireMeta(sn: SnapshotSigned, role: string) {
@@ -324,6 +333,7 @@ function loadTargets(
   now: Date,
   fromStore: boolean,
   budget: SignatureBudget,
+  parsed?: ParsedJson,
 ): Metadata<TargetsSigned> {
   try {
     const parentName = parentOf(role);
@@ -333,7 +343,7 @@ function loadTargets(
         delegator.reason === 'not-delegated' ? 'delegation does not exist' : `parent role ${parentName} does not exist`;
       throw new SignetError('INVALID_ROLE', `tuf: invalid role ${role}. ${why}`);
     }
-    const md = parseTargets(role, bytes);
+    const md = parseTargets(role, bytes, parsed);
     const signatures = delegateError(verifyDelegate(md, delegator.keys, budget));
     if (signatures?.code === 'THRESHOLD') {
       // notary's ErrRoleThreshold text (N:tuf/signed/verify.go), which clients and fixtures show
