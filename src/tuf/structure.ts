@@ -76,7 +76,8 @@ const UNNAMED = new Unnamed();
 
 /** The base64 alphabet by character code (a table: a regular expression or a range test cost ~0.4 µs a hash). */
 const BASE64_ALPHABET = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+  BASE64_ALPHABET[c.charCodeAt(0)] = 1;
 
 /** `^[A-Za-z0-9+/]*={0,2}$` (one check per target hash: 100,000 in a large role) */
 function isBase64Text(s: string): boolean {
