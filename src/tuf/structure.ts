@@ -74,18 +74,19 @@ export function parseRfc3339(s: string): Date | undefined {
 class Unnamed extends Error {}
 const UNNAMED = new Unnamed();
 
-/** `^[A-Za-z0-9+/]*={0,2}$` without a regular expression (one check per target hash: 100,000 in a large role) */
+/** The base64 alphabet by character code (a table: a regular expression or a range test cost ~0.4 µs a hash). */
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
+  BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+
+/** `^[A-Za-z0-9+/]*={0,2}$` (one check per target hash: 100,000 in a large role) */
 function isBase64Text(s: string): boolean {
+  const n = s.length;
   let i = 0;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok =
-      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
-    if (!ok) break;
-  }
+  while (i < n && BASE64_ALPHABET[s.charCodeAt(i)] === 1) i++;
   const body = i;
-  while (i < s.length && s.charCodeAt(i) === 0x3d) i++;
-  return i === s.length && i - body <= 2;
+  while (i < n && s.charCodeAt(i) === 0x3d) i++;
+  return i === n && i - body <= 2;
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   type Metadata,
   type TargetsSigned,
 } from '../../src/tuf/index.js';
+import { Checker } from '../../src/tuf/structure.js';
 
 // eslint-disable-next-line no-control-regex
 const text = fc.string({ unit: 'binary', maxLength: 10 }).filter((s) => !/[\u0000-\u001f]/.test(s));
@@ -188,5 +189,25 @@ describe('editedTargetsBytes', () => {
     const bad = { length: -1, hashes: {} } as unknown as FileMeta;
     const signed: TargetsSigned = { ...base.signed, targets: { a: meta(1), b: bad } };
     expect(() => editedTargetsBytes('targets', base, signed, new Set(['b']))).toThrow(/signed\.targets\["b"\]\.length/);
+  });
+});
+
+describe('the base64 check of target hashes', () => {
+  it('takes exactly what /^[A-Za-z0-9+/]*={0,2}$/ takes (length a multiple of 4)', () => {
+    const alphabet = fc.constantFrom(...'AZaz09+/=-_. é\u0100'.split(''));
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 12 }), (chars) => {
+        const s = chars.join('');
+        const want = s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+        let got = true;
+        try {
+          new Checker('x').base64Text(s, 'h');
+        } catch {
+          got = false;
+        }
+        return got === want;
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
