@@ -9,8 +9,13 @@
  *
  * `parameters` is kept as raw DER (ANY) and is omitted entirely when undefined, which is how notary
  * writes RSA (no NULL) and how its PBKDF2 params carry no PRF.
+ *
+ * The library (with asn1js, ~290 KB) is required on first use, synchronously (it is CommonJS), so
+ * that commands which never open or write a key file do not load it (docs/performance.md,
+ * measurement 9); the schema classes are defined then, by `define`.
  */
-import { AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from '@peculiar/asn1-schema';
+import { createRequire } from 'node:module';
+import type * as AsnSchema from '@peculiar/asn1-schema';
 
 export const OID = {
   rsaEncryption: '1.2.840.113549.1.1.1',
@@ -27,106 +32,136 @@ export const OID = {
   hmacWithSHA1: '1.2.840.113549.2.7',
 } as const;
 
-@AsnType({ type: AsnTypeTypes.Sequence })
-export class AlgorithmIdentifier {
-  @AsnProp({ type: AsnPropTypes.ObjectIdentifier })
-  algorithm = '';
+function define(S: typeof AsnSchema) {
+  const { AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } = S;
+  @AsnType({ type: AsnTypeTypes.Sequence })
+  class AlgorithmIdentifier {
+    @AsnProp({ type: AsnPropTypes.ObjectIdentifier })
+    algorithm = '';
 
-  /** raw DER of the parameters; undefined = absent (not NULL) */
-  @AsnProp({ type: AsnPropTypes.Any, optional: true })
-  parameters?: ArrayBuffer;
+    /** raw DER of the parameters; undefined = absent (not NULL) */
+    @AsnProp({ type: AsnPropTypes.Any, optional: true })
+    parameters?: ArrayBuffer;
 
-  constructor(algorithm = '', parameters?: ArrayBuffer) {
-    this.algorithm = algorithm;
-    if (parameters !== undefined) this.parameters = parameters;
+    constructor(algorithm = '', parameters?: ArrayBuffer) {
+      this.algorithm = algorithm;
+      if (parameters !== undefined) this.parameters = parameters;
+    }
   }
+
+  @AsnType({ type: AsnTypeTypes.Sequence })
+  class PrivateKeyInfo {
+    @AsnProp({ type: AsnPropTypes.Integer })
+    version = 0;
+
+    @AsnProp({ type: AlgorithmIdentifier })
+    privateKeyAlgorithm = new AlgorithmIdentifier();
+
+    @AsnProp({ type: OctetString })
+    privateKey = new OctetString();
+
+    /** [0] IMPLICIT attributes / [1] publicKey (RFC 5958) are accepted on input and ignored */
+    @AsnProp({ type: AsnPropTypes.Any, context: 0, implicit: true, optional: true })
+    attributes?: ArrayBuffer;
+
+    @AsnProp({ type: AsnPropTypes.Any, context: 1, implicit: true, optional: true })
+    publicKey?: ArrayBuffer;
+  }
+
+  @AsnType({ type: AsnTypeTypes.Sequence })
+  class EncryptedPrivateKeyInfo {
+    @AsnProp({ type: AlgorithmIdentifier })
+    encryptionAlgorithm = new AlgorithmIdentifier();
+
+    @AsnProp({ type: OctetString })
+    encryptedData = new OctetString();
+  }
+
+  @AsnType({ type: AsnTypeTypes.Sequence })
+  class Pbes2Params {
+    @AsnProp({ type: AlgorithmIdentifier })
+    keyDerivationFunc = new AlgorithmIdentifier();
+
+    @AsnProp({ type: AlgorithmIdentifier })
+    encryptionScheme = new AlgorithmIdentifier();
+  }
+
+  @AsnType({ type: AsnTypeTypes.Sequence })
+  class Pbkdf2Params {
+    @AsnProp({ type: OctetString })
+    salt = new OctetString();
+
+    @AsnProp({ type: AsnPropTypes.Integer })
+    iterationCount = 0;
+
+    @AsnProp({ type: AsnPropTypes.Integer, optional: true })
+    keyLength?: number;
+
+    @AsnProp({ type: AlgorithmIdentifier, optional: true })
+    prf?: AlgorithmIdentifier;
+  }
+
+  @AsnType({ type: AsnTypeTypes.Choice })
+  class OidValue {
+    @AsnProp({ type: AsnPropTypes.ObjectIdentifier })
+    value = '';
+    constructor(value = '') {
+      this.value = value;
+    }
+  }
+
+  return {
+    AsnConvert,
+    OctetString,
+    AlgorithmIdentifier,
+    PrivateKeyInfo,
+    EncryptedPrivateKeyInfo,
+    Pbes2Params,
+    Pbkdf2Params,
+    OidValue,
+  };
 }
 
-@AsnType({ type: AsnTypeTypes.Sequence })
-export class PrivateKeyInfo {
-  @AsnProp({ type: AsnPropTypes.Integer })
-  version = 0;
+export type Asn1 = ReturnType<typeof define>;
+export type AlgorithmIdentifier = InstanceType<Asn1['AlgorithmIdentifier']>;
+export type PrivateKeyInfo = InstanceType<Asn1['PrivateKeyInfo']>;
+export type EncryptedPrivateKeyInfo = InstanceType<Asn1['EncryptedPrivateKeyInfo']>;
 
-  @AsnProp({ type: AlgorithmIdentifier })
-  privateKeyAlgorithm = new AlgorithmIdentifier();
-
-  @AsnProp({ type: OctetString })
-  privateKey = new OctetString();
-
-  /** [0] IMPLICIT attributes / [1] publicKey (RFC 5958) are accepted on input and ignored */
-  @AsnProp({ type: AsnPropTypes.Any, context: 0, implicit: true, optional: true })
-  attributes?: ArrayBuffer;
-
-  @AsnProp({ type: AsnPropTypes.Any, context: 1, implicit: true, optional: true })
-  publicKey?: ArrayBuffer;
-}
-
-@AsnType({ type: AsnTypeTypes.Sequence })
-export class EncryptedPrivateKeyInfo {
-  @AsnProp({ type: AlgorithmIdentifier })
-  encryptionAlgorithm = new AlgorithmIdentifier();
-
-  @AsnProp({ type: OctetString })
-  encryptedData = new OctetString();
-}
-
-@AsnType({ type: AsnTypeTypes.Sequence })
-export class Pbes2Params {
-  @AsnProp({ type: AlgorithmIdentifier })
-  keyDerivationFunc = new AlgorithmIdentifier();
-
-  @AsnProp({ type: AlgorithmIdentifier })
-  encryptionScheme = new AlgorithmIdentifier();
-}
-
-@AsnType({ type: AsnTypeTypes.Sequence })
-export class Pbkdf2Params {
-  @AsnProp({ type: OctetString })
-  salt = new OctetString();
-
-  @AsnProp({ type: AsnPropTypes.Integer })
-  iterationCount = 0;
-
-  @AsnProp({ type: AsnPropTypes.Integer, optional: true })
-  keyLength?: number;
-
-  @AsnProp({ type: AlgorithmIdentifier, optional: true })
-  prf?: AlgorithmIdentifier;
+let loaded: Asn1 | undefined;
+/** The schema classes and the library's converter, loaded on first use. */
+export function asn1(): Asn1 {
+  loaded ??= define(createRequire(import.meta.url)('@peculiar/asn1-schema') as typeof AsnSchema);
+  return loaded;
 }
 
 export function derOf(obj: unknown): Buffer {
-  return Buffer.from(AsnConvert.serialize(obj));
+  return Buffer.from(asn1().AsnConvert.serialize(obj));
 }
 
 /** DER of an OBJECT IDENTIFIER value (used as AlgorithmIdentifier parameters). */
 export function oidDer(oid: string): ArrayBuffer {
+  const { AsnConvert, OidValue } = asn1();
   return AsnConvert.serialize(new OidValue(oid));
 }
 
 /** DER of an OCTET STRING value (used as AES-CBC IV parameter). */
 export function octetStringDer(bytes: Uint8Array): ArrayBuffer {
+  const { AsnConvert, OctetString } = asn1();
   return AsnConvert.serialize(new OctetString(bytes));
-}
-
-@AsnType({ type: AsnTypeTypes.Choice })
-class OidValue {
-  @AsnProp({ type: AsnPropTypes.ObjectIdentifier })
-  value = '';
-  constructor(value = '') {
-    this.value = value;
-  }
 }
 
 /** Parses DER `bytes` as `target`; throws the library's error on malformed input. */
 export function parseDer<T>(bytes: Uint8Array | ArrayBuffer, target: new () => T): T {
-  return AsnConvert.parse(bytes, target);
+  return asn1().AsnConvert.parse(bytes, target);
 }
 
 export function parseOidDer(bytes: ArrayBuffer): string {
+  const { AsnConvert, OidValue } = asn1();
   return AsnConvert.parse(bytes, OidValue).value;
 }
 
 export function parseOctetStringDer(bytes: ArrayBuffer): Buffer {
+  const { AsnConvert, OctetString } = asn1();
   return Buffer.from(AsnConvert.parse(bytes, OctetString).buffer);
 }
 

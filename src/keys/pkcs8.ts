@@ -5,23 +5,10 @@
  * whatever node:crypto can open. The PEM files are key-pem.ts; pre-PKCS#8 PEMs are legacy-pem.ts.
  */
 import * as crypto from 'node:crypto';
-import { OctetString } from '@peculiar/asn1-schema';
 import { SignetError, isSignetError } from '../errors.js';
 import { derChildren, derElement, oidText, type DerElement } from '../tuf/index.js';
-import {
-  AlgorithmIdentifier,
-  EncryptedPrivateKeyInfo,
-  OID,
-  Pbes2Params,
-  Pbkdf2Params,
-  PrivateKeyInfo,
-  buf,
-  derOf,
-  octetStringDer,
-  oidDer,
-  parseDer,
-  parseOctetStringDer,
-} from './asn1.js';
+import { OID, asn1, buf, derOf, octetStringDer, oidDer, parseDer, parseOctetStringDer } from './asn1.js';
+import type { EncryptedPrivateKeyInfo, PrivateKeyInfo } from './asn1.js';
 import { privateKeyFromKeyObject, type PrivateKey } from './private-key.js';
 
 export const NOTARY_PBKDF2_ITERATIONS = 2048;
@@ -53,6 +40,7 @@ const PBES2_CIPHERS: Record<string, { name: string; keyLen: number }> = {
 
 /** notary's PrivateKeyInfo DER for `key` (EC version 1, RSA without NULL, Ed25519 96 bytes). */
 export function toNotaryPkcs8(key: PrivateKey): Buffer {
+  const { PrivateKeyInfo, AlgorithmIdentifier, OctetString } = asn1();
   const info = new PrivateKeyInfo();
   const ko = key.keyObject;
   switch (key.keytype) {
@@ -119,6 +107,7 @@ export function ed25519FromNotaryBytes(raw: Buffer): crypto.KeyObject {
 
 /** Parses a (notary or standard) PrivateKeyInfo. */
 export function fromPkcs8(der: Buffer): PrivateKey {
+  const { PrivateKeyInfo, AlgorithmIdentifier } = asn1();
   let info: PrivateKeyInfo;
   try {
     info = parseDer(der, PrivateKeyInfo);
@@ -164,6 +153,7 @@ export function fromPkcs8(der: Buffer): PrivateKey {
 
 /** EncryptedPrivateKeyInfo exactly as notary writes it. `salt`/`iv` are for tests only. */
 export function encryptPkcs8(inner: Buffer, passphrase: string, fixed?: { salt?: Buffer; iv?: Buffer }): Buffer {
+  const { Pbkdf2Params, OctetString, Pbes2Params, AlgorithmIdentifier, EncryptedPrivateKeyInfo } = asn1();
   const salt = fixed?.salt ?? crypto.randomBytes(NOTARY_SALT_LEN);
   const iv = fixed?.iv ?? crypto.randomBytes(AES_IV_LEN);
   const key = crypto.pbkdf2Sync(Buffer.from(passphrase, 'utf8'), salt, NOTARY_PBKDF2_ITERATIONS, 32, 'sha1');
@@ -199,6 +189,7 @@ export interface Pbes2Info {
 
 /** Describes the PBES2 parameters of an EncryptedPrivateKeyInfo (undefined if not PBES2/PBKDF2). */
 export function describePbes2(der: Buffer): Pbes2Info | undefined {
+  const { EncryptedPrivateKeyInfo, Pbes2Params, Pbkdf2Params } = asn1();
   let epki: EncryptedPrivateKeyInfo;
   try {
     epki = parseDer(der, EncryptedPrivateKeyInfo);
@@ -281,7 +272,7 @@ export function decryptPkcs8(der: Buffer, passphrase: string): PrivateKey {
     throw new SignetError('KEY_FILE', `PBKDF2 iteration count ${info.iterations} out of range`);
   }
   if (info.iv.length !== AES_IV_LEN) throw new SignetError('KEY_FILE', 'AES-CBC IV must be 16 bytes');
-  const epki = parseDer(der, EncryptedPrivateKeyInfo);
+  const epki = parseDer(der, asn1().EncryptedPrivateKeyInfo);
   const ct = buf(epki.encryptedData.buffer);
   if (ct.length === 0 || ct.length % 16 !== 0) {
     throw new SignetError('KEY_FILE', 'encrypted private key data has a bad length');

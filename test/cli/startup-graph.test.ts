@@ -143,12 +143,13 @@ describe('client start-up graph', () => {
   it.each([
     ['verify', ['verify', '--trust-only']],
     ['sign', ['sign']],
-  ])("the bin's %s loads no zod, no X.509 encoder, no node:http2 and no node:child_process", async (name, cmd) => {
+  ])("the bin's %s loads no zod, no ASN.1 library, no node:http2 and no node:child_process", async (name, cmd) => {
     const port = await freePort();
     const builtins = path.join(dir, `${name}-builtins.txt`);
     writeFileSync(
       path.join(dir, 'builtins.cjs'),
-      `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_OUT, process.moduleLoadList.join('\\n')));\n`,
+      // Node's built-ins, then every CommonJS file loaded through require (createRequire included)
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_OUT, [...process.moduleLoadList, ...Object.keys(require.cache)].join('\\n')));\n`,
     );
     const urls = await loadedBy(
       `bundle-${name}`,
@@ -161,9 +162,13 @@ describe('client start-up graph', () => {
       .filter((u) => u.includes('/dist/bin/'))
       .flatMap((u) => readFileSync(new URL(u), 'utf8').match(/^\/\/ node_modules\/(@[^/]+\/)?[^/]+/gm) ?? []);
     const packages = new Set(bundled.map((m) => m.slice('// node_modules/'.length)));
-    expect([...packages].filter((p) => /^(zod|@peculiar\/asn1-x509)$/.test(p))).toEqual([]);
+    expect([...packages].filter((p) => /^(zod|@peculiar\/asn1-x509|@peculiar\/asn1-schema|asn1js)$/.test(p))).toEqual(
+      [],
+    );
     expect(packages.has('undici')).toBe(true);
     const loaded = readFileSync(builtins, 'utf8').split('\n');
     expect(loaded.filter((m) => /^NativeModule (http2|child_process)$/.test(m))).toEqual([]);
+    // nor the key store's ASN.1 library, which the bundle requires from node_modules on first use
+    expect(loaded.filter((m) => m.includes('/node_modules/'))).toEqual([]);
   });
 });

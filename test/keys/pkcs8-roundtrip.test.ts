@@ -16,7 +16,9 @@ import {
   publicKeyPem,
   toNotaryPkcs8,
 } from '../../src/keys/index.js';
-import { PrivateKeyInfo } from '../../src/keys/asn1.js';
+import { asn1 } from '../../src/keys/asn1.js';
+
+const { PrivateKeyInfo } = asn1();
 import { expectCode, signVerifies } from './pkcs8-helpers.js';
 
 describe('round trips and other formats', () => {

@@ -12,14 +12,9 @@ import {
 } from '../../src/keys/index.js';
 import { encodeKeyPemWithParams } from '../../src/keys/key-pem.js';
 import { encryptPkcs8 } from '../../src/keys/pkcs8.js';
-import {
-  EncryptedPrivateKeyInfo,
-  Pbes2Params,
-  Pbkdf2Params,
-  PrivateKeyInfo,
-  parseOctetStringDer,
-  parseOidDer,
-} from '../../src/keys/asn1.js';
+import { asn1, parseOctetStringDer, parseOidDer } from '../../src/keys/asn1.js';
+
+const { EncryptedPrivateKeyInfo, Pbes2Params, Pbkdf2Params, PrivateKeyInfo } = asn1();
 import { expectCode, fixtureKeys } from './pkcs8-helpers.js';
 
 describe('(d) structure matches notary', () => {
