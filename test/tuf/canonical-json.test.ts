@@ -10,21 +10,10 @@ import {
   type JsonValue,
 } from '../../src/tuf/index.js';
 import { thrownCode } from '../helpers/errors.js';
+import { jsonText, jsonValue } from '../helpers/json-arbitrary.js';
 
-// strings of whole code points (no lone surrogates) without control characters
-// eslint-disable-next-line no-control-regex
-const text = fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => !/[\u0000-\u001f]/.test(s));
-const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
-    text,
-    fc.array(tie('value'), { maxLength: 5 }),
-    fc.dictionary(text, tie('value'), { maxKeys: 5 }),
-  ),
-})).value;
+const text = jsonText(12);
+const json = jsonValue({ textLength: 12, width: 5 });
 
 /** The same value with every object's keys inserted in reverse order. */
 function reverseKeys(v: JsonValue): JsonValue {

@@ -20,21 +20,10 @@ import {
   type TargetsSigned,
 } from '../../src/tuf/index.js';
 import { Checker } from '../../src/tuf/structure.js';
+import { jsonText, jsonValue } from '../helpers/json-arbitrary.js';
 
-// eslint-disable-next-line no-control-regex
-const text = fc.string({ unit: 'binary', maxLength: 10 }).filter((s) => !/[\u0000-\u001f]/.test(s));
-const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.constant(null),
-    fc.boolean(),
-    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
-    fc.constantFrom(-0, 2 ** 60, 1.5),
-    text,
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(text, tie('value'), { maxKeys: 4 }),
-  ),
-})).value;
+const text = jsonText(10);
+const json = jsonValue({ textLength: 10, width: 4, numbers: [-0, 2 ** 60, 1.5] });
 
 /** The bytes a re-encoding of the parsed `signed` gives, or undefined when it cannot be encoded. */
 function reEncoded(file: string): Buffer | undefined {
