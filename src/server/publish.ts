@@ -61,10 +61,6 @@ function describeStored(files: readonly StoredFile[]): AuditFields[] {
   return files.map((u) => ({ role: u.role, version: u.version, sha256: u.sha256, keyIds: u.keyIds }));
 }
 
-/** The rows to write (MetaUpdate without the audit's key IDs). */
-const rows = (files: readonly StoredFile[]): MetaUpdate[] =>
-  files.map(({ role, version, data, sha256 }) => ({ role, version, data, sha256 }));
-
 /**
  * What the audit entry says of each signature the server's signer made: role, key ID and the
  * version signed (the GUN is the entry's), and which signer (`local` or `remote HOST:PORT`).
@@ -132,7 +128,7 @@ export async function publish(
     usedKeys.push(t.publicKey.id);
     signed.push({ role: 'timestamp', keyId: t.publicKey.id, version: ts.signed.version });
     updates.push(signedFile(ts));
-    await tx.updateMany(gun, rows(updates));
+    await tx.updateMany(gun, updates);
     if (audit !== undefined) {
       const use = keyUse(deps.signer, signed);
       tx.audit({ ...audit, gun, stored: describeStored(updates), serverKeyIds: usedKeys, ...use });
@@ -186,7 +182,7 @@ export async function refreshTimestamp(
     used.push(tsSigner.publicKey.id);
     signed.push({ role: 'timestamp', keyId: tsSigner.publicKey.id, version: ts.signed.version });
     updates.push(signedFile(ts));
-    await tx.updateMany(gun, rows(updates));
+    await tx.updateMany(gun, updates);
     // a change made by the server itself on a read: no requester is named
     const use = keyUse(deps.signer, signed);
     tx.audit({
