@@ -223,6 +223,8 @@ export function describePbes2(der: Buffer): Pbes2Info | undefined {
 }
 
 const MAX_ITERATIONS = 10_000_000;
+/** A PBKDF2 iteration count this reader runs (a key file cannot make it spin for hours). */
+const iterationsInBounds = (n: number): boolean => n >= 1 && n <= MAX_ITERATIONS;
 
 /**
  * The PBKDF2 iteration count of a PBES2 EncryptedPrivateKeyInfo, read with the minimal DER walk
@@ -253,7 +255,7 @@ export function decryptPkcs8(der: Buffer, passphrase: string): PrivateKey {
   // in bounds. Anything it cannot open (notary's Ed25519 form, a wrong passphrase) takes the full
   // path below, which says why.
   const count = pbes2Iterations(der);
-  if (count !== undefined && count >= 1 && count <= MAX_ITERATIONS) {
+  if (count !== undefined && iterationsInBounds(count)) {
     try {
       const ko = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase });
       if (ko.asymmetricKeyType === 'ec' || ko.asymmetricKeyType === 'rsa') return privateKeyFromKeyObject(ko);
@@ -268,7 +270,7 @@ export function decryptPkcs8(der: Buffer, passphrase: string): PrivateKey {
   if (info.keyLength !== undefined && info.keyLength !== spec.keyLen) {
     throw new SignetError('KEY_FILE', `PBKDF2 keyLength ${info.keyLength} does not fit ${info.cipher}`);
   }
-  if (info.iterations < 1 || info.iterations > MAX_ITERATIONS) {
+  if (!iterationsInBounds(info.iterations)) {
     throw new SignetError('KEY_FILE', `PBKDF2 iteration count ${info.iterations} out of range`);
   }
   if (info.iv.length !== AES_IV_LEN) throw new SignetError('KEY_FILE', 'AES-CBC IV must be 16 bytes');
