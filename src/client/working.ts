@@ -14,6 +14,7 @@ import {
   parentRole,
   pathAllowed,
   publicKeyFromJson,
+  setOwn,
   type BaseRole,
   type FileMeta,
   type KeyJson,
@@ -42,11 +43,6 @@ const clone = <T>(v: T): T => structuredClone(v);
  */
 function copyBody(signed: TargetsSigned): TargetsSigned {
   return { ...clone({ ...signed, targets: {} }), targets: signed.targets };
-}
-
-/** Set an own property even for names like `__proto__` (a plain assignment would change the prototype). */
-function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
-  Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export interface WorkingInput {

@@ -10,7 +10,7 @@ export {
   parseJsonBytes,
 } from './canonical-json.js';
 export type { JsonObject, JsonValue } from './canonical-json.js';
-export { editedTargetsBytes, signEditedTargets } from './targets-edit.js';
+export { editedTargetsBytes, setOwn, signEditedTargets } from './targets-edit.js';
 export { canonicalSignedRange, canonicalSignedVersion } from './canonical-scan.js';
 export { pemBlocks, pemEncode, scanPem } from './pem.js';
 export type { PemBlock, PemProblem } from './pem.js';

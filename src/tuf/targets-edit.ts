@@ -13,8 +13,8 @@ import { signCanonical, signMetadata } from './metadata.js';
 import { checkSignedStructure } from './structure.js';
 import type { FileMeta, Metadata, RoleName, Signature, Signer, TargetsSigned } from './types.js';
 
-/** Set an own property even for names like `__proto__`. */
-function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
+/** Set an own property even for names like `__proto__` (a plain assignment would change the prototype). */
+export function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
   Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
