@@ -72,19 +72,22 @@ function readTime(t: DerTime): Date {
   let year = Number(m[1]);
   if (t.kind === 'utc') year += year < 50 ? 2000 : 1900;
   const [mo, d, h, mi, sec] = (m[2]!.match(/\d\d/g) ?? []).map(Number) as [number, number, number, number, number];
-  const ms = Date.UTC(year, mo - 1, d, h, mi, sec);
-  const back = new Date(ms);
-  // refuse what Date.UTC would roll over (month 13, 31 April, hour 24, …), as Go's time parsing does
-  if (
-    back.getUTCMonth() !== mo - 1 ||
-    back.getUTCDate() !== d ||
-    back.getUTCHours() !== h ||
-    back.getUTCMinutes() !== mi ||
-    back.getUTCSeconds() !== sec
-  )
-    throw new Error(`unsupported time ${JSON.stringify(t.text)}`);
-  back.setUTCFullYear(year); // Date.UTC maps years 0–99 to 1900–1999
-  return back;
+  // set field by field (Date.UTC would map years 0–99 to 1900–1999), then refuse what rolled over
+  // (month 13, 31 April, hour 24, …), as Go's time parsing does
+  const date = new Date(0);
+  date.setUTCFullYear(year, mo - 1, d);
+  date.setUTCHours(h, mi, sec, 0);
+  const want = [year, mo, d, h, mi, sec];
+  const got = [
+    date.getUTCFullYear(),
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  ];
+  if (got.some((v, i) => v !== want[i])) throw new Error(`unsupported time ${JSON.stringify(t.text)}`);
+  return date;
 }
 
 /** Subject CN (the last one, as Go's pkix.Name keeps), validity and signature algorithm, read from the DER. */
