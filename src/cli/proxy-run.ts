@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createEnforcer, parseDuration } from '../enforce/index.js';
 import { SignetError } from '../errors.js';
-import { createObserver, startProxy, type ProxyLimits } from '../proxy/index.js';
+import { createObserver, startProxy, type Observer, type ProxyLimits } from '../proxy/index.js';
 import { resolveGlobalConfig, type GlobalFlags } from './config.js';
 import { exitCodeFor, formatError } from './output.js';
 import { closeOnSignal, enforcerOptions, positiveInt } from './service.js';
@@ -80,6 +80,17 @@ function tlsOf(flags: ProxyFlags): { cert: Buffer; key: Buffer } | undefined {
   return { cert: readFlagFile(flags.tlsCert, '--tls-cert'), key: readFlagFile(flags.tlsKey, '--tls-key') };
 }
 
+function openObserver(auditLog: string | undefined): Observer {
+  try {
+    return createObserver(auditLog ?? '-');
+  } catch (e) {
+    throw new SignetError('USAGE', `cannot open the --audit-log file ${auditLog ?? '-'} for appending`, {
+      cause: e,
+      fix: 'give --audit-log a path in an existing, writable directory (or - for stdout)',
+    });
+  }
+}
+
 export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
   try {
     const cfg = resolveGlobalConfig(cmd.optsWithGlobals<GlobalFlags>());
@@ -115,7 +126,7 @@ export async function runProxy(flags: ProxyFlags, cmd: Command): Promise<void> {
         fix: 'e.g. --max-stale 15m',
       });
     }
-    const observer = createObserver(flags.auditLog ?? '-');
+    const observer = openObserver(flags.auditLog);
     const enforcer = await createEnforcer(
       enforcerOptions(cfg, {
         policy: flags.policy,

@@ -4,7 +4,7 @@
  * of every request and decision (`GET /metrics`). Records carry no credentials: the type has no field
  * for headers.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { Counter, Registry } from 'prom-client';
 
 /**
@@ -54,15 +54,17 @@ export function createObserver(log: string | NodeJS.WritableStream): Observer {
     labelNames: ['decision', 'code'] as const,
     registers: [metrics],
   });
-  let file: WriteStream | undefined;
-  const out: NodeJS.WritableStream =
-    typeof log !== 'string'
-      ? log
-      : log === '-'
-        ? process.stdout
-        : (file = createWriteStream(log, { flags: 'a', mode: 0o600 }));
+  // A file log is appended synchronously: a decision's line is in the file before its answer is sent,
+  // so what a client saw refused (or served in report mode) is already on record; an unwritable path
+  // fails here, at start.
+  let fd: number | undefined;
+  if (typeof log === 'string' && log !== '-') fd = openSync(log, 'a', 0o600);
+  const out: NodeJS.WritableStream | undefined =
+    typeof log !== 'string' ? log : log === '-' ? process.stdout : undefined;
   const line = (rec: Record<string, unknown>): void => {
-    out.write(`${JSON.stringify({ time: new Date().toISOString(), ...rec })}\n`);
+    const text = `${JSON.stringify({ time: new Date().toISOString(), ...rec })}\n`;
+    if (fd !== undefined) writeSync(fd, text);
+    else out!.write(text);
   };
   return {
     metrics,
@@ -79,7 +81,10 @@ export function createObserver(log: string | NodeJS.WritableStream): Observer {
       line({ event, ...fields });
     },
     async close() {
-      if (file) await new Promise<void>((resolve) => file!.end(resolve));
+      if (fd === undefined) return;
+      fsyncSync(fd);
+      closeSync(fd);
+      fd = undefined;
     },
   };
 }
