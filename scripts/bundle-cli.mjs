@@ -3,11 +3,8 @@
 // hundred modules from dist/ and node_modules (docs/performance.md, measurement 9). Run by
 // `npm run build` after tsc.
 // - Left as packages: what the server side needs (native bindings, drivers, Fastify, pino, gRPC) and
-//   undici's index (only the proxy uses it, and the proxy runs unbundled). The two undici files the
-//   HTTP floor imports (src/http/transport.ts) are bundled.
-// - In the bundle, `node:http2` is an empty module: undici loads it at start-up for HTTP/2, which
-//   Signet never negotiates (no `allowH2`), and it is one of Node's costliest built-in modules to load.
-//   undici itself falls back to `{ constants: {} }` when the runtime lacks http2.
+//   undici (only the proxy uses it, and the proxy runs unbundled; the client's HTTP floor,
+//   src/http/transport.ts, is on Node's http/https).
 // - `node:child_process`, which commander requires at start-up for executable subcommands (Signet
 //   has none), is loaded on first use through a proxy: it is slow to load and most commands never
 //   start a process.
@@ -55,11 +52,6 @@ await build({
       name: 'signet-bundle',
       setup(b) {
         b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', external: true }));
-        b.onResolve({ filter: /^(node:)?http2$/ }, () => ({ path: 'http2', namespace: 'no-http2' }));
-        b.onLoad({ filter: /.*/, namespace: 'no-http2' }, () => ({
-          contents: 'module.exports = { constants: {} };',
-          loader: 'js',
-        }));
         b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
           // Signet's own `await import('node:child_process')` is already lazy: left to Node
           args.namespace === 'lazy-child-process' || args.kind === 'dynamic-import'

@@ -1,20 +1,20 @@
 /**
- * One HTTP exchange over undici, for the trust-server client and the registry client: a deadline on
+ * One HTTP exchange over Node's own http/https, for the trust-server client and the registry client: a deadline on
  * the whole exchange (connect, headers, body), a byte cap on every body read, retries of GETs on
  * network failures and chosen statuses, and same-method redirects that never carry the
  * Authorization header to another origin. Failures reach the caller through its own `HttpErrors`,
  * so each client speaks its own dialect (notary's wording, or the registry's).
  */
-import type { Dispatcher } from 'undici';
-import Agent from 'undici/lib/dispatcher/agent.js';
-import request from 'undici/lib/api/api-request.js';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
 import type { SignetError } from '../errors.js';
 import { originOf } from './origin.js';
 
-// undici's index loads every API it has (fetch, WebSocket, EventSource, mocks, caches…), about
-// two-thirds of its load time; a one-shot command needs only the Agent and request(), taken from
-// the files that define them (undici has no exports map; its index exports these same objects;
-// their types are declared in undici-files.d.ts). As plain imports, the CLI bundle can include them.
+// Node's http/https rather than undici: a one-shot command makes a handful of requests, and undici
+// costs it about 40 ms of module loading plus the compilation of its WebAssembly HTTP parser, more
+// than the whole exchange (docs/performance.md, measurement 9). The long-running proxy, where
+// undici's pooling pays, keeps it (src/proxy/upstream.ts).
 
 export type FailureKind = 'timeout' | 'tls' | 'network';
 
@@ -41,8 +41,6 @@ export interface HttpClientOptions {
   /** extra CA certificate(s), PEM */
   ca?: string | Buffer;
   insecureSkipVerify?: boolean;
-  /** used instead of an own Agent (tests); not closed by `close()` */
-  dispatcher?: Dispatcher;
 }
 
 export interface HttpRequest {
@@ -82,22 +80,19 @@ class TooLarge extends Error {
 }
 
 export class HttpClient {
-  private readonly dispatcher: Dispatcher;
-  private readonly ownDispatcher: boolean;
+  // keep-alive: a command's requests to one server share a connection (and one TLS handshake); an
+  // idle pooled socket does not keep the process alive (Node unrefs it)
+  private readonly agents: { http: http.Agent; https: https.Agent };
 
   constructor(private readonly opts: HttpClientOptions) {
-    this.ownDispatcher = opts.dispatcher === undefined;
-    this.dispatcher =
-      opts.dispatcher ??
-      new Agent({
-        connect: {
-          timeout: opts.timeoutMs,
-          ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-          rejectUnauthorized: opts.insecureSkipVerify !== true,
-        },
-        headersTimeout: opts.timeoutMs,
-        bodyTimeout: opts.timeoutMs,
-      });
+    this.agents = {
+      http: new http.Agent({ keepAlive: true }),
+      https: new https.Agent({
+        keepAlive: true,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+        rejectUnauthorized: opts.insecureSkipVerify !== true,
+      }),
+    };
   }
 
   /** One logical request: retries (GET) and redirects; the body read whole, within its cap. */
@@ -123,8 +118,10 @@ export class HttpClient {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.ownDispatcher) await this.dispatcher.close();
+  close(): Promise<void> {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+    return Promise.resolve();
   }
 
   private delay(attempt: number): number {
@@ -154,35 +151,33 @@ export class HttpClient {
     headers: Record<string, string>,
     redirecting: boolean,
   ): Promise<HttpResponse> {
-    const { timeoutMs } = this.opts;
-    const signal = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
     const u = new URL(url);
-    let res: Dispatcher.ResponseData;
+    let res: IncomingMessage;
     try {
-      res = await request.call(this.dispatcher, {
-        origin: u.origin,
-        path: u.pathname + u.search,
+      res = await send(u, {
         method: req.method,
         headers: {
           'user-agent': this.opts.userAgent,
           ...headers,
           ...(req.body !== undefined ? { 'content-length': String(Buffer.byteLength(req.body)) } : {}),
         },
-        ...(req.body !== undefined ? { body: req.body } : {}),
+        agent: u.protocol === 'https:' ? this.agents.https : this.agents.http,
         signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        body: req.body,
       });
     } catch (e) {
       throw new Failure(url, signal.aborted ? 'timeout' : classify(e), e);
     }
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const limit = redirecting && isRedirect(res.statusCode) ? 0 : ok ? req.maxBytes : req.otherBytes;
+    const statusCode = res.statusCode ?? 0;
+    const resHeaders = headersOf(res);
+    const ok = statusCode >= 200 && statusCode < 300;
+    const limit = redirecting && isRedirect(statusCode) ? 0 : ok ? req.maxBytes : req.otherBytes;
     try {
       // a HEAD's Content-Length is the size of the GET body it describes; it carries none itself
-      const declared = ok && req.method !== 'HEAD' ? header(res.headers, 'content-length') : undefined;
-      const body = await readCapped(res.body, limit, declared, !ok);
-      return { status: res.statusCode, headers: res.headers, body, url };
+      const declared = ok && req.method !== 'HEAD' ? header(resHeaders, 'content-length') : undefined;
+      const body = await readCapped(res, limit, declared, !ok);
+      return { status: statusCode, headers: resHeaders, body, url };
     } catch (e) {
       if (e instanceof TooLarge) throw this.opts.errors.tooLarge(req, url, e.reason);
       throw new Failure(url, signal.aborted ? 'timeout' : classify(e), e);
@@ -200,6 +195,34 @@ class Failure extends Error {
   }
 }
 
+/** Send one request; resolves with the response once its head has arrived. */
+function send(
+  u: URL,
+  o: {
+    method: string;
+    headers: Record<string, string>;
+    agent: http.Agent;
+    signal: AbortSignal;
+    body: Buffer | string | undefined;
+  },
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const mod = u.protocol === 'https:' ? https : http;
+    const r = mod.request(u, { method: o.method, headers: o.headers, agent: o.agent, signal: o.signal }, resolve);
+    r.on('error', reject);
+    r.end(o.body);
+  });
+}
+
+/** Header names in lower case; a repeated header as its list of values, as the clients read them. */
+function headersOf(res: IncomingMessage): Headers {
+  const out: Headers = {};
+  for (const [name, values] of Object.entries(res.headersDistinct)) {
+    if (values !== undefined) out[name] = values.length === 1 ? values[0] : values;
+  }
+  return out;
+}
+
 function isRedirect(status: number): boolean {
   return [301, 302, 303, 307, 308].includes(status);
 }
@@ -214,7 +237,7 @@ function withoutAuthorization(h: Record<string, string>): Record<string, string>
  * arrives. Reading always stops at the limit and the connection is closed.
  */
 async function readCapped(
-  body: Dispatcher.ResponseData['body'],
+  body: Readable,
   limit: number,
   contentLength: string | undefined,
   truncate: boolean,
@@ -245,7 +268,7 @@ async function readCapped(
 }
 
 /** Stop reading a body; the abort error it then emits is expected. */
-function discard(body: Dispatcher.ResponseData['body']): void {
+function discard(body: Readable): void {
   body.on('error', () => undefined);
   body.destroy();
 }

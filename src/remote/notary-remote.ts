@@ -1,9 +1,8 @@
 /**
- * undici client of the Notary v1 HTTP API (N:server/server.go). Every read has a byte cap (N:const.go), every
+ * Client of the Notary v1 HTTP API (N:server/server.go). Every read has a byte cap (N:const.go), every
  * request a timeout; GETs are retried on network errors and 5xx. URLs are built by plain
  * concatenation like the Go client (N:server/server.go), without a trailing slash on the server URL (N:server/server.go, #1516).
  */
-import type { Dispatcher } from 'undici';
 import { SignetError } from '../errors.js';
 import { ChallengeAuth, HttpClient, originOf, type HttpErrors, type HttpResponse } from '../http/index.js';
 import { publicKeyFromJson, type KeyJson, type PublicKey } from '../tuf/index.js';
@@ -41,8 +40,6 @@ export interface RemoteOptions {
   userAgent?: string;
   /** Delay before retry n (0-based), default 100 ms × 2^n. Tests set 0. */
   retryDelayMs?: (attempt: number) => number;
-  /** Inject a dispatcher (tests); otherwise an Agent is made from ca/insecureSkipVerify. */
-  dispatcher?: Dispatcher;
   /**
    * Exact host:port entries (`--insecure-registry`) whose plain-http token realms may receive
    * `auth`; any other http realm on another origin gets none (src/http/origin.ts).
@@ -105,7 +102,6 @@ export class NotaryRemote {
       retryStatus: (status) => status >= 500,
       ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
       ...(opts.insecureSkipVerify === true ? { insecureSkipVerify: true } : {}),
-      ...(opts.dispatcher !== undefined ? { dispatcher: opts.dispatcher } : {}),
     });
     this.challenges = new ChallengeAuth(this.http, opts.plainHttpHosts ?? []);
   }

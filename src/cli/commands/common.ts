@@ -42,13 +42,7 @@ export function addGlobalOptions(program: Command): Command {
 
 /** The client wiring for a command's action (context.ts, loaded on first use). */
 export async function clientContext(cmd: Command, out?: Output): Promise<ClientContext> {
-  const [{ clientContext: create }, v8] = await Promise.all([import('./context.js'), import('node:v8')]);
-  // undici parses HTTP with a WebAssembly module; V8 re-compiles it with its optimising tier in the
-  // background, and a process that has finished waits for that before it exits (about 75 ms on a
-  // quiet machine, a second under load). A client command never runs long enough to gain from it;
-  // the long-running services (server, proxy, admission), which never come here, keep it. Set here,
-  // not at start-up, so that `--help` and commands without network do not load node:v8.
-  v8.setFlagsFromString('--liftoff-only');
+  const { clientContext: create } = await import('./context.js');
   return create(cmd, out);
 }
 
