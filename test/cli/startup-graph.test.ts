@@ -125,6 +125,21 @@ describe('client start-up graph', () => {
     expect(urls.some((u) => u.endsWith('/dist/cli/commands/context.js'))).toBe(false);
   });
 
+  it("verify loads no key store and none of the client's write side (working copy, signing, proposals)", async () => {
+    const port = await freePort();
+    const urls = await loadedBy('verify-reader', [
+      '--server',
+      `https://127.0.0.1:${port}`,
+      '--trust-dir',
+      'td',
+      'verify',
+      `127.0.0.1:${port}/team/app:1.0`,
+    ]);
+    expect(urls.some((u) => u.endsWith('/dist/client/verify-image.js'))).toBe(true);
+    expect(urls.filter((u) => /\/dist\/keys\/|\/dist\/client\/(?!verify-image\.js$)/.test(u))).toEqual([]);
+    expect(urls.some((u) => u.endsWith('/dist/cli/commands/context.js'))).toBe(false);
+  });
+
   it('the installed bin runs verify from the bundle: a handful of files, no server-side package', async () => {
     // dist/bin/signet.js (package.json "bin") sends one-shot commands to the esbuild bundle of
     // scripts/bundle-cli.mjs; the module graph above is what the bundle's chunks are cut from
@@ -165,7 +180,8 @@ describe('client start-up graph', () => {
     expect([...packages].filter((p) => /^(zod|@peculiar\/asn1-x509|@peculiar\/asn1-schema|asn1js)$/.test(p))).toEqual(
       [],
     );
-    expect(packages.has('undici')).toBe(true);
+    // the HTTP floor is Node's http/https: undici and its WebAssembly parser stay with the proxy
+    expect(packages.has('undici')).toBe(false);
     const loaded = readFileSync(builtins, 'utf8').split('\n');
     expect(loaded.filter((m) => /^NativeModule (http2|child_process)$/.test(m))).toEqual([]);
     // nor the key store's ASN.1 library, which the bundle requires from node_modules on first use

@@ -12,17 +12,15 @@ import {
   promptPassphraseRetriever,
   type PassphraseRetriever,
 } from '../../keys/index.js';
-import { RegistryClient, parseImageReference, type ImageReference } from '../../registry/index.js';
+import { parseImageReference, type ImageReference } from '../../registry/index.js';
 import { NotaryRemote } from '../../remote/index.js';
 import { PinStore, Updater } from '../../updater/index.js';
-import { resolveGlobalConfig, type GlobalConfig, type GlobalFlags } from '../config.js';
 import { noteTrustServer } from '../hints.js';
 import { rememberServer } from '../servers.js';
 import { formatWarning, processOutput, type Output } from '../output.js';
+import { readerContext, type ReaderContext } from './reader-context.js';
 
-export interface ClientContext {
-  cfg: GlobalConfig;
-  out: Output;
+export interface ClientContext extends ReaderContext {
   retriever: PassphraseRetriever;
   keyStore: TrustDirKeyStore;
   pins: PinStore;
@@ -32,7 +30,6 @@ export interface ClientContext {
   updaterFor(ref: ImageReference, remote: NotaryRemote, opts?: { offline?: boolean }): Updater;
   /** A repository handle for an image reference or a bare GUN. */
   repository(refOrGun: string): { repo: Repository; ref: ImageReference; close(): Promise<void> };
-  registry(): RegistryClient;
   /**
    * After init or sign: remember a trust server named with --server or DOCKER_CONTENT_TRUST_SERVER
    * (and its --tls-ca) for this repository, so later commands without --server use it (servers.ts).
@@ -41,10 +38,8 @@ export interface ClientContext {
 }
 
 export function clientContext(cmd: Command, out: Output = processOutput()): ClientContext {
-  const flags = cmd.optsWithGlobals<GlobalFlags>();
-  const cfg = resolveGlobalConfig(flags);
-  if (cfg.tofu)
-    out.err(formatWarning('WARNING: --tofu: a repository root seen for the first time is trusted without a pin'));
+  const reader = readerContext(cmd, out);
+  const { cfg } = reader;
   const prompt = cfg.isTTY
     ? promptPassphraseRetriever({ input: process.stdin, output: process.stderr, isTTY: true })
     : undefined;
@@ -86,8 +81,7 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
       onWarning: (m) => out.err(formatWarning(m)),
     });
   return {
-    cfg,
-    out,
+    ...reader,
     retriever,
     keyStore,
     pins,
@@ -106,14 +100,6 @@ export function clientContext(cmd: Command, out: Output = processOutput()): Clie
       await rememberServer(cfg.trustDir, ref.name, {
         url: choice.url,
         ...(cfg.tlsCaFile !== undefined ? { tlsCa: cfg.tlsCaFile } : {}),
-      });
-    },
-    registry() {
-      return new RegistryClient({
-        insecureRegistries: cfg.insecureRegistries,
-        dockerConfigDir: cfg.dockerConfigDir,
-        timeoutMs: cfg.timeoutMs,
-        retries: cfg.retries,
       });
     },
   };

@@ -10,7 +10,8 @@ import type { ImageReference, RegistryClient } from '../../registry/index.js';
 import type { VerifiedImage } from '../../client/index.js';
 import { noteTrustServer } from '../hints.js';
 import { formatWarning, printJson, type Output } from '../output.js';
-import { clientContext, runAction, type ClientContext } from './common.js';
+import { runAction } from './common.js';
+import type { ReaderContext } from './reader-context.js';
 
 interface VerifyFlags {
   digestOnly?: boolean;
@@ -45,11 +46,12 @@ export function registerVerify(program: Command): void {
         if (opts.sigstoreKey !== undefined)
           return (await import('../bridge-run.js')).verifySigstoreCommand(image, opts, cmd);
         // what the command runs, loaded side by side
-        const [ctx, { parseImageReference }, libs] = await Promise.all([
-          clientContext(cmd),
+        const [{ readerContext }, { parseImageReference }, libs] = await Promise.all([
+          import('./reader-context.js'),
           import('../../registry/index.js'),
           verifyLibraries(),
         ]);
+        const ctx = readerContext(cmd);
         const ref = parseImageReference(image, { defaultTag: 'latest' });
         if (ref.tag === undefined) {
           throw new SignetError('USAGE', `${image} is a digest reference; verify checks signed tags`, {
@@ -65,13 +67,13 @@ async function verifyLibraries() {
   const [enforce, { formatAge }, { verifyImage }] = await Promise.all([
     import('../../enforce/index.js'),
     import('../../updater/index.js'),
-    import('../../client/index.js'),
+    import('../../client/verify-image.js'),
   ]);
   return { enforce, formatAge, verifyImage };
 }
 
 async function verifyCommand(
-  ctx: ClientContext,
+  ctx: ReaderContext,
   ref: ImageReference,
   opts: VerifyFlags,
   { enforce, formatAge, verifyImage }: Awaited<ReturnType<typeof verifyLibraries>>,
