@@ -34,8 +34,8 @@ function typedCommand(program: Command, argv: readonly string[]): string[] {
   return path;
 }
 
-const program = buildProgram();
 const args = process.argv.slice(2);
+const program = buildProgram(args);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

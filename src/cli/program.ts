@@ -20,7 +20,40 @@ export function signetVersion(): string {
   }
 }
 
-export function buildProgram(): Command {
+/** Commands that read the whole tree (completion scripts list every command). */
+const WHOLE_TREE = new Set(['completion']);
+
+/**
+ * The command word of `args` (argv after node and the script) when everything before it is a known
+ * global option (with its value); else undefined (`--help`, `help`, a mistake: the whole tree is
+ * built, so help lists every command and a misspelt one gets its suggestion).
+ */
+export function commandWord(program: Command, args: readonly string[]): string | undefined {
+  const takesValue = new Set<string>();
+  const known = new Set<string>();
+  for (const o of program.options) {
+    for (const flag of [o.long, o.short]) {
+      if (flag === undefined) continue;
+      known.add(flag);
+      if (o.required || o.optional) takesValue.add(flag);
+    }
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('-') || a === '-') return a;
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (!known.has(flag)) return undefined;
+    if (takesValue.has(flag) && eq < 0) i++;
+  }
+  return undefined;
+}
+
+/**
+ * The program; with `args`, only the command they run is registered when it is known (a one-shot
+ * command then sets up one command's options, not some forty commands').
+ */
+export function buildProgram(args?: readonly string[]): Command {
   const program = new Command('signet')
     .description('Docker Content Trust server and client (Notary v1 compatible)')
     .version(signetVersion(), '-V, --version', 'print the version of signet')
@@ -29,6 +62,8 @@ export function buildProgram(): Command {
     .exitOverride();
   addGlobalOptions(program);
   program.hook('preAction', () => setGlobalsFrom(program));
-  for (const register of registrars) register(program);
+  const word = args !== undefined ? commandWord(program, args) : undefined;
+  const only = word !== undefined && !WHOLE_TREE.has(word) ? registrars.find(([name]) => name === word) : undefined;
+  for (const [, register] of only !== undefined ? [only] : registrars) register(program);
   return program;
 }
