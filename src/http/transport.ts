@@ -5,8 +5,9 @@
  * Authorization header to another origin. Failures reach the caller through its own `HttpErrors`,
  * so each client speaks its own dialect (notary's wording, or the registry's).
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { SignetError } from '../errors.js';
 import { originOf } from './origin.js';
@@ -15,6 +16,11 @@ import { originOf } from './origin.js';
 // costs it about 40 ms of module loading plus the compilation of its WebAssembly HTTP parser, more
 // than the whole exchange (docs/performance.md, measurement 9). The long-running proxy, where
 // undici's pooling pays, keeps it (src/proxy/upstream.ts).
+// Required, not imported: an ES import of node:http reads every export, and on Node ≥ 22 that runs
+// its lazy WebSocket/MessageEvent getters, which load Node's own copy of undici (~20 ms).
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof import('node:http');
+const https = require('node:https') as typeof import('node:https');
 
 export type FailureKind = 'timeout' | 'tls' | 'network';
 
@@ -82,7 +88,7 @@ class TooLarge extends Error {
 export class HttpClient {
   // keep-alive: a command's requests to one server share a connection (and one TLS handshake); an
   // idle pooled socket does not keep the process alive (Node unrefs it)
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
   constructor(private readonly opts: HttpClientOptions) {
     this.agents = {
@@ -201,7 +207,7 @@ function send(
   o: {
     method: string;
     headers: Record<string, string>;
-    agent: http.Agent;
+    agent: HttpAgent;
     signal: AbortSignal;
     body: Buffer | string | undefined;
   },
