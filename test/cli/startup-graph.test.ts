@@ -69,7 +69,7 @@ async function loadedBy(
     .filter((l) => l !== '');
   // the command ran (it fails at the unreachable server), so its own modules were loaded
   expect(
-    urls.some((u) => u.endsWith(entry === SIGNET_UNBUNDLED ? '/dist/cli/main.js' : '/dist/bin/client.js')),
+    urls.some((u) => u.endsWith(entry === SIGNET_UNBUNDLED ? '/dist/cli/main.js' : '/dist/bin/client.mjs')),
     `${r.stdout}\n${r.stderr}`,
   ).toBe(true);
   return urls;
