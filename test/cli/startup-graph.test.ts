@@ -75,30 +75,20 @@ async function loadedBy(
   return urls;
 }
 
+/** A client command against a trust server on `port` where nothing listens (it fails there). */
+const against = (port: number, ...cmd: string[]): string[] => [
+  '--server',
+  `https://127.0.0.1:${port}`,
+  '--trust-dir',
+  'td',
+  ...cmd,
+  `127.0.0.1:${port}/team/app:1.0`,
+];
+
 describe('client start-up graph', () => {
   it.each([
-    [
-      'verify',
-      (port: number) => [
-        '--server',
-        `https://127.0.0.1:${port}`,
-        '--trust-dir',
-        'td',
-        'verify',
-        `127.0.0.1:${port}/team/app:1.0`,
-      ],
-    ],
-    [
-      'sign',
-      (port: number) => [
-        '--server',
-        `https://127.0.0.1:${port}`,
-        '--trust-dir',
-        'td',
-        'sign',
-        `127.0.0.1:${port}/team/app:1.0`,
-      ],
-    ],
+    ['verify', (port: number) => against(port, 'verify')],
+    ['sign', (port: number) => against(port, 'sign')],
     ['--help', () => ['--help']],
   ])('%s loads no server, storage, database or PKCS#11 module', async (name, args) => {
     const port = await freePort(); // nothing listens there
@@ -127,14 +117,7 @@ describe('client start-up graph', () => {
 
   it("verify loads no key store and none of the client's write side (working copy, signing, proposals)", async () => {
     const port = await freePort();
-    const urls = await loadedBy('verify-reader', [
-      '--server',
-      `https://127.0.0.1:${port}`,
-      '--trust-dir',
-      'td',
-      'verify',
-      `127.0.0.1:${port}/team/app:1.0`,
-    ]);
+    const urls = await loadedBy('verify-reader', against(port, 'verify'));
     expect(urls.some((u) => u.endsWith('/dist/client/verify-image.js'))).toBe(true);
     expect(urls.filter((u) => /\/dist\/keys\/|\/dist\/client\/(?!verify-image\.js$)/.test(u))).toEqual([]);
     expect(urls.some((u) => u.endsWith('/dist/cli/commands/context.js'))).toBe(false);
@@ -144,11 +127,7 @@ describe('client start-up graph', () => {
     // dist/bin/signet.js (package.json "bin") sends one-shot commands to the esbuild bundle of
     // scripts/bundle-cli.mjs; the module graph above is what the bundle's chunks are cut from
     const port = await freePort();
-    const urls = await loadedBy(
-      'bundle-verify',
-      ['--server', `https://127.0.0.1:${port}`, '--trust-dir', 'td', 'verify', `127.0.0.1:${port}/team/app:1.0`],
-      SIGNET_MAIN,
-    );
+    const urls = await loadedBy('bundle-verify', against(port, 'verify'), SIGNET_MAIN);
     expect(urls.filter((u) => SERVER_SIDE.some((re) => re.test(u)))).toEqual([]);
     // nothing from the unbundled dist/ tree, and no package outside the bundle
     expect(urls.filter((u) => /\/dist\/(?!bin\/)/.test(u))).toEqual([]);
@@ -158,33 +137,37 @@ describe('client start-up graph', () => {
   it.each([
     ['verify', ['verify', '--trust-only']],
     ['sign', ['sign']],
-  ])("the bin's %s loads no zod, no ASN.1 library, no node:http2 and no node:child_process", async (name, cmd) => {
-    const port = await freePort();
-    const builtins = path.join(dir, `${name}-builtins.txt`);
-    writeFileSync(
-      path.join(dir, 'builtins.cjs'),
-      // Node's built-ins, then every CommonJS file loaded through require (createRequire included)
-      `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_OUT, [...process.moduleLoadList, ...Object.keys(require.cache)].join('\\n')));\n`,
-    );
-    const urls = await loadedBy(
-      `bundle-${name}`,
-      ['--server', `https://127.0.0.1:${port}`, '--trust-dir', 'td', ...cmd, `127.0.0.1:${port}/team/app:1.0`],
-      SIGNET_MAIN,
-      { nodeArgs: ['--require', path.join(dir, 'builtins.cjs')], env: { BUILTINS_OUT: builtins } },
-    );
-    // esbuild marks each bundled file with a `// node_modules/<package>/…` comment
-    const bundled = urls
-      .filter((u) => u.includes('/dist/bin/'))
-      .flatMap((u) => readFileSync(new URL(u), 'utf8').match(/^\/\/ node_modules\/(@[^/]+\/)?[^/]+/gm) ?? []);
-    const packages = new Set(bundled.map((m) => m.slice('// node_modules/'.length)));
-    expect([...packages].filter((p) => /^(zod|@peculiar\/asn1-x509|@peculiar\/asn1-schema|asn1js)$/.test(p))).toEqual(
-      [],
-    );
-    // the HTTP floor is Node's http/https: undici and its WebAssembly parser stay with the proxy
-    expect(packages.has('undici')).toBe(false);
-    const loaded = readFileSync(builtins, 'utf8').split('\n');
-    expect(loaded.filter((m) => /^NativeModule (http2|child_process)$/.test(m))).toEqual([]);
-    // nor the key store's ASN.1 library, which the bundle requires from node_modules on first use
-    expect(loaded.filter((m) => m.includes('/node_modules/'))).toEqual([]);
-  });
+  ])(
+    "the bin's %s loads no zod, no ASN.1 library, no undici, no node:http2 and no node:child_process",
+    async (name, cmd) => {
+      const port = await freePort();
+      const builtins = path.join(dir, `${name}-builtins.txt`);
+      writeFileSync(
+        path.join(dir, 'builtins.cjs'),
+        // Node's built-ins, then every CommonJS file loaded through require (createRequire included)
+        `process.on('exit', () => require('node:fs').writeFileSync(process.env.BUILTINS_OUT, [...process.moduleLoadList, ...Object.keys(require.cache)].join('\\n')));\n`,
+      );
+      const urls = await loadedBy(`bundle-${name}`, against(port, ...cmd), SIGNET_MAIN, {
+        nodeArgs: ['--require', path.join(dir, 'builtins.cjs')],
+        env: { BUILTINS_OUT: builtins },
+      });
+      // esbuild marks each bundled file with a `// node_modules/<package>/…` comment
+      const bundled = urls
+        .filter((u) => u.includes('/dist/bin/'))
+        .flatMap((u) => readFileSync(new URL(u), 'utf8').match(/^\/\/ node_modules\/(@[^/]+\/)?[^/]+/gm) ?? []);
+      const packages = new Set(bundled.map((m) => m.slice('// node_modules/'.length)));
+      expect([...packages].filter((p) => /^(zod|@peculiar\/asn1-x509|@peculiar\/asn1-schema|asn1js)$/.test(p))).toEqual(
+        [],
+      );
+      // the HTTP floor is Node's http/https: undici and its WebAssembly parser stay with the proxy
+      expect(packages.has('undici')).toBe(false);
+      const loaded = readFileSync(builtins, 'utf8').split('\n');
+      // nor Node's own undici (Node ≥ 22 loads it when node:http is imported as an ES module: transport.ts)
+      expect(
+        loaded.filter((m) => /^NativeModule (http2|child_process|internal\/deps\/undici\/undici)$/.test(m)),
+      ).toEqual([]);
+      // nor the key store's ASN.1 library, which the bundle requires from node_modules on first use
+      expect(loaded.filter((m) => m.includes('/node_modules/'))).toEqual([]);
+    },
+  );
 });
