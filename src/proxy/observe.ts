@@ -56,15 +56,13 @@ export function createObserver(log: string | NodeJS.WritableStream): Observer {
   });
   // A file log is appended synchronously: a decision's line is in the file before its answer is sent,
   // so what a client saw refused (or served in report mode) is already on record; an unwritable path
-  // fails here, at start.
-  let fd: number | undefined;
-  if (typeof log === 'string' && log !== '-') fd = openSync(log, 'a', 0o600);
-  const out: NodeJS.WritableStream | undefined =
-    typeof log !== 'string' ? log : log === '-' ? process.stdout : undefined;
+  // fails here, at start. After close() a file log takes no more lines.
+  let fd = typeof log === 'string' && log !== '-' ? openSync(log, 'a', 0o600) : undefined;
+  const stream = fd !== undefined ? undefined : typeof log !== 'string' ? log : process.stdout;
   const line = (rec: Record<string, unknown>): void => {
     const text = `${JSON.stringify({ time: new Date().toISOString(), ...rec })}\n`;
     if (fd !== undefined) writeSync(fd, text);
-    else out!.write(text);
+    else stream?.write(text);
   };
   return {
     metrics,

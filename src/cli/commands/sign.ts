@@ -24,7 +24,7 @@ export function registerSign(program: Command): void {
         ]);
         const refs = images.map((i) => ({ text: i, ref: requireTag(i) }));
         const registry = ctx.registry();
-        const byGun = new Map<string, { first: string; tags: RegistryTag[]; texts: string[] }>();
+        const byGun = new Map<string, { first: string; tags: RegistryTag[] }>();
         const bar = progressBar(ctx.out, refs.length, 'Resolving');
         try {
           const resolved = await resolveTags(
@@ -33,9 +33,8 @@ export function registerSign(program: Command): void {
             { onResolved: (ref) => bar.tick(ref.tag) },
           );
           refs.forEach(({ text, ref }, i) => {
-            const g = byGun.get(ref.name) ?? { first: text, tags: [], texts: [] };
+            const g = byGun.get(ref.name) ?? { first: text, tags: [] };
             g.tags.push(resolved[i] as RegistryTag);
-            g.texts.push(`${ref.familiar}:${ref.tag}`);
             byGun.set(ref.name, g);
           });
         } finally {
