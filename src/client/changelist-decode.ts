@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { FileMeta, KeyJson } from '../tuf/index.js';
 import type { Change, DelegationEdit } from './change.js';
+import { schemaError } from './schema-error.js';
 
 const keyJson = z.object({
   keytype: z.string(),
@@ -36,6 +37,10 @@ const changeFile = z.object({
   data: z.string().nullish(),
 });
 
+/** A key of a change file as TUF key JSON (public half only, as notary writes it). */
+const publicKeyJson = (k: z.infer<typeof keyJson>): KeyJson =>
+  ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson;
+
 function decodeParsed(raw: unknown): Change {
   const f = changeFile.parse(raw);
   const data = <T>(schema: z.ZodType<T>): T => {
@@ -57,10 +62,7 @@ function decodeParsed(raw: unknown): Change {
     const edit: DelegationEdit = {};
     if (d.new_name) edit.newName = d.new_name;
     if (d.threshold) edit.threshold = d.threshold;
-    if (d.add_keys)
-      edit.addKeys = d.add_keys.map(
-        (k) => ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson,
-      );
+    if (d.add_keys) edit.addKeys = d.add_keys.map(publicKeyJson);
     if (d.remove_keys) edit.removeKeys = d.remove_keys;
     if (d.add_paths) edit.addPaths = d.add_paths;
     if (d.remove_paths) edit.removePaths = d.remove_paths;
@@ -70,9 +72,7 @@ function decodeParsed(raw: unknown): Change {
   if (f.type === 'role') {
     if (role !== 'root' || f.action !== 'create') throw new Error(`unsupported ${f.action} role change in ${role}`);
     const r = data(rootRoleData);
-    const keys = r.keys.map(
-      (k) => ({ keytype: k.keytype, keyval: { private: null, public: k.keyval.public } }) as KeyJson,
-    );
+    const keys = r.keys.map(publicKeyJson);
     return { type: 'role', action: 'create', role: 'root', path: p, baseRole: r.role, keys };
   }
   throw new Error(`unsupported change type ${f.type}`);
@@ -83,7 +83,6 @@ export function decodeChange(text: string): Change {
   try {
     return decodeParsed(JSON.parse(text));
   } catch (e) {
-    if (e instanceof z.ZodError) throw new Error(z.prettifyError(e).replace(/\n/g, '; '), { cause: e });
-    throw e;
+    throw schemaError(e);
   }
 }

@@ -1,6 +1,7 @@
 /** The shape of a proposal file (proposal.ts), checked with zod; kept apart so that zod loads only when one is read. */
 import { z } from 'zod';
 import { PROPOSAL_FORMAT, type Proposal } from './proposal.js';
+import { schemaError } from './schema-error.js';
 
 const proposalSchema = z.object({
   format: z.literal(PROPOSAL_FORMAT),
@@ -16,7 +17,6 @@ export function proposalShape(json: unknown): Proposal {
   try {
     return proposalSchema.parse(json) as Proposal;
   } catch (e) {
-    if (e instanceof z.ZodError) throw new Error(z.prettifyError(e).replace(/\n/g, '; '), { cause: e });
-    throw e;
+    throw schemaError(e);
   }
 }
