@@ -159,16 +159,17 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
     const u = new URL(url);
+    const secure = u.protocol === 'https:';
     let res: IncomingMessage;
     try {
-      res = await send(u, {
+      res = await send(u, secure ? https.request : http.request, {
         method: req.method,
         headers: {
           'user-agent': this.opts.userAgent,
           ...headers,
           ...(req.body !== undefined ? { 'content-length': String(Buffer.byteLength(req.body)) } : {}),
         },
-        agent: u.protocol === 'https:' ? this.agents.https : this.agents.http,
+        agent: secure ? this.agents.https : this.agents.http,
         signal,
         body: req.body,
       });
@@ -204,6 +205,7 @@ class Failure extends Error {
 /** Send one request; resolves with the response once its head has arrived. */
 function send(
   u: URL,
+  request: typeof http.request,
   o: {
     method: string;
     headers: Record<string, string>;
@@ -213,8 +215,7 @@ function send(
   },
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const mod = u.protocol === 'https:' ? https : http;
-    const r = mod.request(u, { method: o.method, headers: o.headers, agent: o.agent, signal: o.signal }, resolve);
+    const r = request(u, { method: o.method, headers: o.headers, agent: o.agent, signal: o.signal }, resolve);
     r.on('error', reject);
     r.end(o.body);
   });
