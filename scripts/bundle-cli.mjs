@@ -31,6 +31,7 @@ const EXTERNAL = [
   'bcryptjs',
   '@grpc/*',
   'playwright-core',
+  'undici',
 ];
 
 rmSync(OUT, { recursive: true, force: true });
@@ -53,7 +54,6 @@ await build({
     {
       name: 'signet-bundle',
       setup(b) {
-        b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', external: true }));
         b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
           // Signet's own `await import('node:child_process')` is already lazy: left to Node
           args.namespace === 'lazy-child-process' || args.kind === 'dynamic-import'
