@@ -304,6 +304,6 @@ export async function publishProposal(
   for (const d of p.deleted ?? []) work.deleted.add(d);
   const snapshot = await signSnapshot(work, new Map(parts.map((x) => [x.role, x.bytes])), opts.now ?? new Date());
   if (snapshot !== undefined) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
-  await repo.remote.publish(repo.gun, parts);
+  await repo.upload(parts);
   return { roles: parts.map((x) => x.role), initial: false, changes: p.roles.length, signatures };
 }
