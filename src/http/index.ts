@@ -9,6 +9,7 @@ export {
   type HttpErrors,
   type HttpRequest,
   type HttpResponse,
+  type RequestBody,
   type Headers,
   type FailureKind,
 } from './transport.js';

@@ -53,7 +53,7 @@ export interface HttpRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
-  body?: Buffer | string;
+  body?: RequestBody;
   /** cap on a 2xx body; more is `tooLarge` and reading stops */
   maxBytes: number;
   /** any other body is cut at this many bytes (an error body is only ever shown in part) */
@@ -62,6 +62,19 @@ export interface HttpRequest {
   redirects?: number;
   /** what is being fetched, for error messages */
   what: string;
+}
+
+/**
+ * A request body; a list of pieces is sent in order as one body, without joining them into one
+ * buffer first (a publish of a 100,000-tag targets.json is 8.9 MiB).
+ */
+export type RequestBody = Buffer | string | readonly Buffer[];
+
+/** Its length in bytes (the Content-Length). */
+function bodyLength(body: RequestBody): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (Buffer.isBuffer(body)) return body.length;
+  return (body as readonly Buffer[]).reduce((n, b) => n + b.length, 0);
 }
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -167,7 +180,7 @@ export class HttpClient {
         headers: {
           'user-agent': this.opts.userAgent,
           ...headers,
-          ...(req.body !== undefined ? { 'content-length': String(Buffer.byteLength(req.body)) } : {}),
+          ...(req.body !== undefined ? { 'content-length': String(bodyLength(req.body)) } : {}),
         },
         agent: secure ? this.agents.https : this.agents.http,
         signal,
@@ -211,13 +224,17 @@ function send(
     headers: Record<string, string>;
     agent: HttpAgent;
     signal: AbortSignal;
-    body: Buffer | string | undefined;
+    body: RequestBody | undefined;
   },
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const r = request(u, { method: o.method, headers: o.headers, agent: o.agent, signal: o.signal }, resolve);
     r.on('error', reject);
-    r.end(o.body);
+    if (o.body === undefined || typeof o.body === 'string' || Buffer.isBuffer(o.body)) r.end(o.body);
+    else {
+      for (const piece of o.body as readonly Buffer[]) r.write(piece);
+      r.end();
+    }
   });
 }
 

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 
 export interface MultipartBody {
   contentType: string;
-  body: Buffer;
+  /** the body in pieces, sent in order: the files' bytes are not copied into one buffer */
+  body: readonly Buffer[];
 }
 
 /** Go's escapeQuotes: backslash-escape `\` and `"` in the filename. */
@@ -31,5 +32,5 @@ export function buildMultipart(
     chunks.push(Buffer.from(head, 'utf8'), p.bytes);
   });
   chunks.push(Buffer.from(`${parts.length === 0 ? '' : '\r\n'}--${boundary}--\r\n`, 'utf8'));
-  return { contentType: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat(chunks) };
+  return { contentType: `multipart/form-data; boundary=${boundary}`, body: chunks };
 }

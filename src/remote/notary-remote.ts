@@ -4,7 +4,7 @@
  * concatenation like the Go client (N:server/server.go), without a trailing slash on the server URL (N:server/server.go, #1516).
  */
 import { SignetError } from '../errors.js';
-import { ChallengeAuth, HttpClient, originOf, type HttpErrors, type HttpResponse } from '../http/index.js';
+import { ChallengeAuth, HttpClient, originOf, type HttpErrors, type HttpResponse, type RequestBody } from '../http/index.js';
 import { publicKeyFromJson, type KeyJson, type PublicKey } from '../tuf/index.js';
 import {
   ERROR_BODY_LIMIT,
@@ -66,7 +66,7 @@ interface SendOptions {
   /** Max bytes of a 2xx body; error bodies are read up to ERROR_BODY_LIMIT. */
   maxBytes: number;
   what: string;
-  body?: Buffer;
+  body?: RequestBody;
   contentType?: string;
 }
 

@@ -75,7 +75,7 @@ describe('HttpClient', () => {
     await expect.poll(() => new Promise((r) => server.getConnections((_e, n) => r(n))), { timeout: 2000 }).toBe(0);
   });
 
-  it('sends a body with its Content-Length', async () => {
+  it('sends a body, or a body in pieces, with its Content-Length', async () => {
     let seen: { length?: string; body: string } | undefined;
     const { url } = await serve((req, res) => {
       const chunks: Buffer[] = [];
@@ -87,5 +87,8 @@ describe('HttpClient', () => {
     });
     await client().exchange({ ...get(`${url}/post`), method: 'POST', body: 'héllo' });
     expect(seen).toEqual({ length: '6', body: 'héllo' });
+    const pieces = [Buffer.from('--b\r\n'), Buffer.alloc(300_000, 'x'), Buffer.from('\r\n--b--')];
+    await client().exchange({ ...get(`${url}/post`), method: 'POST', body: pieces });
+    expect(seen).toEqual({ length: String(300_012), body: `--b\r\n${'x'.repeat(300_000)}\r\n--b--` });
   });
 });

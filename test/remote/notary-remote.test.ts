@@ -277,6 +277,6 @@ describe('NotaryRemote auth', () => {
 describe('helpers', () => {
   it('escapes quotes in multipart filenames like Go', () => {
     const mp = buildMultipart([{ role: 'a"b\\c', bytes: Buffer.from('x') }], 'B');
-    expect(mp.body.toString()).toContain('filename="a\\"b\\\\c"');
+    expect(Buffer.concat(mp.body).toString()).toContain('filename="a\\"b\\\\c"');
   });
 });
