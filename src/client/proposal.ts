@@ -32,6 +32,7 @@ import type { PublishReport, Repository, TrustedView } from './repository.js';
 import { signDirty, signSnapshot, type PublishPart } from './sign-dirty.js';
 import { delegationRoles, signerName } from './view.js';
 import { WorkingRepo } from './working.js';
+import { uploadParts } from './upload.js';
 
 export const PROPOSAL_FORMAT = 'signet-proposal/1';
 
@@ -304,6 +305,6 @@ export async function publishProposal(
   for (const d of p.deleted ?? []) work.deleted.add(d);
   const snapshot = await signSnapshot(work, new Map(parts.map((x) => [x.role, x.bytes])), opts.now ?? new Date());
   if (snapshot !== undefined) parts.push({ role: 'snapshot', bytes: snapshot.bytes });
-  await repo.upload(parts);
+  await uploadParts(repo, parts);
   return { roles: parts.map((x) => x.role), initial: false, changes: p.roles.length, signatures };
 }

@@ -33,7 +33,8 @@ import { Changelist } from './changelist.js';
 import { writeFileAtomic } from '../fs/index.js';
 import { changelistDir, gunDir, metadataDir, roleCachePath } from './paths.js';
 import type { RepoView } from './view.js';
-import { signDirty, type PublishPart } from './sign-dirty.js';
+import { signDirty } from './sign-dirty.js';
+import { uploadParts } from './upload.js';
 import { WorkingRepo, type KeySource } from './working.js';
 
 /** Verified reads of the repository (the updater's `Updater` for this GUN). */
@@ -350,29 +351,9 @@ export class Repository {
       initial,
       serverVersion: (role) => this.serverVersion(role),
     });
-    await this.upload(parts);
+    await uploadParts(this, parts);
     await this.changelist.clear(staged.map((s) => s.file));
     return { roles: parts.map((p) => p.role), initial, changes: staged.length + extra.length };
-  }
-
-  /**
-   * Upload `parts` in one request, then keep the uploaded targets, delegations and snapshot in the
-   * metadata cache: the server serves the bytes it accepted, so the next update finds them on disk
-   * when the new snapshot or timestamp lists their hashes, instead of downloading them again (8.9 MiB
-   * for a 100,000-tag targets.json). The cache is only a source of bytes: the updater verifies what it
-   * reads there as it verifies a download, and a file whose hash is not listed is fetched. Root stays
-   * as the updater verified it (its rotation rules), timestamp is the server's. Written only after the
-   * server accepted the upload, so a failed publish never leaves an unpublished version (which the
-   * updater would take as a rollback floor); a failed write costs only a download.
-   */
-  async upload(parts: readonly PublishPart[]): Promise<void> {
-    await this.remote.publish(this.gun, [...parts]);
-    for (const p of parts) {
-      if (p.role === 'root' || p.role === 'timestamp') continue;
-      await writeFileAtomic(roleCachePath(this.trustDir, this.gun, p.role), p.bytes, { createDir: true }).catch(
-        () => undefined,
-      );
-    }
   }
 
   /** The version of `role` the server serves now, unverified (0 when none): a floor for a re-created delegation. */

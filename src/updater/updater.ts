@@ -7,7 +7,8 @@
  *             anchors the chain and follows rotations (pin-walk.ts).
  *  update:    timestamp.json (always fetched; the cache only when the server is unreachable, within
  *             maxStaleMs) → snapshot by checksum → root vs snapshot → targets and delegations pre-order,
- *             each from cache when it matches, else `<role>.<sha256>.json`. A warm run with nothing
+ *             each from cache when it matches, else from this client's last upload when that matches
+ *             (cache.ts writeUploaded), else `<role>.<sha256>.json`. A warm run with nothing
  *             changed makes exactly one request: timestamp.json.
  *  failure:   update the root (chain walk through `<v>.root.json`) and retry once, as notary does.
  */
@@ -15,7 +16,6 @@ import { SignetError, isSignetError } from '../errors.js';
 import type { NotaryRemote } from '../remote/index.js';
 import {
   canonicalSignedVersion,
-  checkFileMeta,
   fileMetaSha256Hex,
   isDirectChild,
   parseGun,
@@ -25,7 +25,7 @@ import {
   type Gun,
   type SnapshotSigned,
 } from '../tuf/index.js';
-import { MetadataCache } from './cache.js';
+import { MetadataCache, type RoleBytes } from './cache.js';
 import { missingOffline, repositoryMissing, staleOffline } from './refusals.js';
 import { expiryWarnings, staleError } from './staleness.js';
 import { DEFAULT_LIMITS, type UpdaterLimits } from './limits.js';
@@ -66,16 +66,6 @@ const SKIPPABLE_DELEGATION = new Set(['EXPIRED', 'THRESHOLD', 'UNKNOWN_KEY']);
 const TIMESTAMP_FALLBACK = new Set(['NETWORK', 'TIMEOUT', 'HTTP', 'NOT_FOUND', 'UNAUTHORIZED']);
 
 const checksumOf = (meta: FileMeta): string => fileMetaSha256Hex(meta) ?? '';
-
-function matches(bytes: Buffer | undefined, meta: FileMeta): boolean {
-  if (bytes === undefined) return false;
-  try {
-    checkFileMeta(bytes, meta, 'cache');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 class RootChanged extends Error {
   constructor(readonly meta: FileMeta) {
@@ -288,7 +278,7 @@ export class Updater {
     const snapMeta = ts.signed.meta.snapshot;
     const snapBytes = await this.roleBytes(set, 'snapshot', snapMeta);
     set.updateSnapshot(snapBytes.bytes);
-    if (snapBytes.fetched) await this.cache.write('snapshot', snapBytes.bytes);
+    await this.cache.keep('snapshot', snapBytes);
     const snapshot = set.snapshot as NonNullable<typeof set.snapshot>;
 
     // 3. the root the snapshot lists must be ours; otherwise update the root and retry
@@ -351,14 +341,17 @@ export class Updater {
     }
     const got = await this.roleBytes(set, role, meta);
     set.updateDelegation(role, got.bytes);
-    if (got.fetched) await this.cache.write(role, got.bytes);
+    await this.cache.keep(role, got);
   }
 
-  /** Cached bytes if they match the parent's meta, else the download `<role>.<sha256>.json` capped at its length. */
-  private async roleBytes(set: TrustedSet, role: string, meta: FileMeta): Promise<{ bytes: Buffer; fetched: boolean }> {
-    const cached = await this.cache.read(role);
-    if (matches(cached, meta)) return { bytes: cached as Buffer, fetched: false };
-    this.floorFrom(set, role, cached);
+  /**
+   * Bytes that match the parent's meta: the cached file, else the copy of this client's last upload
+   * (MetadataCache.writeUploaded), else the download `<role>.<sha256>.json` capped at its length.
+   */
+  private async roleBytes(set: TrustedSet, role: string, meta: FileMeta): Promise<RoleBytes> {
+    const found = await this.cache.matching(role, meta);
+    if ('bytes' in found) return found;
+    this.floorFrom(set, role, found.stale);
     if (this.offline) throw missingOffline(this.gun, role);
     if (meta.length > this.limits.metadataMaxBytes) {
       throw new SignetError(
@@ -375,7 +368,7 @@ export class Updater {
       });
     }
     const bytes = await this.remote.getRole(this.gun, role, { maxBytes: meta.length, checksum: checksumOf(meta) });
-    return { bytes, fetched: true };
+    return { bytes, source: 'server' };
   }
 
   /** A cached copy that no longer matches still tells us the lowest acceptable version. */
